@@ -1,0 +1,71 @@
+//! The command line, as clap parses it. Flags of `run` follow OpenEvolve's
+//! `openevolve-run.py` so its users find what they know.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "openevolve",
+    version,
+    about = "Evolve Rust programs with an LLM: MAP-Elites over EVOLVE-BLOCK regions, scored by your evaluator",
+    long_about = None,
+    after_help = "Exit codes: 0 success, 1 the run failed, 2 bad usage or bad input."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Evolve INITIAL, scoring every child with EVALUATOR.
+    Run(RunArgs),
+    /// Work with config files.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The program to evolve: Rust source with `// EVOLVE-BLOCK-START` and
+    /// `// EVOLVE-BLOCK-END` around the regions the LLM may change.
+    pub initial: PathBuf,
+    /// The evaluator: an `evaluator.rs` file or a folder holding an evaluator crate.
+    pub evaluator: PathBuf,
+    /// config.yaml (OpenEvolve's keys); without it every default applies.
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Where the run keeps its state [default: checkpoints/<problem>/run_NNN].
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Iterations to run, overriding `max_iterations`.
+    #[arg(short, long, value_name = "N")]
+    pub iterations: Option<u64>,
+    /// Resume from this checkpoint directory.
+    #[arg(long, value_name = "DIR")]
+    pub checkpoint: Option<PathBuf>,
+    /// Stop once the best program's combined score reaches X.
+    #[arg(long, value_name = "X", allow_negative_numbers = true)]
+    pub target_score: Option<f64>,
+    /// Base URL of an OpenAI-compatible API, for every model.
+    #[arg(long, value_name = "URL")]
+    pub api_base: Option<String>,
+    /// Use this one model instead of the config's ensemble.
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+    /// DEBUG, INFO, WARNING, ERROR or CRITICAL, overriding `log_level`.
+    #[arg(long, value_name = "L")]
+    pub log_level: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate a config without running anything; print the effective config
+    /// (defaults filled in, secrets masked).
+    Check {
+        /// The config file to check.
+        file: PathBuf,
+    },
+}

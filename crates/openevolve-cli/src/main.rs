@@ -1,0 +1,46 @@
+//! The `openevolve` binary.
+
+mod cli;
+mod config_check;
+mod logging;
+mod run;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command, ConfigCommand};
+
+/// Why a command failed, which decides the exit code.
+pub enum Failure {
+    /// Bad usage or bad input (a config, a path, a marker): exit 2.
+    BadInput(anyhow::Error),
+    /// The run itself failed: exit 1.
+    RunFailed(anyhow::Error),
+}
+
+impl From<openevolve::ConfigError> for Failure {
+    fn from(e: openevolve::ConfigError) -> Self {
+        Failure::BadInput(e.into())
+    }
+}
+
+fn main() -> ExitCode {
+    // clap exits 0 for --help/--version and 2 for usage errors by itself.
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Config(ConfigCommand::Check { file }) => config_check::check(&file),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::BadInput(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+        Err(Failure::RunFailed(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! The `database:` section of config.yaml. Keys, meanings and defaults follow
+//! OpenEvolve's `DatabaseConfig`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Settings of the program database (`database:` in config.yaml).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// Database file; `None` puts `evolution.db` in the run's output directory.
+    pub db_path: Option<String>,
+    /// Store each prompt and LLM answer with the program it produced.
+    pub log_prompts: bool,
+    /// Most programs kept; programs owning no grid cell are evicted first.
+    pub population_size: usize,
+    /// Size of the global elite archive.
+    pub archive_size: usize,
+    /// Number of islands (separate populations).
+    pub num_islands: usize,
+    /// Fraction of parents drawn from the elite archive as the best of the archive.
+    pub elite_selection_ratio: f64,
+    /// Fraction of parents drawn uniformly from the island.
+    pub exploration_ratio: f64,
+    /// Fraction of parents drawn from the elite archive, preferring the island.
+    pub exploitation_ratio: f64,
+    /// MAP-Elites feature dimensions: `complexity`, `diversity`, `score` or a
+    /// metric name the evaluator returns.
+    pub feature_dimensions: Vec<String>,
+    /// Bins per dimension: one number for all, or a map of dimension to bins.
+    pub feature_bins: FeatureBins,
+    /// Programs in the reference set that `diversity` measures distance to.
+    pub diversity_reference_size: usize,
+    /// Islands exchange their best every this many generations.
+    pub migration_interval: u64,
+    /// Fraction of an island's best programs sent to its neighbour.
+    pub migration_rate: f64,
+    /// Seed for sampling; `None` takes the top-level `random_seed`.
+    pub random_seed: Option<u64>,
+    /// Artifacts larger than this many bytes are stored as files, not inline.
+    pub artifact_size_threshold: usize,
+    /// Folder for large artifacts; `None` puts them beside the database file.
+    pub artifacts_base_path: Option<String>,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            db_path: None,
+            log_prompts: true,
+            population_size: 1000,
+            archive_size: 100,
+            num_islands: 5,
+            elite_selection_ratio: 0.1,
+            exploration_ratio: 0.2,
+            exploitation_ratio: 0.7,
+            feature_dimensions: vec!["complexity".into(), "diversity".into()],
+            feature_bins: FeatureBins::All(10),
+            diversity_reference_size: 20,
+            migration_interval: 50,
+            migration_rate: 0.1,
+            random_seed: None,
+            artifact_size_threshold: 32 * 1024,
+            artifacts_base_path: None,
+        }
+    }
+}
+
+/// `feature_bins`: a single count for every dimension, or one per dimension.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FeatureBins {
+    All(u32),
+    PerDimension(BTreeMap<String, u32>),
+}
+
+impl FeatureBins {
+    /// Bins for `dimension`; dimensions missing from a per-dimension map get 10,
+    /// OpenEvolve's default.
+    pub fn for_dimension(&self, dimension: &str) -> u32 {
+        match self {
+            FeatureBins::All(n) => *n,
+            FeatureBins::PerDimension(map) => map.get(dimension).copied().unwrap_or(10),
+        }
+    }
+}
+
+/// A problem with a value, found by [`DatabaseConfig::validate`]: the key
+/// (relative to `database:`) and what would be valid.
+pub type Problem = (String, String);
+
+impl DatabaseConfig {
+    /// Checks ranges and relations that types alone cannot express.
+    pub fn validate(&self) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        let mut check = |ok: bool, key: &str, msg: String| {
+            if !ok {
+                problems.push((key.to_string(), msg));
+            }
+        };
+        for (key, v) in [
+            ("elite_selection_ratio", self.elite_selection_ratio),
+            ("exploration_ratio", self.exploration_ratio),
+            ("exploitation_ratio", self.exploitation_ratio),
+            ("migration_rate", self.migration_rate),
+        ] {
+            check((0.0..=1.0).contains(&v), key, format!("must be between 0 and 1, got {v}"));
+        }
+        let sum = self.exploration_ratio + self.exploitation_ratio;
+        check(
+            sum <= 1.0 + 1e-9,
+            "exploitation_ratio",
+            format!(
+                "exploration_ratio + exploitation_ratio must be at most 1 (the rest is fitness-weighted sampling), got {sum}"
+            ),
+        );
+        check(self.num_islands >= 1, "num_islands", "must be at least 1, got 0".into());
+        check(self.population_size >= 1, "population_size", "must be at least 1, got 0".into());
+        check(self.archive_size >= 1, "archive_size", "must be at least 1, got 0".into());
+        check(
+            self.migration_interval >= 1,
+            "migration_interval",
+            "must be at least 1 generation, got 0".into(),
+        );
+        check(
+            !self.feature_dimensions.is_empty(),
+            "feature_dimensions",
+            "must name at least one dimension, e.g. [complexity, diversity]".into(),
+        );
+        let mut seen = std::collections::HashSet::new();
+        for dim in &self.feature_dimensions {
+            check(seen.insert(dim), "feature_dimensions", format!("`{dim}` is listed twice"));
+        }
+        match &self.feature_bins {
+            FeatureBins::All(n) => check(*n >= 1, "feature_bins", "must be at least 1, got 0".into()),
+            FeatureBins::PerDimension(map) => {
+                for (dim, n) in map {
+                    check(
+                        *n >= 1,
+                        &format!("feature_bins.{dim}"),
+                        "must be at least 1, got 0".into(),
+                    );
+                    check(
+                        self.feature_dimensions.contains(dim),
+                        &format!("feature_bins.{dim}"),
+                        format!(
+                            "`{dim}` is not in feature_dimensions ({})",
+                            self.feature_dimensions.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+        problems
+    }
+}

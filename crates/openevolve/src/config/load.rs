@@ -1,0 +1,148 @@
+//! Reading config.yaml: text → YAML value → `${VAR}` expansion → key check →
+//! typed config → derived values → value checks. Every problem found is
+//! reported with its file, line and key.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde_yaml::Value;
+
+use super::Config;
+use super::env::expand_env;
+use super::keys::check_keys;
+use super::marks::KeyLines;
+
+/// One thing wrong (or worth a warning) in a config file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigProblem {
+    /// Key path, e.g. `database.num_islands` or `llm.models[0].weight`; empty
+    /// for the document as a whole.
+    pub key: String,
+    /// 1-based line of the key, when the file has it.
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(line) = self.line {
+            write!(f, "line {line}: ")?;
+        }
+        if self.key.is_empty() {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "`{}`: {}", self.key, self.message)
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {}: {source}", file.display())]
+    Read { file: PathBuf, source: std::io::Error },
+    #[error("{} is not valid YAML{}: {message}", file.display(), line.map(|l| format!(" (line {l})")).unwrap_or_default())]
+    Syntax { file: PathBuf, line: Option<usize>, message: String },
+    #[error("{}", render_invalid(file, problems))]
+    Invalid { file: PathBuf, problems: Vec<ConfigProblem> },
+}
+
+fn render_invalid(file: &Path, problems: &[ConfigProblem]) -> String {
+    let mut s = format!(
+        "{} has {} problem{}:",
+        file.display(),
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" }
+    );
+    for p in problems {
+        s.push_str(&format!("\n  {}:{p}", file.display()));
+    }
+    s
+}
+
+/// A config that passed every check, with the warnings found on the way.
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    pub config: Config,
+    pub warnings: Vec<ConfigProblem>,
+}
+
+impl Config {
+    /// Loads, checks and resolves the config file at `path`.
+    pub fn load(path: &Path) -> Result<LoadedConfig, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { file: path.to_path_buf(), source })?;
+        Config::from_yaml_str(&text, path)
+    }
+
+    /// Like [`Config::load`] for text already read; `file` names it in messages.
+    pub fn from_yaml_str(text: &str, file: &Path) -> Result<LoadedConfig, ConfigError> {
+        let mut value: Value = serde_yaml::from_str(text).map_err(|e| ConfigError::Syntax {
+            file: file.to_path_buf(),
+            line: e.location().map(|l| l.line()),
+            message: e.to_string(),
+        })?;
+        if value.is_null() {
+            // An empty file means "all defaults".
+            value = Value::Mapping(Default::default());
+        }
+        let lines = KeyLines::of(text);
+        let at = |(key, message): (String, String)| ConfigProblem {
+            line: lines.line_of(&key),
+            key,
+            message,
+        };
+        if !value.is_mapping() {
+            return Err(ConfigError::Invalid {
+                file: file.to_path_buf(),
+                problems: vec![at((String::new(), "the top level must be a mapping of keys to values".into()))],
+            });
+        }
+
+        let mut errors = Vec::new();
+        expand_env(&mut value, "", &mut errors);
+        let keys = check_keys(&mut value);
+        errors.extend(keys.errors);
+        let mut warnings: Vec<ConfigProblem> = keys.warnings.into_iter().map(at).collect();
+        if !errors.is_empty() {
+            return Err(invalid(file, errors.into_iter().map(at).collect()));
+        }
+
+        let mut config: Config = serde_path_to_error::deserialize(value).map_err(|e| {
+            let key = e.path().to_string();
+            let key = if key == "." { String::new() } else { key };
+            invalid(file, vec![at((key, explain_type_error(&e.into_inner().to_string())))])
+        })?;
+        config.resolve();
+
+        let checked = config.validate();
+        warnings.extend(checked.warnings.into_iter().map(at));
+        if !checked.errors.is_empty() {
+            return Err(invalid(file, checked.errors.into_iter().map(at).collect()));
+        }
+        Ok(LoadedConfig { config, warnings })
+    }
+}
+
+fn invalid(file: &Path, problems: Vec<ConfigProblem>) -> ConfigError {
+    ConfigError::Invalid { file: file.to_path_buf(), problems }
+}
+
+/// serde names Rust types ("expected u64"); say what to write instead.
+fn explain_type_error(message: &str) -> String {
+    const PLAIN: &[(&str, &str)] = &[
+        ("expected u64", "expected a whole number, 0 or more"),
+        ("expected u32", "expected a whole number, 0 or more"),
+        ("expected usize", "expected a whole number, 0 or more"),
+        ("expected f64", "expected a number"),
+        ("expected a boolean", "expected true or false"),
+        ("expected a string", "expected text"),
+        ("expected a sequence", "expected a list"),
+        ("expected struct ModelConfig", "expected a model (a mapping with name, weight, ...)"),
+        ("did not match any variant of untagged enum FeatureBins", "expected a number of bins, or a mapping of dimension name to number of bins"),
+    ];
+    let mut m = message.to_string();
+    for (from, to) in PLAIN {
+        m = m.replace(from, to);
+    }
+    m
+}

@@ -1,0 +1,199 @@
+//! The run configuration: the same keys, nesting and defaults as OpenEvolve's
+//! config.yaml, so its users can bring their files. Loading is strict: an
+//! unknown key is an error naming its line and the nearest known key, and a key
+//! OpenEvolve accepts that we do not implement is a warning.
+
+mod env;
+mod keys;
+mod load;
+mod marks;
+mod sections;
+
+use serde::{Deserialize, Serialize};
+
+pub use load::{ConfigError, ConfigProblem, LoadedConfig};
+pub use openevolve_db::{DatabaseConfig, FeatureBins};
+pub use openevolve_llm::{LlmConfig, ModelConfig};
+pub use sections::{EvaluatorConfig, EvolutionTraceConfig, PromptConfig};
+
+/// Everything a run is told, as read from config.yaml with defaults filled in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Iterations (LLM proposals) before the run stops.
+    pub max_iterations: u64,
+    /// A checkpoint every this many iterations.
+    pub checkpoint_interval: u64,
+    /// DEBUG, INFO, WARNING, ERROR or CRITICAL.
+    pub log_level: String,
+    /// Folder for log files; `None` is `logs/` in the output directory.
+    pub log_dir: Option<String>,
+    /// Seed for every random choice; `None` draws one and records it.
+    pub random_seed: Option<u64>,
+    /// Language of the evolved program; only `rust` is evolved.
+    pub language: Option<String>,
+    /// Ask for SEARCH/REPLACE diffs (true) or whole rewrites (false).
+    pub diff_based_evolution: bool,
+    /// Children longer than this many characters are rejected.
+    pub max_code_length: usize,
+    /// Stop after this many iterations without improvement; `None` never.
+    pub early_stopping_patience: Option<u64>,
+    /// Smallest gain in `early_stopping_metric` that counts as improvement.
+    pub convergence_threshold: f64,
+    pub early_stopping_metric: String,
+    pub llm: LlmConfig,
+    pub prompt: PromptConfig,
+    pub database: DatabaseConfig,
+    pub evaluator: EvaluatorConfig,
+    pub evolution_trace: EvolutionTraceConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            max_iterations: 10_000,
+            checkpoint_interval: 100,
+            log_level: "INFO".into(),
+            log_dir: None,
+            random_seed: Some(42),
+            language: None,
+            diff_based_evolution: true,
+            max_code_length: 10_000,
+            early_stopping_patience: None,
+            convergence_threshold: 0.001,
+            early_stopping_metric: "combined_score".into(),
+            llm: LlmConfig::default(),
+            prompt: PromptConfig::default(),
+            database: DatabaseConfig::default(),
+            evaluator: EvaluatorConfig::default(),
+            evolution_trace: EvolutionTraceConfig::default(),
+        }
+    }
+}
+
+/// Log levels config.yaml accepts (OpenEvolve's Python names and tracing's).
+pub const LOG_LEVELS: [&str; 7] = ["TRACE", "DEBUG", "INFO", "WARN", "WARNING", "ERROR", "CRITICAL"];
+
+/// Maps a config log level to a `tracing` filter directive, or `None` when
+/// the name is not one of [`LOG_LEVELS`].
+pub fn tracing_level(name: &str) -> Option<&'static str> {
+    Some(match name.to_ascii_uppercase().as_str() {
+        "TRACE" => "trace",
+        "DEBUG" => "debug",
+        "INFO" => "info",
+        "WARN" | "WARNING" => "warn",
+        "ERROR" | "CRITICAL" => "error",
+        _ => return None,
+    })
+}
+
+impl Config {
+    /// Fills what OpenEvolve derives after loading: the legacy model keys are
+    /// folded into `llm.models`, models inherit `llm:`-level settings, and an
+    /// unset database or LLM seed takes the run's seed.
+    pub fn resolve(&mut self) {
+        if self.llm.random_seed.is_none() {
+            self.llm.random_seed = self.random_seed;
+        }
+        self.llm.resolve_models();
+        if self.database.random_seed.is_none() {
+            self.database.random_seed = self.random_seed;
+        }
+    }
+
+    /// Replaces the model ensemble with the one model `name` (the CLI's
+    /// `--model`), keeping the `llm:`-level settings.
+    pub fn use_single_model(&mut self, name: &str) {
+        let model = ModelConfig { name: Some(name.to_string()), ..ModelConfig::default() };
+        self.llm.models = vec![model.clone()];
+        self.llm.evaluator_models = vec![model];
+        self.llm.resolve_models();
+    }
+
+    /// Points every model at `api_base` (the CLI's `--api-base`).
+    pub fn use_api_base(&mut self, api_base: &str) {
+        self.llm.api_base = api_base.to_string();
+        for m in self.llm.models.iter_mut().chain(self.llm.evaluator_models.iter_mut()) {
+            m.api_base = Some(api_base.to_string());
+        }
+    }
+
+    /// A copy fit for printing and logging: every API key is masked.
+    pub fn masked(&self) -> Config {
+        let mut c = self.clone();
+        let mask = |k: &mut Option<String>| {
+            if k.is_some() {
+                *k = Some("********".into());
+            }
+        };
+        mask(&mut c.llm.api_key);
+        for m in c.llm.models.iter_mut().chain(c.llm.evaluator_models.iter_mut()) {
+            mask(&mut m.api_key);
+        }
+        c
+    }
+
+    /// Checks values and relations between them; every problem is reported,
+    /// not just the first.
+    pub fn validate(&self) -> Problems {
+        let mut p = Problems::default();
+        if self.checkpoint_interval == 0 {
+            p.error("checkpoint_interval", "must be at least 1 iteration, got 0");
+        }
+        if tracing_level(&self.log_level).is_none() {
+            p.error(
+                "log_level",
+                format!("must be one of {}, got `{}`", LOG_LEVELS.join(", "), self.log_level),
+            );
+        }
+        if let Some(lang) = self.language.as_deref().filter(|l| !l.eq_ignore_ascii_case("rust")) {
+            p.warn(
+                "language",
+                format!("openevolve-rs evolves Rust programs; `{lang}` is ignored and `run` treats the program as Rust"),
+            );
+        }
+        if self.max_code_length == 0 {
+            p.error("max_code_length", "must be at least 1 character, got 0");
+        }
+        if self.early_stopping_patience == Some(0) {
+            p.error("early_stopping_patience", "must be at least 1 iteration, or null to disable");
+        }
+        if !(self.convergence_threshold.is_finite() && self.convergence_threshold >= 0.0) {
+            p.error(
+                "convergence_threshold",
+                format!("must be 0 or more, got {}", self.convergence_threshold),
+            );
+        }
+        if self.early_stopping_metric.is_empty() {
+            p.error("early_stopping_metric", "must name a metric, e.g. combined_score");
+        }
+        for (key, msg) in self.llm.validate() {
+            p.error(&format!("llm.{key}"), msg);
+        }
+        for (key, msg) in self.database.validate() {
+            p.error(&format!("database.{key}"), msg);
+        }
+        self.prompt.validate(&mut p, self.database.num_islands);
+        self.evaluator.validate(&mut p);
+        self.evolution_trace.validate(&mut p);
+        p
+    }
+}
+
+/// Errors and warnings found while checking a config, each tied to a key path
+/// such as `database.num_islands` or `llm.models[0].weight`.
+#[derive(Debug, Default)]
+pub struct Problems {
+    pub errors: Vec<(String, String)>,
+    pub warnings: Vec<(String, String)>,
+}
+
+impl Problems {
+    pub(crate) fn error(&mut self, key: &str, message: impl Into<String>) {
+        self.errors.push((key.to_string(), message.into()));
+    }
+
+    pub(crate) fn warn(&mut self, key: &str, message: impl Into<String>) {
+        self.warnings.push((key.to_string(), message.into()));
+    }
+}

@@ -1,0 +1,10 @@
+//! openevolve-rs: LLM-driven evolutionary search over Rust programs.
+//!
+//! This crate ties the parts together: the configuration (one file, the same
+//! keys as OpenEvolve's config.yaml), and, as they land, prompts, the diff
+//! engine and the controller. See ARCHITECTURE.md for the map.
+
+pub mod config;
+pub mod regions;
+
+pub use config::{Config, ConfigError, ConfigProblem, LoadedConfig};
