@@ -2,10 +2,13 @@
 //! OpenEvolve's `LLMConfig`: settings at `llm:` level are shared defaults that
 //! each entry of `models` / `evaluator_models` may override.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 /// One model of an ensemble. Unset fields take the `llm:`-level value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+// Debug is written by hand below so that API keys never reach logs.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ModelConfig {
     /// Model name as the endpoint knows it.
@@ -30,10 +33,14 @@ pub struct ModelConfig {
     pub random_seed: Option<u64>,
     /// For reasoning models: `low`, `medium` or `high`.
     pub reasoning_effort: Option<String>,
+    /// US dollars per million prompt tokens, for the cost estimate and budget.
+    pub input_cost_per_million_tokens: Option<f64>,
+    /// US dollars per million completion tokens (reasoning tokens included).
+    pub output_cost_per_million_tokens: Option<f64>,
 }
 
 /// Settings for the LLMs (`llm:` in config.yaml).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LlmConfig {
     /// Models that propose mutations, chosen by weight.
@@ -57,6 +64,16 @@ pub struct LlmConfig {
     pub primary_model_weight: Option<f64>,
     pub secondary_model: Option<String>,
     pub secondary_model_weight: Option<f64>,
+    /// Shared default of each model's price per million prompt tokens (USD).
+    pub input_cost_per_million_tokens: Option<f64>,
+    /// Shared default of each model's price per million completion tokens (USD).
+    pub output_cost_per_million_tokens: Option<f64>,
+    /// Estimated spend (USD, all models together) at which the run stops
+    /// cleanly; `None` means no limit. Needs prices for every model.
+    /// (OpenEvolve's `max_budget_usd` is a per-call Claude Code budget instead.)
+    pub run_budget_usd: Option<f64>,
+    /// Requests in flight at once across all models of the run.
+    pub max_concurrent_requests: usize,
 }
 
 impl Default for LlmConfig {
@@ -79,6 +96,10 @@ impl Default for LlmConfig {
             primary_model_weight: None,
             secondary_model: None,
             secondary_model_weight: None,
+            input_cost_per_million_tokens: None,
+            output_cost_per_million_tokens: None,
+            run_budget_usd: None,
+            max_concurrent_requests: 4,
         }
     }
 }
@@ -99,6 +120,8 @@ impl Default for ModelConfig {
             retry_delay: None,
             random_seed: None,
             reasoning_effort: None,
+            input_cost_per_million_tokens: None,
+            output_cost_per_million_tokens: None,
         }
     }
 }
@@ -146,6 +169,13 @@ impl LlmConfig {
             problems.push(("max_tokens".into(), "must be at least 1, got 0".into()));
         }
         check_effort(&mut problems, "", &self.reasoning_effort);
+        check_prices(&mut problems, "", self.input_cost_per_million_tokens, self.output_cost_per_million_tokens);
+        if let Some(b) = self.run_budget_usd.filter(|b| !(b.is_finite() && *b > 0.0)) {
+            problems.push(("run_budget_usd".into(), format!("must be a positive amount of US dollars, got {b}")));
+        }
+        if self.max_concurrent_requests == 0 {
+            problems.push(("max_concurrent_requests".into(), "must be at least 1, got 0".into()));
+        }
         for (list, models) in [("models", &self.models), ("evaluator_models", &self.evaluator_models)] {
             for (i, m) in models.iter().enumerate() {
                 let at = format!("{list}[{i}].");
@@ -163,6 +193,22 @@ impl LlmConfig {
                     problems.push((format!("{at}retry_delay"), format!("must be 0 or more seconds, got {d}")));
                 }
                 check_effort(&mut problems, &at, &m.reasoning_effort);
+                check_prices(&mut problems, &at, m.input_cost_per_million_tokens, m.output_cost_per_million_tokens);
+                // A budget is only a promise if every model's calls can be priced.
+                if self.run_budget_usd.is_some() {
+                    let prices = [
+                        ("input_cost_per_million_tokens", m.input_cost_per_million_tokens, self.input_cost_per_million_tokens),
+                        ("output_cost_per_million_tokens", m.output_cost_per_million_tokens, self.output_cost_per_million_tokens),
+                    ];
+                    for (key, own, shared) in prices {
+                        if own.or(shared).is_none() {
+                            problems.push((
+                                format!("{at}{key}"),
+                                "needed because llm.run_budget_usd is set (give it here or at llm: level)".into(),
+                            ));
+                        }
+                    }
+                }
             }
             if !models.is_empty() && models.iter().all(|m| m.weight <= 0.0) {
                 problems.push((list.into(), "at least one model needs a weight above 0".into()));
@@ -190,6 +236,8 @@ impl ModelConfig {
         fill(&mut self.retry_delay, Some(shared.retry_delay));
         fill(&mut self.random_seed, shared.random_seed);
         fill(&mut self.reasoning_effort, shared.reasoning_effort.clone());
+        fill(&mut self.input_cost_per_million_tokens, shared.input_cost_per_million_tokens);
+        fill(&mut self.output_cost_per_million_tokens, shared.output_cost_per_million_tokens);
     }
 }
 
@@ -202,6 +250,14 @@ fn check_sampling(problems: &mut Vec<Problem>, at: &str, temperature: Option<f64
     }
 }
 
+fn check_prices(problems: &mut Vec<Problem>, at: &str, input: Option<f64>, output: Option<f64>) {
+    for (key, price) in [("input_cost_per_million_tokens", input), ("output_cost_per_million_tokens", output)] {
+        if let Some(p) = price.filter(|p| !(p.is_finite() && *p >= 0.0)) {
+            problems.push((format!("{at}{key}"), format!("must be 0 or more US dollars, got {p}")));
+        }
+    }
+}
+
 fn check_effort(problems: &mut Vec<Problem>, at: &str, effort: &Option<String>) {
     const EFFORTS: [&str; 4] = ["minimal", "low", "medium", "high"];
     if let Some(e) = effort.as_deref().filter(|e| !EFFORTS.contains(e)) {
@@ -209,5 +265,144 @@ fn check_effort(problems: &mut Vec<Problem>, at: &str, effort: &Option<String>) 
             format!("{at}reasoning_effort"),
             format!("must be one of {}, got `{e}`", EFFORTS.join(", ")),
         ));
+    }
+}
+
+/// Stands in for an API key in Debug output.
+fn redacted(key: &Option<String>) -> Option<&'static str> {
+    key.as_ref().map(|_| "<redacted>")
+}
+
+impl fmt::Debug for ModelConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ModelConfig")
+            .field("name", &self.name)
+            .field("weight", &self.weight)
+            .field("api_base", &self.api_base)
+            .field("api_key", &redacted(&self.api_key))
+            .field("system_message", &self.system_message)
+            .field("temperature", &self.temperature)
+            .field("top_p", &self.top_p)
+            .field("max_tokens", &self.max_tokens)
+            .field("timeout", &self.timeout)
+            .field("retries", &self.retries)
+            .field("retry_delay", &self.retry_delay)
+            .field("random_seed", &self.random_seed)
+            .field("reasoning_effort", &self.reasoning_effort)
+            .field("input_cost_per_million_tokens", &self.input_cost_per_million_tokens)
+            .field("output_cost_per_million_tokens", &self.output_cost_per_million_tokens)
+            .finish()
+    }
+}
+
+impl fmt::Debug for LlmConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LlmConfig")
+            .field("models", &self.models)
+            .field("evaluator_models", &self.evaluator_models)
+            .field("api_base", &self.api_base)
+            .field("api_key", &redacted(&self.api_key))
+            .field("system_message", &self.system_message)
+            .field("temperature", &self.temperature)
+            .field("top_p", &self.top_p)
+            .field("max_tokens", &self.max_tokens)
+            .field("timeout", &self.timeout)
+            .field("retries", &self.retries)
+            .field("retry_delay", &self.retry_delay)
+            .field("random_seed", &self.random_seed)
+            .field("reasoning_effort", &self.reasoning_effort)
+            .field("primary_model", &self.primary_model)
+            .field("primary_model_weight", &self.primary_model_weight)
+            .field("secondary_model", &self.secondary_model)
+            .field("secondary_model_weight", &self.secondary_model_weight)
+            .field("input_cost_per_million_tokens", &self.input_cost_per_million_tokens)
+            .field("output_cost_per_million_tokens", &self.output_cost_per_million_tokens)
+            .field("run_budget_usd", &self.run_budget_usd)
+            .field("max_concurrent_requests", &self.max_concurrent_requests)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model(name: &str) -> ModelConfig {
+        ModelConfig { name: Some(name.into()), ..Default::default() }
+    }
+
+    #[test]
+    fn prices_are_inherited_unless_overridden() {
+        let mut config = LlmConfig {
+            models: vec![model("a"), ModelConfig { input_cost_per_million_tokens: Some(9.0), ..model("b") }],
+            input_cost_per_million_tokens: Some(1.0),
+            output_cost_per_million_tokens: Some(2.0),
+            ..Default::default()
+        };
+        config.resolve_models();
+        assert_eq!(config.models[0].input_cost_per_million_tokens, Some(1.0));
+        assert_eq!(config.models[1].input_cost_per_million_tokens, Some(9.0));
+        assert_eq!(config.models[1].output_cost_per_million_tokens, Some(2.0));
+        assert_eq!(config.evaluator_models[1].input_cost_per_million_tokens, Some(9.0));
+    }
+
+    #[test]
+    fn budget_needs_prices_for_every_model() {
+        let mut config = LlmConfig {
+            models: vec![model("a"), ModelConfig { output_cost_per_million_tokens: Some(3.0), ..model("b") }],
+            input_cost_per_million_tokens: Some(1.0),
+            run_budget_usd: Some(5.0),
+            ..Default::default()
+        };
+        config.resolve_models();
+        let keys: Vec<String> = config.validate().into_iter().map(|(k, _)| k).collect();
+        // `a` lacks an output price; `b` is priced; evaluator_models copied `models`.
+        assert_eq!(keys, ["models[0].output_cost_per_million_tokens", "evaluator_models[0].output_cost_per_million_tokens"]);
+    }
+
+    #[test]
+    fn rejects_bad_budget_prices_and_concurrency() {
+        let config = LlmConfig {
+            models: vec![ModelConfig { input_cost_per_million_tokens: Some(-1.0), ..model("a") }],
+            output_cost_per_million_tokens: Some(f64::NAN),
+            run_budget_usd: Some(0.0),
+            max_concurrent_requests: 0,
+            ..Default::default()
+        };
+        let keys: Vec<String> = config.validate().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(
+            keys,
+            [
+                "output_cost_per_million_tokens",
+                "run_budget_usd",
+                "max_concurrent_requests",
+                "models[0].input_cost_per_million_tokens",
+            ]
+        );
+    }
+
+    #[test]
+    fn debug_output_hides_api_keys() {
+        let config = LlmConfig {
+            api_key: Some("sk-shared-secret".into()),
+            models: vec![ModelConfig { api_key: Some("sk-model-secret".into()), ..model("a") }],
+            ..Default::default()
+        };
+        let shown = format!("{config:?} {:#?}", config.models[0]);
+        assert!(!shown.contains("secret"), "{shown}");
+        assert!(shown.contains("<redacted>"));
+    }
+
+    #[test]
+    fn defaults_list_every_new_key() {
+        // The top-level key checker learns valid keys from serialized defaults.
+        let llm = serde_json::to_value(LlmConfig::default()).unwrap();
+        for key in ["input_cost_per_million_tokens", "output_cost_per_million_tokens", "run_budget_usd"] {
+            assert!(llm.get(key).is_some(), "{key}");
+        }
+        assert_eq!(llm["max_concurrent_requests"], 4);
+        let model = serde_json::to_value(ModelConfig::default()).unwrap();
+        assert!(model.get("input_cost_per_million_tokens").is_some());
+        assert!(model.get("output_cost_per_million_tokens").is_some());
     }
 }
