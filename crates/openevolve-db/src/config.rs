@@ -30,6 +30,12 @@ pub struct DatabaseConfig {
     pub feature_dimensions: Vec<String>,
     /// Bins per dimension: one number for all, or a map of dimension to bins.
     pub feature_bins: FeatureBins,
+    /// Fixed `[low, high]` range per dimension that its bins split evenly;
+    /// values outside fall into the edge bins. Missing dimensions take the
+    /// built-in range: `complexity` [0, 10000] characters, `diversity` [0, 1],
+    /// `score` and evaluator metrics [0, 1]. Fixed ranges keep a program's cell
+    /// from drifting as the population grows.
+    pub feature_ranges: BTreeMap<String, [f64; 2]>,
     /// Programs in the reference set that `diversity` measures distance to.
     pub diversity_reference_size: usize,
     /// Islands exchange their best every this many generations.
@@ -57,6 +63,7 @@ impl Default for DatabaseConfig {
             exploitation_ratio: 0.7,
             feature_dimensions: vec!["complexity".into(), "diversity".into()],
             feature_bins: FeatureBins::All(10),
+            feature_ranges: BTreeMap::new(),
             diversity_reference_size: 20,
             migration_interval: 50,
             migration_rate: 0.1,
@@ -108,8 +115,9 @@ impl DatabaseConfig {
             check((0.0..=1.0).contains(&v), key, format!("must be between 0 and 1, got {v}"));
         }
         let sum = self.exploration_ratio + self.exploitation_ratio;
+        let both_in_range = [self.exploration_ratio, self.exploitation_ratio].iter().all(|r| (0.0..=1.0).contains(r));
         check(
-            sum <= 1.0 + 1e-9,
+            !both_in_range || sum <= 1.0 + 1e-9,
             "exploitation_ratio",
             format!(
                 "exploration_ratio + exploitation_ratio must be at most 1 (the rest is fitness-weighted sampling), got {sum}"
@@ -152,6 +160,32 @@ impl DatabaseConfig {
                 }
             }
         }
+        for (dim, [low, high]) in &self.feature_ranges {
+            check(
+                low.is_finite() && high.is_finite() && low < high,
+                &format!("feature_ranges.{dim}"),
+                format!("must be [low, high] with finite low < high, got [{low}, {high}]"),
+            );
+            check(
+                self.feature_dimensions.contains(dim),
+                &format!("feature_ranges.{dim}"),
+                format!(
+                    "`{dim}` is not in feature_dimensions ({})",
+                    self.feature_dimensions.join(", ")
+                ),
+            );
+        }
         problems
+    }
+
+    /// The `[low, high]` range that `dimension`'s bins split.
+    pub fn feature_range(&self, dimension: &str) -> [f64; 2] {
+        if let Some(range) = self.feature_ranges.get(dimension) {
+            return *range;
+        }
+        match dimension {
+            "complexity" => [0.0, 10_000.0],
+            _ => [0.0, 1.0],
+        }
     }
 }

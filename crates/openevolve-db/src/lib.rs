@@ -1,7 +1,48 @@
 //! The program database: every program a run has seen, the MAP-Elites grid of
 //! each island, the elite archive and the run's own bookkeeping, in one SQLite
 //! file.
+//!
+//! - **Durability.** WAL mode with `synchronous=NORMAL`: each insert is one
+//!   transaction, committed before `insert` returns, so killing the process
+//!   never loses it; a power loss may drop the last few commits (FULL would
+//!   fsync every insert for that).
+//! - **Ids** are SQLite integers in insert order, never reused: the same calls
+//!   give the same ids.
+//! - **Grid.** Each island has its own MAP-Elites grid over
+//!   `feature_dimensions`. Bins split fixed ranges (`feature_ranges`, with
+//!   built-in defaults: complexity [0, 10000] characters, diversity [0, 1],
+//!   score and evaluator metrics [0, 1]), values outside fall into the edge
+//!   bins, so a program's cell never drifts. `diversity` is the mean Jaccard
+//!   distance of token bigrams to the fittest `diversity_reference_size`
+//!   programs, fixed when the program is stored.
+//! - **Replacement.** A program takes its cell when empty or when strictly
+//!   fitter than the occupant. A cell emptied by eviction stays empty until
+//!   the next program lands there.
+//! - **Memory.** RAM holds per program only id, island, cell and fitness, in
+//!   ordered structures; code, metrics and artifacts stay in the file.
+//! - **Determinism.** Sampling draws from a ChaCha8 stream seeded from
+//!   `random_seed` (kept in the file with its position), through candidate
+//!   lists in id or rank order.
 
 mod config;
+mod database;
+mod error;
+mod features;
+mod fenwick;
+mod fitness;
+mod index;
+mod migration;
+mod rng;
+mod sampling;
+mod schema;
+mod store;
+mod types;
 
 pub use config::{DatabaseConfig, FeatureBins};
+pub use database::ProgramDatabase;
+pub use error::DbError;
+pub use fitness::fitness;
+pub use types::{
+    Artifact, CellChange, CellOccupant, InsertOutcome, Metrics, MigrationReport, Mutation, NewProgram, Program,
+    ProgramId,
+};

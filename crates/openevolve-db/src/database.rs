@@ -1,0 +1,454 @@
+//! `ProgramDatabase`: opening, inserting, evicting, and the queries the rest of
+//! the system needs. Sampling and migration live in their own modules.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, Transaction};
+use serde_json::json;
+
+use crate::features::{FeatureSpace, fnv1a, jaccard_distance, token_shingles};
+use crate::fitness::{fitness, strictly_fitter};
+use crate::index::Index;
+use crate::rng::DeterministicRng;
+use crate::store::{self, ProgramRow};
+use crate::{
+    Artifact, CellChange, CellOccupant, DatabaseConfig, DbError, InsertOutcome, Mutation, NewProgram, Program,
+    ProgramId,
+};
+
+// Meta keys this crate owns; callers' own keys must not start with "db.".
+pub(crate) const META_CONFIG: &str = "db.config";
+pub(crate) const META_SEED: &str = "db.rng_seed";
+pub(crate) const META_RNG_POS: &str = "db.rng_word_pos";
+pub(crate) const META_ISLAND_GENERATIONS: &str = "db.island_generations";
+pub(crate) const META_LAST_MIGRATION: &str = "db.last_migration_generation";
+
+/// The program database of one run, in one SQLite file.
+pub struct ProgramDatabase {
+    pub(crate) conn: Connection,
+    pub(crate) config: DatabaseConfig,
+    pub(crate) space: FeatureSpace,
+    pub(crate) index: Index,
+    pub(crate) rng: DeterministicRng,
+    pub(crate) artifacts_dir: PathBuf,
+    /// Generations (children stored) per island, for migration timing.
+    pub(crate) island_generations: Vec<u64>,
+    pub(crate) last_migration_generation: u64,
+    /// Token shingles of the current diversity reference programs.
+    diversity_cache: BTreeMap<ProgramId, Vec<u64>>,
+}
+
+impl ProgramDatabase {
+    /// Opens (creating or migrating) the database at `path`. An existing
+    /// database keeps its seed and RNG position, so a resumed run continues
+    /// the same random stream; its grid settings must match `config`.
+    pub fn open(path: impl AsRef<Path>, config: &DatabaseConfig) -> Result<Self, DbError> {
+        let path = path.as_ref();
+        let problems = config.validate();
+        if !problems.is_empty() {
+            let text: Vec<String> = problems.iter().map(|(k, m)| format!("{k}: {m}")).collect();
+            return Err(DbError::InvalidConfig(text.join("; ")));
+        }
+        let mut conn = Connection::open(path)?;
+        crate::schema::prepare(&mut conn)?;
+        let space = FeatureSpace::new(config);
+
+        if let Some(stored) = store::meta(&conn, META_CONFIG)? {
+            let stored: DatabaseConfig = serde_json::from_value(stored)
+                .map_err(|source| DbError::Json { what: "stored config", source })?;
+            let stored_space = FeatureSpace::new(&stored);
+            if stored_space.describe() != space.describe() {
+                return Err(DbError::ConfigMismatch {
+                    key: "feature_dimensions/feature_bins/feature_ranges",
+                    stored: stored_space.describe(),
+                    given: space.describe(),
+                });
+            }
+            if stored.num_islands != config.num_islands {
+                return Err(DbError::ConfigMismatch {
+                    key: "num_islands",
+                    stored: stored.num_islands.to_string(),
+                    given: config.num_islands.to_string(),
+                });
+            }
+        }
+        store::set_meta(&conn, META_CONFIG, &serde_json::to_value(config).expect("config serializes"))?;
+
+        let seed = match store::meta(&conn, META_SEED)?.and_then(|v| v.as_u64()) {
+            Some(seed) => seed,
+            None => {
+                let seed = config.random_seed.unwrap_or_else(entropy_seed);
+                store::set_meta(&conn, META_SEED, &json!(seed))?;
+                seed
+            }
+        };
+        // u128 does not fit a JSON number; keep it as a decimal string.
+        let word_pos = store::meta(&conn, META_RNG_POS)?
+            .and_then(|v| v.as_str().and_then(|s| s.parse::<u128>().ok()))
+            .unwrap_or(0);
+        let mut island_generations: Vec<u64> = match store::meta(&conn, META_ISLAND_GENERATIONS)? {
+            Some(v) => serde_json::from_value(v).map_err(|source| DbError::Json { what: "island generations", source })?,
+            None => Vec::new(),
+        };
+        island_generations.resize(config.num_islands, 0);
+        let last_migration_generation =
+            store::meta(&conn, META_LAST_MIGRATION)?.and_then(|v| v.as_u64()).unwrap_or(0);
+
+        let artifacts_dir = match &config.artifacts_base_path {
+            Some(dir) => PathBuf::from(dir),
+            None => {
+                let name = path.file_name().map_or("evolution.db".into(), |n| n.to_string_lossy().into_owned());
+                path.with_file_name(format!("{name}.artifacts"))
+            }
+        };
+        let index = load_index(&conn, config.num_islands)?;
+        Ok(Self {
+            conn,
+            config: config.clone(),
+            space,
+            index,
+            rng: DeterministicRng::new(seed, word_pos),
+            artifacts_dir,
+            island_generations,
+            last_migration_generation,
+            diversity_cache: BTreeMap::new(),
+        })
+    }
+
+    pub fn config(&self) -> &DatabaseConfig {
+        &self.config
+    }
+
+    /// Programs stored.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.index.len() == 0
+    }
+
+    /// Stores a program in one transaction: its row and artifacts, its cell
+    /// (taken when empty or the program is strictly fitter), the archive,
+    /// and evictions down to `population_size`. When this returns, the
+    /// program survives a kill of the process. An `Initial` program is stored
+    /// once per island.
+    pub fn insert(&mut self, program: NewProgram) -> Result<InsertOutcome, DbError> {
+        let islands: Vec<usize> = if program.mutation == Mutation::Initial {
+            (0..self.config.num_islands).collect()
+        } else {
+            self.check_island(program.island)?;
+            vec![program.island]
+        };
+        let fit = fitness(&program.metrics, &self.config.feature_dimensions);
+        let diversity = if self.space.uses_diversity() { Some(self.diversity(&program.code)?) } else { None };
+        let features = self.space.values(&program.code, &program.metrics, fit, || diversity.unwrap_or(0.0))?;
+        let cell_key = self.space.cell_key(&self.space.bins_of(&features));
+        let code_hash = format!("{:016x}", fnv1a(program.code.as_bytes()));
+        let prompt = program.prompt.as_deref().filter(|_| self.config.log_prompts);
+
+        let mut written = Vec::new();
+        let result: Result<_, DbError> = (|| {
+            let tx = self.conn.transaction()?;
+            let mut ids = Vec::new();
+            let mut cells = Vec::new();
+            for &island in &islands {
+                let row = ProgramRow {
+                    code: &program.code,
+                    code_hash: &code_hash,
+                    language: &program.language,
+                    parent_id: program.parent_id,
+                    island,
+                    generation: program.generation,
+                    iteration_found: program.iteration_found,
+                    metrics: &program.metrics,
+                    fitness: fit,
+                    features: &features,
+                    cell_key,
+                    model: program.model.as_deref(),
+                    mutation: program.mutation,
+                    prompt,
+                    migrated_from: None,
+                };
+                let id = store::insert_program(&tx, &row)?;
+                store::insert_artifacts(
+                    &tx,
+                    id,
+                    &program.artifacts,
+                    self.config.artifact_size_threshold,
+                    &self.artifacts_dir,
+                    &mut written,
+                )?;
+                cells.push(place(&tx, &mut self.index, id, island, cell_key, fit)?);
+                update_archive(&tx, &mut self.index, id, self.config.archive_size)?;
+                ids.push(id);
+            }
+            if program.mutation != Mutation::Initial {
+                self.island_generations[program.island] += 1;
+            }
+            store::set_meta(&tx, META_ISLAND_GENERATIONS, &json!(self.island_generations))?;
+            let (evicted, orphans) = evict(&tx, &mut self.index, self.config.population_size, &self.artifacts_dir)?;
+            tx.commit()?;
+            Ok((ids, cells, evicted, orphans))
+        })();
+        match result {
+            Ok((ids, cells, evicted, orphans)) => {
+                remove_files(&orphans);
+                for id in &evicted {
+                    self.diversity_cache.remove(id);
+                }
+                let best = self.index.best().expect("an insert leaves at least one program");
+                Ok(InsertOutcome { ids, cells, evicted, best })
+            }
+            Err(err) => {
+                self.recover_after_failed_write(&written)?;
+                Err(err)
+            }
+        }
+    }
+
+    /// After a rolled-back write the in-memory index may be ahead of the file:
+    /// rebuild it from the file, which is the truth.
+    pub(crate) fn recover_after_failed_write(&mut self, written: &[PathBuf]) -> Result<(), DbError> {
+        remove_files(written);
+        self.index = load_index(&self.conn, self.config.num_islands)?;
+        self.island_generations = match store::meta(&self.conn, META_ISLAND_GENERATIONS)? {
+            Some(v) => serde_json::from_value(v).unwrap_or_default(),
+            None => Vec::new(),
+        };
+        self.island_generations.resize(self.config.num_islands, 0);
+        self.diversity_cache.clear();
+        Ok(())
+    }
+
+    /// Mean token-bigram Jaccard distance to the `diversity_reference_size`
+    /// fittest programs (0 while there are none).
+    fn diversity(&mut self, code: &str) -> Result<f64, DbError> {
+        let reference: Vec<ProgramId> =
+            self.index.ranking.iter().rev().take(self.config.diversity_reference_size).map(|r| r.id).collect();
+        if reference.is_empty() {
+            return Ok(0.0);
+        }
+        self.diversity_cache.retain(|id, _| reference.contains(id));
+        for &id in &reference {
+            if !self.diversity_cache.contains_key(&id) {
+                let shingles = token_shingles(&store::load_code(&self.conn, id)?);
+                self.diversity_cache.insert(id, shingles);
+            }
+        }
+        let own = token_shingles(code);
+        let total: f64 = reference.iter().map(|id| jaccard_distance(&own, &self.diversity_cache[id])).sum();
+        Ok(total / reference.len() as f64)
+    }
+
+    pub(crate) fn check_island(&self, island: usize) -> Result<(), DbError> {
+        if island >= self.config.num_islands {
+            return Err(DbError::NoSuchIsland { island, num_islands: self.config.num_islands });
+        }
+        Ok(())
+    }
+
+    /// A stored program, with its code.
+    pub fn program(&self, id: ProgramId) -> Result<Program, DbError> {
+        store::load_program(&self.conn, &self.space, id)
+    }
+
+    /// A program's artifacts, large ones read from their files.
+    pub fn artifacts(&self, id: ProgramId) -> Result<BTreeMap<String, Artifact>, DbError> {
+        store::load_artifacts(&self.conn, id, &self.artifacts_dir)
+    }
+
+    /// The fittest program (ties: the older).
+    pub fn best(&self) -> Result<Option<Program>, DbError> {
+        self.index.best().map(|id| self.program(id)).transpose()
+    }
+
+    pub fn best_on_island(&self, island: usize) -> Result<Option<Program>, DbError> {
+        self.check_island(island)?;
+        self.index.islands[island].ranking.last().map(|r| self.program(r.id)).transpose()
+    }
+
+    /// The `k` fittest programs, best first.
+    pub fn top_k(&self, k: usize) -> Result<Vec<Program>, DbError> {
+        self.index.ranking.iter().rev().take(k).map(|r| self.program(r.id)).collect()
+    }
+
+    /// The program and its ancestors, newest first, as far as they are still
+    /// stored (evicted ancestors end the chain).
+    pub fn lineage(&self, id: ProgramId) -> Result<Vec<Program>, DbError> {
+        let mut chain = vec![self.program(id)?];
+        while let Some(parent) = chain.last().and_then(|p| p.parent_id) {
+            // Parents are always older; the guard stops a corrupted cycle.
+            if parent >= chain.last().map_or(0, |p| p.id) {
+                break;
+            }
+            match self.program(parent) {
+                Ok(p) => chain.push(p),
+                Err(DbError::NoSuchProgram(_)) => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(chain)
+    }
+
+    /// Programs stored on each island.
+    pub fn island_counts(&self) -> Vec<usize> {
+        self.index.islands.iter().map(|i| i.members.len()).collect()
+    }
+
+    /// The filled cells of an island's grid, in cell order.
+    pub fn grid_occupancy(&self, island: usize) -> Result<Vec<CellOccupant>, DbError> {
+        self.check_island(island)?;
+        Ok(self.index.islands[island]
+            .cells
+            .iter()
+            .map(|(&key, &id)| CellOccupant {
+                cell: self.space.coords_of(key),
+                program: id,
+                fitness: self.index.get(id).map_or(f64::NAN, |h| h.fitness),
+            })
+            .collect())
+    }
+
+    /// Ids of an island's programs, ascending.
+    pub fn island_members(&self, island: usize) -> Result<Vec<ProgramId>, DbError> {
+        self.check_island(island)?;
+        Ok(self.index.islands[island].members.clone())
+    }
+
+    /// A stored program with exactly this code, if any (the oldest), so a
+    /// duplicate child need not be evaluated again.
+    pub fn find_by_code(&self, code: &str) -> Result<Option<ProgramId>, DbError> {
+        let hash = format!("{:016x}", fnv1a(code.as_bytes()));
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id FROM programs WHERE code_hash = ?1 AND code = ?2 ORDER BY id LIMIT 1")?;
+        let mut rows = stmt.query(rusqlite::params![hash, code])?;
+        Ok(match rows.next()? {
+            Some(row) => Some(row.get(0)?),
+            None => None,
+        })
+    }
+
+    /// Highest `iteration_found` stored, for resuming.
+    pub fn last_iteration(&self) -> Result<Option<u64>, DbError> {
+        let max: Option<i64> = self.conn.query_row("SELECT MAX(iteration_found) FROM programs", [], |r| r.get(0))?;
+        Ok(max.map(|m| m as u64))
+    }
+
+    /// Stores a run-level value (iteration counter, controller state...).
+    /// Keys starting with `db.` belong to this crate.
+    pub fn set_meta(&self, key: &str, value: &serde_json::Value) -> Result<(), DbError> {
+        store::set_meta(&self.conn, key, value)
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<serde_json::Value>, DbError> {
+        store::meta(&self.conn, key)
+    }
+
+    /// Saves the RNG position, so a reopened database continues the stream.
+    pub(crate) fn save_rng(&self) -> Result<(), DbError> {
+        store::set_meta(&self.conn, META_RNG_POS, &json!(self.rng.word_pos().to_string()))
+    }
+}
+
+/// Puts a new program into its cell when the cell is empty or it is strictly
+/// fitter than the occupant.
+pub(crate) fn place(
+    tx: &Transaction,
+    index: &mut Index,
+    id: ProgramId,
+    island: usize,
+    cell_key: u64,
+    fit: f64,
+) -> Result<CellChange, DbError> {
+    index.add(id, island, cell_key, fit);
+    let occupant = index.islands[island].cells.get(&cell_key).copied();
+    let takes = match occupant {
+        None => true,
+        Some(old) => strictly_fitter(fit, index.get(old).map_or(f64::NAN, |h| h.fitness)),
+    };
+    if !takes {
+        return Ok(CellChange { program: id, took_cell: false, displaced: None });
+    }
+    store::set_cell(tx, island, cell_key, id)?;
+    let displaced = index.take_cell(id);
+    Ok(CellChange { program: id, took_cell: true, displaced })
+}
+
+/// Adds a program to the elite archive while it has room, or in place of the
+/// archive's worst when strictly fitter.
+fn update_archive(tx: &Transaction, index: &mut Index, id: ProgramId, archive_size: usize) -> Result<(), DbError> {
+    let fit = index.get(id).map_or(f64::NAN, |h| h.fitness);
+    if index.archive.len() >= archive_size {
+        let worst = *index.archive.first().expect("a full archive has a worst member");
+        if !strictly_fitter(fit, worst.fitness) {
+            return Ok(());
+        }
+        store::archive_remove(tx, worst.id)?;
+        index.archive_remove(worst.id);
+    }
+    store::archive_insert(tx, id)?;
+    index.archive_insert(id);
+    Ok(())
+}
+
+/// Evicts programs until at most `cap` remain: those owning no cell and
+/// outside the archive first, the least fit first; never the best program.
+pub(crate) fn evict(
+    tx: &Transaction,
+    index: &mut Index,
+    cap: usize,
+    artifacts_dir: &Path,
+) -> Result<(Vec<ProgramId>, Vec<PathBuf>), DbError> {
+    let mut evicted = Vec::new();
+    let mut orphans = Vec::new();
+    while index.len() > cap {
+        let Some(victim) = index.eviction_victim(index.best()) else { break };
+        orphans.extend(store::delete_program(tx, victim, artifacts_dir)?);
+        index.remove(victim);
+        evicted.push(victim);
+    }
+    Ok((evicted, orphans))
+}
+
+pub(crate) fn remove_files(paths: &[PathBuf]) {
+    for path in paths {
+        // A file that cannot be removed only wastes disk; the row is gone.
+        let _ = std::fs::remove_file(path);
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}
+
+/// Rebuilds the in-memory index from the file.
+fn load_index(conn: &Connection, num_islands: usize) -> Result<Index, DbError> {
+    let mut index = Index::new(num_islands);
+    let mut stmt = conn.prepare("SELECT id, island, cell_key, fitness FROM programs ORDER BY id")?;
+    let rows = stmt.query_map([], |row| {
+        Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?, row.get::<_, i64>(2)?, row.get::<_, Option<f64>>(3)?))
+    })?;
+    for row in rows {
+        let (id, island, cell_key, fit) = row?;
+        index.add(id, island as usize, cell_key as u64, fit.unwrap_or(f64::NAN));
+    }
+    let cells: Vec<ProgramId> =
+        conn.prepare("SELECT program_id FROM cells ORDER BY program_id")?.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    for id in cells {
+        index.take_cell(id);
+    }
+    let archive: Vec<ProgramId> =
+        conn.prepare("SELECT program_id FROM archive ORDER BY program_id")?.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    for id in archive {
+        index.archive_insert(id);
+    }
+    Ok(index)
+}
+
+/// A seed when neither the config nor the file gives one: time and process id.
+fn entropy_seed() -> u64 {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    fnv1a(format!("{nanos}:{}", std::process::id()).as_bytes())
+}

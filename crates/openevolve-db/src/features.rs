@@ -1,0 +1,245 @@
+//! Feature dimensions and the MAP-Elites grid.
+//!
+//! Binning uses fixed ranges (`feature_ranges`, with built-in defaults): a
+//! value's bin depends on the value alone, so a program's cell never drifts as
+//! the population grows. Values outside the range fall into the edge bins.
+//!
+//! `diversity` is the mean Jaccard distance between the program's set of token
+//! bigrams and those of a reference set (the `diversity_reference_size` fittest
+//! programs). Unlike character-count differences it sees what changed, not how
+//! much text there is, and it costs O(tokens) per reference, where token-level
+//! edit distance would cost O(tokens²).
+
+use std::collections::BTreeMap;
+
+use crate::{DatabaseConfig, DbError, Metrics};
+
+/// The dimensions, bins and ranges of a run's grid.
+#[derive(Debug, Clone)]
+pub(crate) struct FeatureSpace {
+    pub dimensions: Vec<String>,
+    bins: Vec<u32>,
+    ranges: Vec<[f64; 2]>,
+}
+
+impl FeatureSpace {
+    pub fn new(config: &DatabaseConfig) -> Self {
+        let dimensions = config.feature_dimensions.clone();
+        let bins = dimensions.iter().map(|d| config.feature_bins.for_dimension(d).max(1)).collect();
+        let ranges = dimensions.iter().map(|d| config.feature_range(d)).collect();
+        Self { dimensions, bins, ranges }
+    }
+
+    pub fn uses_diversity(&self) -> bool {
+        self.dimensions.iter().any(|d| d == "diversity")
+    }
+
+    /// Raw feature values, in dimension order. `diversity` is computed only
+    /// when the grid has that dimension, through `diversity`.
+    pub fn values(
+        &self,
+        code: &str,
+        metrics: &Metrics,
+        fitness: f64,
+        diversity: impl FnOnce() -> f64,
+    ) -> Result<Vec<f64>, DbError> {
+        let mut diversity = Some(diversity);
+        self.dimensions
+            .iter()
+            .map(|dim| match dim.as_str() {
+                "complexity" => Ok(code.chars().count() as f64),
+                "diversity" => Ok(diversity.take().map_or(0.0, |f| f())),
+                "score" => Ok(fitness),
+                other => metrics.get(other).copied().ok_or_else(|| DbError::MissingFeatureMetric {
+                    dimension: other.to_string(),
+                    available: if metrics.is_empty() {
+                        "no metrics".to_string()
+                    } else {
+                        metrics.keys().cloned().collect::<Vec<_>>().join(", ")
+                    },
+                }),
+            })
+            .collect()
+    }
+
+    /// The bin of each value. NaN goes to bin 0.
+    pub fn bins_of(&self, values: &[f64]) -> Vec<u32> {
+        values
+            .iter()
+            .zip(self.bins.iter().zip(&self.ranges))
+            .map(|(v, (&bins, &[low, high]))| {
+                if v.is_nan() {
+                    return 0;
+                }
+                let t = (v - low) / (high - low) * bins as f64;
+                (t.floor().max(0.0) as u64).min(bins as u64 - 1) as u32
+            })
+            .collect()
+    }
+
+    /// Coordinates folded into one integer key (mixed radix).
+    pub fn cell_key(&self, coords: &[u32]) -> u64 {
+        coords.iter().zip(&self.bins).fold(0u64, |key, (&c, &b)| key * b as u64 + c as u64)
+    }
+
+    pub fn coords_of(&self, mut key: u64) -> Vec<u32> {
+        let mut coords = vec![0u32; self.bins.len()];
+        for (slot, &b) in coords.iter_mut().zip(&self.bins).rev() {
+            *slot = (key % b as u64) as u32;
+            key /= b as u64;
+        }
+        coords
+    }
+
+    /// Chebyshev distance between two cells, in bins.
+    pub fn cell_distance(&self, a: u64, b: u64) -> u32 {
+        let (a, b) = (self.coords_of(a), self.coords_of(b));
+        a.iter().zip(&b).map(|(x, y)| x.abs_diff(*y)).max().unwrap_or(0)
+    }
+
+    /// What must not change for an existing database: dimensions, bins and
+    /// ranges, as a comparable description.
+    pub fn describe(&self) -> String {
+        let parts: BTreeMap<usize, String> = self
+            .dimensions
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (i, format!("{d}:{}:[{},{}]", self.bins[i], self.ranges[i][0], self.ranges[i][1])))
+            .collect();
+        parts.into_values().collect::<Vec<_>>().join(" ")
+    }
+}
+
+/// Sorted, deduplicated hashes of a program's token bigrams.
+pub(crate) fn token_shingles(code: &str) -> Vec<u64> {
+    let tokens = tokenize(code);
+    let mut shingles: Vec<u64> = if tokens.len() < 2 {
+        tokens.iter().map(|t| fnv1a(t.as_bytes())).collect()
+    } else {
+        tokens
+            .windows(2)
+            .map(|w| fnv1a(w[0].as_bytes()) ^ fnv1a(w[1].as_bytes()).rotate_left(17))
+            .collect()
+    };
+    shingles.sort_unstable();
+    shingles.dedup();
+    shingles
+}
+
+/// Identifiers and numbers are one token each; every other non-space
+/// character is a token of its own.
+fn tokenize(code: &str) -> Vec<&str> {
+    let mut tokens = Vec::new();
+    let mut start: Option<usize> = None;
+    for (i, ch) in code.char_indices() {
+        let word = ch.is_alphanumeric() || ch == '_';
+        match (word, start) {
+            (true, None) => start = Some(i),
+            (true, Some(_)) => {}
+            (false, Some(s)) => {
+                tokens.push(&code[s..i]);
+                start = None;
+            }
+            (false, None) => {}
+        }
+        if !word && !ch.is_whitespace() {
+            tokens.push(&code[i..i + ch.len_utf8()]);
+        }
+    }
+    if let Some(s) = start {
+        tokens.push(&code[s..]);
+    }
+    tokens
+}
+
+/// Jaccard distance of two sorted, deduplicated sets; 0 for two empty sets.
+pub(crate) fn jaccard_distance(a: &[u64], b: &[u64]) -> f64 {
+    let (mut i, mut j, mut common) = (0, 0, 0usize);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                common += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    let union = a.len() + b.len() - common;
+    if union == 0 { 0.0 } else { 1.0 - common as f64 / union as f64 }
+}
+
+/// 64-bit FNV-1a: small, and fixed by its definition, so stored hashes stay
+/// valid across builds.
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut hash = 0xcbf2_9ce4_8422_2325u64;
+    for &b in bytes {
+        hash ^= b as u64;
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::FeatureBins;
+
+    fn space(dims: &[&str], bins: u32) -> FeatureSpace {
+        let config = DatabaseConfig {
+            feature_dimensions: dims.iter().map(|s| s.to_string()).collect(),
+            feature_bins: FeatureBins::All(bins),
+            ..DatabaseConfig::default()
+        };
+        FeatureSpace::new(&config)
+    }
+
+    #[test]
+    fn bins_are_fixed_and_clamped() {
+        let s = space(&["complexity", "score"], 10);
+        assert_eq!(s.bins_of(&[0.0, 0.0]), vec![0, 0]);
+        assert_eq!(s.bins_of(&[999.0, 0.55]), vec![0, 5]);
+        assert_eq!(s.bins_of(&[1e9, -3.0]), vec![9, 0]);
+        assert_eq!(s.bins_of(&[10_000.0, 1.0]), vec![9, 9]);
+    }
+
+    #[test]
+    fn cell_keys_round_trip() {
+        let mut config = DatabaseConfig::default();
+        config.feature_dimensions = vec!["a".into(), "b".into(), "c".into()];
+        config.feature_bins =
+            FeatureBins::PerDimension([("a".into(), 3), ("b".into(), 5), ("c".into(), 2)].into());
+        let s = FeatureSpace::new(&config);
+        let mut seen = std::collections::BTreeSet::new();
+        for a in 0..3 {
+            for b in 0..5 {
+                for c in 0..2 {
+                    let key = s.cell_key(&[a, b, c]);
+                    assert_eq!(s.coords_of(key), vec![a, b, c]);
+                    seen.insert(key);
+                }
+            }
+        }
+        assert_eq!(seen.len(), 30);
+        assert_eq!(s.cell_distance(s.cell_key(&[0, 0, 0]), s.cell_key(&[2, 1, 1])), 2);
+    }
+
+    #[test]
+    fn unknown_dimension_without_metric_is_a_clear_error() {
+        let s = space(&["complexity", "memory_mb"], 4);
+        let err = s.values("fn f() {}", &Metrics::from([("speed".into(), 1.0)]), 1.0, || 0.0);
+        let msg = err.unwrap_err().to_string();
+        assert!(msg.contains("memory_mb") && msg.contains("speed"), "{msg}");
+    }
+
+    #[test]
+    fn token_distance_sees_changes_not_length() {
+        let a = token_shingles("fn add(a: i32, b: i32) -> i32 { a + b }");
+        let same_len = token_shingles("fn mul(x: i32, y: i32) -> i32 { x * y }");
+        let renamed_spacing = token_shingles("fn add(a: i32,   b: i32) -> i32 {\n a + b\n}");
+        assert_eq!(jaccard_distance(&a, &renamed_spacing), 0.0);
+        assert!(jaccard_distance(&a, &same_len) > 0.3);
+        assert_eq!(jaccard_distance(&a, &[]), 1.0);
+    }
+}

@@ -1,0 +1,108 @@
+//! Schema and forward migrations. The schema version is SQLite's
+//! `user_version`; migration N takes a database from version N to N + 1.
+
+use rusqlite::Connection;
+
+use crate::DbError;
+
+const MIGRATIONS: &[&str] = &[
+    // 0 -> 1: the first schema.
+    r#"
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL            -- JSON
+    );
+    CREATE TABLE programs (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        code            TEXT NOT NULL,
+        code_hash       TEXT NOT NULL,
+        language        TEXT NOT NULL,
+        -- No foreign key: the parent may have been evicted while the child
+        -- lives on; lineage follows parents as far as rows exist.
+        parent_id       INTEGER,
+        island          INTEGER NOT NULL,
+        generation      INTEGER NOT NULL,
+        iteration_found INTEGER NOT NULL,
+        metrics         TEXT NOT NULL,  -- JSON object, NaN as null
+        fitness         REAL,           -- NULL when the program has no score
+        features        TEXT NOT NULL,  -- JSON array of raw values
+        cell_key        INTEGER NOT NULL,
+        model           TEXT,
+        mutation        TEXT NOT NULL,
+        prompt          TEXT,
+        migrated_from   INTEGER,
+        created_at_ms   INTEGER NOT NULL
+    );
+    CREATE INDEX programs_island_code ON programs (island, code_hash);
+    CREATE TABLE artifacts (
+        program_id INTEGER NOT NULL REFERENCES programs (id) ON DELETE CASCADE,
+        name       TEXT NOT NULL,
+        is_text    INTEGER NOT NULL,
+        inline     BLOB,               -- small artifacts
+        file       TEXT,               -- large ones: path relative to the artifacts folder
+        size       INTEGER NOT NULL,
+        PRIMARY KEY (program_id, name)
+    );
+    CREATE INDEX artifacts_file ON artifacts (file) WHERE file IS NOT NULL;
+    CREATE TABLE cells (
+        island     INTEGER NOT NULL,
+        cell_key   INTEGER NOT NULL,
+        program_id INTEGER NOT NULL UNIQUE REFERENCES programs (id) ON DELETE CASCADE,
+        PRIMARY KEY (island, cell_key)
+    );
+    CREATE TABLE archive (
+        program_id INTEGER PRIMARY KEY REFERENCES programs (id) ON DELETE CASCADE
+    );
+    "#,
+];
+
+/// The schema version this build writes.
+pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Sets the connection up (WAL, foreign keys) and migrates to the latest
+/// schema. Refuses files written by a newer build.
+pub(crate) fn prepare(conn: &mut Connection) -> Result<(), DbError> {
+    // WAL: a commit is one append to the log, and readers never block writers.
+    // synchronous=NORMAL: a commit reaches the OS before insert returns, so a
+    // killed process loses nothing; only a power loss can drop the last
+    // commits, and that saves an fsync per insert.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+
+    let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(DbError::SchemaTooNew { found: version, known: SCHEMA_VERSION });
+    }
+    for (from, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", from as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_a_fresh_file_and_refuses_a_newer_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut conn = Connection::open(&path).unwrap();
+        prepare(&mut conn).unwrap();
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
+        assert_eq!(mode, "wal");
+        // A second prepare is a no-op.
+        prepare(&mut conn).unwrap();
+
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+        let err = prepare(&mut conn).unwrap_err();
+        assert!(matches!(err, DbError::SchemaTooNew { .. }), "{err}");
+    }
+}

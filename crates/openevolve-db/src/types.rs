@@ -1,0 +1,157 @@
+//! What goes into the database and what comes out.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Program ids are SQLite integer keys handed out in insert order and never
+/// reused (AUTOINCREMENT), so the same sequence of calls gives the same ids.
+pub type ProgramId = i64;
+
+/// Numeric metrics an evaluator returned; NaN is stored as JSON `null`.
+pub type Metrics = BTreeMap<String, f64>;
+
+/// How a program came to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mutation {
+    /// The program the run started from.
+    Initial,
+    /// SEARCH/REPLACE blocks applied to the parent.
+    Diff,
+    /// A full rewrite of the evolve blocks.
+    Rewrite,
+    /// A copy of another island's program, made by migration.
+    Migration,
+}
+
+impl Mutation {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Mutation::Initial => "initial",
+            Mutation::Diff => "diff",
+            Mutation::Rewrite => "rewrite",
+            Mutation::Migration => "migration",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "initial" => Mutation::Initial,
+            "diff" => Mutation::Diff,
+            "rewrite" => Mutation::Rewrite,
+            "migration" => Mutation::Migration,
+            _ => return None,
+        })
+    }
+}
+
+/// An evaluator's artifact: text the next prompt may show, or raw bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Artifact {
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+impl Artifact {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        match self {
+            Artifact::Text(s) => s.as_bytes(),
+            Artifact::Bytes(b) => b,
+        }
+    }
+}
+
+/// A program to store. `island` is where it was bred; the initial program is
+/// copied onto every island, whatever `island` says.
+#[derive(Debug, Clone)]
+pub struct NewProgram {
+    pub code: String,
+    pub language: String,
+    pub parent_id: Option<ProgramId>,
+    pub island: usize,
+    /// Steps of descent from the initial program (parent's generation + 1).
+    pub generation: u64,
+    /// The controller's iteration that produced it.
+    pub iteration_found: u64,
+    pub metrics: Metrics,
+    pub artifacts: BTreeMap<String, Artifact>,
+    /// The model that wrote it, if any.
+    pub model: Option<String>,
+    pub mutation: Mutation,
+    /// Kept only when `log_prompts` is on.
+    pub prompt: Option<String>,
+}
+
+/// A stored program, without its artifacts (see `ProgramDatabase::artifacts`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Program {
+    pub id: ProgramId,
+    pub code: String,
+    /// 64-bit FNV-1a of the code, as 16 hex digits.
+    pub code_hash: String,
+    pub language: String,
+    pub parent_id: Option<ProgramId>,
+    pub island: usize,
+    pub generation: u64,
+    pub iteration_found: u64,
+    pub metrics: Metrics,
+    /// `fitness(metrics, feature_dimensions)`; NaN when it has no score.
+    pub fitness: f64,
+    /// Raw value of each feature dimension, in config order.
+    pub features: Vec<f64>,
+    /// Bin of each feature dimension: the program's MAP-Elites cell.
+    pub cell: Vec<u32>,
+    pub model: Option<String>,
+    pub mutation: Mutation,
+    pub prompt: Option<String>,
+    /// For a migrant, the program it was copied from.
+    pub migrated_from: Option<ProgramId>,
+    /// Unix time in milliseconds.
+    pub created_at_ms: i64,
+}
+
+/// What an insert did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InsertOutcome {
+    /// Ids of the stored rows: one, or one per island for the initial program.
+    pub ids: Vec<ProgramId>,
+    /// Per stored row: whether it took its cell, and whom it displaced there.
+    pub cells: Vec<CellChange>,
+    /// Programs evicted to respect `population_size`.
+    pub evicted: Vec<ProgramId>,
+    /// The best program after the insert.
+    pub best: ProgramId,
+}
+
+impl InsertOutcome {
+    /// The id of the (first) stored row.
+    pub fn id(&self) -> ProgramId {
+        self.ids[0]
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CellChange {
+    pub program: ProgramId,
+    pub took_cell: bool,
+    pub displaced: Option<ProgramId>,
+}
+
+/// A filled cell of an island's grid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellOccupant {
+    pub cell: Vec<u32>,
+    pub program: ProgramId,
+    pub fitness: f64,
+}
+
+/// What one migration round did.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MigrationReport {
+    /// (source program, its copy on the next island).
+    pub migrants: Vec<(ProgramId, ProgramId)>,
+    /// Candidates not sent because their code is already on the target.
+    pub skipped_duplicates: usize,
+    pub evicted: Vec<ProgramId>,
+}
