@@ -5,6 +5,7 @@
 //! engine and the controller. See ARCHITECTURE.md for the map.
 
 pub mod config;
+pub mod diff;
 pub mod regions;
 
 pub use config::{Config, ConfigError, ConfigProblem, LoadedConfig};

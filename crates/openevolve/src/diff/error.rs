@@ -1,0 +1,78 @@
+//! Why an answer could not become a child. Each message is written to the
+//! model: the controller puts it into the next prompt as feedback.
+
+use std::fmt;
+
+use crate::regions::RegionError;
+
+/// The lines of the program that look most like a SEARCH text that was not found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClosestLines {
+    /// 1-based number of the first line shown.
+    pub first_line: usize,
+    pub lines: Vec<String>,
+    /// Mean per-line similarity, 0.0 to 1.0.
+    pub similarity: f64,
+}
+
+impl fmt::Display for ClosestLines {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let last = self.first_line + self.lines.len().saturating_sub(1);
+        writeln!(
+            f,
+            "The closest lines in the program (lines {}-{last}, {:.0}% similar) are:",
+            self.first_line,
+            self.similarity * 100.0
+        )?;
+        for (i, line) in self.lines.iter().enumerate() {
+            writeln!(f, "{:>5} | {line}", self.first_line + i)?;
+        }
+        Ok(())
+    }
+}
+
+fn closest_text(closest: &Option<ClosestLines>) -> String {
+    match closest {
+        Some(c) => format!("\n{c}"),
+        None => String::new(),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DiffError {
+    #[error(
+        "no SEARCH/REPLACE block was found in the answer; write each change as `<<<<<<< SEARCH`, the exact lines to replace, `=======`, the new lines, `>>>>>>> REPLACE`"
+    )]
+    NoBlocks,
+    #[error("block {block} is malformed at answer line {line}: {problem}")]
+    MalformedBlock { block: usize, line: usize, problem: String },
+    #[error("block {block} has an empty SEARCH part; copy the lines to replace from the program")]
+    EmptySearch { block: usize },
+    #[error(
+        "the SEARCH text of block {block} was not found inside the EVOLVE-BLOCK regions, not even when ignoring whitespace; SEARCH must repeat whole lines of the current program{}",
+        closest_text(.closest)
+    )]
+    SearchNotFound { block: usize, closest: Option<ClosestLines> },
+    #[error(
+        "the SEARCH text of block {block} matches lines {first_line}-{last_line}, which are outside the EVOLVE-BLOCK regions (regions: {regions}); only code between `// EVOLVE-BLOCK-START` and `// EVOLVE-BLOCK-END` may change"
+    )]
+    OutsideRegions { block: usize, first_line: usize, last_line: usize, regions: String },
+    #[error("the EVOLVE-BLOCK markers were damaged: {reason}; keep the marker lines exactly as they are")]
+    MarkersDamaged { reason: String },
+    #[error("the parent program's EVOLVE-BLOCK markers are broken: {0}")]
+    ParentMarkers(RegionError),
+    #[error(
+        "the answer has no fenced code block; give the complete new program in one ```rust block"
+    )]
+    NoCodeBlock,
+    #[error("the answer's code block starting at answer line {line} is never closed with ```")]
+    UnclosedCodeBlock { line: usize },
+    #[error(
+        "the code block has {found} EVOLVE-BLOCK regions but the program has {expected}; keep every region with its marker lines"
+    )]
+    RegionCountMismatch { expected: usize, found: usize },
+    #[error(
+        "the new program is {length} characters long, more than the limit of {max}; make it shorter"
+    )]
+    TooLong { length: usize, max: usize },
+}
