@@ -3,11 +3,14 @@
 
 use serde_yaml::Value;
 
+/// Reads one environment variable; tests pass their own.
+pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
 /// Expands `${VAR}` in every string of `value`; returns `(key path, message)`
 /// for each reference to an unset or malformed variable.
-pub fn expand_env(value: &mut Value, path: &str, problems: &mut Vec<(String, String)>) {
+pub fn expand_env(value: &mut Value, path: &str, env: EnvLookup, problems: &mut Vec<(String, String)>) {
     match value {
-        Value::String(s) if s.contains('$') => match expand(s) {
+        Value::String(s) if s.contains('$') => match expand(s, env) {
             Ok(expanded) => *s = expanded,
             Err(msg) => problems.push((path.to_string(), msg)),
         },
@@ -15,19 +18,19 @@ pub fn expand_env(value: &mut Value, path: &str, problems: &mut Vec<(String, Str
             for (k, v) in map.iter_mut() {
                 let key = k.as_str().map(str::to_string).unwrap_or_else(|| format!("{k:?}"));
                 let child = if path.is_empty() { key } else { format!("{path}.{key}") };
-                expand_env(v, &child, problems);
+                expand_env(v, &child, env, problems);
             }
         }
         Value::Sequence(items) => {
             for (i, v) in items.iter_mut().enumerate() {
-                expand_env(v, &format!("{path}[{i}]"), problems);
+                expand_env(v, &format!("{path}[{i}]"), env, problems);
             }
         }
         _ => {}
     }
 }
 
-fn expand(s: &str) -> Result<String, String> {
+fn expand(s: &str, env: EnvLookup) -> Result<String, String> {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(at) = rest.find('$') {
@@ -46,7 +49,7 @@ fn expand(s: &str) -> Result<String, String> {
                     "`${{{name}}}` is not a variable name (letters, digits and `_`); write `$${{` for a literal `${{`"
                 ));
             }
-            let val = std::env::var(name).map_err(|_| {
+            let val = env(name).ok_or_else(|| {
                 format!("environment variable `{name}` is not set (referenced as `${{{name}}}`)")
             })?;
             out.push_str(&val);
@@ -64,16 +67,19 @@ fn expand(s: &str) -> Result<String, String> {
 mod tests {
     use super::*;
 
+    fn fake_env(name: &str) -> Option<String> {
+        (name == "A_KEY").then(|| "alpha".to_string())
+    }
+
     #[test]
     fn expands_embedded_and_escaped_references() {
-        // SAFETY: tests in this module are the only readers of this variable.
-        unsafe { std::env::set_var("OE_TEST_EXPAND_A", "alpha") };
-        assert_eq!(expand("${OE_TEST_EXPAND_A}").unwrap(), "alpha");
-        assert_eq!(expand("x-${OE_TEST_EXPAND_A}-y").unwrap(), "x-alpha-y");
-        assert_eq!(expand("cost $5, $${HOME}").unwrap(), "cost $5, ${HOME}");
-        let err = expand("${OE_TEST_SURELY_UNSET_VAR}").unwrap_err();
-        assert!(err.contains("OE_TEST_SURELY_UNSET_VAR") && err.contains("not set"), "{err}");
-        assert!(expand("${unterminated").unwrap_err().contains("closing"));
-        assert!(expand("${A B}").unwrap_err().contains("not a variable name"));
+        let e = |s| expand(s, &fake_env);
+        assert_eq!(e("${A_KEY}").unwrap(), "alpha");
+        assert_eq!(e("x-${A_KEY}-y").unwrap(), "x-alpha-y");
+        assert_eq!(e("cost $5, $${HOME}").unwrap(), "cost $5, ${HOME}");
+        let err = e("${NOT_SET}").unwrap_err();
+        assert!(err.contains("`NOT_SET` is not set"), "{err}");
+        assert!(e("${unterminated").unwrap_err().contains("closing"));
+        assert!(e("${A B}").unwrap_err().contains("not a variable name"));
     }
 }

@@ -46,6 +46,13 @@ const NOT_IMPLEMENTED: &[(&str, &str, &str)] = &[
     ("evaluator", "distributed", "not implemented"),
 ];
 
+/// Keys that are not ours nor OpenEvolve's today, but that configs written for
+/// older OpenEvolve versions still carry: (section, key, what to write instead).
+const OLD_SPELLINGS: &[(&str, &str, &str)] = &[
+    ("", "allow_full_rewrites", "an old OpenEvolve key that OpenEvolve itself now ignores; write `diff_based_evolution: false` for full rewrites"),
+    ("", "max_program_length", "an old spelling; write `max_code_length`"),
+];
+
 /// Sections whose entries are free-form (any key is the user's to choose).
 const FREE_FORM: &[&str] = &["prompt.template_variations", "evaluator.evaluator_args", "database.feature_bins"];
 
@@ -121,6 +128,9 @@ fn join(path: &str, key: &str) -> String {
 /// "unknown key", with the nearest known key of the same section, or the
 /// section where a key of that exact name lives, or the list of valid keys.
 fn unknown_key_message(name: &str, section: &str, known: &serde_yaml::Mapping, root: &Value) -> String {
+    if let Some((_, _, hint)) = OLD_SPELLINGS.iter().find(|(s, k, _)| *s == section && *k == name) {
+        return format!("unknown key `{name}`: {hint}");
+    }
     let candidates: Vec<&str> = known
         .keys()
         .filter_map(Value::as_str)

@@ -76,6 +76,15 @@ impl Config {
 
     /// Like [`Config::load`] for text already read; `file` names it in messages.
     pub fn from_yaml_str(text: &str, file: &Path) -> Result<LoadedConfig, ConfigError> {
+        Config::from_yaml_str_with_env(text, file, &|name| std::env::var(name).ok())
+    }
+
+    /// Like [`Config::from_yaml_str`], reading `${VAR}` through `env`.
+    pub fn from_yaml_str_with_env(
+        text: &str,
+        file: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<LoadedConfig, ConfigError> {
         let mut value: Value = serde_yaml::from_str(text).map_err(|e| ConfigError::Syntax {
             file: file.to_path_buf(),
             line: e.location().map(|l| l.line()),
@@ -99,7 +108,7 @@ impl Config {
         }
 
         let mut errors = Vec::new();
-        expand_env(&mut value, "", &mut errors);
+        expand_env(&mut value, "", env, &mut errors);
         let keys = check_keys(&mut value);
         errors.extend(keys.errors);
         let mut warnings: Vec<ConfigProblem> = keys.warnings.into_iter().map(at).collect();
@@ -112,13 +121,14 @@ impl Config {
             let key = if key == "." { String::new() } else { key };
             invalid(file, vec![at((key, explain_type_error(&e.into_inner().to_string())))])
         })?;
-        config.resolve();
-
+        // Checked as written, before models inherit and copy each other, so
+        // each problem is reported once, at the line the user wrote.
         let checked = config.validate();
         warnings.extend(checked.warnings.into_iter().map(at));
         if !checked.errors.is_empty() {
             return Err(invalid(file, checked.errors.into_iter().map(at).collect()));
         }
+        config.resolve();
         Ok(LoadedConfig { config, warnings })
     }
 }

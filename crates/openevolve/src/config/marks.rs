@@ -9,29 +9,47 @@ use yaml_rust2::scanner::Marker;
 
 /// Key path (`database.num_islands`, `llm.models[0].name`) to its 1-based line.
 #[derive(Debug, Default)]
-pub struct KeyLines(HashMap<String, usize>);
+pub struct KeyLines {
+    lines: HashMap<String, usize>,
+    /// Kept when yaml-rust2 rejects what serde_yaml accepted (it is stricter
+    /// about the indentation of multi-line quoted strings), for a plain search.
+    fallback_text: Option<String>,
+}
 
 impl KeyLines {
-    /// Reads the key positions of `text`. Text that does not parse gives an
-    /// empty map: the serde pass reports the syntax error with its own position.
+    /// Reads the key positions of `text`.
     pub fn of(text: &str) -> KeyLines {
         let mut recorder = Recorder::default();
         let mut parser = Parser::new_from_str(text);
-        if parser.load(&mut recorder, false).is_err() {
-            return KeyLines::default();
+        match parser.load(&mut recorder, false) {
+            Ok(()) => KeyLines { lines: recorder.lines, fallback_text: None },
+            Err(_) => KeyLines { lines: HashMap::new(), fallback_text: Some(text.to_string()) },
         }
-        KeyLines(recorder.lines)
     }
 
     /// Line of `path`, or of its nearest enclosing key that has one.
     pub fn line_of(&self, path: &str) -> Option<usize> {
         let mut p = path;
         loop {
-            if let Some(line) = self.0.get(p) {
-                return Some(*line);
+            if let Some(line) = self.lines.get(p).copied().or_else(|| self.search(p)) {
+                return Some(line);
             }
             p = &p[..p.rfind(['.', '['])?];
         }
+    }
+
+    /// First line that starts with the path's last key followed by `:`.
+    fn search(&self, path: &str) -> Option<usize> {
+        let text = self.fallback_text.as_deref()?;
+        let key = path.rsplit('.').next()?;
+        if key.is_empty() || key.contains('[') {
+            return None;
+        }
+        text.lines().position(|line| {
+            let t = line.trim_start().trim_start_matches("- ").trim_start();
+            t.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with(':'))
+        })
+        .map(|i| i + 1)
     }
 }
 
@@ -116,5 +134,15 @@ mod tests {
         // Falls back to the nearest enclosing key.
         assert_eq!(lines.line_of("database.num_islands.deeper"), Some(10));
         assert_eq!(lines.line_of("nowhere"), None);
+    }
+
+    #[test]
+    fn falls_back_to_a_search_when_the_strict_parser_refuses() {
+        // Valid for libyaml (serde_yaml), refused by yaml-rust2.
+        let text = "prompt:\n  system_message: \"\n  first\n    second\"\n  num_top_programs: 3\nextra: 1\n";
+        assert!(serde_yaml::from_str::<serde_yaml::Value>(text).is_ok());
+        let lines = KeyLines::of(text);
+        assert_eq!(lines.line_of("extra"), Some(6));
+        assert_eq!(lines.line_of("prompt.num_top_programs"), Some(5));
     }
 }

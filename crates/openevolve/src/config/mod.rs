@@ -36,8 +36,9 @@ pub struct Config {
     pub diff_based_evolution: bool,
     /// Children longer than this many characters are rejected.
     pub max_code_length: usize,
-    /// Stop after this many iterations without improvement; `None` never.
-    pub early_stopping_patience: Option<u64>,
+    /// Stop after this many iterations without improvement; `None` (or, as
+    /// in OpenEvolve, a number below 1) never.
+    pub early_stopping_patience: Option<i64>,
     /// Smallest gain in `early_stopping_metric` that counts as improvement.
     pub convergence_threshold: f64,
     pub early_stopping_metric: String,
@@ -92,6 +93,7 @@ impl Config {
     /// folded into `llm.models`, models inherit `llm:`-level settings, and an
     /// unset database or LLM seed takes the run's seed.
     pub fn resolve(&mut self) {
+        self.early_stopping_patience = self.early_stopping_patience.filter(|n| *n >= 1);
         if self.llm.random_seed.is_none() {
             self.llm.random_seed = self.random_seed;
         }
@@ -155,8 +157,11 @@ impl Config {
         if self.max_code_length == 0 {
             p.error("max_code_length", "must be at least 1 character, got 0");
         }
-        if self.early_stopping_patience == Some(0) {
-            p.error("early_stopping_patience", "must be at least 1 iteration, or null to disable");
+        if let Some(n) = self.early_stopping_patience.filter(|n| *n < 1) {
+            p.warn(
+                "early_stopping_patience",
+                format!("{n} disables early stopping (as in OpenEvolve); write null to say so"),
+            );
         }
         if !(self.convergence_threshold.is_finite() && self.convergence_threshold >= 0.0) {
             p.error(

@@ -1,0 +1,160 @@
+//! The `openevolve` binary as a user meets it: help, exit codes, and the
+//! messages for bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn openevolve() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_openevolve"));
+    cmd.env_remove("OPENAI_API_KEY").env_remove("RUST_LOG");
+    cmd
+}
+
+fn run(cmd: &mut Command) -> (i32, String, String) {
+    let Output { status, stdout, stderr } = cmd.output().expect("binary runs");
+    (
+        status.code().expect("exited normally"),
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A problem folder with an initial program and an evaluator file.
+fn problem(dir: &Path, initial: &str) -> (PathBuf, PathBuf) {
+    let i = dir.join("initial.rs");
+    let e = dir.join("evaluator.rs");
+    std::fs::write(&i, initial).unwrap();
+    std::fs::write(&e, "// evaluator\n").unwrap();
+    (i, e)
+}
+
+const GOOD_INITIAL: &str = "fn main() {}\n// EVOLVE-BLOCK-START\nfn f() -> u32 { 1 }\n// EVOLVE-BLOCK-END\n";
+
+#[test]
+fn help_works_on_every_command() {
+    for args in [&["--help"][..], &["run", "--help"], &["config", "--help"], &["config", "check", "--help"]] {
+        let (code, out, _) = run(openevolve().args(args));
+        assert_eq!(code, 0, "{args:?}");
+        assert!(out.contains("Usage:"), "{args:?}: {out}");
+    }
+    let (_, out, _) = run(openevolve().args(["run", "--help"]));
+    for flag in ["--config", "--output", "--iterations", "--checkpoint", "--target-score", "--api-base", "--model", "--log-level"] {
+        assert!(out.contains(flag), "run --help lacks {flag}");
+    }
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    let (code, _, err) = run(openevolve().args(["run", "--no-such-flag"]));
+    assert_eq!(code, 2, "{err}");
+    let (code, _, _) = run(openevolve().arg("frobnicate"));
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn config_check_prints_the_effective_default_config() {
+    let file = repo_root().join("configs/default_config.yaml");
+    let (code, out, err) = run(openevolve().args(["config", "check"]).arg(&file));
+    assert_eq!(code, 0, "{err}");
+    assert!(err.is_empty(), "no warnings expected: {err}");
+    let printed: openevolve::Config = serde_yaml::from_str(&out).expect("stdout is the config as YAML");
+    let mut expected = openevolve::Config::default();
+    expected.resolve();
+    assert_eq!(printed, expected);
+}
+
+#[test]
+fn config_check_names_a_misspelled_key_its_line_and_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.yaml");
+    std::fs::write(&file, "max_iterations: 3\ndatabse:\n  population_size: 10\n").unwrap();
+    let (code, out, err) = run(openevolve().args(["config", "check"]).arg(&file));
+    assert_eq!(code, 2);
+    assert!(out.is_empty());
+    assert!(err.contains("config.yaml:line 2: `databse`: unknown key `databse`; did you mean `database`?"), "{err}");
+
+    std::fs::write(&file, "database:\n  num_island: 3\n").unwrap();
+    let (code, _, err) = run(openevolve().args(["config", "check"]).arg(&file));
+    assert_eq!(code, 2);
+    assert!(err.contains("line 2: `database.num_island`") && err.contains("did you mean `num_islands`?"), "{err}");
+}
+
+#[test]
+fn config_check_masks_secrets_and_prints_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.yaml");
+    std::fs::write(&file, "llm:\n  api_key: ${OE_CLI_TEST_KEY}\n  models: [{name: m}]\ndatabase:\n  in_memory: true\n").unwrap();
+    let (code, out, err) = run(openevolve().args(["config", "check"]).arg(&file).env("OE_CLI_TEST_KEY", "sk-test-123456"));
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("sk-test-123456") && !err.contains("sk-test-123456"));
+    assert!(out.contains("api_key: '********'") || out.contains("api_key: \"********\""), "{out}");
+    assert!(err.contains("warning:") && err.contains("line 5: `database.in_memory`"), "{err}");
+
+    // The same file without the variable set is bad input naming it.
+    let (code, _, err) = run(openevolve().args(["config", "check"]).arg(&file));
+    assert_eq!(code, 2);
+    assert!(err.contains("`OE_CLI_TEST_KEY` is not set"), "{err}");
+}
+
+#[test]
+fn config_check_of_a_missing_file_exits_2() {
+    let (code, _, err) = run(openevolve().args(["config", "check", "no/such/config.yaml"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("no/such/config.yaml"), "{err}");
+}
+
+#[test]
+fn run_refuses_bad_inputs_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let (initial, evaluator) = problem(dir.path(), "fn main() {}\n");
+    let out = dir.path().join("out");
+    let base = || {
+        let mut c = openevolve();
+        c.arg("run").arg(&initial).arg(&evaluator).arg("--output").arg(&out);
+        c
+    };
+    let (code, _, err) = run(&mut base());
+    assert_eq!(code, 2);
+    assert!(err.contains("no EVOLVE-BLOCK region"), "{err}");
+
+    std::fs::write(&initial, GOOD_INITIAL).unwrap();
+    let (code, _, err) = run(&mut base());
+    assert_eq!(code, 2);
+    assert!(err.contains("no LLM model configured") && err.contains("--api-base"), "{err}");
+
+    let (code, _, err) = run(base().args(["--model", "gpt-4o-mini"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("needs an API key") && err.contains("OPENAI_API_KEY"), "{err}");
+
+    let (code, _, err) = run(base().args(["--log-level", "LOUD"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("--log-level"), "{err}");
+
+    let (code, _, err) = run(openevolve().arg("run").arg(&initial).arg(dir.path().join("missing.rs")));
+    assert_eq!(code, 2);
+    assert!(err.contains("missing.rs"), "{err}");
+    assert!(!out.exists(), "nothing is created for a run that cannot start");
+}
+
+#[test]
+fn run_with_valid_inputs_sets_up_the_output_directory_and_log_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (initial, evaluator) = problem(dir.path(), GOOD_INITIAL);
+    let out = dir.path().join("out");
+    let (code, _, err) = run(openevolve()
+        .arg("run")
+        .arg(&initial)
+        .arg(&evaluator)
+        .arg("--output")
+        .arg(&out)
+        .args(["--model", "local", "--api-base", "http://127.0.0.1:9/v1", "--log-level", "DEBUG"]));
+    let log = std::fs::read_to_string(out.join("logs/openevolve.log")).expect("log file written");
+    assert!(log.contains("run directory ready"), "{log}");
+    // Until the controller lands a valid run stops with exit 1 and says why.
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("controller"), "{err}");
+}
