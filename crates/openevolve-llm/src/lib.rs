@@ -1,6 +1,23 @@
 //! Talking to language models: the `llm:` config section, an OpenAI-compatible
 //! chat client, the weighted model ensemble, retries and usage accounting.
+//!
+//! The controller builds [`Llms`] from the config and calls
+//! [`LlmEnsemble::complete`] on `models` or `evaluator_models`. An error whose
+//! [`LlmError::stops_run`] is true (the budget is spent) should end the run.
 
+mod client;
 mod config;
+mod ensemble;
+mod error;
+mod model;
+mod retry;
+mod seed;
+mod usage;
 
+pub use client::{ApiKey, OpenAiCompatibleModel, chat_completions_url, http_client, is_reasoning_model};
 pub use config::{LlmConfig, ModelConfig};
+pub use ensemble::{Completion, EnsembleMember, LlmEnsemble, Llms};
+pub use error::LlmError;
+pub use model::{BoxFuture, ChatMessage, ChatModel, ChatRequest, ChatResponse, Role, TokenUsage};
+pub use retry::RetryPolicy;
+pub use usage::{CallRecord, ModelUsage, Prices, Reservation, UsageSnapshot, UsageTracker};

@@ -1,0 +1,257 @@
+//! The weighted ensembles of a run (`llm.models` for mutations,
+//! `llm.evaluator_models` for feedback): model choice, per-request seeds,
+//! retries, the cap on concurrent requests and usage accounting.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use tracing::{debug, warn};
+
+use crate::client::{ApiKey, OpenAiCompatibleModel, http_client};
+use crate::model::{ChatMessage, ChatModel, ChatRequest, TokenUsage};
+use crate::retry::RetryPolicy;
+use crate::seed::{mix, request_seed, unit_interval, weighted_index};
+use crate::usage::{CallRecord, Prices, UsageSnapshot, UsageTracker};
+use crate::{LlmConfig, LlmError, ModelConfig};
+
+/// Worst-case completion length assumed for the budget when a model sets none.
+const ASSUMED_MAX_TOKENS: u32 = 4096;
+
+/// One model of an ensemble and how to use it.
+pub struct EnsembleMember {
+    pub model: Arc<dyn ChatModel>,
+    /// Relative chance of being chosen; 0 never is.
+    pub weight: f64,
+    pub retry: RetryPolicy,
+    pub prices: Prices,
+    /// Completion limit, for the worst-case cost reserved against the budget.
+    pub max_tokens: Option<u32>,
+    /// Base of this model's request seeds (`random_seed`, else the run's).
+    pub seed_base: u64,
+}
+
+impl EnsembleMember {
+    /// A member for `config` (already resolved) reached through `model`.
+    pub fn from_config(model: Arc<dyn ChatModel>, config: &ModelConfig, run_seed: u64) -> Self {
+        let delay = config.retry_delay.filter(|d| d.is_finite() && *d >= 0.0).unwrap_or(5.0);
+        Self {
+            model,
+            weight: config.weight,
+            retry: RetryPolicy::new(config.retries.unwrap_or(3), Duration::from_secs_f64(delay)),
+            prices: Prices {
+                input_per_million: config.input_cost_per_million_tokens,
+                output_per_million: config.output_cost_per_million_tokens,
+            },
+            max_tokens: config.max_tokens,
+            seed_base: config.random_seed.unwrap_or(run_seed),
+        }
+    }
+
+    /// Upper bound of a call's cost: prompt at one token per 3 characters
+    /// (text averages nearer 4), completion at the full `max_tokens`.
+    fn worst_case_cost(&self, messages: &[ChatMessage]) -> f64 {
+        let chars: usize = messages.iter().map(|m| m.content.chars().count()).sum();
+        let usage = TokenUsage {
+            prompt_tokens: chars.div_ceil(3) as u64,
+            completion_tokens: u64::from(self.max_tokens.unwrap_or(ASSUMED_MAX_TOKENS)),
+        };
+        self.prices.cost(usage).unwrap_or(0.0)
+    }
+}
+
+/// What both ensembles of a run share: the request cap and the usage ledger.
+struct RunLimits {
+    requests: Semaphore,
+    usage: Arc<UsageTracker>,
+}
+
+/// A model's answer with its accounting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Completion {
+    pub text: String,
+    /// Name of the model that answered.
+    pub model: String,
+    pub usage: TokenUsage,
+    /// Estimated cost in US dollars; `None` for models without prices.
+    pub cost_usd: Option<f64>,
+    /// The seed sent with the request.
+    pub seed: u64,
+    /// HTTP attempts it took (1 without retries).
+    pub attempts: u32,
+}
+
+/// Models chosen by weight for each request.
+pub struct LlmEnsemble {
+    members: Vec<EnsembleMember>,
+    run_seed: u64,
+    /// Keeps the two ensembles' choices and seeds independent.
+    stream: u64,
+    limits: Arc<RunLimits>,
+    /// Calls made so far per iteration, so that a second call in the same
+    /// iteration gets a new seed and a new draw.
+    calls_per_iteration: Mutex<HashMap<u64, u64>>,
+}
+
+impl LlmEnsemble {
+    /// Names of the members, in config order.
+    pub fn model_names(&self) -> Vec<&str> {
+        self.members.iter().map(|m| m.model.name()).collect()
+    }
+
+    /// Asks a model chosen by weight to answer `messages`. Choice and seed are
+    /// functions of the run seed, `iteration` and how many calls this
+    /// iteration made before, so a run is reproducible whatever the timing.
+    pub async fn complete(&self, messages: &[ChatMessage], iteration: u64) -> Result<Completion, LlmError> {
+        let repeat = {
+            let mut calls = self.calls_per_iteration.lock().unwrap_or_else(|e| e.into_inner());
+            let count = calls.entry(iteration).or_insert(0);
+            *count += 1;
+            *count - 1
+        };
+        let draw = mix(mix(mix(self.run_seed, self.stream), iteration), repeat);
+        let weights: Vec<f64> = self.members.iter().map(|m| m.weight).collect();
+        let index = weighted_index(&weights, unit_interval(mix(draw, 1)))
+            .ok_or_else(|| LlmError::Config("no model has a weight above 0".into()))?;
+        let member = &self.members[index];
+        let name = member.model.name();
+        let seed = request_seed(member.seed_base, self.stream, iteration, repeat);
+        debug!(model = name, iteration, repeat, seed, "model chosen");
+
+        let usage = &self.limits.usage;
+        let reservation = usage.reserve(member.worst_case_cost(messages))?;
+        let request = ChatRequest { messages: messages.to_vec(), seed: Some(seed) };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = {
+                // The permit covers the request only, not the waits between retries.
+                let _permit = self.limits.requests.acquire().await.expect("the request semaphore is never closed");
+                member.model.complete(&request).await
+            };
+            usage.record_request(name, result.is_ok());
+            let error = match result {
+                Ok(response) => {
+                    let (usage, estimated) = match response.usage {
+                        Some(usage) => (usage, false),
+                        None => (estimate_usage(messages, &response.text), true),
+                    };
+                    let cost_usd = member.prices.cost(usage);
+                    reservation.settle(name, CallRecord { usage, cost_usd, estimated });
+                    return Ok(Completion { text: response.text, model: name.to_string(), usage, cost_usd, seed, attempts: attempt });
+                }
+                Err(error) => error,
+            };
+            let retries_used = attempt - 1;
+            if !error.is_transient() {
+                return Err(error);
+            }
+            if retries_used >= member.retry.retries {
+                if attempt == 1 {
+                    return Err(error);
+                }
+                return Err(LlmError::RetriesExhausted { model: name.to_string(), attempts: attempt, last: Box::new(error) });
+            }
+            let delay = member.retry.delay_after(&error, retries_used, mix(draw, 2));
+            warn!(model = name, iteration, attempt, delay_ms = delay.as_millis() as u64, %error, "LLM request failed; retrying");
+            tokio::time::sleep(delay).await;
+        }
+    }
+}
+
+/// Token counts guessed from text length (about 4 characters a token), for
+/// servers that report no usage.
+fn estimate_usage(messages: &[ChatMessage], answer: &str) -> TokenUsage {
+    let prompt: usize = messages.iter().map(|m| m.content.chars().count()).sum();
+    TokenUsage { prompt_tokens: prompt.div_ceil(4) as u64, completion_tokens: answer.chars().count().div_ceil(4) as u64 }
+}
+
+/// The LLMs of a run: the mutation ensemble, the feedback ensemble, and the
+/// cap and ledger they share.
+pub struct Llms {
+    /// `llm.models`: propose program changes.
+    pub models: LlmEnsemble,
+    /// `llm.evaluator_models`: give feedback on programs.
+    pub evaluator_models: LlmEnsemble,
+    usage: Arc<UsageTracker>,
+}
+
+impl Llms {
+    /// Clients for every configured model. Models without an `api_key` use
+    /// the `OPENAI_API_KEY` environment variable, if set.
+    pub fn from_config(config: &LlmConfig, run_seed: u64) -> Result<Self, LlmError> {
+        let default_key = std::env::var("OPENAI_API_KEY").ok().and_then(ApiKey::new);
+        Self::from_config_with_default_key(config, run_seed, default_key)
+    }
+
+    /// As `from_config`, with `default_api_key` in place of `OPENAI_API_KEY`.
+    pub fn from_config_with_default_key(
+        config: &LlmConfig,
+        run_seed: u64,
+        default_api_key: Option<ApiKey>,
+    ) -> Result<Self, LlmError> {
+        let mut config = config.clone();
+        config.resolve_models();
+        if let Some((key, problem)) = config.validate().into_iter().next() {
+            return Err(LlmError::Config(format!("llm.{key}: {problem}")));
+        }
+        if config.models.is_empty() {
+            return Err(LlmError::Config("llm.models is empty: name at least one model".into()));
+        }
+        let all = || config.models.iter().chain(&config.evaluator_models);
+        let https = all().any(|m| m.api_base.as_deref().is_some_and(|b| b.trim_start().starts_with("https:")));
+        let http = http_client(https)?;
+        let members = |models: &[ModelConfig]| -> Result<Vec<EnsembleMember>, LlmError> {
+            models
+                .iter()
+                .map(|m| {
+                    let client = OpenAiCompatibleModel::new(http.clone(), m, default_api_key.clone())?;
+                    Ok(EnsembleMember::from_config(Arc::new(client), m, run_seed))
+                })
+                .collect()
+        };
+        Ok(Self::new(
+            members(&config.models)?,
+            members(&config.evaluator_models)?,
+            run_seed,
+            config.max_concurrent_requests,
+            config.run_budget_usd,
+        ))
+    }
+
+    /// Ensembles of any `ChatModel`s (e.g. a local model), sharing a cap of
+    /// `max_concurrent_requests` and an optional budget in US dollars.
+    pub fn new(
+        models: Vec<EnsembleMember>,
+        evaluator_models: Vec<EnsembleMember>,
+        run_seed: u64,
+        max_concurrent_requests: usize,
+        run_budget_usd: Option<f64>,
+    ) -> Self {
+        let usage = UsageTracker::new(run_budget_usd);
+        let limits = Arc::new(RunLimits {
+            requests: Semaphore::new(max_concurrent_requests.max(1)),
+            usage: Arc::clone(&usage),
+        });
+        let ensemble = |members, stream| LlmEnsemble {
+            members,
+            run_seed,
+            stream,
+            limits: Arc::clone(&limits),
+            calls_per_iteration: Mutex::default(),
+        };
+        Self { models: ensemble(models, 0), evaluator_models: ensemble(evaluator_models, 1), usage }
+    }
+
+    /// Tokens, requests and cost so far, per model and in total.
+    pub fn usage(&self) -> UsageSnapshot {
+        self.usage.snapshot()
+    }
+
+    /// Continues from the usage saved in a checkpoint, so the budget spans
+    /// the whole run rather than restarting on resume.
+    pub fn restore_usage(&self, snapshot: &UsageSnapshot) {
+        self.usage.restore(snapshot);
+    }
+}
