@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds openevolve, and evolves an example problem
+# (default: function_minimization). Extra arguments go to `openevolve run`,
+# e.g. --api-base http://127.0.0.1:8080/v1 --model qwen2.5-coder
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+example="${EXAMPLE:-function_minimization}"
+dir="examples/$example"
+cargo build --release --locked -p openevolve-cli
+evaluator="$dir/evaluator.rs"
+[ -e "$evaluator" ] || evaluator="$dir/evaluator"
+exec target/release/openevolve run "$dir/initial.rs" "$evaluator" --config "$dir/config.yaml" "$@"
