@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 pub use load::{ConfigError, ConfigProblem, LoadedConfig};
 pub use openevolve_db::{DatabaseConfig, FeatureBins};
 pub use openevolve_llm::{LlmConfig, ModelConfig};
-pub use sections::{EvaluatorConfig, EvolutionTraceConfig, PromptConfig};
+pub use openevolve_eval::EvaluatorConfig;
+pub use sections::{EvolutionTraceConfig, PromptConfig};
 
 /// Everything a run is told, as read from config.yaml with defaults filled in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -179,7 +180,9 @@ impl Config {
             p.error(&format!("database.{key}"), msg);
         }
         self.prompt.validate(&mut p, self.database.num_islands);
-        self.evaluator.validate(&mut p);
+        for (key, msg) in self.evaluator.validate() {
+            p.error(&format!("evaluator.{key}"), msg);
+        }
         self.evolution_trace.validate(&mut p);
         p
     }
