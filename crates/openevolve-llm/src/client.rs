@@ -78,9 +78,9 @@ pub fn chat_completions_url(api_base: &str) -> Result<Url, LlmError> {
 /// (OpenAI's o-series and gpt-5); `openai/o3` style prefixes are ignored.
 pub fn is_reasoning_model(name: &str) -> bool {
     let base = name.rsplit('/').next().unwrap_or(name).to_ascii_lowercase();
-    let o_series = ["o1", "o3", "o4"].iter().any(|p| {
-        base.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest.starts_with('-'))
-    });
+    let o_series = ["o1", "o3", "o4"]
+        .iter()
+        .any(|p| base.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest.starts_with('-')));
     o_series || base.starts_with("gpt-5")
 }
 
@@ -125,9 +125,20 @@ impl OpenAiCompatibleModel {
     /// A client for `model`, whose fields should already have inherited the
     /// `llm:`-level values (`LlmConfig::resolve_models`). `default_api_key`
     /// is used when the model has no key of its own (`OPENAI_API_KEY`).
-    pub fn new(http: reqwest::Client, model: &ModelConfig, default_api_key: Option<ApiKey>) -> Result<Self, LlmError> {
-        let name = model.name.clone().filter(|n| !n.is_empty()).ok_or_else(|| LlmError::Config("a model has no name".into()))?;
-        let api_base = model.api_base.as_deref().ok_or_else(|| LlmError::Config(format!("model `{name}` has no api_base")))?;
+    pub fn new(
+        http: reqwest::Client,
+        model: &ModelConfig,
+        default_api_key: Option<ApiKey>,
+    ) -> Result<Self, LlmError> {
+        let name = model
+            .name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| LlmError::Config("a model has no name".into()))?;
+        let api_base = model
+            .api_base
+            .as_deref()
+            .ok_or_else(|| LlmError::Config(format!("model `{name}` has no api_base")))?;
         let timeout = model.timeout.unwrap_or(60.0);
         if !(timeout.is_finite() && timeout > 0.0) {
             return Err(LlmError::Config(format!("model `{name}`: timeout must be positive")));
@@ -161,7 +172,12 @@ impl OpenAiCompatibleModel {
         *self.quirks.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn body<'a>(&'a self, messages: &'a [ChatMessage], seed: Option<u64>, quirks: ParameterQuirks) -> RequestBody<'a> {
+    fn body<'a>(
+        &'a self,
+        messages: &'a [ChatMessage],
+        seed: Option<u64>,
+        quirks: ParameterQuirks,
+    ) -> RequestBody<'a> {
         let (max_tokens, max_completion_tokens) =
             if quirks.max_completion_tokens { (None, self.max_tokens) } else { (self.max_tokens, None) };
         RequestBody {
@@ -218,10 +234,16 @@ impl OpenAiCompatibleModel {
 
     /// The quirks to resend with, if the 400 says a parameter we sent is not
     /// supported by this model.
-    fn adapt_to_rejection(&self, error: &ErrorReply, sent: &RequestBody<'_>, quirks: ParameterQuirks) -> Option<ParameterQuirks> {
+    fn adapt_to_rejection(
+        &self,
+        error: &ErrorReply,
+        sent: &RequestBody<'_>,
+        quirks: ParameterQuirks,
+    ) -> Option<ParameterQuirks> {
         let message = error.message.to_ascii_lowercase();
-        let says_unsupported = ["unsupported", "not supported", "does not support"].iter().any(|s| message.contains(s))
-            || matches!(error.code.as_deref(), Some("unsupported_parameter" | "unsupported_value"));
+        let says_unsupported =
+            ["unsupported", "not supported", "does not support"].iter().any(|s| message.contains(s))
+                || matches!(error.code.as_deref(), Some("unsupported_parameter" | "unsupported_value"));
         if !says_unsupported {
             return None;
         }
@@ -250,22 +272,28 @@ impl OpenAiCompatibleModel {
     }
 
     fn parse_success(&self, bytes: &[u8]) -> Result<ChatResponse, LlmError> {
-        let reply: CompletionReply = serde_json::from_slice(bytes).map_err(|e| LlmError::MalformedResponse {
-            model: self.name.clone(),
-            reason: format!("{e}; body starts: {}", self.excerpt(&String::from_utf8_lossy(bytes))),
-        })?;
+        let reply: CompletionReply =
+            serde_json::from_slice(bytes).map_err(|e| LlmError::MalformedResponse {
+                model: self.name.clone(),
+                reason: format!("{e}; body starts: {}", self.excerpt(&String::from_utf8_lossy(bytes))),
+            })?;
         let empty = |reason: String| LlmError::EmptyResponse { model: self.name.clone(), reason };
-        let choice = reply.choices.into_iter().next().ok_or_else(|| empty("the list of choices is empty".into()))?;
+        let choice =
+            reply.choices.into_iter().next().ok_or_else(|| empty("the list of choices is empty".into()))?;
         let text = choice.message.and_then(|m| m.content).map(MessageContent::into_text).unwrap_or_default();
         if text.is_empty() {
             let why = match choice.finish_reason.as_deref() {
-                Some("length") => "no text before max_tokens ran out (a reasoning model may need more)".to_string(),
+                Some("length") => {
+                    "no text before max_tokens ran out (a reasoning model may need more)".to_string()
+                }
                 Some(reason) => format!("no text (finish_reason `{reason}`)"),
                 None => "no text".to_string(),
             };
             return Err(empty(why));
         }
-        let usage = reply.usage.map(|u| TokenUsage { prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens });
+        let usage = reply
+            .usage
+            .map(|u| TokenUsage { prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens });
         debug!(model = %self.name, prompt_tokens = ?usage.map(|u| u.prompt_tokens), completion_tokens = ?usage.map(|u| u.completion_tokens), "chat completion");
         Ok(ChatResponse { text, usage, finish_reason: choice.finish_reason })
     }
@@ -274,8 +302,16 @@ impl OpenAiCompatibleModel {
         let model = self.name.clone();
         let message = self.excerpt(&error.message);
         let code = status.as_u16();
-        if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::REQUEST_TIMEOUT || status.is_server_error() {
-            LlmError::Unavailable { model, status: code, message, retry_after: crate::retry::retry_after(headers) }
+        if status == StatusCode::TOO_MANY_REQUESTS
+            || status == StatusCode::REQUEST_TIMEOUT
+            || status.is_server_error()
+        {
+            LlmError::Unavailable {
+                model,
+                status: code,
+                message,
+                retry_after: crate::retry::retry_after(headers),
+            }
         } else {
             LlmError::Rejected { model, status: code, message }
         }
@@ -425,9 +461,16 @@ mod tests {
 
     #[test]
     fn joins_api_base_with_or_without_trailing_slash() {
-        let gemini = chat_completions_url("https://generativelanguage.googleapis.com/v1beta/openai/").unwrap();
-        assert_eq!(gemini.as_str(), "https://generativelanguage.googleapis.com/v1beta/openai/chat/completions");
-        assert_eq!(chat_completions_url("http://localhost:8080/v1").unwrap().as_str(), "http://localhost:8080/v1/chat/completions");
+        let gemini =
+            chat_completions_url("https://generativelanguage.googleapis.com/v1beta/openai/").unwrap();
+        assert_eq!(
+            gemini.as_str(),
+            "https://generativelanguage.googleapis.com/v1beta/openai/chat/completions"
+        );
+        assert_eq!(
+            chat_completions_url("http://localhost:8080/v1").unwrap().as_str(),
+            "http://localhost:8080/v1/chat/completions"
+        );
         assert!(chat_completions_url("localhost:8080").is_err());
         assert!(chat_completions_url("not a url").is_err());
     }

@@ -160,18 +160,28 @@ impl LlmConfig {
         let mut problems = Vec::new();
         check_sampling(&mut problems, "", self.temperature, self.top_p);
         if self.timeout <= 0.0 {
-            problems.push(("timeout".into(), format!("must be a positive number of seconds, got {}", self.timeout)));
+            problems.push((
+                "timeout".into(),
+                format!("must be a positive number of seconds, got {}", self.timeout),
+            ));
         }
         if self.retry_delay < 0.0 {
-            problems.push(("retry_delay".into(), format!("must be 0 or more seconds, got {}", self.retry_delay)));
+            problems
+                .push(("retry_delay".into(), format!("must be 0 or more seconds, got {}", self.retry_delay)));
         }
         if self.max_tokens == 0 {
             problems.push(("max_tokens".into(), "must be at least 1, got 0".into()));
         }
         check_effort(&mut problems, "", &self.reasoning_effort);
-        check_prices(&mut problems, "", self.input_cost_per_million_tokens, self.output_cost_per_million_tokens);
+        check_prices(
+            &mut problems,
+            "",
+            self.input_cost_per_million_tokens,
+            self.output_cost_per_million_tokens,
+        );
         if let Some(b) = self.run_budget_usd.filter(|b| !(b.is_finite() && *b > 0.0)) {
-            problems.push(("run_budget_usd".into(), format!("must be a positive amount of US dollars, got {b}")));
+            problems
+                .push(("run_budget_usd".into(), format!("must be a positive amount of US dollars, got {b}")));
         }
         if self.max_concurrent_requests == 0 {
             problems.push(("max_concurrent_requests".into(), "must be at least 1, got 0".into()));
@@ -187,24 +197,42 @@ impl LlmConfig {
                 }
                 check_sampling(&mut problems, &at, m.temperature, m.top_p);
                 if let Some(t) = m.timeout.filter(|t| *t <= 0.0) {
-                    problems.push((format!("{at}timeout"), format!("must be a positive number of seconds, got {t}")));
+                    problems.push((
+                        format!("{at}timeout"),
+                        format!("must be a positive number of seconds, got {t}"),
+                    ));
                 }
                 if let Some(d) = m.retry_delay.filter(|d| *d < 0.0) {
-                    problems.push((format!("{at}retry_delay"), format!("must be 0 or more seconds, got {d}")));
+                    problems
+                        .push((format!("{at}retry_delay"), format!("must be 0 or more seconds, got {d}")));
                 }
                 check_effort(&mut problems, &at, &m.reasoning_effort);
-                check_prices(&mut problems, &at, m.input_cost_per_million_tokens, m.output_cost_per_million_tokens);
+                check_prices(
+                    &mut problems,
+                    &at,
+                    m.input_cost_per_million_tokens,
+                    m.output_cost_per_million_tokens,
+                );
                 // A budget is only a promise if every model's calls can be priced.
                 if self.run_budget_usd.is_some() {
                     let prices = [
-                        ("input_cost_per_million_tokens", m.input_cost_per_million_tokens, self.input_cost_per_million_tokens),
-                        ("output_cost_per_million_tokens", m.output_cost_per_million_tokens, self.output_cost_per_million_tokens),
+                        (
+                            "input_cost_per_million_tokens",
+                            m.input_cost_per_million_tokens,
+                            self.input_cost_per_million_tokens,
+                        ),
+                        (
+                            "output_cost_per_million_tokens",
+                            m.output_cost_per_million_tokens,
+                            self.output_cost_per_million_tokens,
+                        ),
                     ];
                     for (key, own, shared) in prices {
                         if own.or(shared).is_none() {
                             problems.push((
                                 format!("{at}{key}"),
-                                "needed because llm.run_budget_usd is set (give it here or at llm: level)".into(),
+                                "needed because llm.run_budget_usd is set (give it here or at llm: level)"
+                                    .into(),
                             ));
                         }
                     }
@@ -251,7 +279,8 @@ fn check_sampling(problems: &mut Vec<Problem>, at: &str, temperature: Option<f64
 }
 
 fn check_prices(problems: &mut Vec<Problem>, at: &str, input: Option<f64>, output: Option<f64>) {
-    for (key, price) in [("input_cost_per_million_tokens", input), ("output_cost_per_million_tokens", output)] {
+    for (key, price) in [("input_cost_per_million_tokens", input), ("output_cost_per_million_tokens", output)]
+    {
         if let Some(p) = price.filter(|p| !(p.is_finite() && *p >= 0.0)) {
             problems.push((format!("{at}{key}"), format!("must be 0 or more US dollars, got {p}")));
         }
@@ -357,7 +386,13 @@ mod tests {
         config.resolve_models();
         let keys: Vec<String> = config.validate().into_iter().map(|(k, _)| k).collect();
         // `a` lacks an output price; `b` is priced; evaluator_models copied `models`.
-        assert_eq!(keys, ["models[0].output_cost_per_million_tokens", "evaluator_models[0].output_cost_per_million_tokens"]);
+        assert_eq!(
+            keys,
+            [
+                "models[0].output_cost_per_million_tokens",
+                "evaluator_models[0].output_cost_per_million_tokens"
+            ]
+        );
     }
 
     #[test]

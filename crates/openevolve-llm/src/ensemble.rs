@@ -127,7 +127,8 @@ impl LlmEnsemble {
             attempt += 1;
             let result = {
                 // The permit covers the request only, not the waits between retries.
-                let _permit = self.limits.requests.acquire().await.expect("the request semaphore is never closed");
+                let _permit =
+                    self.limits.requests.acquire().await.expect("the request semaphore is never closed");
                 member.model.complete(&request).await
             };
             usage.record_request(name, result.is_ok());
@@ -139,7 +140,14 @@ impl LlmEnsemble {
                     };
                     let cost_usd = member.prices.cost(usage);
                     reservation.settle(name, CallRecord { usage, cost_usd, estimated });
-                    return Ok(Completion { text: response.text, model: name.to_string(), usage, cost_usd, seed, attempts: attempt });
+                    return Ok(Completion {
+                        text: response.text,
+                        model: name.to_string(),
+                        usage,
+                        cost_usd,
+                        seed,
+                        attempts: attempt,
+                    });
                 }
                 Err(error) => error,
             };
@@ -151,7 +159,11 @@ impl LlmEnsemble {
                 if attempt == 1 {
                     return Err(error);
                 }
-                return Err(LlmError::RetriesExhausted { model: name.to_string(), attempts: attempt, last: Box::new(error) });
+                return Err(LlmError::RetriesExhausted {
+                    model: name.to_string(),
+                    attempts: attempt,
+                    last: Box::new(error),
+                });
             }
             let delay = member.retry.delay_after(&error, retries_used, mix(draw, 2));
             warn!(model = name, iteration, attempt, delay_ms = delay.as_millis() as u64, %error, "LLM request failed; retrying");
@@ -164,7 +176,10 @@ impl LlmEnsemble {
 /// servers that report no usage.
 fn estimate_usage(messages: &[ChatMessage], answer: &str) -> TokenUsage {
     let prompt: usize = messages.iter().map(|m| m.content.chars().count()).sum();
-    TokenUsage { prompt_tokens: prompt.div_ceil(4) as u64, completion_tokens: answer.chars().count().div_ceil(4) as u64 }
+    TokenUsage {
+        prompt_tokens: prompt.div_ceil(4) as u64,
+        completion_tokens: answer.chars().count().div_ceil(4) as u64,
+    }
 }
 
 /// The LLMs of a run: the mutation ensemble, the feedback ensemble, and the
@@ -200,7 +215,8 @@ impl Llms {
             return Err(LlmError::Config("llm.models is empty: name at least one model".into()));
         }
         let all = || config.models.iter().chain(&config.evaluator_models);
-        let https = all().any(|m| m.api_base.as_deref().is_some_and(|b| b.trim_start().starts_with("https:")));
+        let https =
+            all().any(|m| m.api_base.as_deref().is_some_and(|b| b.trim_start().starts_with("https:")));
         let http = http_client(https)?;
         let members = |models: &[ModelConfig]| -> Result<Vec<EnsembleMember>, LlmError> {
             models

@@ -47,7 +47,9 @@ impl RetryPolicy {
 /// `retry-after` in seconds. (The HTTP-date form is rare for these APIs and
 /// falls back to our own backoff.)
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let number = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0);
+    let number = |name: &str| {
+        headers.get(name)?.to_str().ok()?.trim().parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0)
+    };
     if let Some(ms) = number("retry-after-ms") {
         return Some(Duration::from_secs_f64(ms / 1000.0));
     }
@@ -63,7 +65,11 @@ mod tests {
 
     #[test]
     fn backoff_doubles_with_jitter_and_is_capped() {
-        let policy = RetryPolicy { retries: 10, initial_delay: Duration::from_millis(100), max_delay: Duration::from_secs(1) };
+        let policy = RetryPolicy {
+            retries: 10,
+            initial_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+        };
         for retry in 0..8 {
             let full = Duration::from_millis(100 * 2u64.pow(retry)).min(Duration::from_secs(1));
             let waits: Vec<Duration> = (0..50).map(|seed| policy.backoff(retry, seed)).collect();
@@ -92,7 +98,12 @@ mod tests {
     #[test]
     fn server_wait_wins_when_longer() {
         let policy = RetryPolicy::new(3, Duration::from_millis(10));
-        let error = |retry_after| LlmError::Unavailable { model: "m".into(), status: 429, message: String::new(), retry_after };
+        let error = |retry_after| LlmError::Unavailable {
+            model: "m".into(),
+            status: 429,
+            message: String::new(),
+            retry_after,
+        };
         assert_eq!(policy.delay_after(&error(Some(Duration::from_secs(3))), 0, 1), Duration::from_secs(3));
         assert!(policy.delay_after(&error(None), 0, 1) <= Duration::from_millis(10));
         assert!(policy.delay_after(&error(Some(Duration::ZERO)), 0, 1) >= Duration::from_millis(5));

@@ -49,7 +49,8 @@ mod tests {
 
     #[test]
     fn request_seeds_differ_across_iterations_and_repeats() {
-        let seeds: HashSet<u64> = (0..1000).flat_map(|i| (0..3).map(move |r| request_seed(42, 0, i, r))).collect();
+        let seeds: HashSet<u64> =
+            (0..1000).flat_map(|i| (0..3).map(move |r| request_seed(42, 0, i, r))).collect();
         assert_eq!(seeds.len(), 3000);
         assert!(seeds.iter().all(|s| *s < 1 << 31));
         assert_ne!(request_seed(42, 0, 5, 0), request_seed(42, 1, 5, 0));

@@ -26,7 +26,10 @@ impl Prices {
             return None;
         }
         let per_token = |price: Option<f64>, tokens: u64| price.unwrap_or(0.0) * tokens as f64 / 1e6;
-        Some(per_token(self.input_per_million, usage.prompt_tokens) + per_token(self.output_per_million, usage.completion_tokens))
+        Some(
+            per_token(self.input_per_million, usage.prompt_tokens)
+                + per_token(self.output_per_million, usage.completion_tokens),
+        )
     }
 }
 

@@ -74,7 +74,9 @@ async fn success_returns_text_usage_and_cost() {
 
 #[tokio::test]
 async fn weighted_choice_over_many_calls_with_fresh_seeds() {
-    let server = MockServer::start(|r, _| async move { Reply::completion(&format!("from {}", r.model()), 10, 10) }).await;
+    let server =
+        MockServer::start(|r, _| async move { Reply::completion(&format!("from {}", r.model()), 10, 10) })
+            .await;
     let config = config(&server.api_base, vec![model("heavy", 3.0), model("light", 1.0), model("off", 0.0)]);
     let llms = llms(&config);
     let mut chosen = Vec::new();
@@ -100,14 +102,21 @@ async fn weighted_choice_over_many_calls_with_fresh_seeds() {
         assert_eq!(&again.models.complete(&prompt(), iteration as u64).await.unwrap().model, model);
     }
     // A second call in the same iteration gets a different seed.
-    let (first, second) = (again.models.complete(&prompt(), 1000).await.unwrap(), again.models.complete(&prompt(), 1000).await.unwrap());
+    let (first, second) = (
+        again.models.complete(&prompt(), 1000).await.unwrap(),
+        again.models.complete(&prompt(), 1000).await.unwrap(),
+    );
     assert_ne!(first.seed, second.seed);
 }
 
 #[tokio::test]
 async fn rate_limit_waits_for_retry_after() {
     let server = MockServer::start(|_, index| async move {
-        if index == 0 { Reply::error(429, "slow down").with_header("retry-after", "1") } else { Reply::completion("ok", 1, 1) }
+        if index == 0 {
+            Reply::error(429, "slow down").with_header("retry-after", "1")
+        } else {
+            Reply::completion("ok", 1, 1)
+        }
     })
     .await;
     let mut config = config(&server.api_base, vec![model("m", 1.0)]);
@@ -157,7 +166,10 @@ async fn client_errors_are_not_retried() {
     let mut config = config(&server.api_base, vec![model("m", 1.0)]);
     config.retries = 3;
     let error = llms(&config).models.complete(&prompt(), 0).await.unwrap_err();
-    assert!(matches!(&error, LlmError::Rejected { status: 404, message, .. } if message == "no such model"), "{error:?}");
+    assert!(
+        matches!(&error, LlmError::Rejected { status: 404, message, .. } if message == "no such model"),
+        "{error:?}"
+    );
     assert_eq!(server.requests().len(), 1);
 }
 
@@ -174,7 +186,9 @@ async fn hanging_server_hits_the_timeout() {
     // Timeouts are transient: with one retry the server sees two requests.
     config.retries = 1;
     let error = llms(&config).models.complete(&prompt(), 0).await.unwrap_err();
-    assert!(matches!(&error, LlmError::RetriesExhausted { attempts: 2, last, .. } if matches!(**last, LlmError::Timeout { .. })));
+    assert!(
+        matches!(&error, LlmError::RetriesExhausted { attempts: 2, last, .. } if matches!(**last, LlmError::Timeout { .. }))
+    );
     assert_eq!(server.requests().len(), 3);
 }
 
@@ -188,19 +202,31 @@ async fn refused_connection_is_a_connection_error() {
 
 #[tokio::test]
 async fn malformed_json_is_reported_and_not_retried() {
-    let server = MockServer::start(|_, _| async { Reply::raw(200, "{\"choices\": [ this is not json") }).await;
+    let server =
+        MockServer::start(|_, _| async { Reply::raw(200, "{\"choices\": [ this is not json") }).await;
     let mut config = config(&server.api_base, vec![model("m", 1.0)]);
     config.retries = 3;
     let error = llms(&config).models.complete(&prompt(), 0).await.unwrap_err();
-    assert!(matches!(&error, LlmError::MalformedResponse { reason, .. } if reason.contains("this is not json")), "{error:?}");
+    assert!(
+        matches!(&error, LlmError::MalformedResponse { reason, .. } if reason.contains("this is not json")),
+        "{error:?}"
+    );
     assert_eq!(server.requests().len(), 1);
 }
 
 #[tokio::test]
 async fn empty_choice_list_is_an_error() {
-    let server = MockServer::start(|_, _| async { Reply::json(200, json!({"choices": [], "usage": null})) }).await;
-    let error = llms(&config(&server.api_base, vec![model("m", 1.0)])).models.complete(&prompt(), 0).await.unwrap_err();
-    assert!(matches!(&error, LlmError::EmptyResponse { reason, .. } if reason.contains("choices")), "{error:?}");
+    let server =
+        MockServer::start(|_, _| async { Reply::json(200, json!({"choices": [], "usage": null})) }).await;
+    let error = llms(&config(&server.api_base, vec![model("m", 1.0)]))
+        .models
+        .complete(&prompt(), 0)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, LlmError::EmptyResponse { reason, .. } if reason.contains("choices")),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]
@@ -230,7 +256,8 @@ async fn unsupported_parameter_is_dropped_once_and_remembered() {
     let llms = llms(&config(&server.api_base, vec![model("picky", 1.0)]));
     assert_eq!(llms.models.complete(&prompt(), 0).await.unwrap().text, "ok");
     assert_eq!(llms.models.complete(&prompt(), 1).await.unwrap().text, "ok");
-    let with_temperature: Vec<bool> = server.requests().iter().map(|r| r.body.get("temperature").is_some()).collect();
+    let with_temperature: Vec<bool> =
+        server.requests().iter().map(|r| r.body.get("temperature").is_some()).collect();
     assert_eq!(with_temperature, [true, false, false]);
 }
 
@@ -294,7 +321,9 @@ async fn evaluator_models_and_the_default_key() {
     let llms = Llms::from_config_with_default_key(&config, 1, fallback).unwrap();
     assert_eq!(llms.models.complete(&prompt(), 0).await.unwrap().text, "writer");
     assert_eq!(llms.evaluator_models.complete(&prompt(), 0).await.unwrap().text, "judge");
-    assert!(server.requests().iter().all(|r| r.header("authorization") == Some("Bearer sk-from-environment")));
+    assert!(
+        server.requests().iter().all(|r| r.header("authorization") == Some("Bearer sk-from-environment"))
+    );
 
     // No key anywhere (a local server): no Authorization header at all.
     let llms = Llms::from_config_with_default_key(&config, 1, None).unwrap();

@@ -1,3 +1,6 @@
+// Each test binary uses a different part of this module.
+#![allow(dead_code)]
+
 //! A small HTTP/1.1 server on 127.0.0.1 for the tests: it records every
 //! request and answers as the test's handler says, or never answers.
 
@@ -32,14 +35,22 @@ impl Recorded {
 
 /// What the server does with a request.
 pub enum Reply {
-    Respond { status: u16, headers: Vec<(String, String)>, body: String },
+    Respond {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+    },
     /// Keep the connection open and never answer.
     Hang,
 }
 
 impl Reply {
     pub fn raw(status: u16, body: impl Into<String>) -> Self {
-        Reply::Respond { status, headers: vec![("content-type".into(), "application/json".into())], body: body.into() }
+        Reply::Respond {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: body.into(),
+        }
     }
     pub fn json(status: u16, body: Value) -> Self {
         Self::raw(status, body.to_string())
@@ -104,7 +115,10 @@ impl MockServer {
                     match handler(request, index).await {
                         Reply::Hang => std::future::pending::<()>().await,
                         Reply::Respond { status, headers, body } => {
-                            let mut head = format!("HTTP/1.1 {status} Test\r\ncontent-length: {}\r\nconnection: close\r\n", body.len());
+                            let mut head = format!(
+                                "HTTP/1.1 {status} Test\r\ncontent-length: {}\r\nconnection: close\r\n",
+                                body.len()
+                            );
                             for (name, value) in headers {
                                 head.push_str(&format!("{name}: {value}\r\n"));
                             }
@@ -153,7 +167,8 @@ async fn read_request(mut stream: TcpStream) -> Option<(Recorded, TcpStream)> {
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
-    let length: usize = headers.iter().find(|(n, _)| n == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+    let length: usize =
+        headers.iter().find(|(n, _)| n == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
     let mut body = buffer[head_end + 4..].to_vec();
     while body.len() < length {
         let n = stream.read(&mut chunk).await.ok()?;
