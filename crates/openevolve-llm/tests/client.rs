@@ -330,3 +330,20 @@ async fn evaluator_models_and_the_default_key() {
     llms.models.complete(&prompt(), 0).await.unwrap();
     assert_eq!(server.requests().last().unwrap().header("authorization"), None);
 }
+
+#[tokio::test]
+async fn https_endpoints_use_rustls() {
+    // A plain-text answer to the TLS handshake: the client must build its TLS
+    // setup (ring provider, system roots) and fail the handshake cleanly.
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("https://{}/v1", listener.local_addr().unwrap());
+    let plain = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        stream.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n").await.unwrap();
+    });
+    let error = llms(&config(&base, vec![model("m", 1.0)])).models.complete(&prompt(), 0).await.unwrap_err();
+    // Without TLS the client would have read the 400 and reported `Rejected`.
+    assert!(matches!(&error, LlmError::Connection { .. }), "{error:?}");
+    plain.await.unwrap();
+}
