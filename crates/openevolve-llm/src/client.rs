@@ -139,7 +139,7 @@ impl OpenAiCompatibleModel {
             .api_base
             .as_deref()
             .ok_or_else(|| LlmError::Config(format!("model `{name}` has no api_base")))?;
-        let timeout = model.timeout.unwrap_or(60.0);
+        let timeout = model.timeout.unwrap_or(crate::LlmConfig::default().timeout);
         if !(timeout.is_finite() && timeout > 0.0) {
             return Err(LlmError::Config(format!("model `{name}`: timeout must be positive")));
         }

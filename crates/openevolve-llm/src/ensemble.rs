@@ -35,11 +35,14 @@ pub struct EnsembleMember {
 impl EnsembleMember {
     /// A member for `config` (already resolved) reached through `model`.
     pub fn from_config(model: Arc<dyn ChatModel>, config: &ModelConfig, run_seed: u64) -> Self {
-        let delay = config.retry_delay.filter(|d| d.is_finite() && *d >= 0.0).unwrap_or(5.0);
+        // Unresolved fields fall back to the `llm:` defaults.
+        let defaults = LlmConfig::default();
+        let delay = config.retry_delay.filter(|d| d.is_finite() && *d >= 0.0).unwrap_or(defaults.retry_delay);
+        let retries = config.retries.unwrap_or(defaults.retries);
         Self {
             model,
             weight: config.weight,
-            retry: RetryPolicy::new(config.retries.unwrap_or(3), Duration::from_secs_f64(delay)),
+            retry: RetryPolicy::new(retries, Duration::from_secs_f64(delay)),
             prices: Prices {
                 input_per_million: config.input_cost_per_million_tokens,
                 output_per_million: config.output_cost_per_million_tokens,
@@ -156,6 +159,7 @@ impl LlmEnsemble {
                 return Err(error);
             }
             if retries_used >= member.retry.retries {
+                // Without retries configured the error itself says it best.
                 if attempt == 1 {
                     return Err(error);
                 }
