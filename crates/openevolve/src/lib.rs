@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod diff;
+pub mod prompt;
 pub mod regions;
 
 pub use config::{Config, ConfigError, ConfigProblem, LoadedConfig};

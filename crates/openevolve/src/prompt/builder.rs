@@ -1,0 +1,258 @@
+//! Renders a [`PromptContext`] through the templates.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::artifacts::prepare_artifact;
+use super::input::{PromptContext, PromptProgram, fitness};
+use super::templates::{TemplateSet, error_chain};
+use super::variations::choose_phrasings;
+use super::{Prompt, PromptError};
+use crate::config::{Config, PromptConfig};
+use crate::diff::EvolutionMode;
+use crate::regions::evolve_regions;
+
+#[derive(Serialize)]
+struct MetricView {
+    name: String,
+    value: String,
+}
+
+#[derive(Serialize)]
+struct FeatureView {
+    dimension: String,
+    bin: usize,
+}
+
+#[derive(Serialize)]
+struct ArtifactView {
+    name: String,
+    text: String,
+}
+
+#[derive(Serialize)]
+struct ProgramView {
+    id: String,
+    code: String,
+    generation: u64,
+    island: usize,
+    label: &'static str,
+    score: String,
+    metrics: Vec<MetricView>,
+    feature_cell: Vec<FeatureView>,
+    changes: Option<String>,
+    /// "concise" or "comprehensive", from the length of its regions.
+    style: Option<&'static str>,
+    /// For previous attempts: how it compares with the parent.
+    outcome: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct PromptView {
+    language: String,
+    system_message: String,
+    iteration: u64,
+    island: usize,
+    parent: ProgramView,
+    artifacts: Vec<ArtifactView>,
+    previous_attempts: Vec<ProgramView>,
+    top_programs: Vec<ProgramView>,
+    diverse_programs: Vec<ProgramView>,
+    inspirations: Vec<ProgramView>,
+    focus_areas: Vec<String>,
+    last_failure: Option<String>,
+    variation: BTreeMap<String, String>,
+}
+
+/// Numbers as a reader wants them: integers plain, others to 4 decimals
+/// without trailing zeros.
+pub fn format_metric(value: f64) -> String {
+    if !value.is_finite() {
+        return value.to_string();
+    }
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        return format!("{value:.0}");
+    }
+    let text = format!("{value:.4}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text == "-0" || text == "0" { format!("{value:.2e}") } else { text.to_string() }
+}
+
+/// Lines a model writes: those of the regions, or the whole program when its
+/// markers cannot be read.
+fn evolved_lines(code: &str) -> usize {
+    match evolve_regions(code) {
+        Ok(regions) => regions.iter().map(|r| code[r.body.clone()].lines().count()).sum(),
+        Err(_) => code.lines().count(),
+    }
+}
+
+/// Builds prompts; holds the parsed templates, so make one per run.
+pub struct PromptBuilder {
+    templates: TemplateSet,
+    config: PromptConfig,
+    mode: EvolutionMode,
+    language: String,
+}
+
+impl PromptBuilder {
+    pub fn new(config: &Config) -> Result<Self, PromptError> {
+        let language = config.language.clone().unwrap_or_else(|| "rust".to_string());
+        Self::with_parts(config.prompt.clone(), EvolutionMode::from_config(config), language)
+    }
+
+    pub fn with_parts(config: PromptConfig, mode: EvolutionMode, language: impl Into<String>) -> Result<Self, PromptError> {
+        let templates = TemplateSet::load(config.template_dir.as_deref().map(std::path::Path::new))?;
+        Ok(Self { templates, config, mode, language: language.into() })
+    }
+
+    /// The prompt for `context`. `seed` drives template stochasticity; pass
+    /// [`super::prompt_seed`] of the run seed and iteration.
+    pub fn build(&self, context: &PromptContext, seed: u64) -> Result<Prompt, PromptError> {
+        let view = self.view(context, seed);
+        let tera_context = tera::Context::from_serialize(&view)
+            .map_err(|e| PromptError::Render { template: "context".into(), detail: error_chain(&e) })?;
+        let user_template = match self.mode {
+            EvolutionMode::Diff => "user_diff.tera",
+            EvolutionMode::FullRewrite => "user_rewrite.tera",
+        };
+        let render = |name: &str| {
+            self.templates
+                .tera
+                .render(name, &tera_context)
+                .map_err(|e| PromptError::Render { template: name.to_string(), detail: error_chain(&e) })
+        };
+        Ok(Prompt { system: render("system.tera")?, user: render(user_template)? })
+    }
+
+    fn view(&self, context: &PromptContext, seed: u64) -> PromptView {
+        let dims = &context.feature_dimensions;
+        let parent_fitness = fitness(&context.parent.metrics, dims);
+        let mut variations = self.templates.variations.clone();
+        variations.extend(self.config.template_variations.clone());
+        let system_message = self
+            .config
+            .island_system_messages
+            .get(context.island)
+            .cloned()
+            .flatten()
+            .unwrap_or_else(|| self.config.system_message.clone());
+        let artifacts = if self.config.include_artifacts {
+            context
+                .parent
+                .artifacts
+                .iter()
+                .map(|(name, text)| ArtifactView {
+                    name: name.clone(),
+                    text: prepare_artifact(text, self.config.max_artifact_bytes, self.config.artifact_security_filter)
+                        .trim_end()
+                        .to_string(),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let programs = |list: &[PromptProgram], limit: usize| -> Vec<ProgramView> {
+            list.iter().take(limit).map(|p| self.program_view(p, dims, None)).collect()
+        };
+        PromptView {
+            language: self.language.clone(),
+            system_message,
+            iteration: context.iteration,
+            island: context.island,
+            parent: self.program_view(&context.parent, dims, None),
+            artifacts,
+            previous_attempts: context
+                .previous_attempts
+                .iter()
+                .map(|p| self.program_view(p, dims, parent_fitness))
+                .collect(),
+            top_programs: programs(&context.top_programs, self.config.num_top_programs),
+            diverse_programs: programs(&context.diverse_programs, self.config.num_diverse_programs),
+            inspirations: programs(&context.inspirations, usize::MAX),
+            focus_areas: self.focus_areas(context, parent_fitness),
+            last_failure: context.last_failure.clone(),
+            variation: choose_phrasings(&variations, self.config.use_template_stochasticity, seed),
+        }
+    }
+
+    fn program_view(&self, p: &PromptProgram, dims: &[String], parent_fitness: Option<f64>) -> ProgramView {
+        let own = fitness(&p.metrics, dims);
+        let outcome = match (own, parent_fitness) {
+            (Some(a), Some(b)) if a > b => Some("better than the current program"),
+            (Some(a), Some(b)) if a < b => Some("worse than the current program"),
+            (Some(_), Some(_)) => Some("as good as the current program"),
+            _ => None,
+        };
+        let lines = evolved_lines(&p.code);
+        let style = match (self.config.concise_implementation_max_lines, self.config.comprehensive_implementation_min_lines) {
+            (Some(max), _) if lines <= max => Some("concise"),
+            (_, Some(min)) if lines >= min => Some("comprehensive"),
+            _ => None,
+        };
+        let changes = p.changes.clone().filter(|c| {
+            self.config.include_changes_under_chars.is_none_or(|limit| c.chars().count() < limit)
+        });
+        let mut code = p.code.clone();
+        if !code.ends_with('\n') {
+            code.push('\n');
+        }
+        ProgramView {
+            id: p.id.clone(),
+            code,
+            generation: p.generation,
+            island: p.island,
+            label: p.label.description(),
+            score: own.map_or_else(|| "not scored".to_string(), format_metric),
+            metrics: p.metrics.iter().map(|(name, v)| MetricView { name: name.clone(), value: format_metric(*v) }).collect(),
+            feature_cell: dims
+                .iter()
+                .zip(&p.feature_cell)
+                .map(|(dimension, bin)| FeatureView { dimension: dimension.clone(), bin: *bin })
+                .collect(),
+            changes,
+            style,
+            outcome,
+        }
+    }
+
+    fn focus_areas(&self, context: &PromptContext, parent_fitness: Option<f64>) -> Vec<String> {
+        let mut areas = Vec::new();
+        let length = context.parent.code.chars().count();
+        if let Some(limit) = self.config.suggest_simplification_after_chars.filter(|&l| length > l) {
+            areas.push(format!(
+                "The program is {length} characters long (over {limit}); a simpler version that scores as well would be progress."
+            ));
+        }
+        let attempts: Vec<f64> =
+            context.previous_attempts.iter().filter_map(|p| fitness(&p.metrics, &context.feature_dimensions)).collect();
+        if let Some(parent) = parent_fitness
+            && attempts.len() >= 2
+            && attempts.iter().all(|&a| a < parent)
+        {
+            areas.push(format!(
+                "The last {} attempts all scored below this program; try a different direction instead of refining them.",
+                attempts.len()
+            ));
+        }
+        if parent_fitness.is_none() {
+            areas.push("This program has no score yet; making it build and run comes first.".to_string());
+        }
+        areas
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_metric;
+
+    #[test]
+    fn metrics_read_naturally() {
+        assert_eq!(format_metric(3.0), "3");
+        assert_eq!(format_metric(0.5), "0.5");
+        assert_eq!(format_metric(0.123456), "0.1235");
+        assert_eq!(format_metric(0.00001234), "1.23e-5");
+        assert_eq!(format_metric(f64::NAN), "NaN");
+    }
+}

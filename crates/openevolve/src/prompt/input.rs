@@ -1,0 +1,94 @@
+//! What the prompt builder is given. Plain data, so the controller can fill
+//! it from database rows without this module knowing the database.
+
+use std::collections::BTreeMap;
+
+/// Why a program is shown in a prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProgramLabel {
+    /// Among the best programs of the island.
+    TopProgram,
+    /// From another cell of the feature grid.
+    Diverse,
+    /// Arrived from another island.
+    Migrant,
+    /// Sampled for variety, with no stronger reason.
+    Inspiration,
+}
+
+impl ProgramLabel {
+    /// How the prompt names the label.
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::TopProgram => "high performer",
+            Self::Diverse => "different approach",
+            Self::Migrant => "migrant from another island",
+            Self::Inspiration => "inspiration",
+        }
+    }
+}
+
+/// One program as a prompt shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PromptProgram {
+    pub id: String,
+    pub code: String,
+    pub metrics: BTreeMap<String, f64>,
+    /// Text artifacts of its last evaluation (build errors, output).
+    pub artifacts: BTreeMap<String, String>,
+    pub generation: u64,
+    pub island: usize,
+    /// Bin per feature dimension, in the order of [`PromptContext::feature_dimensions`].
+    pub feature_cell: Vec<usize>,
+    pub label: ProgramLabel,
+    /// Summary of the change that produced it (see `diff::ChildProgram::changes`).
+    pub changes: Option<String>,
+}
+
+/// Everything one prompt is built from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PromptContext {
+    pub parent: PromptProgram,
+    /// Recent children of this lineage, newest first.
+    pub previous_attempts: Vec<PromptProgram>,
+    pub top_programs: Vec<PromptProgram>,
+    pub diverse_programs: Vec<PromptProgram>,
+    pub inspirations: Vec<PromptProgram>,
+    pub island: usize,
+    pub iteration: u64,
+    /// Names of the feature grid's dimensions (`database.feature_dimensions`).
+    pub feature_dimensions: Vec<String>,
+    /// Why the last answer for this parent was not used (a `DiffError`
+    /// message or a build failure), shown so the model does not repeat it.
+    pub last_failure: Option<String>,
+}
+
+/// Fitness as the design fixes it: `combined_score` when present, else the
+/// mean of the other metrics that are not feature dimensions. `None` when
+/// there is nothing to average.
+pub fn fitness(metrics: &BTreeMap<String, f64>, feature_dimensions: &[String]) -> Option<f64> {
+    if let Some(score) = metrics.get("combined_score") {
+        return Some(*score);
+    }
+    let values: Vec<f64> = metrics
+        .iter()
+        .filter(|(name, value)| !feature_dimensions.contains(name) && value.is_finite())
+        .map(|(_, value)| *value)
+        .collect();
+    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fitness_prefers_combined_score_then_averages_non_features() {
+        let dims = vec!["complexity".to_string()];
+        let m = |pairs: &[(&str, f64)]| pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        assert_eq!(fitness(&m(&[("combined_score", 0.7), ("speed", 0.1)]), &dims), Some(0.7));
+        assert_eq!(fitness(&m(&[("speed", 0.2), ("accuracy", 0.6), ("complexity", 90.0)]), &dims), Some(0.4));
+        assert_eq!(fitness(&m(&[("complexity", 9.0)]), &dims), None);
+    }
+}

@@ -1,0 +1,35 @@
+//! Prompts: tera templates from `prompts/` (built in, overridable from
+//! `prompt.template_dir` file by file), filled with the parent, its
+//! evaluation output, previous attempts and other programs.
+
+mod artifacts;
+mod builder;
+mod input;
+mod templates;
+mod variations;
+
+pub use artifacts::{REDACTED, prepare_artifact, redact_secrets, strip_ansi, truncate_middle};
+pub use builder::{PromptBuilder, format_metric};
+pub use input::{ProgramLabel, PromptContext, PromptProgram, fitness};
+pub use templates::{BUILT_IN_TEMPLATES, TemplateSet, VARIATIONS_FILE};
+pub use variations::{SeededChoice, choose_phrasings, prompt_seed};
+
+/// A rendered prompt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prompt {
+    pub system: String,
+    pub user: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PromptError {
+    /// A template that does not parse; `detail` holds the line and column.
+    #[error("prompt template {origin}: {detail}")]
+    Template { origin: String, detail: String },
+    #[error("cannot read prompt template {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("prompt variations {origin}: {detail}")]
+    Variations { origin: String, detail: String },
+    #[error("rendering prompt template {template} failed: {detail}")]
+    Render { template: String, detail: String },
+}
