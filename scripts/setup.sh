@@ -9,6 +9,8 @@ need_rust="1.89"
 missing=()
 command -v cc >/dev/null || missing+=(gcc)
 command -v pkg-config >/dev/null || missing+=(pkg-config)
+# HTTPS to a remote LLM endpoint verifies against the system's certificates.
+[ -e /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
 if ((${#missing[@]})); then
   if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
   echo "setup: installing ${missing[*]}"

@@ -36,12 +36,16 @@ pub fn evolve_regions(source: &str) -> Result<Vec<EvolveRegion>, RegionError> {
     let mut offset = 0;
     for (i, line) in source.split_inclusive('\n').enumerate() {
         let number = i + 1;
-        if line.contains(START_MARKER) {
+        // Markers count only in a comment line, so a string literal that
+        // mentions them is not a region boundary.
+        let comment = line.trim_start();
+        let comment = if comment.starts_with("//") || comment.starts_with("/*") { comment } else { "" };
+        if comment.contains(START_MARKER) {
             if let Some((open_line, _)) = open {
                 return Err(RegionError::Nested { line: number, open: open_line });
             }
             open = Some((number, offset + line.len()));
-        } else if line.contains(END_MARKER) {
+        } else if comment.contains(END_MARKER) {
             let (start_line, body_start) = open.take().ok_or(RegionError::UnmatchedEnd { line: number })?;
             regions.push(EvolveRegion { body: body_start..offset, start_line, end_line: number });
         }
@@ -68,6 +72,14 @@ mod tests {
         assert_eq!(&src[r[0].body.clone()], "let x = 1;\n");
         assert_eq!((r[0].start_line, r[0].end_line), (2, 4));
         assert_eq!(&src[r[1].body.clone()], "y\r\n");
+    }
+
+    #[test]
+    fn markers_count_only_in_comment_lines() {
+        let src = "let s = \"// EVOLVE-BLOCK-END\";\n// EVOLVE-BLOCK-START\nx\n/* EVOLVE-BLOCK-END */\n";
+        let r = evolve_regions(src).unwrap();
+        assert_eq!(r.len(), 1);
+        assert_eq!((r[0].start_line, r[0].end_line), (2, 4));
     }
 
     #[test]

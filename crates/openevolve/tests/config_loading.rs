@@ -303,6 +303,16 @@ fn feature_bins_take_a_number_or_a_map() {
 }
 
 #[test]
+fn a_relative_template_dir_is_relative_to_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sub/config.yaml");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, "prompt:\n  template_dir: my_templates\n").unwrap();
+    let c = Config::load(&file).unwrap().config;
+    assert_eq!(c.prompt.template_dir.map(PathBuf::from), Some(dir.path().join("sub/my_templates")));
+}
+
+#[test]
 fn syntax_errors_name_the_line() {
     match load("a: 1\nb: [unclosed\n") {
         Err(ConfigError::Syntax { line: Some(_), .. }) => {}

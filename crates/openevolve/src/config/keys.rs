@@ -17,7 +17,7 @@ const NOT_IMPLEMENTED: &[(&str, &str, &str)] = &[
     ("llm", "provider", "every model is reached through the OpenAI-compatible chat API"),
     ("llm", "init_client", "custom Python clients do not apply"),
     ("llm", "manual_mode", "there is no human-in-the-loop mode"),
-    ("llm", "max_budget_usd", "OpenEvolve's per-call Claude Code budget; see llm.run_budget_usd once it lands"),
+    ("llm", "max_budget_usd", "OpenEvolve's per-call Claude Code budget; for a budget of the whole run use llm.run_budget_usd"),
     ("llm", "max_ai_credits", "the GitHub Copilot CLI provider is not supported"),
     ("llm", "allow_all_tools", "the GitHub Copilot CLI provider is not supported"),
     ("llm.models[]", "provider", "every model is reached through the OpenAI-compatible chat API"),
@@ -53,9 +53,6 @@ const OLD_SPELLINGS: &[(&str, &str, &str)] = &[
     ("", "max_program_length", "an old spelling; write `max_code_length`"),
 ];
 
-/// Sections whose entries are free-form (any key is the user's to choose).
-const FREE_FORM: &[&str] = &["prompt.template_variations", "evaluator.evaluator_args", "database.feature_bins"];
-
 /// Errors and warnings from the key check, as (key path, message).
 #[derive(Default)]
 pub struct KeyReport {
@@ -73,12 +70,14 @@ pub fn check_keys(user: &mut Value) -> KeyReport {
 }
 
 fn walk(user: &mut Value, schema: &Value, root: &Value, path: &str, section: &str, out: &mut KeyReport) {
-    if FREE_FORM.contains(&section) {
-        return;
-    }
     match user {
         Value::Mapping(map) => {
+            // A map whose default is empty (template_variations, feature_ranges)
+            // is the user's to fill: its keys are names, not settings.
             let Value::Mapping(known) = schema else { return };
+            if known.is_empty() {
+                return;
+            }
             let keys: Vec<Value> = map.keys().cloned().collect();
             for key in keys {
                 let Some(name) = key.as_str() else {

@@ -71,7 +71,15 @@ impl Config {
     pub fn load(path: &Path) -> Result<LoadedConfig, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|source| ConfigError::Read { file: path.to_path_buf(), source })?;
-        Config::from_yaml_str(&text, path)
+        let mut loaded = Config::from_yaml_str(&text, path)?;
+        // As in OpenEvolve, a relative template_dir is relative to the config file.
+        if let Some(dir) = &loaded.config.prompt.template_dir
+            && Path::new(dir).is_relative()
+            && let Some(base) = path.parent()
+        {
+            loaded.config.prompt.template_dir = Some(base.join(dir).to_string_lossy().into_owned());
+        }
+        Ok(loaded)
     }
 
     /// Like [`Config::load`] for text already read; `file` names it in messages.
