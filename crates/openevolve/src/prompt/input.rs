@@ -64,31 +64,9 @@ pub struct PromptContext {
     pub last_failure: Option<String>,
 }
 
-/// Fitness as the design fixes it: `combined_score` when present, else the
-/// mean of the other metrics that are not feature dimensions. `None` when
-/// there is nothing to average.
+/// The database's fitness (the one function used everywhere), as an
+/// `Option`: `None` when the program has no score.
 pub fn fitness(metrics: &BTreeMap<String, f64>, feature_dimensions: &[String]) -> Option<f64> {
-    if let Some(score) = metrics.get("combined_score") {
-        return Some(*score);
-    }
-    let values: Vec<f64> = metrics
-        .iter()
-        .filter(|(name, value)| !feature_dimensions.contains(name) && value.is_finite())
-        .map(|(_, value)| *value)
-        .collect();
-    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fitness_prefers_combined_score_then_averages_non_features() {
-        let dims = vec!["complexity".to_string()];
-        let m = |pairs: &[(&str, f64)]| pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect();
-        assert_eq!(fitness(&m(&[("combined_score", 0.7), ("speed", 0.1)]), &dims), Some(0.7));
-        assert_eq!(fitness(&m(&[("speed", 0.2), ("accuracy", 0.6), ("complexity", 90.0)]), &dims), Some(0.4));
-        assert_eq!(fitness(&m(&[("complexity", 9.0)]), &dims), None);
-    }
+    let f = openevolve_db::fitness(metrics, feature_dimensions);
+    (!f.is_nan()).then_some(f)
 }
