@@ -30,6 +30,20 @@ pub struct EvaluatorConfig {
     pub max_artifact_storage: u64,
     /// Extra arguments handed to the evaluator as JSON.
     pub evaluator_args: Option<BTreeMap<String, serde_json::Value>>,
+    /// CPU seconds one evaluation stage may use (RLIMIT_CPU); `None` for no
+    /// limit beyond `timeout`.
+    pub cpu_limit: Option<f64>,
+    /// Bytes of stdout, and of stderr, an evaluation may print; past that it
+    /// is killed and fails with "output limit".
+    pub max_output_bytes: u64,
+    /// Run the evaluator inside the host process (no timeout, limits or
+    /// containment: for trusted evaluators and candidates only).
+    pub in_process: bool,
+    /// Let evaluations open TCP connections (refused by default where the
+    /// kernel's Landlock can refuse them).
+    pub allow_network: bool,
+    /// Candidate builds running at once (besides the evaluations).
+    pub parallel_builds: usize,
 }
 
 impl Default for EvaluatorConfig {
@@ -46,6 +60,11 @@ impl Default for EvaluatorConfig {
             enable_artifacts: true,
             max_artifact_storage: 100 * 1024 * 1024,
             evaluator_args: None,
+            cpu_limit: None,
+            max_output_bytes: 1024 * 1024,
+            in_process: false,
+            allow_network: false,
+            parallel_builds: 2,
         }
     }
 }
@@ -64,6 +83,17 @@ impl EvaluatorConfig {
         }
         if self.parallel_evaluations == 0 {
             p("parallel_evaluations", "must be at least 1, got 0".into());
+        }
+        if self.parallel_builds == 0 {
+            p("parallel_builds", "must be at least 1, got 0".into());
+        }
+        if let Some(c) = self.cpu_limit {
+            if !(c.is_finite() && c > 0.0) {
+                p("cpu_limit", format!("must be a positive number of seconds or null, got {c}"));
+            }
+        }
+        if self.max_output_bytes == 0 {
+            p("max_output_bytes", "must be at least 1".into());
         }
         if self.memory_limit_mb == Some(0) {
             p(

@@ -1,6 +1,37 @@
 //! Building candidates into `cdylib` plugins and evaluating them: the
 //! evaluator host, worker processes and their limits, cascades.
+//!
+//! A problem directory holds `initial.rs` (the candidate), `evaluator.rs`
+//! (see `openevolve_sdk::evaluator!`) and optionally `candidate.toml` (the
+//! crates candidates may use; see [`deps`]). [`EvaluatorHost::prepare`]
+//! builds the dependency set and the evaluator once; then each child is
+//! compiled alone with rustc ([`compile`]) and evaluated in a contained
+//! worker process ([`sandbox`], [`EvaluatorHost::evaluate`]).
+//!
+//! Cache layout (`cache_dir`, e.g. `$XDG_CACHE_HOME/openevolve`, see
+//! [`default_cache_dir`]): `deps-<key>/{crate,target,deps.json}`, with
+//! `candidates/<hash>/` and `evaluators/<hash>/` inside it, so a changed
+//! dependency set never reuses a stale build; `scratch/` holds the workers'
+//! private directories while they run.
 
+mod classify;
+pub mod compile;
 mod config;
+pub mod deps;
+pub mod diagnostics;
+mod error;
+mod evaluation;
+mod host;
+mod inprocess;
+pub mod sandbox;
+pub mod sdk_source;
+pub mod toolchain;
+mod worker;
 
+pub use compile::{BuildFailure, BuiltCandidate, Compiler, Output};
 pub use config::EvaluatorConfig;
+pub use deps::DepSet;
+pub use error::PrepareError;
+pub use evaluation::{Evaluation, Failure, FailureReason, Timings};
+pub use host::{EvaluatorHost, ProblemFiles, default_cache_dir};
+pub use toolchain::Toolchain;

@@ -1,0 +1,165 @@
+//! Compiling one source file against the dependency set with rustc itself:
+//! no cargo, no resolution, no fingerprinting, one process. Outputs are
+//! cached by a hash of (source, dependency set, flags).
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+use crate::deps::{DepSet, hex};
+use crate::diagnostics::{MAX_DIAGNOSTIC_BYTES, trim_rustc_json};
+use crate::toolchain::Toolchain;
+
+/// What rustc should produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// A candidate or the in-process evaluator.
+    Cdylib,
+    /// The worker executable.
+    Executable,
+}
+
+/// A candidate library ready to evaluate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuiltCandidate {
+    pub library: PathBuf,
+    /// Hash of the source and build inputs (the cache key).
+    pub key: String,
+    /// Wall time of the build (near zero on a cache hit).
+    pub build_time: Duration,
+    pub cached: bool,
+}
+
+impl BuiltCandidate {
+    /// A library built elsewhere (e.g. by another tool) to evaluate as is;
+    /// its fingerprint is still checked before anything is called.
+    pub fn prebuilt(library: impl Into<PathBuf>) -> Self {
+        Self { library: library.into(), key: String::new(), build_time: Duration::ZERO, cached: false }
+    }
+}
+
+/// rustc refused the source.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("the candidate does not compile:\n{diagnostics}")]
+pub struct BuildFailure {
+    /// rustc's errors, trimmed (see [`crate::diagnostics`]).
+    pub diagnostics: String,
+    pub build_time: Duration,
+}
+
+/// Compiles sources against one dependency set.
+#[derive(Debug, Clone)]
+pub struct Compiler {
+    pub toolchain: Toolchain,
+    pub deps: DepSet,
+    pub opt_level: u8,
+}
+
+static UNIQUE: AtomicU64 = AtomicU64::new(0);
+
+impl Compiler {
+    fn flags(&self, output: Output) -> Vec<OsString> {
+        let crate_type = match output {
+            Output::Cdylib => "cdylib",
+            Output::Executable => "bin",
+        };
+        let mut args: Vec<OsString> = [
+            "--edition=2024",
+            "--crate-type",
+            crate_type,
+            "--error-format=json",
+            "-A",
+            "warnings",
+            "-C",
+            "debuginfo=0",
+            // std's debug info dominates the output size and link time.
+            "-C",
+            "strip=debuginfo",
+            "-C",
+            "panic=unwind",
+        ]
+        .iter()
+        .map(OsString::from)
+        .collect();
+        args.push("-C".into());
+        args.push(format!("opt-level={}", self.opt_level).into());
+        args.extend(self.deps.rustc_args());
+        args
+    }
+
+    fn key(&self, source: &str, crate_name: &str, output: Output) -> String {
+        let mut h = Sha256::new();
+        h.update(source.as_bytes());
+        h.update([0]);
+        h.update(self.deps.hash.as_bytes());
+        h.update(crate_name.as_bytes());
+        for f in self.flags(output) {
+            h.update(f.as_encoded_bytes());
+            h.update([0]);
+        }
+        hex(&h.finalize()[..16])
+    }
+
+    /// Where the output for `key` lives: `<deps>/<kind>/<key>/`.
+    fn out_dir(&self, kind: &str, key: &str) -> PathBuf {
+        self.deps.dir.join(kind).join(key)
+    }
+
+    /// Compiles `source` (cached by content). `kind` names the cache folder
+    /// (`candidates`, `evaluators`).
+    pub async fn compile(
+        &self,
+        source: &str,
+        crate_name: &str,
+        output: Output,
+        kind: &str,
+    ) -> Result<BuiltCandidate, BuildFailure> {
+        let start = Instant::now();
+        let key = self.key(source, crate_name, output);
+        let dir = self.out_dir(kind, &key);
+        let file_name = match output {
+            Output::Cdylib => format!("lib{crate_name}{}", std::env::consts::DLL_SUFFIX),
+            Output::Executable => crate_name.to_string(),
+        };
+        let library = dir.join(&file_name);
+        if library.is_file() {
+            return Ok(BuiltCandidate { library, key, build_time: start.elapsed(), cached: true });
+        }
+        let fail = |msg: String| BuildFailure { diagnostics: msg, build_time: start.elapsed() };
+        std::fs::create_dir_all(&dir).map_err(|e| fail(format!("cannot create {}: {e}", dir.display())))?;
+        let source_path = dir.join(format!("{crate_name}.rs"));
+        std::fs::write(&source_path, source).map_err(|e| fail(format!("cannot write the source: {e}")))?;
+        // Concurrent builds of one source each write their own file and
+        // rename it into place.
+        let tmp = dir.join(format!(".{file_name}.{}.{}", std::process::id(), UNIQUE.fetch_add(1, Ordering::Relaxed)));
+        let out = self
+            .toolchain
+            .async_build_command(&self.toolchain.rustc)
+            .args(self.flags(output))
+            .arg("--crate-name")
+            .arg(crate_name)
+            .arg("-o")
+            .arg(&tmp)
+            .arg(file_arg(&source_path, &dir))
+            .current_dir(&dir)
+            .env("OPENEVOLVE_DEPS_HASH", &self.deps.hash)
+            .output()
+            .await
+            .map_err(|e| fail(format!("cannot run rustc: {e}")))?;
+        if !out.status.success() {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(fail(trim_rustc_json(&String::from_utf8_lossy(&out.stderr), MAX_DIAGNOSTIC_BYTES)));
+        }
+        std::fs::rename(&tmp, &library).map_err(|e| fail(format!("cannot store the build: {e}")))?;
+        Ok(BuiltCandidate { library, key, build_time: start.elapsed(), cached: false })
+    }
+}
+
+/// The source as a relative path, so diagnostics and panic locations say
+/// `candidate.rs:12:5` rather than a cache path.
+fn file_arg(source: &Path, dir: &Path) -> PathBuf {
+    source.strip_prefix(dir).map(Path::to_path_buf).unwrap_or_else(|_| source.to_path_buf())
+}

@@ -1,0 +1,285 @@
+//! The evaluator host: prepares a problem once (dependencies, evaluator),
+//! then builds and evaluates candidates, bounded by
+//! `parallel_builds`/`parallel_evaluations`, with cascades and retries.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+
+use crate::classify::{StageReport, classify};
+use crate::compile::{BuildFailure, BuiltCandidate, Compiler, Output};
+use crate::config::EvaluatorConfig;
+use crate::deps::DepSet;
+use crate::diagnostics::head;
+use crate::error::{PrepareError, io_err};
+use crate::evaluation::{Evaluation, Failure, FailureReason, score_of};
+use crate::inprocess::InProcessEvaluator;
+use crate::toolchain::Toolchain;
+use crate::worker::{WorkerLimits, run_worker};
+
+/// Where a problem's files are.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProblemFiles {
+    /// `evaluator.rs`.
+    pub evaluator: PathBuf,
+    /// `candidate.toml`: the candidates' `[dependencies]`, if any.
+    pub candidate_manifest: Option<PathBuf>,
+}
+
+impl ProblemFiles {
+    /// `evaluator.rs` and, if present, `candidate.toml` in `dir`.
+    pub fn from_dir(dir: &Path) -> Self {
+        let manifest = dir.join("candidate.toml");
+        Self { evaluator: dir.join("evaluator.rs"), candidate_manifest: manifest.is_file().then_some(manifest) }
+    }
+}
+
+/// `$XDG_CACHE_HOME/openevolve`, else `~/.cache/openevolve`, else the temp
+/// directory's `openevolve`.
+pub fn default_cache_dir() -> PathBuf {
+    if let Some(x) = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(x).join("openevolve");
+    }
+    if let Some(h) = std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(h).join(".cache").join("openevolve");
+    }
+    std::env::temp_dir().join("openevolve")
+}
+
+/// Builds candidates and evaluates them. Share it behind an `Arc`; its
+/// methods take `&self` and may run concurrently.
+pub struct EvaluatorHost {
+    config: EvaluatorConfig,
+    compiler: Compiler,
+    worker: PathBuf,
+    in_process: Option<Arc<InProcessEvaluator>>,
+    stages: Vec<u8>,
+    scratch: PathBuf,
+    evaluator_args: Option<String>,
+    eval_slots: Semaphore,
+    build_slots: Semaphore,
+}
+
+impl EvaluatorHost {
+    /// Builds (or reuses from `cache_dir`) the dependency set and the
+    /// evaluator, and asks the evaluator which cascade stages it defines.
+    pub async fn prepare(problem: &ProblemFiles, config: &EvaluatorConfig, cache_dir: &Path) -> Result<Self, PrepareError> {
+        let problems = config.validate();
+        if !problems.is_empty() {
+            let text: Vec<String> = problems.iter().map(|(k, m)| format!("evaluator.{k} {m}")).collect();
+            return Err(PrepareError::Config(text.join("; ")));
+        }
+        let manifest = match &problem.candidate_manifest {
+            Some(p) => Some(std::fs::read_to_string(p).map_err(io_err(p))?),
+            None => None,
+        };
+        let evaluator_source = std::fs::read_to_string(&problem.evaluator)
+            .map_err(|_| PrepareError::NoEvaluator(problem.evaluator.clone()))?;
+        let cache = cache_dir.to_path_buf();
+        let (toolchain, deps) = tokio::task::spawn_blocking(move || -> Result<_, PrepareError> {
+            std::fs::create_dir_all(&cache).map_err(io_err(&cache))?;
+            let toolchain = Toolchain::detect()?;
+            let deps = DepSet::prepare(manifest.as_deref(), &cache, &toolchain)?;
+            Ok((toolchain, deps))
+        })
+        .await
+        .map_err(|e| PrepareError::DepsBuild(e.to_string()))??;
+        let compiler = Compiler { toolchain, deps, opt_level: 3 };
+        Self::with_compiler(compiler, &evaluator_source, config, cache_dir).await
+    }
+
+    /// Prepares the evaluator against an already built [`Compiler`].
+    pub async fn with_compiler(
+        compiler: Compiler,
+        evaluator_source: &str,
+        config: &EvaluatorConfig,
+        cache_dir: &Path,
+    ) -> Result<Self, PrepareError> {
+        let built = |r: Result<BuiltCandidate, BuildFailure>| r.map_err(|e| PrepareError::EvaluatorBuild(e.diagnostics));
+        let worker = built(compiler.compile(evaluator_source, "evaluator", Output::Executable, "evaluators").await)?.library;
+        let in_process = if config.in_process {
+            let lib = built(compiler.compile(evaluator_source, "evaluator", Output::Cdylib, "evaluators").await)?.library;
+            Some(Arc::new(InProcessEvaluator::load(&lib).map_err(PrepareError::EvaluatorDescribe)?))
+        } else {
+            None
+        };
+        let description = match &in_process {
+            Some(e) => e.describe().map_err(|f| PrepareError::EvaluatorDescribe(f.message))?,
+            None => describe_worker(&compiler.toolchain, &worker).await?,
+        };
+        let stages = parse_stages(&description)?;
+        let scratch = cache_dir.join("scratch");
+        std::fs::create_dir_all(&scratch).map_err(io_err(&scratch))?;
+        let evaluator_args = config.evaluator_args.as_ref().map(|a| serde_json::to_string(a).expect("JSON values serialize"));
+        Ok(Self {
+            config: config.clone(),
+            compiler,
+            worker,
+            in_process,
+            stages,
+            scratch,
+            evaluator_args,
+            eval_slots: Semaphore::new(config.parallel_evaluations),
+            build_slots: Semaphore::new(config.parallel_builds),
+        })
+    }
+
+    /// Cascade stages the evaluator defines (1-3).
+    pub fn stages(&self) -> &[u8] {
+        &self.stages
+    }
+
+    pub fn deps(&self) -> &DepSet {
+        &self.compiler.deps
+    }
+
+    /// Compiles a candidate (cached by source).
+    pub async fn build_candidate(&self, source: &str) -> Result<BuiltCandidate, BuildFailure> {
+        let _slot = self.build_slots.acquire().await.expect("never closed");
+        self.compiler.compile(source, "candidate", Output::Cdylib, "candidates").await
+    }
+
+    /// Builds and evaluates; a build failure is a failed evaluation with the
+    /// trimmed diagnostics as the `build_errors` artifact.
+    pub async fn evaluate_source(&self, source: &str) -> Evaluation {
+        match self.build_candidate(source).await {
+            Ok(built) => {
+                let mut evaluation = self.evaluate(&built).await;
+                evaluation.timings.build = Some(built.build_time);
+                evaluation
+            }
+            Err(failure) => {
+                let mut evaluation = Evaluation::failed(FailureReason::BuildFailed, "the candidate does not compile");
+                evaluation.artifacts.insert("build_errors".into(), failure.diagnostics);
+                evaluation.timings.build = Some(failure.build_time);
+                evaluation
+            }
+        }
+    }
+
+    /// Evaluates a built candidate: the cascade stages in order while the
+    /// score stays at or above `cascade_thresholds`, or `evaluate` alone.
+    pub async fn evaluate(&self, candidate: &BuiltCandidate) -> Evaluation {
+        let _slot = self.eval_slots.acquire().await.expect("never closed");
+        let start = Instant::now();
+        let cascade = self.config.cascade_evaluation && !self.stages.is_empty();
+        let plan: Vec<u8> = if cascade { self.stages.clone() } else { vec![0] };
+        let mut evaluation = Evaluation::default();
+        for (i, &stage) in plan.iter().enumerate() {
+            if cascade {
+                evaluation.stage_reached = Some(stage);
+            }
+            let (outcome, attempts) = self.run_stage_with_retries(&candidate.library, stage, &mut evaluation).await;
+            evaluation.attempts = attempts;
+            match outcome {
+                Ok((metrics, artifacts)) => {
+                    evaluation.metrics.extend(metrics);
+                    evaluation.artifacts.extend(artifacts);
+                }
+                Err(failure) => {
+                    evaluation.failure = Some(failure);
+                    break;
+                }
+            }
+            let below = match (self.config.cascade_thresholds.get(i), score_of(&evaluation.metrics)) {
+                (Some(threshold), Some(score)) => score < *threshold,
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            if cascade && below {
+                break;
+            }
+        }
+        evaluation.timings.evaluate = start.elapsed();
+        self.bound_artifacts(&mut evaluation);
+        evaluation
+    }
+
+    /// One stage; evaluator errors are retried up to `max_retries`, nothing
+    /// else is (a timeout or crash would only repeat).
+    async fn run_stage_with_retries(&self, library: &Path, stage: u8, evaluation: &mut Evaluation) -> (Result<StageReport, Failure>, u32) {
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let outcome = self.run_stage(library, stage, evaluation).await;
+            let retry = matches!(&outcome, Err(f) if f.reason == FailureReason::EvaluatorError);
+            if !retry || attempts > self.config.max_retries {
+                return (outcome, attempts);
+            }
+        }
+    }
+
+    async fn run_stage(&self, library: &Path, stage: u8, evaluation: &mut Evaluation) -> Result<StageReport, Failure> {
+        if let Some(in_process) = &self.in_process {
+            let (e, lib, args) = (in_process.clone(), library.to_path_buf(), self.evaluator_args.clone());
+            return tokio::task::spawn_blocking(move || e.run_stage(&lib, stage as u32, args.as_deref()))
+                .await
+                .unwrap_or_else(|e| Err(Failure { reason: FailureReason::WorkerFailed, message: e.to_string() }));
+        }
+        let mut args: Vec<OsString> =
+            vec!["run".into(), library.as_os_str().into(), stage.to_string().into(), "{result}".into()];
+        if let Some(a) = &self.evaluator_args {
+            args.push(a.into());
+        }
+        let limits = WorkerLimits {
+            timeout: Duration::from_secs_f64(self.config.timeout),
+            memory_mb: self.config.memory_limit_mb,
+            cpu_seconds: self.config.cpu_limit.map(|c| c.ceil() as u64),
+            max_output_bytes: self.config.max_output_bytes as usize,
+            allow_network: self.config.allow_network,
+        };
+        let run = run_worker(&self.worker, &args, &limits, &self.scratch).await.map_err(|e| Failure {
+            reason: FailureReason::WorkerFailed,
+            message: format!("cannot run the evaluator worker: {e}"),
+        })?;
+        for (name, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+            if !text.is_empty() {
+                evaluation.artifacts.insert(name.into(), text.clone());
+            }
+        }
+        classify(&run, self.config.timeout, limits.max_output_bytes, limits.cpu_seconds.is_some())
+    }
+
+    /// Drops artifacts when disabled; otherwise cuts each to a fair share of
+    /// `max_artifact_storage`.
+    fn bound_artifacts(&self, evaluation: &mut Evaluation) {
+        if !self.config.enable_artifacts {
+            evaluation.artifacts.clear();
+            return;
+        }
+        let share = (self.config.max_artifact_storage as usize) / evaluation.artifacts.len().max(1);
+        for text in evaluation.artifacts.values_mut() {
+            if text.len() > share {
+                *text = head(text, share);
+            }
+        }
+    }
+}
+
+async fn describe_worker(toolchain: &Toolchain, worker: &Path) -> Result<String, PrepareError> {
+    let _ = toolchain;
+    let mut cmd = tokio::process::Command::new(worker);
+    crate::toolchain::clean_env(&mut cmd, crate::toolchain::WORKER_ENV_KEEP);
+    cmd.arg("describe").kill_on_drop(true);
+    let out = tokio::time::timeout(Duration::from_secs(30), cmd.output())
+        .await
+        .map_err(|_| PrepareError::EvaluatorDescribe("no answer within 30 s".into()))?
+        .map_err(|e| PrepareError::EvaluatorDescribe(e.to_string()))?;
+    if !out.status.success() {
+        return Err(PrepareError::EvaluatorDescribe(String::from_utf8_lossy(&out.stderr).into_owned()));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn parse_stages(description: &str) -> Result<Vec<u8>, PrepareError> {
+    #[derive(serde::Deserialize)]
+    struct Description {
+        stages: Vec<u8>,
+    }
+    serde_json::from_str::<Description>(description.trim())
+        .map(|d| d.stages)
+        .map_err(|e| PrepareError::EvaluatorDescribe(format!("{e}: {description}")))
+}

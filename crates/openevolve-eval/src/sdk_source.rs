@@ -1,0 +1,38 @@
+//! The SDK's sources, embedded so that an installed `openevolve` binary can
+//! write them into the dependency cache and build candidates against
+//! exactly the SDK it was compiled with.
+
+use std::io;
+use std::path::Path;
+
+/// (path inside the SDK crate, contents). A test checks this against the
+/// SDK directory, so a new SDK file cannot be forgotten here.
+pub const SDK_FILES: &[(&str, &str)] = &[
+    ("build.rs", include_str!("../../openevolve-sdk/build.rs")),
+    ("src/lib.rs", include_str!("../../openevolve-sdk/src/lib.rs")),
+    ("src/abi.rs", include_str!("../../openevolve-sdk/src/abi.rs")),
+    ("src/candidate.rs", include_str!("../../openevolve-sdk/src/candidate.rs")),
+    ("src/json.rs", include_str!("../../openevolve-sdk/src/json.rs")),
+    ("src/macros.rs", include_str!("../../openevolve-sdk/src/macros.rs")),
+    ("src/result.rs", include_str!("../../openevolve-sdk/src/result.rs")),
+    ("src/worker.rs", include_str!("../../openevolve-sdk/src/worker.rs")),
+];
+
+/// A standalone manifest for the copy (the original inherits workspace keys).
+pub fn sdk_manifest(version: &str) -> String {
+    format!(
+        "[package]\nname = \"openevolve-sdk\"\nversion = \"{version}\"\nedition = \"2024\"\nbuild = \"build.rs\"\n\n[lib]\npath = \"src/lib.rs\"\n"
+    )
+}
+
+/// Writes the SDK crate (with `version` in its manifest) into `dir`.
+pub fn write_sdk(dir: &Path, version: &str) -> io::Result<()> {
+    for (path, text) in SDK_FILES {
+        let target = dir.join(path);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(target, text)?;
+    }
+    std::fs::write(dir.join("Cargo.toml"), sdk_manifest(version))
+}

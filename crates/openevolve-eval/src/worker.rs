@@ -1,0 +1,210 @@
+//! Running one evaluator stage in a worker process and reading what
+//! happened: wall-clock timeout (the whole process group is killed and
+//! reaped), bounded capture of stdout/stderr, leftover-process sweep.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::sync::mpsc;
+
+use crate::sandbox::Confinement;
+use crate::toolchain::{WORKER_ENV_KEEP, clean_env};
+
+/// Limits of one worker run.
+#[derive(Debug, Clone)]
+pub(crate) struct WorkerLimits {
+    pub timeout: Duration,
+    pub memory_mb: Option<u64>,
+    pub cpu_seconds: Option<u64>,
+    /// Per stream; more than this ends the run.
+    pub max_output_bytes: usize,
+    pub allow_network: bool,
+}
+
+/// How the worker ended.
+#[derive(Debug)]
+pub(crate) enum Ending {
+    Exited(ExitStatus),
+    TimedOut,
+    OutputLimit { stream: &'static str },
+}
+
+/// Everything a worker run left behind.
+#[derive(Debug)]
+pub(crate) struct WorkerRun {
+    pub ending: Ending,
+    pub stdout: String,
+    pub stderr: String,
+    /// The result file's contents, if the worker wrote one.
+    pub result: Option<String>,
+    /// Processes of the worker's group still running after it exited.
+    pub leftover_processes: bool,
+}
+
+static RUNS: AtomicU64 = AtomicU64::new(0);
+
+/// Kills the process group when dropped, so a cancelled evaluation (or a
+/// panic in the host) leaves nothing running.
+struct GroupGuard(Option<i32>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.0 {
+            kill_group(pgid);
+        }
+    }
+}
+
+fn kill_group(pgid: i32) {
+    // SAFETY: signalling a process group we created.
+    unsafe { libc::kill(-pgid, libc::SIGKILL) };
+}
+
+fn group_exists(pgid: i32) -> bool {
+    // SAFETY: signal 0 only checks existence.
+    unsafe { libc::kill(-pgid, 0) == 0 }
+}
+
+/// Runs `program args…` as a contained worker. `{result}` in `args` is
+/// replaced by the result file's path. The private directory (the working
+/// directory and `HOME`) is created under `scratch_root` and removed after.
+pub(crate) async fn run_worker(
+    program: &Path,
+    args: &[OsString],
+    limits: &WorkerLimits,
+    scratch_root: &Path,
+) -> std::io::Result<WorkerRun> {
+    let private = scratch_root.join(format!("w-{}-{}", std::process::id(), RUNS.fetch_add(1, Ordering::Relaxed)));
+    let work = private.join("work");
+    std::fs::create_dir_all(&work)?;
+    let _cleanup = RemoveDir(private.clone());
+    let result_path = private.join("result.json");
+    let args: Vec<OsString> =
+        args.iter().map(|a| if a == "{result}" { result_path.clone().into_os_string() } else { a.clone() }).collect();
+
+    let confinement = Confinement::new(&private, limits.memory_mb, limits.cpu_seconds, limits.allow_network)?;
+    let mut cmd = tokio::process::Command::new(program);
+    clean_env(&mut cmd, WORKER_ENV_KEEP);
+    cmd.env("HOME", &work)
+        .env("TMPDIR", &work)
+        .current_dir(&work)
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    // SAFETY: `apply_in_child` makes only async-signal-safe calls.
+    unsafe { cmd.pre_exec(move || confinement.apply_in_child()) };
+
+    let mut child = cmd.spawn()?;
+    let pgid = child.id().map(|p| p as i32);
+    let mut guard = GroupGuard(pgid);
+
+    let (overflow_tx, mut overflow_rx) = mpsc::channel::<&'static str>(2);
+    let stdout = tokio::spawn(capture(child.stdout.take(), limits.max_output_bytes, "stdout", overflow_tx.clone()));
+    let stderr = tokio::spawn(capture(child.stderr.take(), limits.max_output_bytes, "stderr", overflow_tx));
+
+    let ending = tokio::select! {
+        status = child.wait() => Ending::Exited(status?),
+        _ = tokio::time::sleep(limits.timeout) => Ending::TimedOut,
+        Some(stream) = overflow_rx.recv() => Ending::OutputLimit { stream },
+    };
+    let mut leftover_processes = false;
+    if let Some(pgid) = pgid {
+        if matches!(ending, Ending::Exited(_)) {
+            // The worker is reaped: whatever is left in its group, it started.
+            leftover_processes = group_exists(pgid);
+        }
+        kill_group(pgid);
+    }
+    if !matches!(ending, Ending::Exited(_)) {
+        child.wait().await?;
+    }
+    if let Some(pgid) = pgid {
+        wait_group_gone(pgid).await;
+    }
+    guard.0 = None;
+    // With the group dead every write end is closed and the readers finish;
+    // the bound only matters for a process that escaped the group.
+    let stdout = join_capture(stdout).await;
+    let stderr = join_capture(stderr).await;
+    let result = std::fs::read_to_string(&result_path).ok();
+    Ok(WorkerRun { ending, stdout, stderr, result, leftover_processes })
+}
+
+/// Waits (bounded) until every member of the group is gone or a zombie
+/// (reaped by init, not by us), so "no process left" holds on return.
+async fn wait_group_gone(pgid: i32) {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while group_exists(pgid) && live_members(pgid) > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Members of process group `pgid` that are not zombies (from /proc).
+fn live_members(pgid: i32) -> usize {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return 0 };
+    dir.filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()))
+        .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+        .filter(|stat| {
+            // Fields after the parenthesised name: state ppid pgrp ...
+            let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else { return false };
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            fields.len() > 2 && fields[2] == pgid.to_string() && fields[0] != "Z" && fields[0] != "X"
+        })
+        .count()
+}
+
+async fn join_capture(task: tokio::task::JoinHandle<String>) -> String {
+    match tokio::time::timeout(Duration::from_secs(2), task).await {
+        Ok(Ok(text)) => text,
+        Ok(Err(_)) => String::new(),
+        Err(_) => "(output still open after the worker ended: a process escaped its group)".into(),
+    }
+}
+
+/// Reads a stream to its end, keeping at most `cap` bytes; reports once
+/// when the cap is passed (the host then kills the group).
+async fn capture<R: AsyncRead + Unpin>(
+    stream: Option<R>,
+    cap: usize,
+    name: &'static str,
+    overflow: mpsc::Sender<&'static str>,
+) -> String {
+    let Some(mut stream) = stream else { return String::new() };
+    let mut kept = Vec::new();
+    let mut total = 0usize;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let room = cap.saturating_sub(kept.len());
+                kept.extend_from_slice(&buf[..n.min(room)]);
+                let before = total;
+                total += n;
+                if before <= cap && total > cap {
+                    let _ = overflow.try_send(name);
+                }
+            }
+        }
+    }
+    let mut text = String::from_utf8_lossy(&kept).into_owned();
+    if total > cap {
+        text.push_str(&format!("\n... ({} more bytes not kept)", total - kept.len()));
+    }
+    text
+}
+
+struct RemoveDir(PathBuf);
+
+impl Drop for RemoveDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

@@ -1,0 +1,50 @@
+//! The crate that openevolve-rs candidates and evaluators compile against.
+//!
+//! * A **candidate** is one Rust source file built as a `cdylib`. Its fixed
+//!   part (outside the EVOLVE-BLOCK regions) names its entry points with
+//!   [`export_candidate!`], which exports, per entry, a symbol holding the
+//!   function pointer and its type as text, and once per candidate the
+//!   [`AbiFingerprint`].
+//! * An **evaluator** defines `fn evaluate(candidate: &Candidate) ->
+//!   EvaluationResult` (optionally `evaluate_stage1/2/3` for cascades) and calls
+//!   [`evaluator!`], which generates the `main` of a worker executable and a
+//!   C-ABI entry for the opt-in in-process mode. It reaches the candidate's
+//!   functions with [`candidate_fn!`], which refuses a type mismatch.
+//!
+//! Passing a Rust-ABI function pointer across a `cdylib` boundary is sound in
+//! practice only when both sides were built by the same compiler against the
+//! same SDK and the same dependency set; the fingerprint (SDK version, rustc
+//! version, dependency-set hash) is checked before anything is called, and a
+//! mismatch is refused with a message naming what differs.
+//!
+//! ```ignore
+//! // initial.rs (a candidate)
+//! // EVOLVE-BLOCK-START
+//! pub fn search(iterations: usize, seed: u64) -> (f64, f64) { (0.0, 0.0) }
+//! // EVOLVE-BLOCK-END
+//! openevolve_sdk::export_candidate! { search: fn(usize, u64) -> (f64, f64) }
+//!
+//! // evaluator.rs
+//! use openevolve_sdk::{Candidate, EvaluationResult};
+//! fn evaluate(candidate: &Candidate) -> Result<EvaluationResult, openevolve_sdk::CandidateError> {
+//!     let search = openevolve_sdk::candidate_fn!(candidate, search: fn(usize, u64) -> (f64, f64))?;
+//!     let (x, y) = search(1000, 42);
+//!     Ok(EvaluationResult::new().metric("combined_score", 1.0 / (1.0 + x * x + y * y)))
+//! }
+//! openevolve_sdk::evaluator!(evaluate);
+//! ```
+//!
+//! The SDK has no dependencies: it loads libraries with the platform's
+//! `dlopen` and writes its small JSON by hand.
+
+mod abi;
+mod candidate;
+mod json;
+mod macros;
+mod result;
+#[doc(hidden)]
+pub mod worker;
+
+pub use abi::{ABI_LAYOUT, AbiFingerprint, AbiStr, CandidateEntry, RUSTC_VERSION, SDK_VERSION};
+pub use candidate::{Candidate, CandidateError, normalize_type};
+pub use result::{EvaluationResult, IntoEvaluation, StageOutcome};

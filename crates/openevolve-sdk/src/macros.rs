@@ -1,0 +1,98 @@
+//! The macros candidates and evaluators call.
+
+/// Exports a candidate's entry points and its ABI fingerprint. Put it in
+/// the fixed part of the candidate (outside EVOLVE-BLOCK regions), so the
+/// LLM cannot change the signatures.
+///
+/// ```ignore
+/// openevolve_sdk::export_candidate! {
+///     search: fn(usize, u64) -> (f64, f64),
+///     name: fn() -> String,
+/// }
+/// ```
+/// Each `name` must be a function in scope with exactly that type.
+#[macro_export]
+macro_rules! export_candidate {
+    ($($name:ident : $ty:ty),+ $(,)?) => {
+        #[unsafe(no_mangle)]
+        pub static openevolve_abi_fingerprint: $crate::AbiFingerprint =
+            $crate::AbiFingerprint::current(option_env!("OPENEVOLVE_DEPS_HASH"));
+        $(
+            const _: () = {
+                #[unsafe(export_name = concat!("openevolve_entry_", stringify!($name)))]
+                pub static ENTRY: $crate::CandidateEntry = $crate::CandidateEntry {
+                    type_name: $crate::AbiStr::new(stringify!($ty)),
+                    function: $name as $ty as *const (),
+                };
+            };
+        )+
+    };
+}
+
+/// Takes a candidate's entry point as a typed function pointer, or a
+/// [`crate::CandidateError`] when it is missing or its declared type
+/// differs (whitespace ignored).
+///
+/// ```ignore
+/// let search = openevolve_sdk::candidate_fn!(candidate, search: fn(usize, u64) -> (f64, f64))?;
+/// ```
+/// The pointer must not outlive `candidate`.
+#[macro_export]
+macro_rules! candidate_fn {
+    ($candidate:expr, $name:ident : $ty:ty) => {{
+        let candidate: &$crate::Candidate = &$candidate;
+        // SAFETY: `$ty` is both the type asked for and the text compared.
+        unsafe { candidate.entry::<$ty>(stringify!($name), stringify!($ty)) }
+    }};
+}
+
+/// Turns `evaluate` (and optional cascade stages) into an evaluator: the
+/// `main` of a worker executable, and the C-ABI entry
+/// `openevolve_evaluator_run` used by the in-process mode. Each function
+/// takes `&Candidate` and returns an `EvaluationResult` or a
+/// `Result<EvaluationResult, E: Display>`.
+///
+/// ```ignore
+/// openevolve_sdk::evaluator!(evaluate);
+/// openevolve_sdk::evaluator!(evaluate, stage1 = quick_check, stage2 = full_run);
+/// ```
+#[macro_export]
+macro_rules! evaluator {
+    ($evaluate:path $(, stage1 = $s1:path)? $(, stage2 = $s2:path)? $(, stage3 = $s3:path)? $(,)?) => {
+        static __OPENEVOLVE_FINGERPRINT: $crate::AbiFingerprint =
+            $crate::AbiFingerprint::current(option_env!("OPENEVOLVE_DEPS_HASH"));
+        static __OPENEVOLVE_STAGES: $crate::worker::Stages = $crate::worker::Stages {
+            evaluate: |c| $crate::IntoEvaluation::into_outcome($evaluate(c)),
+            stage1: $crate::evaluator!(@stage $($s1)?),
+            stage2: $crate::evaluator!(@stage $($s2)?),
+            stage3: $crate::evaluator!(@stage $($s3)?),
+        };
+
+        /// In-process entry of this evaluator (see `openevolve_sdk::worker`).
+        ///
+        /// # Safety
+        /// C strings as `openevolve_sdk::worker::run_in_process` requires.
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C" fn openevolve_evaluator_run(
+            candidate_path: *const ::std::ffi::c_char,
+            stage: u32,
+            args_json: *const ::std::ffi::c_char,
+            sink: $crate::worker::ResultSink,
+            ctx: *mut ::std::ffi::c_void,
+        ) -> i32 {
+            unsafe {
+                $crate::worker::run_in_process(
+                    &__OPENEVOLVE_STAGES, &__OPENEVOLVE_FINGERPRINT, candidate_path, stage, args_json, sink, ctx,
+                )
+            }
+        }
+
+        // The worker executable's entry; unused when built as a cdylib.
+        #[allow(dead_code)]
+        fn main() {
+            $crate::worker::worker_main(&__OPENEVOLVE_STAGES, &__OPENEVOLVE_FINGERPRINT)
+        }
+    };
+    (@stage) => { None };
+    (@stage $f:path) => { Some(|c| $crate::IntoEvaluation::into_outcome($f(c))) };
+}
