@@ -36,3 +36,23 @@ pub fn write_sdk(dir: &Path, version: &str) -> io::Result<()> {
     }
     std::fs::write(dir.join("Cargo.toml"), sdk_manifest(version))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::SDK_FILES;
+
+    /// Every SDK source file is embedded, so the cache copy builds the same SDK.
+    #[test]
+    fn embedded_files_match_the_sdk_directory() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../openevolve-sdk/src");
+        let mut on_disk: Vec<String> = std::fs::read_dir(src)
+            .unwrap()
+            .map(|e| format!("src/{}", e.unwrap().file_name().to_string_lossy()))
+            .collect();
+        on_disk.push("build.rs".into());
+        on_disk.sort();
+        let mut embedded: Vec<String> = SDK_FILES.iter().map(|(p, _)| p.to_string()).collect();
+        embedded.sort();
+        assert_eq!(embedded, on_disk);
+    }
+}
