@@ -95,11 +95,18 @@ fn main() {
     const BUILDS: usize = 9;
 
     // The host's path: rustc alone against the prebuilt dependency set.
-    runtime.block_on(compiler.compile(&changed(0), "candidate", openevolve_eval::Output::Cdylib, "candidates")).unwrap();
+    runtime
+        .block_on(compiler.compile(&changed(0), "candidate", openevolve_eval::Output::Cdylib, "candidates"))
+        .unwrap();
     let ours: Vec<Duration> = (1..=BUILDS)
         .map(|i| {
             let built = runtime
-                .block_on(compiler.compile(&changed(i), "candidate", openevolve_eval::Output::Cdylib, "candidates"))
+                .block_on(compiler.compile(
+                    &changed(i),
+                    "candidate",
+                    openevolve_eval::Output::Cdylib,
+                    "candidates",
+                ))
                 .unwrap();
             assert!(!built.cached);
             built.build_time
@@ -156,7 +163,8 @@ fn main() {
 
     const DISPATCHES: usize = 31;
     for in_process in [false, true] {
-        let config = EvaluatorConfig { in_process, cascade_evaluation: false, timeout: 30.0, ..Default::default() };
+        let config =
+            EvaluatorConfig { in_process, cascade_evaluation: false, timeout: 30.0, ..Default::default() };
         let host = runtime
             .block_on(EvaluatorHost::with_compiler(compiler.clone(), EVALUATOR, &config, cache))
             .unwrap();
@@ -170,6 +178,9 @@ fn main() {
             })
             .collect();
         let mode = if in_process { "in-process" } else { "worker process" };
-        println!("one evaluation, {mode} (median of {DISPATCHES}, 1000-step search included): {}", ms(median(samples)));
+        println!(
+            "one evaluation, {mode} (median of {DISPATCHES}, 1000-step search included): {}",
+            ms(median(samples))
+        );
     }
 }

@@ -29,7 +29,9 @@ pub(crate) fn parse_result(json: &str) -> Result<StageReport, Failure> {
         ResultFile::Ok { metrics, artifacts } => {
             Ok((metrics.into_iter().map(|(k, v)| (k, v.unwrap_or(f64::NAN))).collect(), artifacts))
         }
-        ResultFile::EvaluatorError { message } => Err(Failure { reason: FailureReason::EvaluatorError, message }),
+        ResultFile::EvaluatorError { message } => {
+            Err(Failure { reason: FailureReason::EvaluatorError, message })
+        }
         ResultFile::CandidateRejected { message } => {
             let reason = if message.starts_with("ABI mismatch") {
                 FailureReason::AbiMismatch
@@ -42,11 +44,19 @@ pub(crate) fn parse_result(json: &str) -> Result<StageReport, Failure> {
 }
 
 /// The outcome of one worker run.
-pub(crate) fn classify(run: &WorkerRun, timeout_secs: f64, max_output: usize, cpu_limited: bool) -> Result<StageReport, Failure> {
+pub(crate) fn classify(
+    run: &WorkerRun,
+    timeout_secs: f64,
+    max_output: usize,
+    cpu_limited: bool,
+) -> Result<StageReport, Failure> {
     let fail = |reason, message: String| Err(Failure { reason, message });
     let status = match &run.ending {
         Ending::TimedOut => {
-            return fail(FailureReason::Timeout, format!("killed after the {timeout_secs} s wall-clock timeout"));
+            return fail(
+                FailureReason::Timeout,
+                format!("killed after the {timeout_secs} s wall-clock timeout"),
+            );
         }
         Ending::OutputLimit { stream } => {
             return fail(
@@ -83,12 +93,17 @@ pub(crate) fn classify(run: &WorkerRun, timeout_secs: f64, max_output: usize, cp
     }
     match (signal, status.code()) {
         (Some(libc::SIGABRT), _) => fail(FailureReason::Aborted, "the process aborted (SIGABRT)".into()),
-        (Some(sig), _) => fail(FailureReason::Crashed { signal: sig }, format!("killed by {}", signal_name(sig))),
+        (Some(sig), _) => {
+            fail(FailureReason::Crashed { signal: sig }, format!("killed by {}", signal_name(sig)))
+        }
         (None, code) => {
             let code = code.unwrap_or(-1);
             fail(
                 FailureReason::ExitedWithoutResult { code },
-                format!("the worker exited with code {code} without a result; stderr: {}", crate::diagnostics::tail(stderr.trim(), 1000)),
+                format!(
+                    "the worker exited with code {code} without a result; stderr: {}",
+                    crate::diagnostics::tail(stderr.trim(), 1000)
+                ),
             )
         }
     }

@@ -134,7 +134,11 @@ impl Compiler {
         std::fs::write(&source_path, source).map_err(|e| fail(format!("cannot write the source: {e}")))?;
         // Concurrent builds of one source each write their own file and
         // rename it into place.
-        let tmp = dir.join(format!(".{file_name}.{}.{}", std::process::id(), UNIQUE.fetch_add(1, Ordering::Relaxed)));
+        let tmp = dir.join(format!(
+            ".{file_name}.{}.{}",
+            std::process::id(),
+            UNIQUE.fetch_add(1, Ordering::Relaxed)
+        ));
         let out = self
             .toolchain
             .async_build_command(&self.toolchain.rustc)

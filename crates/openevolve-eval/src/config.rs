@@ -76,10 +76,7 @@ impl EvaluatorConfig {
         let mut problems = Vec::new();
         let mut p = |key: &str, msg: String| problems.push((key.to_string(), msg));
         if !(self.timeout.is_finite() && self.timeout > 0.0) {
-            p(
-                "timeout",
-                format!("must be a positive number of seconds, got {}", self.timeout),
-            );
+            p("timeout", format!("must be a positive number of seconds, got {}", self.timeout));
         }
         if self.parallel_evaluations == 0 {
             p("parallel_evaluations", "must be at least 1, got 0".into());
@@ -96,23 +93,14 @@ impl EvaluatorConfig {
             p("max_output_bytes", "must be at least 1".into());
         }
         if self.memory_limit_mb == Some(0) {
-            p(
-                "memory_limit_mb",
-                "must be at least 1 MiB, or null for no limit".into(),
-            );
+            p("memory_limit_mb", "must be at least 1 MiB, or null for no limit".into());
         }
         if !(0.0..=1.0).contains(&self.llm_feedback_weight) {
-            p(
-                "llm_feedback_weight",
-                format!("must be between 0 and 1, got {}", self.llm_feedback_weight),
-            );
+            p("llm_feedback_weight", format!("must be between 0 and 1, got {}", self.llm_feedback_weight));
         }
         for (i, t) in self.cascade_thresholds.iter().enumerate() {
             if !t.is_finite() {
-                p(
-                    &format!("cascade_thresholds[{i}]"),
-                    "must be a finite number".into(),
-                );
+                p(&format!("cascade_thresholds[{i}]"), "must be a finite number".into());
             }
         }
         if self.cascade_thresholds.len() > 3 {

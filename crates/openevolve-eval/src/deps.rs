@@ -87,11 +87,18 @@ impl DepSet {
         let mut externs = BTreeMap::new();
         for (name, pkg) in direct {
             let Some(lib) = artifacts.get(&pkg) else {
-                return Err(PrepareError::DepsBuild(format!("cargo built no library for dependency `{name}` ({pkg})")));
+                return Err(PrepareError::DepsBuild(format!(
+                    "cargo built no library for dependency `{name}` ({pkg})"
+                )));
             };
             externs.insert(name, lib.clone());
         }
-        let set = DepSet { dir: dir.clone(), hash, externs, lib_dirs: vec![target_dir.join("release").join("deps")] };
+        let set = DepSet {
+            dir: dir.clone(),
+            hash,
+            externs,
+            lib_dirs: vec![target_dir.join("release").join("deps")],
+        };
         let tmp = dir.join("deps.json.tmp");
         std::fs::write(&tmp, serde_json::to_string_pretty(&set).expect("plain data serializes"))
             .map_err(io_err(&tmp))?;
@@ -144,7 +151,10 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 }
 
 /// (extern crate name, package id) of the generated crate's dependencies.
-fn direct_dependencies(toolchain: &Toolchain, manifest: &Path) -> Result<Vec<(String, String)>, PrepareError> {
+fn direct_dependencies(
+    toolchain: &Toolchain,
+    manifest: &Path,
+) -> Result<Vec<(String, String)>, PrepareError> {
     let out = toolchain
         .build_command(&toolchain.cargo())
         .args(["metadata", "--format-version", "1", "--manifest-path"])
@@ -187,7 +197,10 @@ fn build_artifacts(
         .output()
         .map_err(io_err("cargo"))?;
     if !out.status.success() {
-        return Err(PrepareError::DepsBuild(crate::diagnostics::tail(&String::from_utf8_lossy(&out.stderr), 8000)));
+        return Err(PrepareError::DepsBuild(crate::diagnostics::tail(
+            &String::from_utf8_lossy(&out.stderr),
+            8000,
+        )));
     }
     let mut libs = BTreeMap::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
@@ -195,7 +208,8 @@ fn build_artifacts(
         if msg["reason"] != "compiler-artifact" {
             continue;
         }
-        let kinds: Vec<&str> = msg["target"]["kind"].as_array().into_iter().flatten().filter_map(|k| k.as_str()).collect();
+        let kinds: Vec<&str> =
+            msg["target"]["kind"].as_array().into_iter().flatten().filter_map(|k| k.as_str()).collect();
         let wanted = if kinds.contains(&"proc-macro") {
             std::env::consts::DLL_SUFFIX
         } else if kinds.iter().any(|k| *k == "lib" || *k == "rlib") {
@@ -203,7 +217,12 @@ fn build_artifacts(
         } else {
             continue;
         };
-        let file = msg["filenames"].as_array().into_iter().flatten().filter_map(|f| f.as_str()).find(|f| f.ends_with(wanted));
+        let file = msg["filenames"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f.as_str())
+            .find(|f| f.ends_with(wanted));
         if let (Some(id), Some(file)) = (msg["package_id"].as_str(), file) {
             libs.insert(id.to_string(), PathBuf::from(file));
         }

@@ -19,7 +19,9 @@ pub enum FailureReason {
     /// Used more CPU time than `cpu_limit`.
     CpuLimit,
     /// Killed by a signal not covered below (SIGSEGV, SIGBUS, SIGILL, ...).
-    Crashed { signal: i32 },
+    Crashed {
+        signal: i32,
+    },
     /// The candidate panicked (the message is kept).
     Panicked,
     /// The process aborted (SIGABRT) without a panic or allocation failure.
@@ -38,7 +40,9 @@ pub enum FailureReason {
     /// ended (it has been killed).
     ChildProcessLeft,
     /// The worker exited without writing a result (e.g. `process::exit`).
-    ExitedWithoutResult { code: i32 },
+    ExitedWithoutResult {
+        code: i32,
+    },
     /// The worker could not be started or its result not read.
     WorkerFailed,
 }

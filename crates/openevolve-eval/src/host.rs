@@ -33,7 +33,10 @@ impl ProblemFiles {
     /// `evaluator.rs` and, if present, `candidate.toml` in `dir`.
     pub fn from_dir(dir: &Path) -> Self {
         let manifest = dir.join("candidate.toml");
-        Self { evaluator: dir.join("evaluator.rs"), candidate_manifest: manifest.is_file().then_some(manifest) }
+        Self {
+            evaluator: dir.join("evaluator.rs"),
+            candidate_manifest: manifest.is_file().then_some(manifest),
+        }
     }
 }
 
@@ -66,7 +69,11 @@ pub struct EvaluatorHost {
 impl EvaluatorHost {
     /// Builds (or reuses from `cache_dir`) the dependency set and the
     /// evaluator, and asks the evaluator which cascade stages it defines.
-    pub async fn prepare(problem: &ProblemFiles, config: &EvaluatorConfig, cache_dir: &Path) -> Result<Self, PrepareError> {
+    pub async fn prepare(
+        problem: &ProblemFiles,
+        config: &EvaluatorConfig,
+        cache_dir: &Path,
+    ) -> Result<Self, PrepareError> {
         let problems = config.validate();
         if !problems.is_empty() {
             let text: Vec<String> = problems.iter().map(|(k, m)| format!("evaluator.{k} {m}")).collect();
@@ -98,10 +105,16 @@ impl EvaluatorHost {
         config: &EvaluatorConfig,
         cache_dir: &Path,
     ) -> Result<Self, PrepareError> {
-        let built = |r: Result<BuiltCandidate, BuildFailure>| r.map_err(|e| PrepareError::EvaluatorBuild(e.diagnostics));
-        let worker = built(compiler.compile(evaluator_source, "evaluator", Output::Executable, "evaluators").await)?.library;
+        let built = |r: Result<BuiltCandidate, BuildFailure>| {
+            r.map_err(|e| PrepareError::EvaluatorBuild(e.diagnostics))
+        };
+        let worker =
+            built(compiler.compile(evaluator_source, "evaluator", Output::Executable, "evaluators").await)?
+                .library;
         let in_process = if config.in_process {
-            let lib = built(compiler.compile(evaluator_source, "evaluator", Output::Cdylib, "evaluators").await)?.library;
+            let lib =
+                built(compiler.compile(evaluator_source, "evaluator", Output::Cdylib, "evaluators").await)?
+                    .library;
             Some(Arc::new(InProcessEvaluator::load(&lib).map_err(PrepareError::EvaluatorDescribe)?))
         } else {
             None
@@ -113,7 +126,8 @@ impl EvaluatorHost {
         let stages = parse_stages(&description)?;
         let scratch = cache_dir.join("scratch");
         std::fs::create_dir_all(&scratch).map_err(io_err(&scratch))?;
-        let evaluator_args = config.evaluator_args.as_ref().map(|a| serde_json::to_string(a).expect("JSON values serialize"));
+        let evaluator_args =
+            config.evaluator_args.as_ref().map(|a| serde_json::to_string(a).expect("JSON values serialize"));
         Ok(Self {
             config: config.clone(),
             compiler,
@@ -152,7 +166,8 @@ impl EvaluatorHost {
                 evaluation
             }
             Err(failure) => {
-                let mut evaluation = Evaluation::failed(FailureReason::BuildFailed, "the candidate does not compile");
+                let mut evaluation =
+                    Evaluation::failed(FailureReason::BuildFailed, "the candidate does not compile");
                 evaluation.artifacts.insert("build_errors".into(), failure.diagnostics);
                 evaluation.timings.build = Some(failure.build_time);
                 evaluation
@@ -172,7 +187,8 @@ impl EvaluatorHost {
             if cascade {
                 evaluation.stage_reached = Some(stage);
             }
-            let (outcome, attempts) = self.run_stage_with_retries(&candidate.library, stage, &mut evaluation).await;
+            let (outcome, attempts) =
+                self.run_stage_with_retries(&candidate.library, stage, &mut evaluation).await;
             evaluation.attempts = attempts;
             match outcome {
                 Ok((metrics, artifacts)) => {
@@ -200,7 +216,12 @@ impl EvaluatorHost {
 
     /// One stage; evaluator errors are retried up to `max_retries`, nothing
     /// else is (a timeout or crash would only repeat).
-    async fn run_stage_with_retries(&self, library: &Path, stage: u8, evaluation: &mut Evaluation) -> (Result<StageReport, Failure>, u32) {
+    async fn run_stage_with_retries(
+        &self,
+        library: &Path,
+        stage: u8,
+        evaluation: &mut Evaluation,
+    ) -> (Result<StageReport, Failure>, u32) {
         let mut attempts = 0;
         loop {
             attempts += 1;
@@ -212,12 +233,19 @@ impl EvaluatorHost {
         }
     }
 
-    async fn run_stage(&self, library: &Path, stage: u8, evaluation: &mut Evaluation) -> Result<StageReport, Failure> {
+    async fn run_stage(
+        &self,
+        library: &Path,
+        stage: u8,
+        evaluation: &mut Evaluation,
+    ) -> Result<StageReport, Failure> {
         if let Some(in_process) = &self.in_process {
             let (e, lib, args) = (in_process.clone(), library.to_path_buf(), self.evaluator_args.clone());
             return tokio::task::spawn_blocking(move || e.run_stage(&lib, stage as u32, args.as_deref()))
                 .await
-                .unwrap_or_else(|e| Err(Failure { reason: FailureReason::WorkerFailed, message: e.to_string() }));
+                .unwrap_or_else(|e| {
+                    Err(Failure { reason: FailureReason::WorkerFailed, message: e.to_string() })
+                });
         }
         let mut args: Vec<OsString> =
             vec!["run".into(), library.as_os_str().into(), stage.to_string().into(), "{result}".into()];

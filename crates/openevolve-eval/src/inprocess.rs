@@ -73,7 +73,12 @@ impl InProcessEvaluator {
         String::from_utf8(out).map_err(|e| bad(e.to_string()))
     }
 
-    pub fn run_stage(&self, candidate: &Path, stage: u32, args: Option<&str>) -> Result<StageReport, Failure> {
+    pub fn run_stage(
+        &self,
+        candidate: &Path,
+        stage: u32,
+        args: Option<&str>,
+    ) -> Result<StageReport, Failure> {
         parse_result(&self.call(Some(candidate), stage, args)?)
     }
 

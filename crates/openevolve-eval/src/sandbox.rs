@@ -55,7 +55,12 @@ struct PathBeneathAttr {
 pub fn landlock_abi() -> u32 {
     // SAFETY: the documented version query: null attr, size 0.
     let v = unsafe {
-        libc::syscall(libc::SYS_landlock_create_ruleset, std::ptr::null::<u8>(), 0usize, CREATE_RULESET_VERSION)
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<u8>(),
+            0usize,
+            CREATE_RULESET_VERSION,
+        )
     };
     if v < 0 { 0 } else { v as u32 }
 }
@@ -71,7 +76,12 @@ pub(crate) struct Confinement {
 impl Confinement {
     /// Builds the Landlock ruleset for a worker whose private directory is
     /// `private_dir` (in the parent, where allocating is allowed).
-    pub fn new(private_dir: &Path, memory_mb: Option<u64>, cpu_seconds: Option<u64>, allow_network: bool) -> io::Result<Self> {
+    pub fn new(
+        private_dir: &Path,
+        memory_mb: Option<u64>,
+        cpu_seconds: Option<u64>,
+        allow_network: bool,
+    ) -> io::Result<Self> {
         let abi = landlock_abi();
         let ruleset = if abi == 0 { None } else { Some(ruleset(abi, private_dir, allow_network)?) };
         Ok(Self { memory_bytes: memory_mb.map(|mb| mb * 1024 * 1024), cpu_seconds, ruleset })
@@ -136,7 +146,8 @@ fn ruleset(abi: u32, private_dir: &Path, allow_network: bool) -> io::Result<Owne
     // ABI 1-3 know only the fs field.
     let size = if abi >= 4 { std::mem::size_of::<RulesetAttr>() } else { 8 };
     // SAFETY: a valid attr of the stated size.
-    let fd = unsafe { libc::syscall(libc::SYS_landlock_create_ruleset, &attr as *const RulesetAttr, size, 0u32) };
+    let fd =
+        unsafe { libc::syscall(libc::SYS_landlock_create_ruleset, &attr as *const RulesetAttr, size, 0u32) };
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }

@@ -12,8 +12,7 @@ use crate::error::PrepareError;
 
 /// Variables a build may see: enough for rustup, cargo's registry and a
 /// locale. Nothing else (API keys included) reaches a compiler.
-const BUILD_ENV_KEEP: &[&str] =
-    &["PATH", "HOME", "LANG", "CARGO_HOME", "RUSTUP_HOME", "RUSTUP_TOOLCHAIN"];
+const BUILD_ENV_KEEP: &[&str] = &["PATH", "HOME", "LANG", "CARGO_HOME", "RUSTUP_HOME", "RUSTUP_TOOLCHAIN"];
 
 /// Variables a worker keeps besides `HOME` (its private directory): what
 /// GPU/MLX runtimes look for.
@@ -71,11 +70,8 @@ impl Toolchain {
         let real = Path::new(sysroot.trim()).join("bin").join("rustc");
         let rustc = if real.is_file() { real } else { rustc };
         let version_verbose = run_text(&rustc, &["-vV"])?;
-        let host_target = version_verbose
-            .lines()
-            .find_map(|l| l.strip_prefix("host: "))
-            .unwrap_or("unknown")
-            .to_string();
+        let host_target =
+            version_verbose.lines().find_map(|l| l.strip_prefix("host: ")).unwrap_or("unknown").to_string();
         Ok(Self { rustc, version_verbose, host_target })
     }
 
@@ -104,7 +100,10 @@ impl Toolchain {
 fn run_text(program: &Path, args: &[&str]) -> Result<String, PrepareError> {
     let mut cmd = Command::new(program);
     clean_env(&mut cmd, BUILD_ENV_KEEP);
-    let out = cmd.args(args).output().map_err(|e| PrepareError::Toolchain(format!("{}: {e}", program.display())))?;
+    let out = cmd
+        .args(args)
+        .output()
+        .map_err(|e| PrepareError::Toolchain(format!("{}: {e}", program.display())))?;
     if !out.status.success() {
         return Err(PrepareError::Toolchain(format!(
             "{} {}: {}",

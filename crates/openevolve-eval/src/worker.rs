@@ -78,13 +78,16 @@ pub(crate) async fn run_worker(
     limits: &WorkerLimits,
     scratch_root: &Path,
 ) -> std::io::Result<WorkerRun> {
-    let private = scratch_root.join(format!("w-{}-{}", std::process::id(), RUNS.fetch_add(1, Ordering::Relaxed)));
+    let private =
+        scratch_root.join(format!("w-{}-{}", std::process::id(), RUNS.fetch_add(1, Ordering::Relaxed)));
     let work = private.join("work");
     std::fs::create_dir_all(&work)?;
     let _cleanup = RemoveDir(private.clone());
     let result_path = private.join("result.json");
-    let args: Vec<OsString> =
-        args.iter().map(|a| if a == "{result}" { result_path.clone().into_os_string() } else { a.clone() }).collect();
+    let args: Vec<OsString> = args
+        .iter()
+        .map(|a| if a == "{result}" { result_path.clone().into_os_string() } else { a.clone() })
+        .collect();
 
     let confinement = Confinement::new(&private, limits.memory_mb, limits.cpu_seconds, limits.allow_network)?;
     let mut cmd = tokio::process::Command::new(program);
@@ -105,7 +108,8 @@ pub(crate) async fn run_worker(
     let mut guard = GroupGuard(pgid);
 
     let (overflow_tx, mut overflow_rx) = mpsc::channel::<&'static str>(2);
-    let stdout = tokio::spawn(capture(child.stdout.take(), limits.max_output_bytes, "stdout", overflow_tx.clone()));
+    let stdout =
+        tokio::spawn(capture(child.stdout.take(), limits.max_output_bytes, "stdout", overflow_tx.clone()));
     let stderr = tokio::spawn(capture(child.stderr.take(), limits.max_output_bytes, "stderr", overflow_tx));
 
     let ending = tokio::select! {

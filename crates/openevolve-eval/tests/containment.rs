@@ -27,7 +27,8 @@ async fn infinite_loop_is_killed_at_the_timeout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn infinite_loop_hits_the_cpu_limit() {
-    let e = evaluate("loop_forever", EvaluatorConfig { timeout: 30.0, cpu_limit: Some(1.0), ..config() }).await;
+    let e =
+        evaluate("loop_forever", EvaluatorConfig { timeout: 30.0, cpu_limit: Some(1.0), ..config() }).await;
     assert_eq!(reason(&e), FailureReason::CpuLimit, "{e:#?}");
 }
 
@@ -98,7 +99,10 @@ async fn writing_outside_the_work_dir_is_refused_where_landlock_exists() {
     assert_eq!(reason(&e), FailureReason::Panicked, "{e:#?}");
     let message = e.failure.unwrap().message;
     // The write inside succeeded; the one outside was refused.
-    assert!(message.contains("writing outside the work dir") && message.contains("Permission denied"), "{message}");
+    assert!(
+        message.contains("writing outside the work dir") && message.contains("Permission denied"),
+        "{message}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -35,14 +35,19 @@ async fn an_entry_of_another_type_is_refused() {
     let e = host("basic", config()).await.evaluate_source(&candidate("wrong_type")).await;
     let failure = e.failure.unwrap();
     assert_eq!(failure.reason, FailureReason::CandidateRejected);
-    assert!(failure.message.contains("`fn() -> f32`") && failure.message.contains("`fn() -> f64`"), "{}", failure.message);
+    assert!(
+        failure.message.contains("`fn() -> f32`") && failure.message.contains("`fn() -> f64`"),
+        "{}",
+        failure.message
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_candidate_built_against_another_sdk_version_is_refused() {
     let ours = tokio::task::spawn_blocking(compiler).await.unwrap();
     let other = tokio::task::spawn_blocking(move || {
-        let deps = DepSet::prepare_with_sdk_version(None, &cache_dir(), &ours.toolchain, "0.0.1-other").unwrap();
+        let deps =
+            DepSet::prepare_with_sdk_version(None, &cache_dir(), &ours.toolchain, "0.0.1-other").unwrap();
         Compiler { deps, ..ours }
     })
     .await
@@ -84,7 +89,10 @@ async fn without_cascade_evaluate_runs_alone() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn evaluator_errors_are_retried() {
-    let e = host("flaky", EvaluatorConfig { max_retries: 2, ..config() }).await.evaluate_source(&candidate("good")).await;
+    let e = host("flaky", EvaluatorConfig { max_retries: 2, ..config() })
+        .await
+        .evaluate_source(&candidate("good"))
+        .await;
     let failure = e.failure.clone().unwrap();
     assert_eq!(failure.reason, FailureReason::EvaluatorError);
     assert!(failure.message.contains("reference data is missing"));
@@ -94,12 +102,16 @@ async fn evaluator_errors_are_retried() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parallel_evaluations_all_complete() {
     let host = host("basic", EvaluatorConfig { parallel_evaluations: 2, ..config() }).await;
-    let sources: Vec<String> = (0..4).map(|i| candidate("good").replace("10.0", &format!("10.0{i}"))).collect();
+    let sources: Vec<String> =
+        (0..4).map(|i| candidate("good").replace("10.0", &format!("10.0{i}"))).collect();
     let results = futures_join(&host, &sources).await;
     assert!(results.iter().all(|e| e.is_ok()), "{results:#?}");
 }
 
-async fn futures_join(host: &openevolve_eval::EvaluatorHost, sources: &[String]) -> Vec<openevolve_eval::Evaluation> {
+async fn futures_join(
+    host: &openevolve_eval::EvaluatorHost,
+    sources: &[String],
+) -> Vec<openevolve_eval::Evaluation> {
     let (a, b, c, d) = tokio::join!(
         host.evaluate_source(&sources[0]),
         host.evaluate_source(&sources[1]),

@@ -24,7 +24,11 @@ pub enum CandidateError {
     AbiMismatch(String),
     MissingFingerprint,
     MissingEntry(String),
-    EntryType { name: String, expected: String, found: String },
+    EntryType {
+        name: String,
+        expected: String,
+        found: String,
+    },
 }
 
 impl fmt::Display for CandidateError {
@@ -40,10 +44,9 @@ impl fmt::Display for CandidateError {
                 f,
                 "the candidate exports no entry point `{n}` (declare it in `openevolve_sdk::export_candidate!`)"
             ),
-            Self::EntryType { name, expected, found } => write!(
-                f,
-                "entry point `{name}` has type `{found}`, the evaluator expects `{expected}`"
-            ),
+            Self::EntryType { name, expected, found } => {
+                write!(f, "entry point `{name}` has type `{found}`, the evaluator expects `{expected}`")
+            }
         }
     }
 }

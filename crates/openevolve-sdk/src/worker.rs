@@ -75,7 +75,8 @@ pub fn run_stage(
     }
 }
 
-const USAGE: &str = "usage: <worker> describe | run <candidate.so> <stage 0-3> <result.json> [evaluator-args-json]";
+const USAGE: &str =
+    "usage: <worker> describe | run <candidate.so> <stage 0-3> <result.json> [evaluator-args-json]";
 
 /// `main` of an evaluator worker. The result goes to a file, not stdout, so
 /// whatever the candidate prints cannot be mistaken for it.

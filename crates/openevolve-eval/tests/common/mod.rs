@@ -49,7 +49,8 @@ pub fn process_gone(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Err(_) => true,
         Ok(stat) => {
-            let state = stat.rfind(')').and_then(|i| stat[i + 1..].split_whitespace().next().map(str::to_string));
+            let state =
+                stat.rfind(')').and_then(|i| stat[i + 1..].split_whitespace().next().map(str::to_string));
             matches!(state.as_deref(), Some("Z") | Some("X"))
         }
     }
