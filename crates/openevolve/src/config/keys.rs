@@ -42,8 +42,7 @@ const NOT_IMPLEMENTED: &[(&str, &str, &str)] = &[
     ("database", "embedding_model", "embedding-based novelty is not implemented"),
     ("database", "embedding_api_base", "embedding-based novelty is not implemented"),
     ("database", "similarity_threshold", "embedding-based novelty is not implemented"),
-    ("evaluator", "cpu_limit", "not implemented"),
-    ("evaluator", "distributed", "not implemented"),
+    ("evaluator", "distributed", "evaluations run in local worker processes"),
 ];
 
 /// Keys that are not ours nor OpenEvolve's today, but that configs written for
