@@ -97,10 +97,7 @@ impl ProgramDatabase {
 
         let artifacts_dir = match &config.artifacts_base_path {
             Some(dir) => PathBuf::from(dir),
-            None => {
-                let name = path.file_name().map_or("evolution.db".into(), |n| n.to_string_lossy().into_owned());
-                path.with_file_name(format!("{name}.artifacts"))
-            }
+            None => crate::snapshot::default_artifacts_dir(path),
         };
         let index = load_index(&conn, config.num_islands)?;
         Ok(Self {

@@ -31,10 +31,12 @@ mod features;
 mod fenwick;
 mod fitness;
 mod index;
+mod iterations;
 mod migration;
 mod rng;
 mod sampling;
 mod schema;
+mod snapshot;
 mod store;
 mod types;
 
@@ -43,6 +45,6 @@ pub use database::ProgramDatabase;
 pub use error::DbError;
 pub use fitness::fitness;
 pub use types::{
-    Artifact, CellChange, CellOccupant, InsertOutcome, Metrics, MigrationReport, Mutation, NewProgram, Program,
+    Artifact, CellChange, CellOccupant, InsertOutcome, IterationRecord, Metrics, MigrationReport, Mutation, NewProgram, Program,
     ProgramId,
 };

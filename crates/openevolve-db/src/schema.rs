@@ -54,6 +54,24 @@ const MIGRATIONS: &[&str] = &[
         program_id INTEGER PRIMARY KEY REFERENCES programs (id) ON DELETE CASCADE
     );
     "#,
+    // 1 -> 2: the controller's log of iterations, failed ones included.
+    r#"
+    CREATE TABLE iterations (
+        iteration         INTEGER PRIMARY KEY,
+        island            INTEGER NOT NULL,
+        parent_id         INTEGER,        -- no foreign keys: programs may be evicted
+        child_id          INTEGER,        -- NULL when the iteration stored nothing
+        outcome           TEXT NOT NULL,  -- stored, improved, llm_failed, build_failed, ...
+        message           TEXT,           -- why it failed, in words
+        model             TEXT,
+        prompt_tokens     INTEGER NOT NULL,
+        completion_tokens INTEGER NOT NULL,
+        cost_usd          REAL,
+        duration_ms       INTEGER NOT NULL,
+        recorded_at_ms    INTEGER NOT NULL
+    );
+    CREATE INDEX iterations_island ON iterations (island, iteration);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -155,3 +155,23 @@ pub struct MigrationReport {
     pub skipped_duplicates: usize,
     pub evicted: Vec<ProgramId>,
 }
+
+/// What one iteration of the controller did, stored or not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IterationRecord {
+    pub iteration: u64,
+    pub island: usize,
+    pub parent_id: Option<ProgramId>,
+    /// The program it stored; `None` when it stored nothing.
+    pub child_id: Option<ProgramId>,
+    /// `initial`, `stored`, `improved`, `duplicate`, `unchanged`,
+    /// `not_applied`, `llm_failed`, `build_failed`, `evaluation_failed`.
+    pub outcome: String,
+    /// Why it stored nothing, in words.
+    pub message: Option<String>,
+    pub model: Option<String>,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub cost_usd: Option<f64>,
+    pub duration_ms: u64,
+}

@@ -1,0 +1,102 @@
+//! The controller's log of iterations: one row per iteration, whether it
+//! stored a child or failed (LLM error, answer not applicable, build error,
+//! crash...), so iterations are counted exactly and failures can be shown in
+//! the next prompt. Each row is written in one transaction with the
+//! controller's own state, so the two never disagree after a crash.
+
+use rusqlite::{OptionalExtension, params};
+
+use crate::store;
+use crate::{DbError, IterationRecord, Program, ProgramDatabase};
+
+const ITERATION_COLUMNS: &str = "iteration, island, parent_id, child_id, outcome, message, model, \
+     prompt_tokens, completion_tokens, cost_usd, duration_ms";
+
+impl ProgramDatabase {
+    /// Records `record` (replacing an earlier record of the same iteration)
+    /// and stores `state` under meta key `state_key`, in one transaction.
+    pub fn record_iteration(
+        &mut self,
+        record: &IterationRecord,
+        state_key: &str,
+        state: &serde_json::Value,
+    ) -> Result<(), DbError> {
+        let tx = self.conn.transaction()?;
+        tx.prepare_cached(&format!(
+            "INSERT OR REPLACE INTO iterations ({ITERATION_COLUMNS}, recorded_at_ms) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+        ))?
+        .execute(params![
+            record.iteration as i64,
+            record.island as i64,
+            record.parent_id,
+            record.child_id,
+            record.outcome,
+            record.message,
+            record.model,
+            record.prompt_tokens as i64,
+            record.completion_tokens as i64,
+            record.cost_usd,
+            record.duration_ms as i64,
+            store::now_ms(),
+        ])?;
+        store::set_meta(&tx, state_key, state)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The highest iteration recorded; a resumed run continues after it.
+    pub fn last_recorded_iteration(&self) -> Result<Option<u64>, DbError> {
+        let max: Option<i64> = self.conn.query_row("SELECT MAX(iteration) FROM iterations", [], |r| r.get(0))?;
+        Ok(max.map(|m| m as u64))
+    }
+
+    /// Iterations `from` onwards, in order, at most `limit` of them.
+    pub fn iterations(&self, from: u64, limit: usize) -> Result<Vec<IterationRecord>, DbError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {ITERATION_COLUMNS} FROM iterations WHERE iteration >= ?1 ORDER BY iteration LIMIT ?2"
+        ))?;
+        let rows = stmt.query_map(params![from as i64, limit as i64], read_record)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Why the latest iteration on `island` stored nothing, if it did not.
+    pub fn last_failure_on_island(&self, island: usize) -> Result<Option<String>, DbError> {
+        let row: Option<(Option<i64>, Option<String>)> = self
+            .conn
+            .prepare_cached("SELECT child_id, message FROM iterations WHERE island = ?1 ORDER BY iteration DESC LIMIT 1")?
+            .query_row([island as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        Ok(match row {
+            Some((None, message)) => message,
+            _ => None,
+        })
+    }
+
+    /// The `n` programs most recently stored on `island`, newest first.
+    pub fn recent_programs_on_island(&self, island: usize, n: usize) -> Result<Vec<Program>, DbError> {
+        self.check_island(island)?;
+        let ids: Vec<i64> = self
+            .conn
+            .prepare_cached("SELECT id FROM programs WHERE island = ?1 ORDER BY id DESC LIMIT ?2")?
+            .query_map(params![island as i64, n as i64], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        ids.into_iter().map(|id| self.program(id)).collect()
+    }
+}
+
+fn read_record(r: &rusqlite::Row) -> rusqlite::Result<IterationRecord> {
+    Ok(IterationRecord {
+        iteration: r.get::<_, i64>(0)? as u64,
+        island: r.get::<_, i64>(1)? as usize,
+        parent_id: r.get(2)?,
+        child_id: r.get(3)?,
+        outcome: r.get(4)?,
+        message: r.get(5)?,
+        model: r.get(6)?,
+        prompt_tokens: r.get::<_, i64>(7)? as u64,
+        completion_tokens: r.get::<_, i64>(8)? as u64,
+        cost_usd: r.get(9)?,
+        duration_ms: r.get::<_, i64>(10)? as u64,
+    })
+}

@@ -1,0 +1,123 @@
+//! The iteration log and checkpoint snapshots.
+
+use std::collections::BTreeMap;
+
+use openevolve_db::{Artifact, DatabaseConfig, IterationRecord, Metrics, Mutation, NewProgram, ProgramDatabase};
+use serde_json::json;
+
+fn config() -> DatabaseConfig {
+    DatabaseConfig {
+        num_islands: 2,
+        feature_dimensions: vec!["complexity".into()],
+        random_seed: Some(7),
+        artifact_size_threshold: 16,
+        ..DatabaseConfig::default()
+    }
+}
+
+fn child(code: &str, island: usize, score: f64, big_artifact: bool) -> NewProgram {
+    let mut artifacts = BTreeMap::new();
+    if big_artifact {
+        artifacts.insert("stderr".to_string(), Artifact::Text("x".repeat(100)));
+    }
+    NewProgram {
+        code: code.into(),
+        language: "rust".into(),
+        parent_id: None,
+        island,
+        generation: 1,
+        iteration_found: 1,
+        metrics: Metrics::from([("combined_score".to_string(), score)]),
+        artifacts,
+        model: None,
+        mutation: Mutation::Diff,
+        prompt: None,
+    }
+}
+
+fn record(iteration: u64, island: usize, child_id: Option<i64>, message: Option<&str>) -> IterationRecord {
+    IterationRecord {
+        iteration,
+        island,
+        parent_id: Some(1),
+        child_id,
+        outcome: if child_id.is_some() { "stored" } else { "build_failed" }.into(),
+        message: message.map(str::to_string),
+        model: Some("m".into()),
+        prompt_tokens: 10,
+        completion_tokens: 5,
+        cost_usd: None,
+        duration_ms: 3,
+    }
+}
+
+#[test]
+fn iterations_are_logged_with_the_callers_state_and_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.db");
+    {
+        let mut db = ProgramDatabase::open(&path, &config()).unwrap();
+        assert_eq!(db.last_recorded_iteration().unwrap(), None);
+        let id = db.insert(child("a", 0, 1.0, false)).unwrap().id();
+        db.record_iteration(&record(1, 0, Some(id), None), "ctl", &json!({"n": 1})).unwrap();
+        db.record_iteration(&record(2, 1, None, Some("error[E0308]: mismatched types")), "ctl", &json!({"n": 2}))
+            .unwrap();
+        db.record_iteration(&record(3, 0, None, Some("no SEARCH/REPLACE block")), "ctl", &json!({"n": 3})).unwrap();
+    }
+    let db = ProgramDatabase::open(&path, &config()).unwrap();
+    assert_eq!(db.last_recorded_iteration().unwrap(), Some(3));
+    assert_eq!(db.meta("ctl").unwrap(), Some(json!({"n": 3})));
+    let all = db.iterations(0, 10).unwrap();
+    assert_eq!(all.iter().map(|r| r.iteration).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(all[1], record(2, 1, None, Some("error[E0308]: mismatched types")));
+    assert_eq!(db.iterations(2, 1).unwrap().len(), 1);
+    assert_eq!(db.last_failure_on_island(1).unwrap().as_deref(), Some("error[E0308]: mismatched types"));
+    assert_eq!(db.last_failure_on_island(0).unwrap().as_deref(), Some("no SEARCH/REPLACE block"));
+}
+
+#[test]
+fn a_success_clears_the_islands_last_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = ProgramDatabase::open(dir.path().join("run.db"), &config()).unwrap();
+    db.record_iteration(&record(1, 0, None, Some("boom")), "ctl", &json!(null)).unwrap();
+    let id = db.insert(child("b", 0, 1.0, false)).unwrap().id();
+    db.record_iteration(&record(2, 0, Some(id), None), "ctl", &json!(null)).unwrap();
+    assert_eq!(db.last_failure_on_island(0).unwrap(), None);
+}
+
+#[test]
+fn recent_programs_are_newest_first_per_island() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = ProgramDatabase::open(dir.path().join("run.db"), &config()).unwrap();
+    let a = db.insert(child("a", 0, 1.0, false)).unwrap().id();
+    let _ = db.insert(child("b", 1, 1.0, false)).unwrap().id();
+    let c = db.insert(child("c", 0, 1.0, false)).unwrap().id();
+    let ids: Vec<_> = db.recent_programs_on_island(0, 5).unwrap().iter().map(|p| p.id).collect();
+    assert_eq!(ids, [c, a]);
+    assert_eq!(db.recent_programs_on_island(0, 1).unwrap().len(), 1);
+}
+
+#[test]
+fn a_snapshot_restores_programs_artifacts_and_state_and_ignores_later_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.db");
+    let mut db = ProgramDatabase::open(&path, &config()).unwrap();
+    let a = db.insert(child("fn a() {}", 0, 1.0, true)).unwrap().id();
+    db.record_iteration(&record(1, 0, Some(a), None), "ctl", &json!({"n": 1})).unwrap();
+    let snapshot = dir.path().join("checkpoint_1/evolution.db");
+    std::fs::create_dir_all(snapshot.parent().unwrap()).unwrap();
+    db.snapshot_to(&snapshot).unwrap();
+    // Writes after the snapshot do not reach it.
+    db.insert(child("fn b() {}", 1, 2.0, true)).unwrap();
+    db.record_iteration(&record(2, 1, None, Some("later")), "ctl", &json!({"n": 2})).unwrap();
+    drop(db);
+
+    let restored_path = dir.path().join("resumed/evolution.db");
+    std::fs::create_dir_all(restored_path.parent().unwrap()).unwrap();
+    ProgramDatabase::restore_snapshot(&snapshot, &restored_path).unwrap();
+    let restored = ProgramDatabase::open(&restored_path, &config()).unwrap();
+    assert_eq!(restored.len(), 1);
+    assert_eq!(restored.last_recorded_iteration().unwrap(), Some(1));
+    assert_eq!(restored.meta("ctl").unwrap(), Some(json!({"n": 1})));
+    assert_eq!(restored.artifacts(a).unwrap()["stderr"], Artifact::Text("x".repeat(100)));
+}
