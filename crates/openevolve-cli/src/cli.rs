@@ -43,7 +43,8 @@ pub struct RunArgs {
     /// Iterations to run, overriding `max_iterations`.
     #[arg(short, long, value_name = "N")]
     pub iterations: Option<u64>,
-    /// Resume from this checkpoint directory.
+    /// Resume: a checkpoint directory (its state is copied into a new output
+    /// directory) or a run directory (continued in place, e.g. after a crash).
     #[arg(long, value_name = "DIR")]
     pub checkpoint: Option<PathBuf>,
     /// Stop once the best program's combined score reaches X.
@@ -58,6 +59,16 @@ pub struct RunArgs {
     /// DEBUG, INFO, WARNING, ERROR or CRITICAL, overriding `log_level`.
     #[arg(long, value_name = "L")]
     pub log_level: Option<String>,
+    /// No progress bar and no summary; warnings and errors still go to stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Print the run's summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Where built dependencies and candidates are cached across runs
+    /// [default: $XDG_CACHE_HOME/openevolve].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

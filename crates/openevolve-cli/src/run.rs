@@ -1,38 +1,134 @@
 //! `openevolve run`: checks everything a run needs before it starts, sets up
-//! the output directory and logging, then hands over to the controller.
+//! the output directory and logging, builds the evaluator, and runs the
+//! controller until it stops.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
 use openevolve::Config;
 use openevolve::config::tracing_level;
+use openevolve::controller::{
+    Interrupt, LocalEvaluator, RunLayout, RunOptions, RunSummary, StopReason, is_checkpoint, run_evolution,
+};
 use openevolve::regions::evolve_regions;
+use openevolve_eval::{EvaluatorHost, ProblemFiles, default_cache_dir};
+use tokio::sync::watch;
 
 use crate::Failure;
 use crate::cli::RunArgs;
 use crate::config_check::print_warnings;
 
-pub fn run(args: RunArgs) -> Result<(), Failure> {
-    let config = effective_config(&args)?;
-    check_inputs(&args)?;
-    check_llm_endpoint(&config)?;
+/// Exit codes of a run stopped by a signal, as shells expect (128 + signal).
+const EXIT_SIGINT: u8 = 130;
+const EXIT_SIGTERM: u8 = 143;
 
-    let output = match &args.output {
-        Some(dir) => dir.clone(),
-        None => default_output_dir(&args.initial).map_err(Failure::RunFailed)?,
-    };
+/// Runs and returns the process exit code.
+pub fn run(args: RunArgs) -> Result<u8, Failure> {
+    let config = effective_config(&args)?;
+    let initial = check_inputs(&args)?;
+    check_llm_endpoint(&config)?;
+    let (output, resume_from) = output_and_resume(&args)?;
+
     std::fs::create_dir_all(&output)
         .with_context(|| format!("cannot create output directory {}", output.display()))
         .map_err(Failure::RunFailed)?;
-    let log_dir = config.log_dir.as_ref().map(PathBuf::from).unwrap_or_else(|| output.join("logs"));
+    let layout = RunLayout::new(&output);
+    let log_dir = config.log_dir.as_ref().map(PathBuf::from).unwrap_or_else(|| layout.logs_dir());
     let level = tracing_level(&config.log_level).expect("validated with the config");
     crate::logging::init(level, Some(&log_dir.join("openevolve.log"))).map_err(Failure::RunFailed)?;
     tracing::info!(output = %output.display(), "run directory ready");
 
-    Err(Failure::RunFailed(anyhow!(
-        "the evolution controller is not part of this build yet: config, inputs and LLM endpoint are valid, \
-         but no iteration can run (see ARCHITECTURE.md for what has landed)"
-    )))
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+        .map_err(Failure::RunFailed)?;
+    let options = RunOptions {
+        initial_program: initial,
+        config,
+        layout,
+        resume_from,
+        target_score: args.target_score,
+        show_progress: !args.quiet && !args.json,
+    };
+    let summary = runtime.block_on(evolve(&args, options))?;
+    report(&summary, &args);
+    Ok(match summary.stop_reason {
+        StopReason::Interrupted { signal: Interrupt::Interrupt } => EXIT_SIGINT,
+        StopReason::Interrupted { signal: Interrupt::Terminate } => EXIT_SIGTERM,
+        ref reason if reason.is_success() => 0,
+        _ => 1,
+    })
+}
+
+async fn evolve(args: &RunArgs, options: RunOptions) -> Result<RunSummary, Failure> {
+    let problem = ProblemFiles {
+        evaluator: args.evaluator.clone(),
+        candidate_manifest: Some(problem_dir(&args.initial).join("candidate.toml")).filter(|p| p.is_file()),
+    };
+    let cache_dir = args.cache_dir.clone().unwrap_or_else(default_cache_dir);
+    tracing::info!(cache = %cache_dir.display(), "building the evaluator and the candidates' dependencies");
+    let host = EvaluatorHost::prepare(&problem, &options.config.evaluator, &cache_dir)
+        .await
+        .context("cannot prepare the evaluator")
+        .map_err(Failure::RunFailed)?;
+    let evaluator = Arc::new(LocalEvaluator(Arc::new(host)));
+    let shutdown = listen_for_signals().map_err(Failure::RunFailed)?;
+    run_evolution(options, evaluator, shutdown).await.map_err(|e| Failure::RunFailed(e.into()))
+}
+
+/// Ctrl-C and SIGTERM ask the controller to stop; it finishes what is in
+/// flight (briefly), writes a final checkpoint and returns.
+fn listen_for_signals() -> anyhow::Result<watch::Receiver<Option<Interrupt>>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (tx, rx) = watch::channel(None);
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+    let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    tokio::spawn(async move {
+        loop {
+            let which = tokio::select! {
+                _ = interrupt.recv() => Interrupt::Interrupt,
+                _ = terminate.recv() => Interrupt::Terminate,
+            };
+            // send_replace: a second signal must wake the controller again.
+            tx.send_replace(Some(which));
+        }
+    });
+    Ok(rx)
+}
+
+fn report(summary: &RunSummary, args: &RunArgs) {
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(summary).expect("summary serializes"));
+        return;
+    }
+    if args.quiet {
+        return;
+    }
+    let reason = match &summary.stop_reason {
+        StopReason::MaxIterations => "reached max_iterations".to_string(),
+        StopReason::TargetScore { target } => format!("reached the target score {target}"),
+        StopReason::EarlyStopping { patience } => format!("no improvement in {patience} iterations"),
+        StopReason::BudgetExhausted { message } => message.clone(),
+        StopReason::LlmUnavailable { message } => message.clone(),
+        StopReason::Interrupted { signal } => format!("interrupted ({signal:?})"),
+    };
+    eprintln!("\nrun stopped: {reason}");
+    eprintln!("iterations: {} this run, {} in total", summary.iterations_run, summary.last_iteration);
+    let outcomes: Vec<String> = summary.outcomes.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    if !outcomes.is_empty() {
+        eprintln!("outcomes:   {}", outcomes.join(", "));
+    }
+    if let Some(best) = &summary.best {
+        eprintln!("best:       program {} with fitness {:.6} (iteration {})", best.id, best.fitness, best.iteration_found);
+    }
+    let usage = &summary.llm_usage.total;
+    eprintln!(
+        "llm:        {} requests, {} prompt + {} completion tokens, ${:.4}",
+        usage.requests, usage.prompt_tokens, usage.completion_tokens, usage.cost_usd
+    );
+    eprintln!("output:     {} (best program in best/)", summary.output_dir.display());
 }
 
 /// The config file (or the defaults) with the command line's overrides applied.
@@ -67,34 +163,28 @@ fn effective_config(args: &RunArgs) -> Result<Config, Failure> {
     if let Some(base) = &args.api_base {
         config.use_api_base(base);
     }
-    if let Some(dir) = &args.checkpoint
-        && !dir.is_dir()
-    {
-        return Err(Failure::BadInput(anyhow!("--checkpoint {}: no such directory", dir.display())));
-    }
     Ok(config)
 }
 
 /// The initial program must have intact EVOLVE-BLOCK regions and the
-/// evaluator must exist, before anything is started.
-fn check_inputs(args: &RunArgs) -> Result<(), Failure> {
+/// evaluator must exist, before anything is started. Returns the program.
+fn check_inputs(args: &RunArgs) -> Result<String, Failure> {
     let bad = |e: anyhow::Error| Failure::BadInput(e);
     let source = std::fs::read_to_string(&args.initial)
         .with_context(|| format!("cannot read initial program {}", args.initial.display()))
         .map_err(bad)?;
-    evolve_regions(&source)
-        .with_context(|| format!("initial program {}", args.initial.display()))
-        .map_err(bad)?;
+    evolve_regions(&source).with_context(|| format!("initial program {}", args.initial.display())).map_err(bad)?;
     let evaluator = &args.evaluator;
-    let is_crate = evaluator.is_dir() && evaluator.join("Cargo.toml").is_file();
-    let is_file = evaluator.is_file() && evaluator.extension().is_some_and(|e| e == "rs");
-    if !(is_crate || is_file) {
+    if evaluator.is_dir() {
         return Err(bad(anyhow!(
-            "evaluator {}: expected a Rust file (evaluator.rs) or a folder holding an evaluator crate (with Cargo.toml)",
+            "evaluator {}: evaluator crates (folders) are not supported yet; give a single evaluator.rs file",
             evaluator.display()
         )));
     }
-    Ok(())
+    if !(evaluator.is_file() && evaluator.extension().is_some_and(|e| e == "rs")) {
+        return Err(bad(anyhow!("evaluator {}: expected a Rust file such as evaluator.rs", evaluator.display())));
+    }
+    Ok(source)
 }
 
 /// A run needs at least one model and, for a remote endpoint, a key.
@@ -123,6 +213,57 @@ fn check_llm_endpoint(config: &Config) -> Result<(), Failure> {
 fn is_loopback(api_base: &str) -> bool {
     let host = api_base.split("://").nth(1).unwrap_or(api_base);
     ["127.", "localhost", "[::1]"].iter().any(|p| host.starts_with(p))
+}
+
+/// Where the run writes, and the checkpoint it starts from, if any.
+/// `--checkpoint` names a checkpoint (copied into a new output directory) or
+/// a run directory (continued in place).
+fn output_and_resume(args: &RunArgs) -> Result<(PathBuf, Option<PathBuf>), Failure> {
+    let bad = |msg: String| Failure::BadInput(anyhow!(msg));
+    let Some(dir) = &args.checkpoint else {
+        let output = match &args.output {
+            Some(dir) => dir.clone(),
+            None => default_output_dir(&args.initial).map_err(Failure::RunFailed)?,
+        };
+        if RunLayout::new(&output).database().exists() {
+            return Err(bad(format!(
+                "{} already holds a run; continue it with `--checkpoint {0}`, or choose another --output",
+                output.display()
+            )));
+        }
+        return Ok((output, None));
+    };
+    if !dir.is_dir() {
+        return Err(bad(format!("--checkpoint {}: no such directory", dir.display())));
+    }
+    if is_checkpoint(dir) {
+        let output = match &args.output {
+            Some(out) => out.clone(),
+            None => default_output_dir(&args.initial).map_err(Failure::RunFailed)?,
+        };
+        return Ok((output, Some(dir.clone())));
+    }
+    if RunLayout::new(dir).database().is_file() {
+        if args.output.as_ref().is_some_and(|o| o != dir) {
+            return Err(bad(format!(
+                "--checkpoint {} is a run directory, continued in place; leave out --output",
+                dir.display()
+            )));
+        }
+        return Ok((dir.clone(), None));
+    }
+    Err(bad(format!(
+        "--checkpoint {}: neither a checkpoint (checkpoints/checkpoint_N) nor a run directory (with evolution.db)",
+        dir.display()
+    )))
+}
+
+/// The folder holding the initial program: the problem's folder.
+fn problem_dir(initial: &Path) -> PathBuf {
+    match initial.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
 }
 
 /// `checkpoints/<problem>/run_NNN`, the first number not taken; the problem is

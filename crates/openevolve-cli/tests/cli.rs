@@ -141,20 +141,51 @@ fn run_refuses_bad_inputs_with_exit_2() {
 }
 
 #[test]
-fn run_with_valid_inputs_sets_up_the_output_directory_and_log_file() {
+fn an_evaluator_that_does_not_build_fails_the_run_with_its_errors_in_the_log() {
     let dir = tempfile::tempdir().unwrap();
     let (initial, evaluator) = problem(dir.path(), GOOD_INITIAL);
+    std::fs::write(&evaluator, "fn evaluate( {\n").unwrap();
     let out = dir.path().join("out");
+    let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("openevolve-cli-cache");
     let (code, _, err) = run(openevolve()
         .arg("run")
         .arg(&initial)
         .arg(&evaluator)
         .arg("--output")
         .arg(&out)
-        .args(["--model", "local", "--api-base", "http://127.0.0.1:9/v1", "--log-level", "DEBUG"]));
+        .arg("--cache-dir")
+        .arg(&cache)
+        .args(["--model", "local", "--api-base", "http://127.0.0.1:9/v1"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("cannot prepare the evaluator"), "{err}");
     let log = std::fs::read_to_string(out.join("logs/openevolve.log")).expect("log file written");
     assert!(log.contains("run directory ready"), "{log}");
-    // Until the controller lands a valid run stops with exit 1 and says why.
-    assert_eq!(code, 1, "{err}");
-    assert!(err.contains("controller"), "{err}");
+}
+
+#[test]
+fn a_run_directory_is_never_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let (initial, evaluator) = problem(dir.path(), GOOD_INITIAL);
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("evolution.db"), "").unwrap();
+    let (code, _, err) = run(openevolve()
+        .arg("run")
+        .arg(&initial)
+        .arg(&evaluator)
+        .arg("--output")
+        .arg(&out)
+        .args(["--model", "local", "--api-base", "http://127.0.0.1:9/v1"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("already holds a run") && err.contains("--checkpoint"), "{err}");
+
+    let (code, _, err) = run(openevolve()
+        .arg("run")
+        .arg(&initial)
+        .arg(&evaluator)
+        .arg("--checkpoint")
+        .arg(dir.path())
+        .args(["--model", "local", "--api-base", "http://127.0.0.1:9/v1"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("neither a checkpoint"), "{err}");
 }

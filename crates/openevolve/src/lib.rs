@@ -5,8 +5,10 @@
 //! engine and the controller. See ARCHITECTURE.md for the map.
 
 pub mod config;
+pub mod controller;
 pub mod diff;
 pub mod prompt;
 pub mod regions;
 
 pub use config::{Config, ConfigError, ConfigProblem, LoadedConfig};
+pub use controller::{RunOptions, RunSummary, StopReason, run_evolution};

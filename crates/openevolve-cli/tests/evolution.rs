@@ -1,0 +1,341 @@
+//! `openevolve run` end to end on examples/function_minimization, against a
+//! scripted OpenAI-compatible server: children are built, evaluated and
+//! stored, failures are recorded, checkpoints appear, and runs resume.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::*;
+
+const REFINE: &str = r#"Let me spend half the budget refining around the best point.
+
+<<<<<<< SEARCH
+    for _ in 1..budget {
+        let x = rng.range(-5.0, 5.0);
+        let y = rng.range(-5.0, 5.0);
+        let value = objective(x, y);
+        if value < best.2 {
+            best = (x, y, value);
+        }
+    }
+    best
+=======
+    // Half the budget explores, half refines around the best point.
+    let explore = budget / 2;
+    for _ in 1..explore {
+        let x = rng.range(-5.0, 5.0);
+        let y = rng.range(-5.0, 5.0);
+        let value = objective(x, y);
+        if value < best.2 {
+            best = (x, y, value);
+        }
+    }
+    let mut step = 0.5;
+    for _ in explore..budget {
+        let x = (best.0 + rng.range(-step, step)).clamp(-5.0, 5.0);
+        let y = (best.1 + rng.range(-step, step)).clamp(-5.0, 5.0);
+        let value = objective(x, y);
+        if value < best.2 {
+            best = (x, y, value);
+        } else {
+            step = (step * 0.995_f64).max(1e-4);
+        }
+    }
+    best
+>>>>>>> REPLACE
+"#;
+
+const BREAKS_THE_BUILD: &str = "<<<<<<< SEARCH\n    best\n=======\n    best.no_such_method()\n>>>>>>> REPLACE\n";
+const NO_BLOCKS: &str = "The program looks fine to me as it is.";
+const CHEATS: &str = "<<<<<<< SEARCH\n    best\n=======\n    (best.0, best.1, best.2 - 10.0)\n>>>>>>> REPLACE\n";
+const MISSES: &str = "<<<<<<< SEARCH\n    let temperature = 1.0;\n=======\n    let temperature = 2.0;\n>>>>>>> REPLACE\n";
+
+fn script() -> Vec<Reply> {
+    [REFINE, BREAKS_THE_BUILD, NO_BLOCKS, CHEATS, MISSES, REFINE].iter().map(|s| Reply::Text(s.to_string())).collect()
+}
+
+fn example(name: &str) -> PathBuf {
+    repo_root().join("examples").join(name)
+}
+
+/// One island and one evaluation at a time: a parent is always the program
+/// the script expects, and runs are reproducible.
+const CONFIG: &str = "\
+max_iterations: 6
+checkpoint_interval: 2
+random_seed: 7
+llm:
+  retries: 0
+  timeout: 30
+database:
+  num_islands: 1
+  population_size: 100
+evaluator:
+  timeout: 30
+  cascade_evaluation: false
+  parallel_evaluations: 1
+";
+
+fn run_fm(config: &Path, output: &Path, llm: &ScriptedLlm, extra: &[&str]) -> (i32, String) {
+    let dir = example("function_minimization");
+    let out = openevolve()
+        .arg("run")
+        .arg(dir.join("initial.rs"))
+        .arg(dir.join("evaluator.rs"))
+        .arg("--config")
+        .arg(config)
+        .arg("--output")
+        .arg(output)
+        .args(["--model", "scripted", "--api-base", &llm.api_base, "--cache-dir"])
+        .arg(cache_dir())
+        .args(extra)
+        .output()
+        .expect("openevolve runs");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn function_minimization_evolves_records_failures_and_checkpoints() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), CONFIG);
+    let out = tmp.path().join("run");
+    let llm = ScriptedLlm::start(script(), 0, Duration::ZERO);
+    let (code, stderr) = run_fm(&config, &out, &llm, &["--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(llm.requests(), 6);
+
+    // The layout the README documents.
+    for file in ["evolution.db", "summary.json", "logs/openevolve.log", "best/best_program.rs", "best/best_program_info.json"] {
+        assert!(out.join(file).is_file(), "missing {file}");
+    }
+    for n in [2, 4, 6] {
+        let cp = out.join(format!("checkpoints/checkpoint_{n}"));
+        for file in ["evolution.db", "state.json", "config.yaml", "best_program.rs", "best_program_info.json"] {
+            assert!(cp.join(file).is_file(), "checkpoint_{n} lacks {file}");
+        }
+    }
+    assert!(!out.join("checkpoints/checkpoint_1").exists() && !out.join("checkpoints/checkpoint_3").exists());
+
+    let db = out.join("evolution.db");
+    let outcomes: Vec<(i64, String)> =
+        query(&db, "SELECT iteration, outcome FROM iterations ORDER BY iteration", |r| Ok((r.get(0)?, r.get(1)?)));
+    let names: Vec<&str> = outcomes.iter().map(|(_, o)| o.as_str()).collect();
+    assert_eq!(names[..5], ["initial", "improved", "build_failed", "not_applied", "stored"], "{outcomes:?}");
+    assert_eq!(names[5], "not_applied");
+    // The last answer repeats the first: a duplicate of a stored child, or a
+    // SEARCH that no longer matches; either way nothing new is stored.
+    assert!(["duplicate", "not_applied"].contains(&names[6]), "{outcomes:?}");
+
+    let build_error: String = query(&db, "SELECT message FROM iterations WHERE outcome = 'build_failed'", |r| r.get(0))
+        .pop()
+        .unwrap();
+    assert!(build_error.contains("no_such_method"), "{build_error}");
+
+    // The improved child is the best program, better than the initial one.
+    let fitness: Vec<(i64, f64)> =
+        query(&db, "SELECT iteration_found, fitness FROM programs ORDER BY id", |r| Ok((r.get(0)?, r.get(1)?)));
+    let initial = fitness[0].1;
+    let best = read_json(&out.join("best/best_program_info.json"));
+    assert!(best["fitness"].as_f64().unwrap() > initial + 0.05, "{best} vs initial {initial}");
+    assert_eq!(best["iteration_found"], 1);
+    let best_code = std::fs::read_to_string(out.join("best/best_program.rs")).unwrap();
+    assert!(best_code.contains("refines around the best point"));
+    // The cheating child was evaluated and scored 0, with the reason kept.
+    assert!(fitness.iter().any(|(it, f)| *it == 4 && *f == 0.0), "{fitness:?}");
+
+    let summary = read_json(&out.join("summary.json"));
+    assert_eq!(summary["stop_reason"]["reason"], "max_iterations");
+    assert_eq!(summary["last_iteration"], 6);
+
+    // The build error reached the next prompt as feedback.
+    let prompts = llm.prompts.lock().unwrap();
+    assert!(prompts[2].contains("no_such_method"), "iteration 3's prompt shows iteration 2's build error");
+}
+
+/// Everything of a run's database that must not depend on timing.
+fn content(db: &Path) -> (Vec<String>, Vec<String>) {
+    let programs = query(
+        db,
+        "SELECT id, code, parent_id, island, generation, iteration_found, metrics, fitness, cell_key, mutation, \
+         migrated_from, prompt FROM programs ORDER BY id",
+        |r| {
+            Ok(format!(
+                "{:?}",
+                (
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, i64>(5)?,
+                    r.get::<_, String>(6)?,
+                    r.get::<_, Option<f64>>(7)?,
+                    r.get::<_, i64>(8)?,
+                    r.get::<_, String>(9)?,
+                    r.get::<_, Option<i64>>(10)?,
+                    r.get::<_, Option<String>>(11)?,
+                )
+            ))
+        },
+    );
+    let iterations = query(
+        db,
+        "SELECT iteration, island, parent_id, child_id, outcome, message, model FROM iterations ORDER BY iteration",
+        |r| {
+            Ok(format!(
+                "{:?}",
+                (
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                    r.get::<_, Option<i64>>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                    r.get::<_, Option<String>>(6)?,
+                )
+            ))
+        },
+    );
+    (programs, iterations)
+}
+
+#[test]
+fn resuming_from_a_checkpoint_equals_an_uninterrupted_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), &CONFIG.replace("num_islands: 1", "num_islands: 2"));
+
+    let whole = tmp.path().join("whole");
+    let llm = ScriptedLlm::start(script(), 0, Duration::ZERO);
+    let (code, stderr) = run_fm(&config, &whole, &llm, &["--quiet"]);
+    assert_eq!(code, 0, "{stderr}");
+
+    let first = tmp.path().join("first");
+    let llm = ScriptedLlm::start(script(), 0, Duration::ZERO);
+    let (code, stderr) = run_fm(&config, &first, &llm, &["--quiet", "--iterations", "3"]);
+    assert_eq!(code, 0, "{stderr}");
+    let checkpoint = first.join("checkpoints/checkpoint_3");
+    assert!(checkpoint.join("evolution.db").is_file(), "a final checkpoint after iteration 3");
+
+    let resumed = tmp.path().join("resumed");
+    let llm = ScriptedLlm::start(script(), 3, Duration::ZERO);
+    let cp = checkpoint.to_str().unwrap();
+    let (code, stderr) = run_fm(&config, &resumed, &llm, &["--quiet", "--checkpoint", cp]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(llm.requests(), 3, "the resumed run asks only for iterations 4 to 6");
+
+    let (whole_programs, whole_iterations) = content(&whole.join("evolution.db"));
+    let (resumed_programs, resumed_iterations) = content(&resumed.join("evolution.db"));
+    assert_eq!(whole_iterations.len(), 7, "the initial program and six iterations");
+    assert!(whole_programs.len() >= 2 + 2, "the initial program on both islands and the stored children");
+    assert_eq!(whole_iterations, resumed_iterations);
+    assert_eq!(whole_programs, resumed_programs);
+    assert_eq!(
+        std::fs::read_to_string(whole.join("best/best_program.rs")).unwrap(),
+        std::fs::read_to_string(resumed.join("best/best_program.rs")).unwrap()
+    );
+    // The checkpoint itself is untouched by the resumed run.
+    assert_eq!(committed_iterations(&checkpoint.join("evolution.db")), 3);
+}
+
+#[test]
+fn a_sigkill_then_resume_in_place_loses_no_committed_iteration() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), &CONFIG.replace("max_iterations: 6", "max_iterations: 40"));
+    let out = tmp.path().join("run");
+    let db = out.join("evolution.db");
+    let llm = ScriptedLlm::start(script(), 0, Duration::from_millis(100));
+    let dir = example("function_minimization");
+    let mut child = openevolve()
+        .arg("run")
+        .arg(dir.join("initial.rs"))
+        .arg(dir.join("evaluator.rs"))
+        .arg("--config")
+        .arg(&config)
+        .arg("--output")
+        .arg(&out)
+        .args(["--quiet", "--model", "scripted", "--api-base", &llm.api_base, "--cache-dir"])
+        .arg(cache_dir())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(wait_for(Duration::from_secs(120), || committed_iterations(&db) >= 5), "five iterations committed");
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    let before_iterations = query(&db, "SELECT iteration, outcome FROM iterations ORDER BY iteration", |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+    });
+    let before_programs: Vec<(i64, String)> =
+        query(&db, "SELECT id, code FROM programs ORDER BY id", |r| Ok((r.get(0)?, r.get(1)?)));
+    let done = before_iterations.last().unwrap().0 as usize;
+    assert!(done >= 5);
+
+    let llm = ScriptedLlm::start(script(), done, Duration::ZERO);
+    let (code, stderr) = run_fm(&config, &out, &llm, &["--quiet", "--checkpoint", out.to_str().unwrap()]);
+    // run_fm passes --output too; for a run directory it must be the same one.
+    assert_eq!(code, 0, "{stderr}");
+    let after_iterations = query(&db, "SELECT iteration, outcome FROM iterations ORDER BY iteration", |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+    });
+    assert_eq!(after_iterations[..before_iterations.len()], before_iterations[..]);
+    assert_eq!(after_iterations.iter().map(|(i, _)| *i).collect::<Vec<_>>(), (0..=40).collect::<Vec<_>>());
+    let after_programs: Vec<(i64, String)> =
+        query(&db, "SELECT id, code FROM programs ORDER BY id", |r| Ok((r.get(0)?, r.get(1)?)));
+    for p in &before_programs {
+        assert!(after_programs.contains(p), "program {} lost", p.0);
+    }
+}
+
+#[test]
+fn ctrl_c_stops_the_run_with_a_final_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), &CONFIG.replace("max_iterations: 6", "max_iterations: 1000"));
+    let out = tmp.path().join("run");
+    let db = out.join("evolution.db");
+    let llm = ScriptedLlm::start(script(), 0, Duration::from_millis(200));
+    let dir = example("function_minimization");
+    let child = openevolve()
+        .arg("run")
+        .arg(dir.join("initial.rs"))
+        .arg(dir.join("evaluator.rs"))
+        .arg("--config")
+        .arg(&config)
+        .arg("--output")
+        .arg(&out)
+        .args(["--quiet", "--model", "scripted", "--api-base", &llm.api_base, "--cache-dir"])
+        .arg(cache_dir())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(wait_for(Duration::from_secs(120), || committed_iterations(&db) >= 3));
+    // SAFETY: kill(2) on the child we started.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+
+    let summary = read_json(&out.join("summary.json"));
+    assert_eq!(summary["stop_reason"]["reason"], "interrupted");
+    let last = summary["last_iteration"].as_u64().unwrap();
+    assert!((3..1000).contains(&last), "{summary}");
+    let checkpoint = out.join(format!("checkpoints/checkpoint_{last}"));
+    assert!(checkpoint.join("evolution.db").is_file(), "final checkpoint at {last}");
+    assert_eq!(committed_iterations(&checkpoint.join("evolution.db")), last as i64);
+}
+
+#[test]
+fn a_broken_llm_endpoint_ends_the_run_with_exit_1() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), &CONFIG.replace("max_iterations: 6", "max_iterations: 500"));
+    let out = tmp.path().join("run");
+    let llm = ScriptedLlm::start(vec![Reply::Status(500)], 0, Duration::ZERO);
+    let (code, stderr) = run_fm(&config, &out, &llm, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("LLM calls all failed") && stderr.contains("HTTP 500"), "{stderr}");
+    assert_eq!(llm.requests() as u64, openevolve::controller::MAX_CONSECUTIVE_LLM_FAILURES);
+    let summary = read_json(&out.join("summary.json"));
+    assert_eq!(summary["stop_reason"]["reason"], "llm_unavailable");
+}

@@ -1,0 +1,664 @@
+//! The controller: starts iterations, receives what their tasks produce,
+//! commits them in order, and decides when to stop.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use openevolve_db::{
+    Artifact, DbError, IterationRecord, Mutation, NewProgram, Program, ProgramDatabase, ProgramId,
+};
+use openevolve_llm::{Completion, LlmError, Llms};
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tracing::{debug, info, warn};
+
+use super::checkpoint;
+use super::evaluate::{EvaluationOutcome, ProgramEvaluator};
+use super::pipeline::{Proposal, propose};
+use super::progress::Progress;
+use super::stopping::StopState;
+use super::trace::TraceWriter;
+use super::{BestProgram, Interrupt, RunError, RunLayout, RunOptions, RunSummary, StopReason};
+use crate::Config;
+use crate::diff::{ChildProgram, DiffSettings, EvolutionMode, NOTES_ARTIFACT};
+use crate::prompt::{ProgramLabel, Prompt, PromptBuilder, PromptContext, PromptProgram, prompt_seed};
+
+/// How long in-flight iterations may finish after a stop signal before they
+/// are cancelled (a second signal cancels at once).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// Database meta key of the controller's state, saved with every iteration.
+const STATE_KEY: &str = "controller.state";
+/// Database meta key of the run seed chosen when the config gives none.
+const SEED_KEY: &str = "controller.run_seed";
+/// Recent children shown as previous attempts.
+const PREVIOUS_ATTEMPTS: usize = 3;
+
+/// What the controller saves with each iteration, so a resumed run goes on
+/// counting where it stopped.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct SavedState {
+    stop: StopState,
+    usage: openevolve_llm::UsageSnapshot,
+}
+
+pub(super) struct Controller {
+    config: Config,
+    layout: RunLayout,
+    db: ProgramDatabase,
+    llms: Arc<Llms>,
+    evaluator: Arc<dyn ProgramEvaluator>,
+    prompts: PromptBuilder,
+    diff_settings: DiffSettings,
+    mutation: Mutation,
+    run_seed: u64,
+    target_score: Option<f64>,
+    initial_program: String,
+    state: StopState,
+    progress: Progress,
+    trace: Option<TraceWriter>,
+    outcomes: BTreeMap<String, u64>,
+    iterations_run: u64,
+    last_committed: u64,
+    last_checkpoint: Option<u64>,
+    best_written: Option<ProgramId>,
+    started: Instant,
+}
+
+/// An iteration between its start and its commit.
+struct InFlight {
+    island: usize,
+    parent: Program,
+    prompt: Arc<Prompt>,
+    started: Instant,
+    completion: Option<Completion>,
+    child: Option<ChildProgram>,
+    done: Option<Finished>,
+}
+
+enum Finished {
+    LlmFailed(LlmError),
+    NotApplied(String),
+    Unchanged,
+    Duplicate(ProgramId),
+    Evaluated(EvaluationOutcome),
+}
+
+enum TaskOutput {
+    Proposed(u64, Proposal),
+    Evaluated(u64, EvaluationOutcome),
+}
+
+/// How one iteration is recorded.
+struct Verdict {
+    outcome: &'static str,
+    message: Option<String>,
+    child: Option<ProgramId>,
+    /// Early-stopping metric of the stored child.
+    metric: Option<f64>,
+    stop: Option<StopReason>,
+}
+
+impl Controller {
+    pub(super) fn open(options: RunOptions, evaluator: Arc<dyn ProgramEvaluator>) -> Result<Self, RunError> {
+        let RunOptions { initial_program, mut config, layout, resume_from, target_score, show_progress } = options;
+        std::fs::create_dir_all(&layout.root).map_err(RunError::io("cannot create output directory", &layout.root))?;
+        if let Some(checkpoint) = &resume_from {
+            checkpoint::restore_into(checkpoint, &layout)?;
+        }
+        let db = ProgramDatabase::open(layout.database(), &config.database)?;
+        let run_seed = match (config.random_seed, db.meta(SEED_KEY)?.and_then(|v| v.as_u64())) {
+            (_, Some(stored)) => stored,
+            (Some(seed), None) => seed,
+            (None, None) => seed_from_entropy(),
+        };
+        db.set_meta(SEED_KEY, &serde_json::json!(run_seed))?;
+        config.random_seed = Some(run_seed);
+        config.resolve();
+
+        let saved: SavedState = match db.meta(STATE_KEY)? {
+            Some(v) => serde_json::from_value(v).map_err(|e| RunError::Resume(format!("saved controller state: {e}")))?,
+            None => SavedState::default(),
+        };
+        let llms = Arc::new(Llms::from_config(&config.llm, run_seed).map_err(|e| RunError::Llm(e.to_string()))?);
+        llms.restore_usage(&saved.usage);
+        let prompts = PromptBuilder::new(&config)?;
+        let diff_settings = DiffSettings::from_config(&config);
+        let mutation = match diff_settings.mode {
+            EvolutionMode::Diff => Mutation::Diff,
+            EvolutionMode::FullRewrite => Mutation::Rewrite,
+        };
+        let trace = match config.evolution_trace.enabled {
+            true => Some(TraceWriter::open(&config.evolution_trace, &layout)?),
+            false => None,
+        };
+        let last_committed = db.last_recorded_iteration()?.unwrap_or(0);
+        let progress = Progress::new(show_progress, config.max_iterations, last_committed);
+        Ok(Self {
+            layout,
+            db,
+            llms,
+            evaluator,
+            prompts,
+            diff_settings,
+            mutation,
+            run_seed,
+            target_score,
+            initial_program,
+            state: saved.stop,
+            progress,
+            trace,
+            outcomes: BTreeMap::new(),
+            iterations_run: 0,
+            last_committed,
+            last_checkpoint: None,
+            best_written: None,
+            started: Instant::now(),
+            config,
+        })
+    }
+
+    pub(super) async fn run(mut self, mut shutdown: watch::Receiver<Option<Interrupt>>) -> Result<RunSummary, RunError> {
+        if self.db.is_empty() {
+            self.seed_initial_program().await?;
+        }
+        let window = self.config.evaluator.parallel_evaluations.max(1) as u64;
+        let last = self.config.max_iterations;
+        let mut next_start = self.last_committed + 1;
+        let mut next_commit = next_start;
+        let mut flights: BTreeMap<u64, InFlight> = BTreeMap::new();
+        let mut tasks: JoinSet<TaskOutput> = JoinSet::new();
+        let mut stop = self.stop_reason_at_start()?;
+        let mut grace: Option<tokio::time::Instant> = None;
+        info!(first = next_start, last, parallel = window, seed = self.run_seed, "evolution starts");
+
+        loop {
+            while flights.get(&next_commit).is_some_and(|f| f.done.is_some()) {
+                let flight = flights.remove(&next_commit).expect("checked above");
+                let reason = self.commit(next_commit, flight)?;
+                if stop.is_none() {
+                    stop = reason;
+                }
+                next_commit += 1;
+            }
+            while stop.is_none() && next_start <= last && next_start < next_commit + window {
+                let flight = self.start_iteration(next_start, &mut tasks)?;
+                flights.insert(next_start, flight);
+                next_start += 1;
+            }
+            self.progress.in_flight(flights.len());
+            if flights.is_empty() && (stop.is_some() || next_start > last) {
+                break;
+            }
+            let grace_over = async {
+                match grace {
+                    Some(deadline) => tokio::time::sleep_until(deadline).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                joined = tasks.join_next() => match joined {
+                    Some(Ok(output)) => self.receive(output, &mut flights, &mut tasks)?,
+                    Some(Err(e)) if e.is_cancelled() => {}
+                    Some(Err(e)) => std::panic::resume_unwind(e.into_panic()),
+                    None => unreachable!("an unfinished iteration always has a task"),
+                },
+                Ok(()) = shutdown.changed() => {
+                    let Some(signal) = *shutdown.borrow_and_update() else { continue };
+                    if grace.is_some() {
+                        warn!("second stop signal: cancelling iterations in flight");
+                        break;
+                    }
+                    warn!(?signal, in_flight = flights.len(), "stop signal: finishing iterations in flight");
+                    stop = Some(StopReason::Interrupted { signal });
+                    grace = Some(tokio::time::Instant::now() + SHUTDOWN_GRACE);
+                },
+                () = grace_over => {
+                    warn!(cancelled = flights.len(), "iterations in flight did not finish in time; cancelling them");
+                    break;
+                },
+            }
+        }
+        // Anything left is cancelled; those iterations were never committed
+        // and run again on resume, under the same numbers.
+        tasks.abort_all();
+        while tasks.join_next().await.is_some() {}
+        let stop = stop.unwrap_or(StopReason::MaxIterations);
+        self.finish(stop)
+    }
+
+    /// Evaluates and stores the program the run starts from, on every island.
+    async fn seed_initial_program(&mut self) -> Result<(), RunError> {
+        info!("evaluating the initial program");
+        let outcome = self.evaluator.evaluate(self.initial_program.clone(), 0).await;
+        if let Some(f) = outcome.failure {
+            return Err(RunError::InitialProgramFailed { kind: f.kind, message: f.message });
+        }
+        let inserted = self.db.insert(NewProgram {
+            code: self.initial_program.clone(),
+            language: "rust".into(),
+            parent_id: None,
+            island: 0,
+            generation: 0,
+            iteration_found: 0,
+            metrics: outcome.metrics,
+            artifacts: outcome.artifacts,
+            model: None,
+            mutation: Mutation::Initial,
+            prompt: None,
+        })?;
+        let record = IterationRecord {
+            iteration: 0,
+            island: 0,
+            parent_id: None,
+            child_id: Some(inserted.id()),
+            outcome: "initial".into(),
+            message: None,
+            model: None,
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            cost_usd: None,
+            duration_ms: 0,
+        };
+        self.db.record_iteration(&record, STATE_KEY, &self.saved_state())?;
+        self.write_best_if_changed()?;
+        if let Some(best) = self.db.best()? {
+            info!(fitness = best.fitness, "initial program stored on every island");
+            self.progress.best(best.fitness);
+        }
+        Ok(())
+    }
+
+    /// A target already met, or a plateau already reached, before this
+    /// process started (a resumed run).
+    fn stop_reason_at_start(&self) -> Result<Option<StopReason>, RunError> {
+        if let (Some(target), Some(best)) = (self.target_score, self.db.best()?)
+            && best.fitness >= target
+        {
+            return Ok(Some(StopReason::TargetScore { target }));
+        }
+        if let Some(patience) = self.config.early_stopping_patience
+            && self.state.plateaued(Some(patience))
+        {
+            return Ok(Some(StopReason::EarlyStopping { patience }));
+        }
+        Ok(None)
+    }
+
+    /// Samples a parent and inspirations, renders the prompt and sends it.
+    fn start_iteration(&mut self, iteration: u64, tasks: &mut JoinSet<TaskOutput>) -> Result<InFlight, RunError> {
+        let islands = self.config.database.num_islands as u64;
+        let island = ((iteration - 1) % islands) as usize;
+        let parent = self.db.sample_parent(island)?;
+        let prompt = Arc::new(self.render_prompt(iteration, island, &parent)?);
+        debug!(iteration, island, parent = parent.id, "iteration starts");
+        let (llms, parent_code, settings) =
+            (Arc::clone(&self.llms), Arc::<str>::from(parent.code.as_str()), self.diff_settings.clone());
+        let sent = Arc::clone(&prompt);
+        tasks.spawn(async move {
+            TaskOutput::Proposed(iteration, propose(llms, sent, parent_code, settings, iteration).await)
+        });
+        Ok(InFlight {
+            island,
+            parent,
+            prompt,
+            started: Instant::now(),
+            completion: None,
+            child: None,
+            done: None,
+        })
+    }
+
+    fn render_prompt(&mut self, iteration: u64, island: usize, parent: &Program) -> Result<Prompt, RunError> {
+        let p = &self.config.prompt;
+        let num_top = p.num_top_programs;
+        let others = self.db.sample_inspirations(island, parent.id, num_top, p.num_diverse_programs)?;
+        let mut top_programs = Vec::new();
+        let mut diverse_programs = Vec::new();
+        for (i, program) in others.iter().enumerate() {
+            let label = if program.migrated_from.is_some() {
+                ProgramLabel::Migrant
+            } else if i <= num_top {
+                ProgramLabel::TopProgram
+            } else {
+                ProgramLabel::Diverse
+            };
+            let shown = self.prompt_program(program, label, false)?;
+            match label {
+                ProgramLabel::Diverse => diverse_programs.push(shown),
+                _ => top_programs.push(shown),
+            }
+        }
+        let previous_attempts = self
+            .db
+            .recent_programs_on_island(island, PREVIOUS_ATTEMPTS + 1)?
+            .iter()
+            .filter(|p| p.id != parent.id && p.mutation != Mutation::Initial)
+            .take(PREVIOUS_ATTEMPTS)
+            .map(|p| self.prompt_program(p, ProgramLabel::Inspiration, false))
+            .collect::<Result<Vec<_>, _>>()?;
+        let context = PromptContext {
+            parent: self.prompt_program(parent, ProgramLabel::Inspiration, true)?,
+            previous_attempts,
+            top_programs,
+            diverse_programs,
+            inspirations: Vec::new(),
+            island,
+            iteration,
+            feature_dimensions: self.config.database.feature_dimensions.clone(),
+            last_failure: self.db.last_failure_on_island(island)?,
+        };
+        Ok(self.prompts.build(&context, prompt_seed(self.run_seed, iteration))?)
+    }
+
+    fn prompt_program(&self, p: &Program, label: ProgramLabel, with_artifacts: bool) -> Result<PromptProgram, RunError> {
+        let mut stored = self.db.artifacts(p.id)?;
+        let changes = match stored.remove(CHANGES_ARTIFACT) {
+            Some(Artifact::Text(text)) => Some(text),
+            _ => None,
+        };
+        let artifacts = match with_artifacts {
+            true => stored
+                .into_iter()
+                .filter_map(|(name, a)| match a {
+                    Artifact::Text(text) => Some((name, text)),
+                    Artifact::Bytes(_) => None,
+                })
+                .collect(),
+            false => BTreeMap::new(),
+        };
+        Ok(PromptProgram {
+            id: p.id.to_string(),
+            code: p.code.clone(),
+            metrics: p.metrics.clone(),
+            artifacts,
+            generation: p.generation,
+            island: p.island,
+            feature_cell: p.cell.iter().map(|&b| b as usize).collect(),
+            label,
+            changes,
+        })
+    }
+
+    /// Takes a task's output: a proposal (then evaluates a new child) or an
+    /// evaluation.
+    fn receive(
+        &mut self,
+        output: TaskOutput,
+        flights: &mut BTreeMap<u64, InFlight>,
+        tasks: &mut JoinSet<TaskOutput>,
+    ) -> Result<(), RunError> {
+        match output {
+            TaskOutput::Proposed(iteration, proposal) => {
+                let flight = flights.get_mut(&iteration).expect("a started iteration");
+                match proposal {
+                    Proposal::LlmFailed(e) => flight.done = Some(Finished::LlmFailed(e)),
+                    Proposal::NotApplied(c, e) => {
+                        flight.completion = Some(c);
+                        flight.done = Some(Finished::NotApplied(e.to_string()));
+                    }
+                    Proposal::Unchanged(c) => {
+                        flight.completion = Some(c);
+                        flight.done = Some(Finished::Unchanged);
+                    }
+                    Proposal::Child(c, child) => {
+                        flight.completion = Some(c);
+                        if let Some(known) = self.db.find_by_code(&child.code)? {
+                            flight.done = Some(Finished::Duplicate(known));
+                        } else {
+                            let (evaluator, code) = (Arc::clone(&self.evaluator), child.code.clone());
+                            tasks.spawn(async move {
+                                TaskOutput::Evaluated(iteration, evaluator.evaluate(code, iteration).await)
+                            });
+                            flight.child = Some(child);
+                        }
+                    }
+                }
+            }
+            TaskOutput::Evaluated(iteration, outcome) => {
+                flights.get_mut(&iteration).expect("a started iteration").done = Some(Finished::Evaluated(outcome));
+            }
+        }
+        Ok(())
+    }
+
+    /// Records iteration `iteration` in the database and acts on it: best
+    /// program, migration, trace, checkpoint, stop rules.
+    fn commit(&mut self, iteration: u64, flight: InFlight) -> Result<Option<StopReason>, RunError> {
+        let InFlight { island, parent, prompt, started, completion, child, done } = flight;
+        let verdict = match done.expect("committed only when done") {
+            Finished::LlmFailed(e) => Verdict {
+                outcome: "llm_failed",
+                stop: e.stops_run().then(|| StopReason::BudgetExhausted { message: e.to_string() }),
+                message: Some(e.to_string()),
+                child: None,
+                metric: None,
+            },
+            Finished::NotApplied(reason) => Verdict::failed("not_applied", reason),
+            Finished::Unchanged => Verdict::failed("unchanged", "the answer left the program unchanged".into()),
+            Finished::Duplicate(id) => {
+                Verdict::failed("duplicate", format!("the child is identical to program {id}, already evaluated"))
+            }
+            Finished::Evaluated(outcome) => self.store_child(
+                iteration,
+                island,
+                &parent,
+                &prompt,
+                completion.as_ref(),
+                child.expect("evaluated children exist"),
+                outcome,
+            )?,
+        };
+        let usage = completion.as_ref().map(|c| c.usage).unwrap_or_default();
+        let llm_error = (verdict.outcome == "llm_failed").then(|| verdict.message.clone().unwrap_or_default());
+        self.state.observe(verdict.metric, llm_error, self.config.convergence_threshold);
+        let record = IterationRecord {
+            iteration,
+            island,
+            parent_id: Some(parent.id),
+            child_id: verdict.child,
+            outcome: verdict.outcome.into(),
+            message: verdict.message.clone(),
+            model: completion.as_ref().map(|c| c.model.clone()),
+            prompt_tokens: usage.prompt_tokens,
+            completion_tokens: usage.completion_tokens,
+            cost_usd: completion.as_ref().and_then(|c| c.cost_usd),
+            duration_ms: started.elapsed().as_millis() as u64,
+        };
+        self.db.record_iteration(&record, STATE_KEY, &self.saved_state())?;
+        self.last_committed = iteration;
+        self.iterations_run += 1;
+        *self.outcomes.entry(verdict.outcome.to_string()).or_default() += 1;
+        match &verdict.message {
+            Some(m) if verdict.child.is_none() => debug!(iteration, outcome = verdict.outcome, "{m}"),
+            _ => debug!(iteration, outcome = verdict.outcome, child = ?verdict.child),
+        }
+
+        if let Some(report) = self.db.migrate_if_due()? {
+            info!(migrants = report.migrants.len(), skipped = report.skipped_duplicates, "islands exchanged programs");
+        }
+        self.write_best_if_changed()?;
+        if let Some(trace) = &mut self.trace {
+            trace.record(&record, &parent, verdict.child.map(|id| self.db.program(id)).transpose()?.as_ref(), &prompt, completion.as_ref())?;
+        }
+        let best = self.db.best()?;
+        self.progress.committed(iteration, verdict.outcome, best.as_ref().map(|b| b.fitness), &self.llms.usage());
+        if iteration % self.config.checkpoint_interval == 0 {
+            self.write_checkpoint(iteration)?;
+        }
+
+        if verdict.stop.is_some() {
+            return Ok(verdict.stop);
+        }
+        if self.state.llm_is_down() {
+            let last = self.state.last_llm_error.clone().unwrap_or_default();
+            return Ok(Some(StopReason::LlmUnavailable {
+                message: format!(
+                    "the last {} LLM calls all failed; check llm.api_base, the model names and the API key. Last error: {last}",
+                    self.state.consecutive_llm_failures
+                ),
+            }));
+        }
+        if let (Some(target), Some(best)) = (self.target_score, &best)
+            && best.fitness >= target
+        {
+            return Ok(Some(StopReason::TargetScore { target }));
+        }
+        if let Some(patience) = self.config.early_stopping_patience
+            && self.state.plateaued(Some(patience))
+        {
+            return Ok(Some(StopReason::EarlyStopping { patience }));
+        }
+        Ok(None)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn store_child(
+        &mut self,
+        iteration: u64,
+        island: usize,
+        parent: &Program,
+        prompt: &Prompt,
+        completion: Option<&Completion>,
+        child: ChildProgram,
+        outcome: EvaluationOutcome,
+    ) -> Result<Verdict, RunError> {
+        if let Some(f) = outcome.failure {
+            let code = if f.kind == "build_failed" { "build_failed" } else { "evaluation_failed" };
+            return Ok(Verdict::failed(code, format!("{}: {}", f.kind, f.message)));
+        }
+        // An earlier iteration may have stored the same code since the check
+        // at proposal time; committing in order keeps this deterministic.
+        if let Some(known) = self.db.find_by_code(&child.code)? {
+            return Ok(Verdict::failed("duplicate", format!("the child is identical to program {known}")));
+        }
+        let metric = match outcome.metrics.get(&self.config.early_stopping_metric) {
+            Some(m) => Some(*m),
+            None if self.config.early_stopping_metric == "combined_score" => {
+                Some(openevolve_db::fitness(&outcome.metrics, &self.config.database.feature_dimensions))
+            }
+            None => None,
+        };
+        let mut artifacts = outcome.artifacts;
+        if !child.notes.is_empty() {
+            artifacts.insert(NOTES_ARTIFACT.into(), Artifact::Text(child.notes.join("\n")));
+        }
+        artifacts.insert(CHANGES_ARTIFACT.into(), Artifact::Text(child.changes.clone()));
+        let logged_prompt = (self.config.database.log_prompts).then(|| {
+            let answer = completion.map(|c| c.text.as_str()).unwrap_or_default();
+            format!("# system\n{}\n\n# user\n{}\n\n# answer\n{answer}", prompt.system, prompt.user)
+        });
+        let inserted = self.db.insert(NewProgram {
+            code: child.code,
+            language: "rust".into(),
+            parent_id: Some(parent.id),
+            island,
+            generation: parent.generation + 1,
+            iteration_found: iteration,
+            metrics: outcome.metrics,
+            artifacts,
+            model: completion.map(|c| c.model.clone()),
+            mutation: self.mutation,
+            prompt: logged_prompt,
+        });
+        let inserted = match inserted {
+            Ok(i) => i,
+            // The evaluator did not return a metric the grid needs: the
+            // child cannot be placed, but the run goes on.
+            Err(e @ DbError::MissingFeatureMetric { .. }) => {
+                return Ok(Verdict::failed("evaluation_failed", e.to_string()));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let id = inserted.id();
+        let outcome = if inserted.best == id { "improved" } else { "stored" };
+        Ok(Verdict { outcome, message: None, child: Some(id), metric, stop: None })
+    }
+
+    fn saved_state(&self) -> serde_json::Value {
+        let saved = SavedState { stop: self.state.clone(), usage: self.llms.usage() };
+        serde_json::to_value(saved).expect("state serializes")
+    }
+
+    fn write_best_if_changed(&mut self) -> Result<(), RunError> {
+        let Some(best) = self.db.best()? else { return Ok(()) };
+        if self.best_written == Some(best.id) {
+            return Ok(());
+        }
+        checkpoint::write_best(&self.db, &best, &self.layout.best_dir())?;
+        if self.best_written.is_some() {
+            info!(id = best.id, fitness = best.fitness, "new best program");
+        }
+        self.best_written = Some(best.id);
+        Ok(())
+    }
+
+    fn write_checkpoint(&mut self, iteration: u64) -> Result<(), RunError> {
+        let dir = self.layout.checkpoint(iteration);
+        checkpoint::write_checkpoint(&self.db, &self.config, &self.saved_state(), &dir)?;
+        self.last_checkpoint = Some(iteration);
+        info!(iteration, dir = %dir.display(), "checkpoint written");
+        Ok(())
+    }
+
+    fn finish(mut self, mut stop: StopReason) -> Result<RunSummary, RunError> {
+        // A run whose every LLM call failed did not evolve anything, however
+        // few iterations it had: that is a failure to report, not a success.
+        let llm_failures = self.outcomes.get("llm_failed").copied().unwrap_or(0);
+        if stop.is_success() && self.iterations_run > 0 && llm_failures == self.iterations_run {
+            let last = self.state.last_llm_error.clone().unwrap_or_default();
+            stop = StopReason::LlmUnavailable {
+                message: format!(
+                    "all {llm_failures} LLM calls of this run failed; check llm.api_base, the model names and the API key. Last error: {last}"
+                ),
+            };
+        }
+        if let Some(trace) = self.trace.take() {
+            trace.close()?;
+        }
+        if self.last_checkpoint != Some(self.last_committed) && self.iterations_run > 0 {
+            self.write_checkpoint(self.last_committed)?;
+        }
+        self.write_best_if_changed()?;
+        let best = self.db.best()?.map(|b| BestProgram {
+            id: b.id,
+            fitness: b.fitness,
+            metrics: b.metrics,
+            iteration_found: b.iteration_found,
+            generation: b.generation,
+        });
+        let summary = RunSummary {
+            stop_reason: stop,
+            iterations_run: self.iterations_run,
+            last_iteration: self.last_committed,
+            outcomes: self.outcomes,
+            best,
+            programs_stored: self.db.len(),
+            llm_usage: self.llms.usage(),
+            output_dir: self.layout.root.clone(),
+            wall_seconds: self.started.elapsed().as_secs_f64(),
+        };
+        let path = self.layout.summary();
+        let json = serde_json::to_string_pretty(&summary).expect("summary serializes");
+        std::fs::write(&path, json + "\n").map_err(RunError::io("cannot write", &path))?;
+        self.progress.finish();
+        Ok(summary)
+    }
+}
+
+/// A seed for a run whose config gives none; recorded in the database, so a
+/// resumed run keeps it.
+fn seed_from_entropy() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(std::time::SystemTime::now())
+}
+
+/// Artifact holding a child's change summary, shown with it in later prompts.
+const CHANGES_ARTIFACT: &str = "changes";
+
+impl Verdict {
+    fn failed(outcome: &'static str, message: String) -> Self {
+        Verdict { outcome, message: Some(message), child: None, metric: None, stop: None }
+    }
+}

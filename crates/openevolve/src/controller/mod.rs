@@ -1,0 +1,142 @@
+//! The evolution loop: ties the database, prompts, LLMs, diff engine and
+//! evaluator into `openevolve run`.
+//!
+//! Iterations are started in order and committed in order. With
+//! `evaluator.parallel_evaluations = P`, iteration `i` starts right after
+//! iteration `i - P` is committed, so every parent is sampled from a database
+//! at most `P - 1` commits behind its child, and the state each iteration sees
+//! does not depend on timing: the same seed and the same LLM answers give the
+//! same run at any parallelism. A slow iteration holds back the commits (not
+//! the work) of the ones after it.
+
+mod checkpoint;
+mod engine;
+mod evaluate;
+mod layout;
+mod pipeline;
+mod progress;
+mod stopping;
+mod trace;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use openevolve_db::{DbError, Metrics, ProgramId};
+use openevolve_llm::UsageSnapshot;
+use serde::Serialize;
+use tokio::sync::watch;
+
+pub use evaluate::{EvaluationFailure, EvaluationOutcome, LocalEvaluator, ProgramEvaluator};
+pub use layout::{RunLayout, is_checkpoint};
+pub use stopping::MAX_CONSECUTIVE_LLM_FAILURES;
+
+use crate::Config;
+
+/// What a run is given.
+pub struct RunOptions {
+    /// The program evolution starts from (its full source).
+    pub initial_program: String,
+    pub config: Config,
+    /// Where the run keeps its state; created if missing.
+    pub layout: RunLayout,
+    /// A checkpoint directory to start from; its database is copied into
+    /// `layout`, which must not hold one yet. To continue a run in place
+    /// (after a crash, say) leave this empty and point `layout` at the run.
+    pub resume_from: Option<PathBuf>,
+    /// Stop once the best program's fitness reaches this.
+    pub target_score: Option<f64>,
+    /// Draw a progress bar on stderr.
+    pub show_progress: bool,
+}
+
+/// A signal that asks the run to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Interrupt {
+    /// Ctrl-C (SIGINT).
+    Interrupt,
+    /// SIGTERM.
+    Terminate,
+}
+
+/// Why a run ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum StopReason {
+    MaxIterations,
+    TargetScore { target: f64 },
+    EarlyStopping { patience: i64 },
+    BudgetExhausted { message: String },
+    /// Every recent LLM call failed; the endpoint looks down or misconfigured.
+    LlmUnavailable { message: String },
+    Interrupted { signal: Interrupt },
+}
+
+impl StopReason {
+    /// Whether the run ended as asked (a success) rather than by a failure.
+    pub fn is_success(&self) -> bool {
+        !matches!(self, StopReason::LlmUnavailable { .. } | StopReason::Interrupted { .. })
+    }
+}
+
+/// The best program of a run, as reported.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BestProgram {
+    pub id: ProgramId,
+    pub fitness: f64,
+    pub metrics: Metrics,
+    pub iteration_found: u64,
+    pub generation: u64,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    pub stop_reason: StopReason,
+    /// Iterations committed in this process.
+    pub iterations_run: u64,
+    /// The last committed iteration (the run's total so far).
+    pub last_iteration: u64,
+    /// Committed iterations of this process per outcome (`stored`,
+    /// `improved`, `duplicate`, `not_applied`, `llm_failed`, ...).
+    pub outcomes: std::collections::BTreeMap<String, u64>,
+    pub best: Option<BestProgram>,
+    pub programs_stored: usize,
+    pub llm_usage: UsageSnapshot,
+    pub output_dir: PathBuf,
+    pub wall_seconds: f64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Database(#[from] DbError),
+    #[error(transparent)]
+    Prompt(#[from] crate::prompt::PromptError),
+    #[error("{what} {}: {source}", path.display())]
+    Io { what: &'static str, path: PathBuf, source: std::io::Error },
+    #[error("the initial program could not be evaluated ({kind}): {message}")]
+    InitialProgramFailed { kind: String, message: String },
+    #[error("{0}")]
+    Resume(String),
+    #[error("LLM set-up failed: {0}")]
+    Llm(String),
+}
+
+impl RunError {
+    pub(crate) fn io(what: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> RunError {
+        let path = path.into();
+        move |source| RunError::Io { what, path, source }
+    }
+}
+
+/// Runs an evolution to its end: `max_iterations`, a stop rule, or a signal
+/// on `shutdown`. Every committed iteration is in the database when this
+/// returns, and a final checkpoint is written.
+pub async fn run_evolution(
+    options: RunOptions,
+    evaluator: Arc<dyn ProgramEvaluator>,
+    shutdown: watch::Receiver<Option<Interrupt>>,
+) -> Result<RunSummary, RunError> {
+    engine::Controller::open(options, evaluator)?.run(shutdown).await
+}
