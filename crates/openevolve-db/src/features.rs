@@ -206,10 +206,11 @@ mod tests {
 
     #[test]
     fn cell_keys_round_trip() {
-        let mut config = DatabaseConfig::default();
-        config.feature_dimensions = vec!["a".into(), "b".into(), "c".into()];
-        config.feature_bins =
-            FeatureBins::PerDimension([("a".into(), 3), ("b".into(), 5), ("c".into(), 2)].into());
+        let config = DatabaseConfig {
+            feature_dimensions: vec!["a".into(), "b".into(), "c".into()],
+            feature_bins: FeatureBins::PerDimension([("a".into(), 3), ("b".into(), 5), ("c".into(), 2)].into()),
+            ..DatabaseConfig::default()
+        };
         let s = FeatureSpace::new(&config);
         let mut seen = std::collections::BTreeSet::new();
         for a in 0..3 {

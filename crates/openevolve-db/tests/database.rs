@@ -47,12 +47,12 @@ fn population_cap_evicts_cellless_programs_first_and_keeps_the_best() {
     let mut db = ProgramDatabase::open(dir.path().join("run.db"), &small_config(1, 3, 1)).unwrap();
     let best = db.insert(program("a", 0, 0.3, None)).unwrap().id();
     let loser = db.insert(program("b", 0, 0.2, None)).unwrap().id(); // same cell, loses
-    let other_cell = db.insert(program(&"x".repeat(80), 0, 0.1, None)).unwrap().id();
-    let outcome = db.insert(program(&"y".repeat(40), 0, 0.05, None)).unwrap();
+    let other_cell = db.insert(program("x".repeat(80), 0, 0.1, None)).unwrap().id();
+    let outcome = db.insert(program("y".repeat(40), 0, 0.05, None)).unwrap();
     assert_eq!(outcome.evicted, vec![loser], "the program owning no cell goes first");
     assert_eq!(db.len(), 3);
     // Now every program owns a cell; the least fit goes, never the best.
-    let outcome = db.insert(program(&"z".repeat(41), 0, 0.01, None)).unwrap();
+    let outcome = db.insert(program("z".repeat(41), 0, 0.01, None)).unwrap();
     assert_eq!(outcome.evicted, vec![outcome.id()]);
     assert!(db.program(best).is_ok() && db.program(other_cell).is_ok());
     assert!(matches!(db.program(loser), Err(DbError::NoSuchProgram(_))));
