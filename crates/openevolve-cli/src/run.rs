@@ -9,10 +9,10 @@ use anyhow::{Context, anyhow};
 use openevolve::Config;
 use openevolve::config::tracing_level;
 use openevolve::controller::{
-    Interrupt, LocalEvaluator, RunLayout, RunOptions, RunSummary, StopReason, is_checkpoint, run_evolution,
+    Interrupt, RunLayout, RunOptions, RunSummary, StopReason, is_checkpoint, run_evolution,
 };
 use openevolve::regions::evolve_regions;
-use openevolve_eval::{EvaluatorHost, ProblemFiles, default_cache_dir};
+use openevolve_eval::{EvaluatorHost, Executor, ProblemFiles, default_cache_dir};
 use tokio::sync::watch;
 
 use crate::Failure;
@@ -73,7 +73,7 @@ async fn evolve(args: &RunArgs, options: RunOptions) -> Result<RunSummary, Failu
         .await
         .context("cannot prepare the evaluator")
         .map_err(Failure::RunFailed)?;
-    let evaluator = Arc::new(LocalEvaluator(Arc::new(host)));
+    let evaluator: Arc<dyn Executor> = Arc::new(host);
     let shutdown = listen_for_signals().map_err(Failure::RunFailed)?;
     run_evolution(options, evaluator, shutdown).await.map_err(|e| Failure::RunFailed(e.into()))
 }

@@ -47,6 +47,30 @@ pub enum FailureReason {
     WorkerFailed,
 }
 
+impl FailureReason {
+    /// A short stable name, for counting and for logs: `build_failed`,
+    /// `timeout`, `crashed`, ...
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::BuildFailed => "build_failed",
+            Self::Timeout => "timeout",
+            Self::MemoryLimit => "memory_limit",
+            Self::CpuLimit => "cpu_limit",
+            Self::Crashed { .. } => "crashed",
+            Self::Panicked => "panicked",
+            Self::Aborted => "aborted",
+            Self::StackOverflow => "stack_overflow",
+            Self::AbiMismatch => "abi_mismatch",
+            Self::CandidateRejected => "candidate_rejected",
+            Self::EvaluatorError => "evaluator_error",
+            Self::OutputLimit => "output_limit",
+            Self::ChildProcessLeft => "child_process_left",
+            Self::ExitedWithoutResult { .. } => "exited_without_result",
+            Self::WorkerFailed => "worker_failed",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Failure {
     pub reason: FailureReason,

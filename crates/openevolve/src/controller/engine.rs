@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use openevolve_db::{
     Artifact, DbError, IterationRecord, Mutation, NewProgram, Program, ProgramDatabase, ProgramId,
 };
+use openevolve_eval::{Evaluation, Executor};
 use openevolve_llm::{Completion, LlmError, Llms};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
@@ -15,7 +16,7 @@ use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
 
 use super::checkpoint;
-use super::evaluate::{EvaluationOutcome, ProgramEvaluator};
+use super::evaluate::{Scored, scored};
 use super::pipeline::{Proposal, propose};
 use super::progress::Progress;
 use super::stopping::StopState;
@@ -48,7 +49,7 @@ pub(super) struct Controller {
     layout: RunLayout,
     db: ProgramDatabase,
     llms: Arc<Llms>,
-    evaluator: Arc<dyn ProgramEvaluator>,
+    evaluator: Arc<dyn Executor>,
     prompts: PromptBuilder,
     diff_settings: DiffSettings,
     mutation: Mutation,
@@ -82,12 +83,12 @@ enum Finished {
     NotApplied(String),
     Unchanged,
     Duplicate(ProgramId),
-    Evaluated(EvaluationOutcome),
+    Evaluated(Evaluation),
 }
 
 enum TaskOutput {
     Proposed(u64, Proposal),
-    Evaluated(u64, EvaluationOutcome),
+    Evaluated(u64, Evaluation),
 }
 
 /// How one iteration is recorded.
@@ -101,7 +102,7 @@ struct Verdict {
 }
 
 impl Controller {
-    pub(super) fn open(options: RunOptions, evaluator: Arc<dyn ProgramEvaluator>) -> Result<Self, RunError> {
+    pub(super) fn open(options: RunOptions, evaluator: Arc<dyn Executor>) -> Result<Self, RunError> {
         let RunOptions { initial_program, mut config, layout, resume_from, target_score, show_progress } = options;
         std::fs::create_dir_all(&layout.root).map_err(RunError::io("cannot create output directory", &layout.root))?;
         if let Some(checkpoint) = &resume_from {
@@ -231,10 +232,13 @@ impl Controller {
     /// Evaluates and stores the program the run starts from, on every island.
     async fn seed_initial_program(&mut self) -> Result<(), RunError> {
         info!("evaluating the initial program");
-        let outcome = self.evaluator.evaluate(self.initial_program.clone(), 0).await;
-        if let Some(f) = outcome.failure {
-            return Err(RunError::InitialProgramFailed { kind: f.kind, message: f.message });
-        }
+        let evaluation = Arc::clone(&self.evaluator).evaluate(self.initial_program.clone()).await;
+        let (metrics, artifacts) = match scored(evaluation) {
+            Scored::Ok { metrics, artifacts } => (metrics, artifacts),
+            Scored::Failed { code, message } => {
+                return Err(RunError::InitialProgramFailed { kind: code.to_string(), message });
+            }
+        };
         let inserted = self.db.insert(NewProgram {
             code: self.initial_program.clone(),
             language: "rust".into(),
@@ -242,8 +246,8 @@ impl Controller {
             island: 0,
             generation: 0,
             iteration_found: 0,
-            metrics: outcome.metrics,
-            artifacts: outcome.artifacts,
+            metrics,
+            artifacts,
             model: None,
             mutation: Mutation::Initial,
             prompt: None,
@@ -409,7 +413,7 @@ impl Controller {
                         } else {
                             let (evaluator, code) = (Arc::clone(&self.evaluator), child.code.clone());
                             tasks.spawn(async move {
-                                TaskOutput::Evaluated(iteration, evaluator.evaluate(code, iteration).await)
+                                TaskOutput::Evaluated(iteration, evaluator.evaluate(code).await)
                             });
                             flight.child = Some(child);
                         }
@@ -522,25 +526,27 @@ impl Controller {
         prompt: &Prompt,
         completion: Option<&Completion>,
         child: ChildProgram,
-        outcome: EvaluationOutcome,
+        evaluation: Evaluation,
     ) -> Result<Verdict, RunError> {
-        if let Some(f) = outcome.failure {
-            let code = if f.kind == "build_failed" { "build_failed" } else { "evaluation_failed" };
-            return Ok(Verdict::failed(code, format!("{}: {}", f.kind, f.message)));
-        }
+        let (metrics, mut artifacts) = match scored(evaluation) {
+            Scored::Ok { metrics, artifacts } => (metrics, artifacts),
+            Scored::Failed { code: "build_failed", message } => return Ok(Verdict::failed("build_failed", message)),
+            Scored::Failed { code, message } => {
+                return Ok(Verdict::failed("evaluation_failed", format!("{code}: {message}")));
+            }
+        };
         // An earlier iteration may have stored the same code since the check
         // at proposal time; committing in order keeps this deterministic.
         if let Some(known) = self.db.find_by_code(&child.code)? {
             return Ok(Verdict::failed("duplicate", format!("the child is identical to program {known}")));
         }
-        let metric = match outcome.metrics.get(&self.config.early_stopping_metric) {
+        let metric = match metrics.get(&self.config.early_stopping_metric) {
             Some(m) => Some(*m),
             None if self.config.early_stopping_metric == "combined_score" => {
-                Some(openevolve_db::fitness(&outcome.metrics, &self.config.database.feature_dimensions))
+                Some(openevolve_db::fitness(&metrics, &self.config.database.feature_dimensions))
             }
             None => None,
         };
-        let mut artifacts = outcome.artifacts;
         if !child.notes.is_empty() {
             artifacts.insert(NOTES_ARTIFACT.into(), Artifact::Text(child.notes.join("\n")));
         }
@@ -556,7 +562,7 @@ impl Controller {
             island,
             generation: parent.generation + 1,
             iteration_found: iteration,
-            metrics: outcome.metrics,
+            metrics,
             artifacts,
             model: completion.map(|c| c.model.clone()),
             mutation: self.mutation,

@@ -26,7 +26,6 @@ use openevolve_llm::UsageSnapshot;
 use serde::Serialize;
 use tokio::sync::watch;
 
-pub use evaluate::{EvaluationFailure, EvaluationOutcome, LocalEvaluator, ProgramEvaluator};
 pub use layout::{RunLayout, is_checkpoint};
 pub use stopping::MAX_CONSECUTIVE_LLM_FAILURES;
 
@@ -135,7 +134,7 @@ impl RunError {
 /// returns, and a final checkpoint is written.
 pub async fn run_evolution(
     options: RunOptions,
-    evaluator: Arc<dyn ProgramEvaluator>,
+    evaluator: Arc<dyn openevolve_eval::Executor>,
     shutdown: watch::Receiver<Option<Interrupt>>,
 ) -> Result<RunSummary, RunError> {
     engine::Controller::open(options, evaluator)?.run(shutdown).await

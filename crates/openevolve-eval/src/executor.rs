@@ -1,0 +1,26 @@
+//! The one interface the controller evaluates through. The local host
+//! (worker processes, or in-process) implements it; a cluster executor can
+//! too, and the rest of the system does not know which one runs.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::{Evaluation, EvaluatorHost};
+
+/// A boxed future that may move between threads.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Builds and evaluates programs. Called from many tasks at once; bounding
+/// parallelism is the implementation's business.
+pub trait Executor: Send + Sync {
+    /// Builds and evaluates `source`, the full source of a program. A build
+    /// error or a contained crash is a failed [`Evaluation`], never a panic.
+    fn evaluate(self: Arc<Self>, source: String) -> BoxFuture<'static, Evaluation>;
+}
+
+impl Executor for EvaluatorHost {
+    fn evaluate(self: Arc<Self>, source: String) -> BoxFuture<'static, Evaluation> {
+        Box::pin(async move { self.evaluate_source(&source).await })
+    }
+}
