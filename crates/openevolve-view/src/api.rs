@@ -1,0 +1,173 @@
+//! The HTTP side: the page's static files and the JSON API.
+//!
+//! | route | answers |
+//! | --- | --- |
+//! | `GET /api/summary` | the run at a glance: counts, best program, islands, outcomes, usage, grid shape |
+//! | `GET /api/version` | counters that change whenever the run writes |
+//! | `GET /api/events` | server-sent events: `version` each time those counters change |
+//! | `GET /api/programs` | programs page by page (`offset`, `limit`, `island`, `sort`, `order`) |
+//! | `GET /api/programs/{id}` | one program: code, diff against its source, metrics, artifacts, iteration |
+//! | `GET /api/programs/{id}/artifacts/{name}` | an artifact's raw bytes |
+//! | `GET /api/programs/{id}/lineage` | ancestors back to the first stored one, and children |
+//! | `GET /api/tree` | the lineage forest in compact rows, page by page (`after`, `limit`) |
+//! | `GET /api/grid` | each island's MAP-Elites cells with their elites (`island`) |
+//! | `GET /api/scores` | score series for the chart (`after_id`, `after_iteration`) |
+//! | `GET /api/iterations` | the iteration log with failure messages (`after`, `limit`, `failed`, `last`) |
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use futures_util::Stream;
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+use crate::queries::{self, GridQuery, IterationsQuery, PageQuery, ScoresQuery, TreeQuery, Version};
+use crate::{RunSource, ViewError};
+
+const INDEX_HTML: &str = include_str!("assets/index.html");
+const APP_JS: &str = include_str!("assets/app.js");
+const STYLE_CSS: &str = include_str!("assets/style.css");
+
+/// What every handler shares.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub source: Arc<RunSource>,
+    pub version: watch::Receiver<Version>,
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl AppState {
+    /// Runs a query on a blocking thread, off the async workers.
+    async fn query<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&RunSource, &rusqlite::Connection) -> Result<T, ViewError> + Send + 'static,
+    ) -> Result<T, ViewError> {
+        let source = Arc::clone(&self.source);
+        tokio::task::spawn_blocking(move || source.with(|conn| f(&source, conn)))
+            .await
+            .map_err(|e| ViewError::Task(e.to_string()))?
+    }
+}
+
+impl IntoResponse for ViewError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            ViewError::NoSuchProgram(_) | ViewError::NoSuchArtifact { .. } => StatusCode::NOT_FOUND,
+            ViewError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ViewError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::warn!("{self}");
+        }
+        (status, Json(json!({"error": self.to_string()}))).into_response()
+    }
+}
+
+pub(crate) fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(|| async { static_file("text/html; charset=utf-8", INDEX_HTML) }))
+        .route("/app.js", get(|| async { static_file("text/javascript; charset=utf-8", APP_JS) }))
+        .route("/style.css", get(|| async { static_file("text/css; charset=utf-8", STYLE_CSS) }))
+        .route("/api/summary", get(summary))
+        .route("/api/version", get(version))
+        .route("/api/events", get(events))
+        .route("/api/programs", get(programs))
+        .route("/api/programs/{id}", get(program))
+        .route("/api/programs/{id}/artifacts/{name}", get(artifact))
+        .route("/api/programs/{id}/lineage", get(lineage))
+        .route("/api/tree", get(tree))
+        .route("/api/grid", get(grid))
+        .route("/api/scores", get(scores))
+        .route("/api/iterations", get(iterations))
+        .fallback(|| async { ViewError::BadRequest("no such page; the API lives under /api/".into()).into_response_with(StatusCode::NOT_FOUND) })
+        .with_state(state)
+}
+
+trait WithStatus {
+    fn into_response_with(self, status: StatusCode) -> Response;
+}
+
+impl WithStatus for ViewError {
+    fn into_response_with(self, status: StatusCode) -> Response {
+        (status, Json(json!({"error": self.to_string()}))).into_response()
+    }
+}
+
+fn static_file(content_type: &'static str, body: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache")], body).into_response()
+}
+
+type ApiResult = Result<Json<Value>, ViewError>;
+
+async fn summary(State(app): State<AppState>) -> ApiResult {
+    app.query(queries::summary).await.map(Json)
+}
+
+async fn version(State(app): State<AppState>) -> Result<Json<Version>, ViewError> {
+    app.query(|_, conn| queries::version(conn)).await.map(Json)
+}
+
+async fn programs(State(app): State<AppState>, Query(q): Query<PageQuery>) -> ApiResult {
+    app.query(move |source, conn| queries::programs_page(source, conn, &q)).await.map(Json)
+}
+
+async fn program(State(app): State<AppState>, Path(id): Path<i64>) -> ApiResult {
+    app.query(move |source, conn| queries::program(source, conn, id)).await.map(Json)
+}
+
+async fn artifact(State(app): State<AppState>, Path((id, name)): Path<(i64, String)>) -> Result<Response, ViewError> {
+    let (is_text, bytes) = app.query(move |source, conn| queries::artifact(source, conn, id, &name)).await?;
+    let content_type = if is_text { "text/plain; charset=utf-8" } else { "application/octet-stream" };
+    Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response())
+}
+
+async fn lineage(State(app): State<AppState>, Path(id): Path<i64>) -> ApiResult {
+    app.query(move |source, conn| queries::lineage(source, conn, id)).await.map(Json)
+}
+
+async fn tree(State(app): State<AppState>, Query(q): Query<TreeQuery>) -> ApiResult {
+    app.query(move |_, conn| queries::tree(conn, &q)).await.map(Json)
+}
+
+async fn grid(State(app): State<AppState>, Query(q): Query<GridQuery>) -> ApiResult {
+    app.query(move |source, conn| queries::grid(source, conn, &q)).await.map(Json)
+}
+
+async fn scores(State(app): State<AppState>, Query(q): Query<ScoresQuery>) -> ApiResult {
+    app.query(move |_, conn| queries::scores(conn, &q)).await.map(Json)
+}
+
+async fn iterations(State(app): State<AppState>, Query(q): Query<IterationsQuery>) -> ApiResult {
+    app.query(move |_, conn| queries::iterations(conn, &q)).await.map(Json)
+}
+
+/// Server-sent events: the current version at once, then each new one. The
+/// stream ends when the server shuts down, so shutdown never waits on it.
+async fn events(State(app): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let stream = futures_util::stream::unfold(
+        (app.version.clone(), app.shutdown.clone(), true),
+        |(mut version, mut shutdown, first)| async move {
+            if *shutdown.borrow() {
+                return None;
+            }
+            if !first {
+                tokio::select! {
+                    changed = version.changed() => changed.ok()?,
+                    _ = shutdown.changed() => return None,
+                }
+            }
+            let current = version.borrow_and_update().clone();
+            let event = Event::default().event("version").json_data(&current).ok()?;
+            Some((Ok(event), (version, shutdown, false)))
+        },
+    );
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}

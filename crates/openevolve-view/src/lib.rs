@@ -1,0 +1,102 @@
+//! `openevolve view`: a local web UI and JSON API over a run's program
+//! database, read-only, for a run that is still going, a finished one, or a
+//! checkpoint.
+//!
+//! The server never writes: it opens the SQLite file read-only (see
+//! [`source`]) and answers each request with a few short statements on a
+//! blocking thread. Live updates: one background task polls the database's
+//! counters ([`queries::version`]) every `poll_interval` and publishes changes,
+//! which `GET /api/events` streams to every open page as server-sent events;
+//! the page then fetches only what is newer than what it holds.
+
+mod api;
+pub mod diff;
+mod error;
+pub mod queries;
+pub mod source;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub use error::ViewError;
+pub use source::{RunKind, RunSource};
+
+/// How the server behaves.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// How often the database is polled for changes (not for immutable sources).
+    pub poll_interval: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self { poll_interval: Duration::from_millis(1000) }
+    }
+}
+
+/// Serves `source` on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    source: RunSource,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ViewError> {
+    let source = Arc::new(source);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let initial = {
+        let source = Arc::clone(&source);
+        tokio::task::spawn_blocking(move || source.with(queries::version))
+            .await
+            .map_err(|e| ViewError::Task(e.to_string()))?
+            .unwrap_or_default()
+    };
+    let (version_tx, version_rx) = watch::channel(initial);
+    if !source.immutable {
+        tokio::spawn(watch_version(Arc::clone(&source), version_tx, stop_rx.clone(), options.poll_interval));
+    }
+    let state = api::AppState { source, version: version_rx, shutdown: stop_rx.clone() };
+    let mut stopped = stop_rx;
+    let app = api::router(state);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let addr = listener.local_addr().map_or_else(|_| "?".into(), |a| a.to_string());
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        })
+        .await
+        .map_err(|source| ViewError::Bind { addr, source })
+}
+
+/// Polls the counters and publishes each change; a failed poll (the writer
+/// mid-checkpoint, tables not there yet) is tried again next tick.
+async fn watch_version(
+    source: Arc<RunSource>,
+    tx: watch::Sender<queries::Version>,
+    mut stop: watch::Receiver<bool>,
+    every: Duration,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let source = Arc::clone(&source);
+        let polled = tokio::task::spawn_blocking(move || source.with(queries::version)).await;
+        if let Ok(Ok(version)) = polled {
+            tx.send_if_modified(|current| {
+                let changed = *current != version;
+                *current = version;
+                changed
+            });
+        }
+    }
+}
