@@ -69,11 +69,32 @@ async fn evolve(args: &RunArgs, options: RunOptions) -> Result<RunSummary, Failu
     };
     let cache_dir = args.cache_dir.clone().unwrap_or_else(default_cache_dir);
     tracing::info!(cache = %cache_dir.display(), "building the evaluator and the candidates' dependencies");
-    let host = EvaluatorHost::prepare(&problem, &options.config.evaluator, &cache_dir)
-        .await
-        .context("cannot prepare the evaluator")
-        .map_err(Failure::RunFailed)?;
-    let evaluator: Arc<dyn Executor> = Arc::new(host);
+    let config = &options.config.evaluator;
+    let evaluator: Arc<dyn Executor> = match config.executor {
+        openevolve_eval::ExecutorKind::Local => Arc::new(
+            EvaluatorHost::prepare(&problem, config, &cache_dir)
+                .await
+                .context("cannot prepare the evaluator")
+                .map_err(Failure::RunFailed)?,
+        ),
+        openevolve_eval::ExecutorKind::Slurm => {
+            // The run directory names the run, so a resumed run finds the
+            // jobs it submitted before it stopped.
+            let root = &options.layout.root;
+            let scope = std::fs::canonicalize(root).unwrap_or_else(|_| root.clone());
+            let executor = openevolve_eval::SlurmExecutor::prepare(
+                &problem,
+                config,
+                &cache_dir,
+                &scope.to_string_lossy(),
+            )
+            .await
+            .context("cannot prepare the Slurm executor")
+            .map_err(Failure::RunFailed)?;
+            tracing::info!(jobs = %executor.run_dir().display(), "evaluations go to Slurm");
+            Arc::new(executor)
+        }
+    };
     let shutdown = listen_for_signals().map_err(Failure::RunFailed)?;
     run_evolution(options, evaluator, shutdown).await.map_err(|e| Failure::RunFailed(e.into()))
 }

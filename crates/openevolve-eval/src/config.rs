@@ -44,6 +44,79 @@ pub struct EvaluatorConfig {
     pub allow_network: bool,
     /// Candidate builds running at once (besides the evaluations).
     pub parallel_builds: usize,
+    /// Where evaluations run: `local` worker processes, or `slurm` jobs.
+    pub executor: ExecutorKind,
+    /// Settings of the Slurm executor (used when `executor: slurm`).
+    pub slurm: SlurmConfig,
+}
+
+/// Which executor runs evaluations (`evaluator.executor`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExecutorKind {
+    /// Worker processes on this machine.
+    #[default]
+    Local,
+    /// One Slurm batch job per evaluation (see `openevolve_eval::slurm`).
+    Slurm,
+}
+
+/// The `evaluator.slurm:` section: how evaluation jobs are submitted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SlurmConfig {
+    /// A directory the controller and every compute node see at the same
+    /// path (NFS, Lustre, ...): staged binaries, job scripts and results.
+    pub shared_dir: Option<String>,
+    /// `--partition`; `None` for the cluster's default.
+    pub partition: Option<String>,
+    /// `--account`; `None` for the user's default.
+    pub account: Option<String>,
+    /// `--time` as Slurm reads it ("30", "1:30:00", "2-00:00:00"); `None`
+    /// derives it from `timeout`, the cascade stages and `max_retries`.
+    pub time_limit: Option<String>,
+    /// `--cpus-per-task` of each evaluation job.
+    pub cpus_per_task: u32,
+    /// `--mem` ("4G", "500M"); `None` derives it from `memory_limit_mb`
+    /// (plus headroom) or leaves it to the cluster's default.
+    pub memory: Option<String>,
+    /// `--gres`, e.g. "gpu:1" for one GPU per evaluation.
+    pub gres: Option<String>,
+    /// More sbatch flags, passed as given (e.g. ["--qos=short"]).
+    pub extra_args: Vec<String>,
+    /// Job names are `<prefix>-<source hash>`, so squeue shows whose they are.
+    pub job_name_prefix: String,
+    /// Seconds between looks at a job's state and result file.
+    pub poll_interval: f64,
+    /// Resubmissions of a job lost to a node failure, preemption or boot
+    /// failure before the evaluation fails.
+    pub max_requeues: u32,
+    /// Seconds to wait for a finished job's result file to appear (shared
+    /// file systems show other nodes' writes late).
+    pub result_wait: f64,
+    /// The `openevolve-slurm-job` executable to stage; `None` looks beside
+    /// the running executable, then on PATH.
+    pub job_runner: Option<String>,
+}
+
+impl Default for SlurmConfig {
+    fn default() -> Self {
+        Self {
+            shared_dir: None,
+            partition: None,
+            account: None,
+            time_limit: None,
+            cpus_per_task: 1,
+            memory: None,
+            gres: None,
+            extra_args: Vec::new(),
+            job_name_prefix: "openevolve".into(),
+            poll_interval: 2.0,
+            max_requeues: 2,
+            result_wait: 30.0,
+            job_runner: None,
+        }
+    }
 }
 
 impl Default for EvaluatorConfig {
@@ -65,6 +138,8 @@ impl Default for EvaluatorConfig {
             in_process: false,
             allow_network: false,
             parallel_builds: 2,
+            executor: ExecutorKind::Local,
+            slurm: SlurmConfig::default(),
         }
     }
 }
@@ -112,6 +187,43 @@ impl EvaluatorConfig {
                 ),
             );
         }
+        if self.executor == ExecutorKind::Slurm {
+            self.validate_slurm(&mut problems);
+        }
         problems
+    }
+
+    fn validate_slurm(&self, problems: &mut Vec<(String, String)>) {
+        let mut p = |key: &str, msg: String| problems.push((format!("slurm.{key}"), msg));
+        let s = &self.slurm;
+        if s.shared_dir.as_deref().is_none_or(|d| d.trim().is_empty()) {
+            p(
+                "shared_dir",
+                "is required with `executor: slurm`: a directory every compute node can read".into(),
+            );
+        }
+        if s.cpus_per_task == 0 {
+            p("cpus_per_task", "must be at least 1, got 0".into());
+        }
+        if !(s.poll_interval.is_finite() && s.poll_interval > 0.0) {
+            p("poll_interval", format!("must be a positive number of seconds, got {}", s.poll_interval));
+        }
+        if !(s.result_wait.is_finite() && s.result_wait >= 0.0) {
+            p("result_wait", format!("must be zero or more seconds, got {}", s.result_wait));
+        }
+        let name_ok = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.';
+        if s.job_name_prefix.is_empty() || !s.job_name_prefix.chars().all(name_ok) {
+            p(
+                "job_name_prefix",
+                format!("must be letters, digits, '-', '_' or '.', got {:?}", s.job_name_prefix),
+            );
+        }
+        if self.in_process {
+            problems.push((
+                "in_process".into(),
+                "cannot be combined with `executor: slurm` (evaluations run in jobs, not in this process)"
+                    .into(),
+            ));
+        }
     }
 }

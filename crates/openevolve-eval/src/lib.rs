@@ -13,6 +13,10 @@
 //! `candidates/<hash>/` and `evaluators/<hash>/` inside it, so a changed
 //! dependency set never reuses a stale build; `scratch/` holds the workers'
 //! private directories while they run.
+//!
+//! Evaluations run where `evaluator.executor` says: in local worker
+//! processes ([`EvaluatorHost`]) or as Slurm jobs ([`SlurmExecutor`]); the
+//! controller sees only the [`Executor`] trait.
 
 mod classify;
 pub mod compile;
@@ -26,14 +30,16 @@ mod host;
 mod inprocess;
 pub mod sandbox;
 pub mod sdk_source;
+pub mod slurm;
 pub mod toolchain;
 mod worker;
 
 pub use compile::{BuildFailure, BuiltCandidate, Compiler, Output};
-pub use config::EvaluatorConfig;
+pub use config::{EvaluatorConfig, ExecutorKind, SlurmConfig};
 pub use deps::DepSet;
 pub use error::PrepareError;
 pub use evaluation::{Evaluation, Failure, FailureReason, Timings};
 pub use executor::{BoxFuture, Executor};
 pub use host::{EvaluatorHost, ProblemFiles, default_cache_dir};
+pub use slurm::SlurmExecutor;
 pub use toolchain::Toolchain;
