@@ -72,6 +72,13 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX iterations_island ON iterations (island, iteration);
     "#,
+    // 2 -> 3: look-ups the controller makes every iteration, which would
+    // otherwise scan every program (code and prompts included): "is this
+    // code already stored?" and "the island's newest programs".
+    r#"
+    CREATE INDEX programs_code_hash ON programs (code_hash);
+    CREATE INDEX programs_island_id ON programs (island, id);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -2,13 +2,11 @@
 //! OpenAI-compatible server on 127.0.0.1, and a look into a run's database.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+pub use openevolve_testkit::{Reply, ScriptedLlm};
 
 pub fn openevolve() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_openevolve"));
@@ -23,111 +21,6 @@ pub fn repo_root() -> PathBuf {
 /// One build cache for every test of this binary: the SDK is built once.
 pub fn cache_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("openevolve-cli-cache")
-}
-
-/// How the scripted server answers.
-#[derive(Clone)]
-pub enum Reply {
-    /// The chat completion text, with a usage block.
-    Text(String),
-    /// An HTTP error status with a JSON error body.
-    Status(u16),
-}
-
-/// An OpenAI-compatible `/chat/completions` endpoint that answers request
-/// `k` with `script[(offset + k) % len]`, optionally after `delay`.
-pub struct ScriptedLlm {
-    pub api_base: String,
-    requests: Arc<AtomicUsize>,
-    pub prompts: Arc<Mutex<Vec<String>>>,
-}
-
-impl ScriptedLlm {
-    pub fn start(script: Vec<Reply>, offset: usize, delay: Duration) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
-        let api_base = format!("http://{}/v1", listener.local_addr().unwrap());
-        let requests = Arc::new(AtomicUsize::new(0));
-        let prompts = Arc::new(Mutex::new(Vec::new()));
-        let (count, seen) = (Arc::clone(&requests), Arc::clone(&prompts));
-        let script = Arc::new(script);
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                let (script, count, seen) = (Arc::clone(&script), Arc::clone(&count), Arc::clone(&seen));
-                std::thread::spawn(move || serve(stream, &script, offset, delay, &count, &seen));
-            }
-        });
-        Self { api_base, requests, prompts }
-    }
-
-    pub fn requests(&self) -> usize {
-        self.requests.load(Ordering::SeqCst)
-    }
-}
-
-fn serve(
-    stream: TcpStream,
-    script: &[Reply],
-    offset: usize,
-    delay: Duration,
-    count: &AtomicUsize,
-    seen: &Mutex<Vec<String>>,
-) {
-    let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
-    let mut writer = stream;
-    // Keep-alive: several requests per connection, until the client closes it.
-    loop {
-        let mut content_length = 0usize;
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        loop {
-            line.clear();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let header = line.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':')
-                && name.eq_ignore_ascii_case("content-length")
-            {
-                content_length = value.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut body = vec![0; content_length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        seen.lock().unwrap().push(String::from_utf8_lossy(&body).into_owned());
-        let k = count.fetch_add(1, Ordering::SeqCst);
-        if !delay.is_zero() {
-            std::thread::sleep(delay);
-        }
-        let (status, json) = match &script[(offset + k) % script.len()] {
-            Reply::Text(text) => (
-                200,
-                serde_json::json!({
-                    "id": format!("cmpl-{k}"),
-                    "object": "chat.completion",
-                    "model": "scripted",
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-                    "usage": {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150}
-                }),
-            ),
-            Reply::Status(code) => (*code, serde_json::json!({"error": {"message": "scripted failure"}})),
-        };
-        let body = json.to_string();
-        let response = format!(
-            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: keep-alive\r\n\r\n{body}",
-            body.len()
-        );
-        if writer.write_all(response.as_bytes()).is_err() {
-            return;
-        }
-    }
 }
 
 /// A read-only look at a run's database.
