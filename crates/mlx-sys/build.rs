@@ -17,16 +17,9 @@ const BACKENDS: [&str; 2] = ["cpu", "cuda13"];
 const SETUP: &str = "scripts/setup-mlx.sh";
 
 fn main() {
-    for var in [
-        "MLX_PREFIX",
-        "MLX_BACKEND",
-        "MLX_HOME",
-        "MLX_C_SRC",
-        "XDG_CACHE_HOME",
-        "HOME",
-        "CXX",
-        "CXXFLAGS",
-    ] {
+    for var in
+        ["MLX_PREFIX", "MLX_BACKEND", "MLX_HOME", "MLX_C_SRC", "XDG_CACHE_HOME", "HOME", "CXX", "CXXFLAGS"]
+    {
         println!("cargo:rerun-if-env-changed={var}");
     }
     if env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("linux") {
@@ -66,10 +59,12 @@ fn main() {
 
     // mlx-c takes about a minute on two cores: skip it while nothing it depends
     // on has changed (the build script also reruns for unrelated env changes).
+    // One folder per backend, so switching MLX_BACKEND back and forth relinks
+    // instead of recompiling.
     let key = build_key(&[&prefix, &mlxc, &compat]);
-    let stamp = out.join("mlxc.stamp");
-    let lib_dir = out.join("mlxc");
-    let bindings = out.join("bindings.rs");
+    let lib_dir = out.join(format!("mlxc-{backend}"));
+    let stamp = lib_dir.join("stamp");
+    let bindings = lib_dir.join("bindings.rs");
     let fresh = fs::read_to_string(&stamp).is_ok_and(|s| s == key)
         && lib_dir.join("libmlxc.a").is_file()
         && bindings.is_file();
@@ -79,6 +74,7 @@ fn main() {
         generate_bindings(&mlxc, &prefix, &bindings);
         fs::write(&stamp, &key).expect("write the mlx-c build stamp");
     }
+    println!("cargo:rustc-env=MLX_SYS_BINDINGS={}", bindings.display());
 
     // mlx-c declares the f16/bf16 accessors only where the C compiler has those
     // types (aarch64); elsewhere lib.rs supplies them. Decide from what bindgen saw.
@@ -107,8 +103,8 @@ fn main() {
     println!("cargo::metadata=lib_dir={}", mlx_lib.display());
     println!("cargo::metadata=backend={backend}");
     println!("cargo::metadata=version={MLX_VERSION}");
-    let include = env::join_paths([prefix.join("include"), mlxc.clone()])
-        .expect("include paths must not contain ':'");
+    let include =
+        env::join_paths([prefix.join("include"), mlxc.clone()]).expect("include paths must not contain ':'");
     println!("cargo::metadata=include={}", include.display());
 }
 
@@ -134,16 +130,11 @@ fn mlx_home() -> PathBuf {
 }
 
 fn mlx_prefix(backend: &str) -> PathBuf {
-    env_path("MLX_PREFIX")
-        .unwrap_or_else(|| mlx_home().join(format!("{backend}-{MLX_VERSION}")).join("mlx"))
+    env_path("MLX_PREFIX").unwrap_or_else(|| mlx_home().join(format!("{backend}-{MLX_VERSION}")).join("mlx"))
 }
 
 fn setup_command(backend: &str) -> String {
-    if backend == "cpu" {
-        SETUP.to_string()
-    } else {
-        format!("{SETUP} --backend {backend}")
-    }
+    if backend == "cpu" { SETUP.to_string() } else { format!("{SETUP} --backend {backend}") }
 }
 
 /// The prefix must hold exactly the MLX that mlx-c was written against.

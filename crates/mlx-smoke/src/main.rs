@@ -4,7 +4,8 @@
 //!
 //! Prints the MLX version and backend, the default device's type (GPU on a CUDA
 //! build with a usable GPU), a matmul check, a short training run, the memory
-//! counters and the throughput of an N×N matmul on the default device.
+//! counters and the throughput of an N×N matmul on the default device
+//! (defaults: 8192 in bf16 on a GPU, 512 in f32 on the CPU).
 
 use std::process::ExitCode;
 
@@ -13,13 +14,13 @@ use mlx_smoke::{BACKEND, Result, SmokeError};
 
 struct Args {
     size: Option<i32>,
-    dtype: Dtype,
+    dtype: Option<Dtype>,
     iters: usize,
     cpu: bool,
 }
 
 fn parse_args() -> std::result::Result<Args, String> {
-    let mut args = Args { size: None, dtype: Dtype::Float32, iters: 10, cpu: false };
+    let mut args = Args { size: None, dtype: None, iters: 10, cpu: false };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
@@ -27,12 +28,12 @@ fn parse_args() -> std::result::Result<Args, String> {
             "--size" => args.size = Some(value("--size")?.parse().map_err(|e| format!("--size: {e}"))?),
             "--iters" => args.iters = value("--iters")?.parse().map_err(|e| format!("--iters: {e}"))?,
             "--dtype" => {
-                args.dtype = match value("--dtype")?.as_str() {
+                args.dtype = Some(match value("--dtype")?.as_str() {
                     "f32" => Dtype::Float32,
                     "bf16" => Dtype::Bfloat16,
                     "f16" => Dtype::Float16,
                     other => return Err(format!("--dtype must be f32, bf16 or f16, not {other}")),
-                }
+                })
             }
             "--cpu" => args.cpu = true,
             "-h" | "--help" => {
@@ -52,12 +53,19 @@ fn run(args: Args) -> Result<()> {
     let device = mlx_smoke::default_device_type()?;
     let on_gpu = matches!(device, DeviceType::Gpu);
     let device_name = if on_gpu { "gpu" } else { "cpu" };
-    println!("mlx-smoke: MLX {} ({BACKEND} build), default device: {device_name}", mlx_smoke::loaded_mlx_version());
+    println!(
+        "mlx-smoke: MLX {} ({BACKEND} build), default device: {device_name}",
+        mlx_smoke::loaded_mlx_version()
+    );
 
     let err = mlx_smoke::matmul_max_error(64, 48, 32)?;
     println!("matmul 64x48 . 48x32 vs f64 reference: max abs error {err:.2e}");
     if err > 1e-3 {
-        return Err(SmokeError::Mismatch { what: "matmul error".into(), got: format!("{err}"), expected: "<= 1e-3".into() });
+        return Err(SmokeError::Mismatch {
+            what: "matmul error".into(),
+            got: format!("{err}"),
+            expected: "<= 1e-3".into(),
+        });
     }
 
     let losses = mlx_smoke::train_mlp(200, 0)?;
@@ -74,8 +82,10 @@ fn run(args: Args) -> Result<()> {
     );
 
     let n = args.size.unwrap_or(if on_gpu { 8192 } else { 512 });
-    let flops = mlx_smoke::matmul_flops(n, args.dtype, args.iters)?;
-    let dtype = format!("{:?}", args.dtype).to_lowercase();
+    // bf16 is what GPU training runs in; the CPU has no fast bf16 path.
+    let dtype = args.dtype.unwrap_or(if on_gpu { Dtype::Bfloat16 } else { Dtype::Float32 });
+    let flops = mlx_smoke::matmul_flops(n, dtype, args.iters)?;
+    let dtype = format!("{dtype:?}").to_lowercase();
     println!(
         "matmul {n}x{n}x{n} {dtype} on {device_name}: {:.1} GFLOP/s ({:.1} TFLOP/s), {:.3} ms each",
         flops / 1e9,

@@ -1,8 +1,8 @@
 //! mlx-rs on this machine, through the mlx-sys port: real MLX, real numbers.
 
+use half::{bf16, f16};
 use mlx_rs::ops::indexing::IndexOp;
 use mlx_rs::{Array, Dtype, array};
-use half::{bf16, f16};
 
 #[test]
 fn loaded_mlx_is_the_pinned_release() {

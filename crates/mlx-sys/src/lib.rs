@@ -7,7 +7,7 @@
 #![allow(non_snake_case)]
 #![allow(clippy::all)]
 
-include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
+include!(env!("MLX_SYS_BINDINGS"));
 
 #[cfg(mlx_sys_half_shim)]
 pub use half_shim::*;
