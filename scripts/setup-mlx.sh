@@ -56,8 +56,12 @@ openblas="/usr/lib/$multiarch/openblas-pthread/libopenblas.so.0"
 missing=()
 if ((!runtime_only)); then
   command -v g++ >/dev/null || missing+=(g++)
-  compgen -G "/usr/lib/llvm-*/lib/libclang.so*" >/dev/null ||
-    compgen -G "/usr/lib/$multiarch/libclang*.so*" >/dev/null || missing+=(libclang-dev)
+  # bindgen needs libclang itself and clang's own headers (stddef.h); a fresh
+  # Debian has only libclang-cpp, which is neither.
+  if [ -z "${LIBCLANG_PATH:-}" ]; then
+    compgen -G "/usr/lib/llvm-*/lib/libclang.so*" >/dev/null &&
+      compgen -G "/usr/lib/llvm-*/lib/clang/*/include/stddef.h" >/dev/null || missing+=(libclang-dev)
+  fi
 fi
 if [ "$backend" = cpu ]; then
   [ -e "$openblas" ] || missing+=(libopenblas0-pthread)
