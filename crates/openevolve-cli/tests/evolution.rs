@@ -157,11 +157,18 @@ fn function_minimization_evolves_records_failures_and_checkpoints() {
 
 /// Everything of a run's database that must not depend on timing.
 fn content(db: &Path) -> (Vec<String>, Vec<String>) {
-    let programs = query(
-        db,
-        "SELECT id, code, parent_id, island, generation, iteration_found, metrics, fitness, cell_key, mutation, \
-         migrated_from, prompt FROM programs ORDER BY id",
-        |r| {
+    let log = openevolve_db::prompt_log_path(db);
+    let attach = rusqlite::Connection::open(db).unwrap();
+    attach.execute("ATTACH DATABASE ?1 AS log", [log.to_str().unwrap()]).unwrap();
+    let mut stmt = attach
+        .prepare(
+            "SELECT id, code, parent_id, island, generation, iteration_found, metrics, fitness, cell_key, mutation, \
+             migrated_from, (SELECT prompt FROM log.prompts WHERE program_id = id) FROM programs ORDER BY id",
+        )
+        .unwrap();
+    let programs: Vec<String> = stmt
+        .query_map([],
+        |r: &rusqlite::Row| {
             Ok(format!(
                 "{:?}",
                 (
@@ -180,7 +187,11 @@ fn content(db: &Path) -> (Vec<String>, Vec<String>) {
                 )
             ))
         },
-    );
+    )
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap();
+    assert!(programs.iter().filter(|p| p.ends_with("None)")).count() <= 2, "children have logged prompts");
     let iterations = query(
         db,
         "SELECT iteration, island, parent_id, child_id, outcome, message, model FROM iterations ORDER BY iteration",

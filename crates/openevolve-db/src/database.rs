@@ -52,6 +52,7 @@ impl ProgramDatabase {
         }
         let mut conn = Connection::open(path)?;
         crate::schema::prepare(&mut conn)?;
+        crate::schema::attach_prompt_log(&conn, &crate::snapshot::prompt_log_path(path))?;
         let space = FeatureSpace::new(config);
 
         if let Some(stored) = store::meta(&conn, META_CONFIG)? {

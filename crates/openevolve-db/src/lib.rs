@@ -18,6 +18,9 @@
 //! - **Replacement.** A program takes its cell when empty or when strictly
 //!   fitter than the occupant. A cell emptied by eviction stays empty until
 //!   the next program lands there.
+//! - **Prompt log.** Logged prompts go to a second SQLite file beside the
+//!   database (`<name>.prompts`, attached as schema `log`), so that checkpoint
+//!   snapshots copy programs, grids and state but not megabytes of prompts.
 //! - **Memory.** RAM holds per program only id, island, cell and fitness, in
 //!   ordered structures; code, metrics and artifacts stay in the file.
 //! - **Determinism.** Sampling draws from a ChaCha8 stream seeded from
@@ -44,6 +47,7 @@ pub use config::{DatabaseConfig, FeatureBins};
 pub use database::ProgramDatabase;
 pub use error::DbError;
 pub use fitness::fitness;
+pub use snapshot::prompt_log_path;
 pub use types::{
     Artifact, CellChange, CellOccupant, InsertOutcome, IterationRecord, Metrics, MigrationReport, Mutation, NewProgram, Program,
     ProgramId,

@@ -109,6 +109,23 @@ pub(crate) fn prepare(conn: &mut Connection) -> Result<(), DbError> {
     Ok(())
 }
 
+/// Attaches the prompt log as schema `log`: a second SQLite file beside the
+/// database. Prompts are written once and read rarely, and they are most of a
+/// run's bytes; keeping them out of the main file keeps checkpoints (full
+/// copies of the main file) small and fast.
+pub(crate) fn attach_prompt_log(conn: &Connection, path: &std::path::Path) -> Result<(), DbError> {
+    conn.execute("ATTACH DATABASE ?1 AS log", [path.to_string_lossy()])?;
+    conn.execute_batch(
+        "PRAGMA log.journal_mode = WAL;
+         PRAGMA log.synchronous = NORMAL;
+         CREATE TABLE IF NOT EXISTS log.prompts (
+             program_id INTEGER PRIMARY KEY,
+             prompt     TEXT NOT NULL
+         );",
+    )?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,14 +11,26 @@ use crate::{DbError, ProgramDatabase};
 /// Where large artifacts live when `artifacts_base_path` is not set: a folder
 /// named after the database file, beside it.
 pub(crate) fn default_artifacts_dir(db_path: &Path) -> PathBuf {
+    beside(db_path, "artifacts")
+}
+
+/// The prompt log of the database at `db_path`: a file named after it, beside it.
+pub fn prompt_log_path(db_path: &Path) -> PathBuf {
+    beside(db_path, "prompts")
+}
+
+fn beside(db_path: &Path, suffix: &str) -> PathBuf {
     let name = db_path.file_name().map_or("evolution.db".into(), |n| n.to_string_lossy().into_owned());
-    db_path.with_file_name(format!("{name}.artifacts"))
+    db_path.with_file_name(format!("{name}.{suffix}"))
 }
 
 impl ProgramDatabase {
     /// Writes a consistent copy of the database to `path` (which must not
     /// exist), with its large artifacts beside it as the default layout
     /// expects. The copy reflects every insert that returned before the call.
+    /// The prompt log is not copied: it is not needed to continue a run, and
+    /// copying it at every checkpoint would make checkpoints grow with the
+    /// square of the run's length.
     pub fn snapshot_to(&self, path: impl AsRef<Path>) -> Result<(), DbError> {
         let path = path.as_ref();
         self.conn.backup(MAIN_DB, path, None::<fn(rusqlite::backup::Progress)>)?;
@@ -49,6 +61,22 @@ impl ProgramDatabase {
             link_or_copy(&from_dir.join(&relative), &to_dir.join(&relative))?;
         }
         Ok(())
+    }
+}
+
+impl ProgramDatabase {
+    /// Copies from the prompt log at `log` the prompts of programs this
+    /// database holds (a run resumed from a checkpoint takes them from the
+    /// run the checkpoint belongs to). Returns how many were copied.
+    pub fn import_prompts(&self, log: &Path) -> Result<usize, DbError> {
+        self.conn.execute("ATTACH DATABASE ?1 AS source", [log.to_string_lossy()])?;
+        let copied = self.conn.execute(
+            "INSERT OR IGNORE INTO log.prompts (program_id, prompt) \
+             SELECT program_id, prompt FROM source.prompts WHERE program_id IN (SELECT id FROM main.programs)",
+            [],
+        );
+        self.conn.execute("DETACH DATABASE source", [])?;
+        Ok(copied?)
     }
 }
 

@@ -8,8 +8,11 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use crate::{Artifact, DbError, Metrics, Mutation, Program, ProgramId};
 
 /// Columns of a program row, in the order `read_program` expects.
+/// Prompts live in the attached prompt log (`log.prompts`); rows written
+/// before it existed keep theirs in `programs.prompt`.
 pub(crate) const PROGRAM_COLUMNS: &str = "id, code, code_hash, language, parent_id, island, \
-    generation, iteration_found, metrics, fitness, features, cell_key, model, mutation, prompt, \
+    generation, iteration_found, metrics, fitness, features, cell_key, model, mutation, \
+    COALESCE(prompt, (SELECT p.prompt FROM log.prompts p WHERE p.program_id = programs.id)), \
     migrated_from, created_at_ms";
 
 /// A program row to write; `id` and the timestamp are assigned on insert.
@@ -66,11 +69,15 @@ pub(crate) fn insert_program(conn: &Connection, row: &ProgramRow) -> Result<Prog
         row.cell_key as i64,
         row.model,
         row.mutation.as_str(),
-        row.prompt,
+        None::<&str>,
         row.migrated_from,
         now_ms(),
     ])?;
-    Ok(conn.last_insert_rowid())
+    let id = conn.last_insert_rowid();
+    if let Some(prompt) = row.prompt {
+        conn.prepare_cached("INSERT INTO log.prompts (program_id, prompt) VALUES (?1, ?2)")?.execute(params![id, prompt])?;
+    }
+    Ok(id)
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(text: &str, what: &'static str) -> rusqlite::Result<T> {
@@ -206,6 +213,7 @@ pub(crate) fn delete_program(conn: &Connection, id: ProgramId, dir: &Path) -> Re
         .query_map([id], |row| row.get(0))?
         .collect::<Result<_, _>>()?;
     conn.prepare_cached("DELETE FROM programs WHERE id = ?1")?.execute([id])?;
+    conn.prepare_cached("DELETE FROM log.prompts WHERE program_id = ?1")?.execute([id])?;
     let mut orphans = Vec::new();
     for file in files {
         let still_used: bool = conn

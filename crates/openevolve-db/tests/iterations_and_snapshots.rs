@@ -121,3 +121,24 @@ fn a_snapshot_restores_programs_artifacts_and_state_and_ignores_later_writes() {
     assert_eq!(restored.meta("ctl").unwrap(), Some(json!({"n": 1})));
     assert_eq!(restored.artifacts(a).unwrap()["stderr"], Artifact::Text("x".repeat(100)));
 }
+
+#[test]
+fn prompts_live_in_the_prompt_log_and_stay_out_of_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.db");
+    let mut db = ProgramDatabase::open(&path, &config()).unwrap();
+    let mut p = child("fn a() {}", 0, 1.0, false);
+    p.prompt = Some("improve it ".repeat(1000));
+    let id = db.insert(p).unwrap().id();
+    assert_eq!(db.program(id).unwrap().prompt.as_deref(), Some("improve it ".repeat(1000).as_str()));
+    assert!(openevolve_db::prompt_log_path(&path).is_file());
+
+    let snapshot = dir.path().join("snap.db");
+    db.snapshot_to(&snapshot).unwrap();
+    let bytes = std::fs::read(&snapshot).unwrap();
+    assert!(!bytes.windows(22).any(|w| w == b"improve it improve it "), "the prompt is not in the snapshot");
+    assert!(bytes.windows(9).any(|w| w == b"fn a() {}"), "the code is");
+    let copy = ProgramDatabase::open(&snapshot, &config()).unwrap();
+    assert_eq!(copy.program(id).unwrap().prompt, None);
+    assert_eq!(copy.program(id).unwrap().code, "fn a() {}");
+}

@@ -44,11 +44,10 @@ impl Executor for InstantExecutor {
 fn config(api_base: &str, iterations: u64, population: usize) -> Config {
     let mut c = Config::default();
     c.max_iterations = iterations;
-    c.checkpoint_interval = std::env::var("CKPT").ok().and_then(|v| v.parse().ok()).unwrap_or(100);
+    c.checkpoint_interval = 100;
     c.diff_based_evolution = false;
     c.database.population_size = population;
     c.database.archive_size = 100;
-    c.database.migration_interval = 1_000_000;
     c.llm.retries = 0;
     c.use_single_model("instant");
     c.use_api_base(api_base);

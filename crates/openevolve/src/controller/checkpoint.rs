@@ -91,6 +91,20 @@ pub fn restore_into(checkpoint: &Path, layout: &RunLayout) -> Result<(), RunErro
     Ok(())
 }
 
+/// Prompts are logged once, in the run directory, not in each checkpoint:
+/// a run resumed from `checkpoint` takes those of its programs from the run
+/// the checkpoint belongs to (`<run>/checkpoints/checkpoint_N`), if it is
+/// still there.
+pub fn import_prompts(db: &ProgramDatabase, checkpoint: &Path) -> Result<(), RunError> {
+    let Some(run) = checkpoint.parent().and_then(Path::parent) else { return Ok(()) };
+    let log = openevolve_db::prompt_log_path(&RunLayout::new(run).database());
+    if log.is_file() {
+        let copied = db.import_prompts(&log)?;
+        tracing::debug!(copied, log = %log.display(), "prompts of the checkpoint's programs imported");
+    }
+    Ok(())
+}
+
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
     let tmp = path.with_extension("partial");
     std::fs::write(&tmp, bytes).map_err(RunError::io("cannot write", &tmp))?;

@@ -109,6 +109,9 @@ impl Controller {
             checkpoint::restore_into(checkpoint, &layout)?;
         }
         let db = ProgramDatabase::open(layout.database(), &config.database)?;
+        if let Some(checkpoint) = &resume_from {
+            checkpoint::import_prompts(&db, checkpoint)?;
+        }
         let run_seed = match (config.random_seed, db.meta(SEED_KEY)?.and_then(|v| v.as_u64())) {
             (_, Some(stored)) => stored,
             (Some(seed), None) => seed,
