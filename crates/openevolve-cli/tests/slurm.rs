@@ -357,8 +357,10 @@ fn evolution_on_slurm_equals_local_resumes_after_sigkill_and_cancels_on_ctrl_c()
     let llm = ScriptedLlm::start(replies(&[HANGS]), 0, Duration::ZERO);
     let child = openevolve_run(&cfg, &out, &llm, &cluster, &[]).stderr(Stdio::null()).spawn().unwrap();
     let hanging = || {
+        let hangs =
+            |d: &PathBuf| std::fs::read_to_string(d.join("source.rs")).is_ok_and(|s| s.contains("loop {"));
         let running = |j: &u64| cluster.job_state(*j).as_deref() == Some("RUNNING");
-        job_dirs(&shared).into_iter().map(|d| recorded(&d)).find(running)
+        job_dirs(&shared).into_iter().filter(hangs).map(|d| recorded(&d)).find(running)
     };
     assert!(wait_for(Duration::from_secs(120), || hanging().is_some()), "the hanging child's job runs");
     let ours = hanging().unwrap();

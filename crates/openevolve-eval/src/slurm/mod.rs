@@ -16,7 +16,7 @@
 //!   bin/openevolve-slurm-job       the job runner
 //!   events.log                     submissions, requeues, cancellations, reuses
 //!   <source hash>/                 one per candidate source
-//!     candidate.so spec.json job.sh
+//!     source.rs candidate.so spec.json job.sh
 //!     job                          "<job id> <attempt>" of the current job
 //!     slurm-<job id>.out           the job's own stdout/stderr
 //!     result-<job id>.json         written by the runner when it finishes
@@ -231,7 +231,7 @@ impl SlurmExecutor {
                 return evaluation;
             }
         };
-        if let Err(e) = self.stage(&dir, &built.library) {
+        if let Err(e) = self.stage(&dir, &built.library, &source) {
             return Evaluation::failed(FailureReason::WorkerFailed, e);
         }
         let guard = match self.submit(&dir, &hash, 1).await {
@@ -244,7 +244,9 @@ impl SlurmExecutor {
     }
 
     /// Writes the candidate, spec and job script into the job directory.
-    fn stage(&self, dir: &Path, library: &Path) -> Result<(), String> {
+    fn stage(&self, dir: &Path, library: &Path, source: &str) -> Result<(), String> {
+        // For people looking into a job: what it evaluates.
+        write_atomic(&dir.join("source.rs"), source)?;
         let candidate = dir.join(format!("candidate{}", std::env::consts::DLL_SUFFIX));
         copy_if_changed(library, &candidate).map_err(|e| e.to_string())?;
         let spec = JobSpec {
