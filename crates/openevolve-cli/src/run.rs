@@ -142,7 +142,10 @@ fn report(summary: &RunSummary, args: &RunArgs) {
         eprintln!("outcomes:   {}", outcomes.join(", "));
     }
     if let Some(best) = &summary.best {
-        eprintln!("best:       program {} with fitness {:.6} (iteration {})", best.id, best.fitness, best.iteration_found);
+        eprintln!(
+            "best:       program {} with fitness {:.6} (iteration {})",
+            best.id, best.fitness, best.iteration_found
+        );
     }
     let usage = &summary.llm_usage.total;
     eprintln!(
@@ -194,7 +197,9 @@ fn check_inputs(args: &RunArgs) -> Result<String, Failure> {
     let source = std::fs::read_to_string(&args.initial)
         .with_context(|| format!("cannot read initial program {}", args.initial.display()))
         .map_err(bad)?;
-    evolve_regions(&source).with_context(|| format!("initial program {}", args.initial.display())).map_err(bad)?;
+    evolve_regions(&source)
+        .with_context(|| format!("initial program {}", args.initial.display()))
+        .map_err(bad)?;
     let evaluator = &args.evaluator;
     if evaluator.is_dir() {
         return Err(bad(anyhow!(
@@ -203,7 +208,10 @@ fn check_inputs(args: &RunArgs) -> Result<String, Failure> {
         )));
     }
     if !(evaluator.is_file() && evaluator.extension().is_some_and(|e| e == "rs")) {
-        return Err(bad(anyhow!("evaluator {}: expected a Rust file such as evaluator.rs", evaluator.display())));
+        return Err(bad(anyhow!(
+            "evaluator {}: expected a Rust file such as evaluator.rs",
+            evaluator.display()
+        )));
     }
     Ok(source)
 }

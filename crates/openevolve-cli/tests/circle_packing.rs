@@ -78,7 +78,9 @@ fn circle_packing_rewrites_are_validated_exactly() {
     assert_eq!(outcomes, ["initial", "improved", "stored", "not_applied"]);
 
     let scores: Vec<(i64, f64)> =
-        query(&db, "SELECT iteration_found, fitness FROM programs ORDER BY id", |r| Ok((r.get(0)?, r.get(1)?)));
+        query(&db, "SELECT iteration_found, fitness FROM programs ORDER BY id", |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        });
     let (initial, better, overlapping) = (scores[0].1, scores[1].1, scores[2].1);
     assert!(initial > 1.5 && initial < 2.5, "initial packing scores {initial}");
     assert!((better - 2.541_421_356).abs() < 1e-6, "grid plus gap circle: {better}");
@@ -90,7 +92,8 @@ fn circle_packing_rewrites_are_validated_exactly() {
         |r| r.get(0),
     );
     assert!(reason[0].contains("overlap"), "{reason:?}");
-    let not_applied: Vec<String> = query(&db, "SELECT message FROM iterations WHERE iteration = 3", |r| r.get(0));
+    let not_applied: Vec<String> =
+        query(&db, "SELECT message FROM iterations WHERE iteration = 3", |r| r.get(0));
     assert!(not_applied[0].to_lowercase().contains("code block"), "{not_applied:?}");
 
     // Full rewrites keep everything outside the region from the parent.

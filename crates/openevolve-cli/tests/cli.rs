@@ -42,7 +42,16 @@ fn help_works_on_every_command() {
         assert!(out.contains("Usage:"), "{args:?}: {out}");
     }
     let (_, out, _) = run(openevolve().args(["run", "--help"]));
-    for flag in ["--config", "--output", "--iterations", "--checkpoint", "--target-score", "--api-base", "--model", "--log-level"] {
+    for flag in [
+        "--config",
+        "--output",
+        "--iterations",
+        "--checkpoint",
+        "--target-score",
+        "--api-base",
+        "--model",
+        "--log-level",
+    ] {
         assert!(out.contains(flag), "run --help lacks {flag}");
     }
 }
@@ -75,20 +84,31 @@ fn config_check_names_a_misspelled_key_its_line_and_the_fix() {
     let (code, out, err) = run(openevolve().args(["config", "check"]).arg(&file));
     assert_eq!(code, 2);
     assert!(out.is_empty());
-    assert!(err.contains("config.yaml:line 2: `databse`: unknown key `databse`; did you mean `database`?"), "{err}");
+    assert!(
+        err.contains("config.yaml:line 2: `databse`: unknown key `databse`; did you mean `database`?"),
+        "{err}"
+    );
 
     std::fs::write(&file, "database:\n  num_island: 3\n").unwrap();
     let (code, _, err) = run(openevolve().args(["config", "check"]).arg(&file));
     assert_eq!(code, 2);
-    assert!(err.contains("line 2: `database.num_island`") && err.contains("did you mean `num_islands`?"), "{err}");
+    assert!(
+        err.contains("line 2: `database.num_island`") && err.contains("did you mean `num_islands`?"),
+        "{err}"
+    );
 }
 
 #[test]
 fn config_check_masks_secrets_and_prints_warnings() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("config.yaml");
-    std::fs::write(&file, "llm:\n  api_key: ${OE_CLI_TEST_KEY}\n  models: [{name: m}]\ndatabase:\n  in_memory: true\n").unwrap();
-    let (code, out, err) = run(openevolve().args(["config", "check"]).arg(&file).env("OE_CLI_TEST_KEY", "sk-test-123456"));
+    std::fs::write(
+        &file,
+        "llm:\n  api_key: ${OE_CLI_TEST_KEY}\n  models: [{name: m}]\ndatabase:\n  in_memory: true\n",
+    )
+    .unwrap();
+    let (code, out, err) =
+        run(openevolve().args(["config", "check"]).arg(&file).env("OE_CLI_TEST_KEY", "sk-test-123456"));
     assert_eq!(code, 0, "{err}");
     assert!(!out.contains("sk-test-123456") && !err.contains("sk-test-123456"));
     assert!(out.contains("api_key: '********'") || out.contains("api_key: \"********\""), "{out}");

@@ -48,13 +48,19 @@ const REFINE: &str = r#"Let me spend half the budget refining around the best po
 >>>>>>> REPLACE
 "#;
 
-const BREAKS_THE_BUILD: &str = "<<<<<<< SEARCH\n    best\n=======\n    best.no_such_method()\n>>>>>>> REPLACE\n";
+const BREAKS_THE_BUILD: &str =
+    "<<<<<<< SEARCH\n    best\n=======\n    best.no_such_method()\n>>>>>>> REPLACE\n";
 const NO_BLOCKS: &str = "The program looks fine to me as it is.";
-const CHEATS: &str = "<<<<<<< SEARCH\n    best\n=======\n    (best.0, best.1, best.2 - 10.0)\n>>>>>>> REPLACE\n";
-const MISSES: &str = "<<<<<<< SEARCH\n    let temperature = 1.0;\n=======\n    let temperature = 2.0;\n>>>>>>> REPLACE\n";
+const CHEATS: &str =
+    "<<<<<<< SEARCH\n    best\n=======\n    (best.0, best.1, best.2 - 10.0)\n>>>>>>> REPLACE\n";
+const MISSES: &str =
+    "<<<<<<< SEARCH\n    let temperature = 1.0;\n=======\n    let temperature = 2.0;\n>>>>>>> REPLACE\n";
 
 fn script() -> Vec<Reply> {
-    [REFINE, BREAKS_THE_BUILD, NO_BLOCKS, CHEATS, MISSES, REFINE].iter().map(|s| Reply::Text(s.to_string())).collect()
+    [REFINE, BREAKS_THE_BUILD, NO_BLOCKS, CHEATS, MISSES, REFINE]
+        .iter()
+        .map(|s| Reply::Text(s.to_string()))
+        .collect()
 }
 
 fn example(name: &str) -> PathBuf {
@@ -108,12 +114,19 @@ fn function_minimization_evolves_records_failures_and_checkpoints() {
     assert_eq!(llm.requests(), 6);
 
     // The layout the README documents.
-    for file in ["evolution.db", "summary.json", "logs/openevolve.log", "best/best_program.rs", "best/best_program_info.json"] {
+    for file in [
+        "evolution.db",
+        "summary.json",
+        "logs/openevolve.log",
+        "best/best_program.rs",
+        "best/best_program_info.json",
+    ] {
         assert!(out.join(file).is_file(), "missing {file}");
     }
     for n in [2, 4, 6] {
         let cp = out.join(format!("checkpoints/checkpoint_{n}"));
-        for file in ["evolution.db", "state.json", "config.yaml", "best_program.rs", "best_program_info.json"] {
+        for file in ["evolution.db", "state.json", "config.yaml", "best_program.rs", "best_program_info.json"]
+        {
             assert!(cp.join(file).is_file(), "checkpoint_{n} lacks {file}");
         }
     }
@@ -121,7 +134,9 @@ fn function_minimization_evolves_records_failures_and_checkpoints() {
 
     let db = out.join("evolution.db");
     let outcomes: Vec<(i64, String)> =
-        query(&db, "SELECT iteration, outcome FROM iterations ORDER BY iteration", |r| Ok((r.get(0)?, r.get(1)?)));
+        query(&db, "SELECT iteration, outcome FROM iterations ORDER BY iteration", |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        });
     let names: Vec<&str> = outcomes.iter().map(|(_, o)| o.as_str()).collect();
     assert_eq!(names[..5], ["initial", "improved", "build_failed", "not_applied", "stored"], "{outcomes:?}");
     assert_eq!(names[5], "not_applied");
@@ -129,14 +144,17 @@ fn function_minimization_evolves_records_failures_and_checkpoints() {
     // SEARCH that no longer matches; either way nothing new is stored.
     assert!(["duplicate", "not_applied"].contains(&names[6]), "{outcomes:?}");
 
-    let build_error: String = query(&db, "SELECT message FROM iterations WHERE outcome = 'build_failed'", |r| r.get(0))
-        .pop()
-        .unwrap();
+    let build_error: String =
+        query(&db, "SELECT message FROM iterations WHERE outcome = 'build_failed'", |r| r.get(0))
+            .pop()
+            .unwrap();
     assert!(build_error.contains("no_such_method"), "{build_error}");
 
     // The improved child is the best program, better than the initial one.
     let fitness: Vec<(i64, f64)> =
-        query(&db, "SELECT iteration_found, fitness FROM programs ORDER BY id", |r| Ok((r.get(0)?, r.get(1)?)));
+        query(&db, "SELECT iteration_found, fitness FROM programs ORDER BY id", |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        });
     let initial = fitness[0].1;
     let best = read_json(&out.join("best/best_program_info.json"));
     assert!(best["fitness"].as_f64().unwrap() > initial + 0.05, "{best} vs initial {initial}");
@@ -167,8 +185,7 @@ fn content(db: &Path) -> (Vec<String>, Vec<String>) {
         )
         .unwrap();
     let programs: Vec<String> = stmt
-        .query_map([],
-        |r: &rusqlite::Row| {
+        .query_map([], |r: &rusqlite::Row| {
             Ok(format!(
                 "{:?}",
                 (
@@ -186,11 +203,10 @@ fn content(db: &Path) -> (Vec<String>, Vec<String>) {
                     r.get::<_, Option<String>>(11)?,
                 )
             ))
-        },
-    )
-    .unwrap()
-    .collect::<Result<_, _>>()
-    .unwrap();
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
     assert!(programs.iter().filter(|p| p.ends_with("None)")).count() <= 2, "children have logged prompts");
     let iterations = query(
         db,
@@ -272,7 +288,10 @@ fn a_sigkill_then_resume_in_place_loses_no_committed_iteration() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    assert!(wait_for(Duration::from_secs(120), || committed_iterations(&db) >= 5), "five iterations committed");
+    assert!(
+        wait_for(Duration::from_secs(120), || committed_iterations(&db) >= 5),
+        "five iterations committed"
+    );
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
 

@@ -47,7 +47,8 @@ impl ProgramDatabase {
 
     /// The highest iteration recorded; a resumed run continues after it.
     pub fn last_recorded_iteration(&self) -> Result<Option<u64>, DbError> {
-        let max: Option<i64> = self.conn.query_row("SELECT MAX(iteration) FROM iterations", [], |r| r.get(0))?;
+        let max: Option<i64> =
+            self.conn.query_row("SELECT MAX(iteration) FROM iterations", [], |r| r.get(0))?;
         Ok(max.map(|m| m as u64))
     }
 
@@ -64,7 +65,9 @@ impl ProgramDatabase {
     pub fn last_failure_on_island(&self, island: usize) -> Result<Option<String>, DbError> {
         let row: Option<(Option<i64>, Option<String>)> = self
             .conn
-            .prepare_cached("SELECT child_id, message FROM iterations WHERE island = ?1 ORDER BY iteration DESC LIMIT 1")?
+            .prepare_cached(
+                "SELECT child_id, message FROM iterations WHERE island = ?1 ORDER BY iteration DESC LIMIT 1",
+            )?
             .query_row([island as i64], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         Ok(match row {

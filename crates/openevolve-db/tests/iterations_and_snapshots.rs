@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use openevolve_db::{Artifact, DatabaseConfig, IterationRecord, Metrics, Mutation, NewProgram, ProgramDatabase};
+use openevolve_db::{
+    Artifact, DatabaseConfig, IterationRecord, Metrics, Mutation, NewProgram, ProgramDatabase,
+};
 use serde_json::json;
 
 fn config() -> DatabaseConfig {
@@ -60,9 +62,14 @@ fn iterations_are_logged_with_the_callers_state_and_survive_reopening() {
         assert_eq!(db.last_recorded_iteration().unwrap(), None);
         let id = db.insert(child("a", 0, 1.0, false)).unwrap().id();
         db.record_iteration(&record(1, 0, Some(id), None), "ctl", &json!({"n": 1})).unwrap();
-        db.record_iteration(&record(2, 1, None, Some("error[E0308]: mismatched types")), "ctl", &json!({"n": 2}))
+        db.record_iteration(
+            &record(2, 1, None, Some("error[E0308]: mismatched types")),
+            "ctl",
+            &json!({"n": 2}),
+        )
+        .unwrap();
+        db.record_iteration(&record(3, 0, None, Some("no SEARCH/REPLACE block")), "ctl", &json!({"n": 3}))
             .unwrap();
-        db.record_iteration(&record(3, 0, None, Some("no SEARCH/REPLACE block")), "ctl", &json!({"n": 3})).unwrap();
     }
     let db = ProgramDatabase::open(&path, &config()).unwrap();
     assert_eq!(db.last_recorded_iteration().unwrap(), Some(3));

@@ -22,7 +22,8 @@ use openevolve_eval::{BoxFuture, Evaluation, Executor};
 use openevolve_testkit::{Reply, ScriptedLlm};
 use tokio::sync::watch;
 
-const INITIAL: &str = "pub fn base() -> u64 { 1 }\n// EVOLVE-BLOCK-START\npub fn value() -> u64 { 0 }\n// EVOLVE-BLOCK-END\n";
+const INITIAL: &str =
+    "pub fn base() -> u64 { 1 }\n// EVOLVE-BLOCK-START\npub fn value() -> u64 { 0 }\n// EVOLVE-BLOCK-END\n";
 /// A full rewrite whose code differs on every request.
 const ANSWER: &str = "Try this.\n```rust\npub fn value() -> u64 { {n} }\n```\n";
 
@@ -32,7 +33,9 @@ struct InstantExecutor;
 impl Executor for InstantExecutor {
     fn evaluate(self: Arc<Self>, source: String) -> BoxFuture<'static, Evaluation> {
         Box::pin(async move {
-            let hash = source.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
+            let hash = source
+                .bytes()
+                .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
             let mut evaluation = Evaluation::default();
             evaluation.metrics.insert("combined_score".into(), (hash % 10_000) as f64 / 10_000.0);
             evaluation.artifacts.insert("stdout".into(), format!("scored {hash:x}"));
@@ -42,10 +45,12 @@ impl Executor for InstantExecutor {
 }
 
 fn config(api_base: &str, iterations: u64, population: usize) -> Config {
-    let mut c = Config::default();
-    c.max_iterations = iterations;
-    c.checkpoint_interval = 100;
-    c.diff_based_evolution = false;
+    let mut c = Config {
+        max_iterations: iterations,
+        checkpoint_interval: 100,
+        diff_based_evolution: false,
+        ..Config::default()
+    };
     c.database.population_size = population;
     c.database.archive_size = 100;
     c.llm.retries = 0;
@@ -176,6 +181,8 @@ fn main() {
                 median(warm)
             );
         }
-        None => println!("start-up: build the release binary first (cargo build --release -p openevolve-cli)"),
+        None => {
+            println!("start-up: build the release binary first (cargo build --release -p openevolve-cli)")
+        }
     }
 }

@@ -19,7 +19,9 @@ pub struct EvolveRegion {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RegionError {
-    #[error("no EVOLVE-BLOCK region: mark the code the LLM may change with `// {START_MARKER}` and `// {END_MARKER}` lines")]
+    #[error(
+        "no EVOLVE-BLOCK region: mark the code the LLM may change with `// {START_MARKER}` and `// {END_MARKER}` lines"
+    )]
     None,
     #[error("line {line}: `{START_MARKER}` inside the region opened at line {open}; regions cannot nest")]
     Nested { line: usize, open: usize },

@@ -81,7 +81,12 @@ fn the_shipped_default_config_documents_every_key() {
     assert!(missing.is_empty(), "configs/default_config.yaml lacks: {missing:?}");
     for (i, line) in text.lines().enumerate() {
         let t = line.trim_start();
-        if !t.is_empty() && !t.starts_with('#') && !t.starts_with("- ") && t.contains(':') && !t.ends_with(':') {
+        if !t.is_empty()
+            && !t.starts_with('#')
+            && !t.starts_with("- ")
+            && t.contains(':')
+            && !t.ends_with(':')
+        {
             assert!(line.contains(" # "), "line {} has no comment: {line}", i + 1);
         }
     }
@@ -127,10 +132,7 @@ fn llm_model_is_pointed_at_models() {
 fn all_unknown_keys_are_reported_at_once() {
     let p = problems("databse: {}\nllm:\n  temprature: 0.5\n  models:\n    - name: a\n      wieght: 2\n");
     let keys: Vec<_> = p.iter().map(|p| (p.key.as_str(), p.line)).collect();
-    assert_eq!(
-        keys,
-        [("databse", Some(1)), ("llm.temprature", Some(3)), ("llm.models[0].wieght", Some(6))]
-    );
+    assert_eq!(keys, [("databse", Some(1)), ("llm.temprature", Some(3)), ("llm.models[0].wieght", Some(6))]);
 }
 
 #[test]
@@ -175,7 +177,9 @@ fn zero_islands_is_an_error() {
 
 #[test]
 fn negative_timeouts_are_errors() {
-    let p = problems("evaluator:\n  timeout: -5\nllm:\n  timeout: -1\n  models:\n    - name: m\n      timeout: 0\n");
+    let p = problems(
+        "evaluator:\n  timeout: -5\nllm:\n  timeout: -1\n  models:\n    - name: m\n      timeout: 0\n",
+    );
     let keys: Vec<_> = p.iter().map(|p| (p.key.as_str(), p.line)).collect();
     assert_eq!(
         keys,
@@ -195,11 +199,23 @@ fn other_value_checks() {
         ("llm:\n  models:\n    - name: a\n      weight: 0\n", "llm.models", "weight above 0"),
         ("llm:\n  reasoning_effort: extreme\n", "llm.reasoning_effort", "one of"),
         ("evaluator:\n  parallel_evaluations: 0\n", "evaluator.parallel_evaluations", "at least 1"),
-        ("evaluator:\n  cascade_thresholds: [0.1, 0.2, 0.3, 0.4]\n", "evaluator.cascade_thresholds", "at most 3"),
+        (
+            "evaluator:\n  cascade_thresholds: [0.1, 0.2, 0.3, 0.4]\n",
+            "evaluator.cascade_thresholds",
+            "at most 3",
+        ),
         ("evolution_trace:\n  format: hdf5\n", "evolution_trace.format", "jsonl"),
         ("database:\n  feature_dimensions: []\n", "database.feature_dimensions", "at least one"),
-        ("database:\n  feature_bins: {score: 4}\n", "database.feature_bins.score", "not in feature_dimensions"),
-        ("prompt:\n  island_system_messages: [a, b]\ndatabase:\n  num_islands: 1\n", "prompt.island_system_messages", "at most one per island"),
+        (
+            "database:\n  feature_bins: {score: 4}\n",
+            "database.feature_bins.score",
+            "not in feature_dimensions",
+        ),
+        (
+            "prompt:\n  island_system_messages: [a, b]\ndatabase:\n  num_islands: 1\n",
+            "prompt.island_system_messages",
+            "at most one per island",
+        ),
     ];
     for (yaml, key, words) in cases {
         let p = only_problem(yaml);
@@ -212,9 +228,13 @@ fn other_value_checks() {
 #[test]
 fn env_references_expand_and_unset_ones_are_errors() {
     let env = |name: &str| (name == "MY_KEY").then(|| "sk-secret".to_string());
-    let c = Config::from_yaml_str_with_env("llm:\n  api_key: ${MY_KEY}\n  models: [{name: m}]\n", Path::new("t"), &env)
-        .unwrap()
-        .config;
+    let c = Config::from_yaml_str_with_env(
+        "llm:\n  api_key: ${MY_KEY}\n  models: [{name: m}]\n",
+        Path::new("t"),
+        &env,
+    )
+    .unwrap()
+    .config;
     assert_eq!(c.llm.api_key.as_deref(), Some("sk-secret"));
     assert_eq!(c.llm.models[0].api_key.as_deref(), Some("sk-secret"), "models inherit the key");
 
@@ -256,7 +276,9 @@ fn models_inherit_shared_settings_and_keep_their_own() {
 
 #[test]
 fn legacy_primary_and_secondary_models_become_the_ensemble() {
-    let c = load("llm:\n  primary_model: big\n  primary_model_weight: 0.7\n  secondary_model: small\n").unwrap().config;
+    let c = load("llm:\n  primary_model: big\n  primary_model_weight: 0.7\n  secondary_model: small\n")
+        .unwrap()
+        .config;
     let names: Vec<_> = c.llm.models.iter().map(|m| (m.name.clone().unwrap(), m.weight)).collect();
     assert_eq!(names, [("big".to_string(), 0.7), ("small".to_string(), 0.2)]);
     assert_eq!(c.llm.primary_model, None);
@@ -268,7 +290,12 @@ fn openevolve_keys_we_do_not_implement_are_warnings() {
     let keys: Vec<_> = loaded.warnings.iter().map(|w| (w.key.as_str(), w.line)).collect();
     assert_eq!(
         keys,
-        [("max_tasks_per_child", Some(1)), ("database.in_memory", Some(3)), ("database.embedding_model", Some(4)), ("llm.provider", Some(6))]
+        [
+            ("max_tasks_per_child", Some(1)),
+            ("database.in_memory", Some(3)),
+            ("database.embedding_model", Some(4)),
+            ("llm.provider", Some(6))
+        ]
     );
     assert!(loaded.warnings.iter().all(|w| w.message.contains("not supported")));
 }
@@ -277,7 +304,10 @@ fn openevolve_keys_we_do_not_implement_are_warnings() {
 fn a_patience_below_one_disables_early_stopping_with_a_warning() {
     let loaded = load("early_stopping_patience: -1\n").unwrap();
     assert_eq!(loaded.config.early_stopping_patience, None);
-    assert_eq!((loaded.warnings[0].key.as_str(), loaded.warnings[0].line), ("early_stopping_patience", Some(1)));
+    assert_eq!(
+        (loaded.warnings[0].key.as_str(), loaded.warnings[0].line),
+        ("early_stopping_patience", Some(1))
+    );
     assert_eq!(load("early_stopping_patience: 5\n").unwrap().config.early_stopping_patience, Some(5));
 }
 
@@ -348,11 +378,19 @@ fn openevolve_example_configs_load_or_name_unsupported_keys() {
                         unexpected.push(format!("{}: {p}", file.display()));
                     }
                 }
-                println!("{}: refused: {}", file.display(), problems.iter().map(|p| p.key.as_str()).collect::<Vec<_>>().join(", "));
+                println!(
+                    "{}: refused: {}",
+                    file.display(),
+                    problems.iter().map(|p| p.key.as_str()).collect::<Vec<_>>().join(", ")
+                );
             }
             Err(e) => unexpected.push(format!("{}: {e}", file.display())),
         }
     }
     println!("{loaded} loaded, {refused} refused");
-    assert!(unexpected.is_empty(), "refused for a reason other than an unknown key:\n{}", unexpected.join("\n"));
+    assert!(
+        unexpected.is_empty(),
+        "refused for a reason other than an unknown key:\n{}",
+        unexpected.join("\n")
+    );
 }

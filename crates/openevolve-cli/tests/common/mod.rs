@@ -25,7 +25,8 @@ pub fn cache_dir() -> PathBuf {
 
 /// A read-only look at a run's database.
 pub fn query<T>(db: &Path, sql: &str, row: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>) -> Vec<T> {
-    let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).expect("open db");
+    let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .expect("open db");
     let mut stmt = conn.prepare(sql).expect("valid sql");
     stmt.query_map([], row).expect("query").collect::<Result<_, _>>().expect("rows")
 }
@@ -33,7 +34,8 @@ pub fn query<T>(db: &Path, sql: &str, row: impl FnMut(&rusqlite::Row) -> rusqlit
 /// Iterations (after the initial program) committed so far; 0 while the
 /// run has not created its database and tables yet.
 pub fn committed_iterations(db: &Path) -> i64 {
-    let Ok(conn) = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY) else {
+    let Ok(conn) = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+    else {
         return 0;
     };
     conn.query_row("SELECT COUNT(*) FROM iterations WHERE iteration > 0", [], |r| r.get(0)).unwrap_or(0)

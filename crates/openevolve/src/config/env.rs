@@ -40,9 +40,7 @@ fn expand(s: &str, env: EnvLookup) -> Result<String, String> {
             out.push_str("${");
             rest = after;
         } else if let Some(after) = tail.strip_prefix("${") {
-            let end = after
-                .find('}')
-                .ok_or_else(|| format!("`${{` without a closing `}}` in {s:?}"))?;
+            let end = after.find('}').ok_or_else(|| format!("`${{` without a closing `}}` in {s:?}"))?;
             let name = &after[..end];
             if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                 return Err(format!(

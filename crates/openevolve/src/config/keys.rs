@@ -17,7 +17,11 @@ const NOT_IMPLEMENTED: &[(&str, &str, &str)] = &[
     ("llm", "provider", "every model is reached through the OpenAI-compatible chat API"),
     ("llm", "init_client", "custom Python clients do not apply"),
     ("llm", "manual_mode", "there is no human-in-the-loop mode"),
-    ("llm", "max_budget_usd", "OpenEvolve's per-call Claude Code budget; for a budget of the whole run use llm.run_budget_usd"),
+    (
+        "llm",
+        "max_budget_usd",
+        "OpenEvolve's per-call Claude Code budget; for a budget of the whole run use llm.run_budget_usd",
+    ),
     ("llm", "max_ai_credits", "the GitHub Copilot CLI provider is not supported"),
     ("llm", "allow_all_tools", "the GitHub Copilot CLI provider is not supported"),
     ("llm.models[]", "provider", "every model is reached through the OpenAI-compatible chat API"),
@@ -32,7 +36,11 @@ const NOT_IMPLEMENTED: &[(&str, &str, &str)] = &[
     ("prompt", "initial_changes_description", "programs are always shown as code"),
     ("prompt", "use_meta_prompting", "meta-prompting is not implemented (nor is it in OpenEvolve)"),
     ("prompt", "meta_prompt_weight", "meta-prompting is not implemented (nor is it in OpenEvolve)"),
-    ("prompt", "code_length_threshold", "deprecated in OpenEvolve; use prompt.suggest_simplification_after_chars"),
+    (
+        "prompt",
+        "code_length_threshold",
+        "deprecated in OpenEvolve; use prompt.suggest_simplification_after_chars",
+    ),
     ("database", "in_memory", "the database is always a SQLite file"),
     ("database", "diversity_metric", "diversity is always measured by token-level edit distance"),
     ("database", "cleanup_old_artifacts", "artifacts live as long as the run's database"),
@@ -48,7 +56,11 @@ const NOT_IMPLEMENTED: &[(&str, &str, &str)] = &[
 /// Keys that are not ours nor OpenEvolve's today, but that configs written for
 /// older OpenEvolve versions still carry: (section, key, what to write instead).
 const OLD_SPELLINGS: &[(&str, &str, &str)] = &[
-    ("", "allow_full_rewrites", "an old OpenEvolve key that OpenEvolve itself now ignores; write `diff_based_evolution: false` for full rewrites"),
+    (
+        "",
+        "allow_full_rewrites",
+        "an old OpenEvolve key that OpenEvolve itself now ignores; write `diff_based_evolution: false` for full rewrites",
+    ),
     ("", "max_program_length", "an old spelling; write `max_code_length`"),
 ];
 
@@ -91,7 +103,8 @@ fn walk(user: &mut Value, schema: &Value, root: &Value, path: &str, section: &st
                 } else if let Some((_, _, why)) =
                     NOT_IMPLEMENTED.iter().find(|(s, k, _)| *s == section && *k == name)
                 {
-                    out.warnings.push((child_path, format!("not supported by openevolve-rs and ignored: {why}")));
+                    out.warnings
+                        .push((child_path, format!("not supported by openevolve-rs and ignored: {why}")));
                     map.remove(&key);
                 } else {
                     let msg = unknown_key_message(name, section, known, root);
@@ -179,7 +192,10 @@ mod tests {
     #[test]
     fn suggests_the_nearest_key() {
         let (_, r) = check("databse:\n  num_islands: 2\n");
-        assert_eq!(r.errors, vec![("databse".into(), "unknown key `databse`; did you mean `database`?".into())]);
+        assert_eq!(
+            r.errors,
+            vec![("databse".into(), "unknown key `databse`; did you mean `database`?".into())]
+        );
         let (_, r) = check("database:\n  num_island: 2\n");
         assert_eq!(r.errors[0].0, "database.num_island");
         assert!(r.errors[0].1.contains("did you mean `num_islands`?"), "{}", r.errors[0].1);
@@ -199,7 +215,8 @@ mod tests {
 
     #[test]
     fn warns_and_drops_openevolve_only_keys() {
-        let (v, r) = check("database:\n  in_memory: true\nllm:\n  models:\n    - name: m\n      provider: openai\n");
+        let (v, r) =
+            check("database:\n  in_memory: true\nllm:\n  models:\n    - name: m\n      provider: openai\n");
         assert!(r.errors.is_empty());
         let keys: Vec<&str> = r.warnings.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(keys, ["database.in_memory", "llm.models[0].provider"]);

@@ -103,15 +103,14 @@ impl Config {
             value = Value::Mapping(Default::default());
         }
         let lines = KeyLines::of(text);
-        let at = |(key, message): (String, String)| ConfigProblem {
-            line: lines.line_of(&key),
-            key,
-            message,
-        };
+        let at = |(key, message): (String, String)| ConfigProblem { line: lines.line_of(&key), key, message };
         if !value.is_mapping() {
             return Err(ConfigError::Invalid {
                 file: file.to_path_buf(),
-                problems: vec![at((String::new(), "the top level must be a mapping of keys to values".into()))],
+                problems: vec![at((
+                    String::new(),
+                    "the top level must be a mapping of keys to values".into(),
+                ))],
             });
         }
 
@@ -156,7 +155,10 @@ fn explain_type_error(message: &str) -> String {
         ("expected a string", "expected text"),
         ("expected a sequence", "expected a list"),
         ("expected struct ModelConfig", "expected a model (a mapping with name, weight, ...)"),
-        ("did not match any variant of untagged enum FeatureBins", "expected a number of bins, or a mapping of dimension name to number of bins"),
+        (
+            "did not match any variant of untagged enum FeatureBins",
+            "expected a number of bins, or a mapping of dimension name to number of bins",
+        ),
     ];
     let mut m = message.to_string();
     for (from, to) in PLAIN {

@@ -45,11 +45,12 @@ impl KeyLines {
         if key.is_empty() || key.contains('[') {
             return None;
         }
-        text.lines().position(|line| {
-            let t = line.trim_start().trim_start_matches("- ").trim_start();
-            t.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with(':'))
-        })
-        .map(|i| i + 1)
+        text.lines()
+            .position(|line| {
+                let t = line.trim_start().trim_start_matches("- ").trim_start();
+                t.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with(':'))
+            })
+            .map(|i| i + 1)
     }
 }
 

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 
 pub use load::{ConfigError, ConfigProblem, LoadedConfig};
 pub use openevolve_db::{DatabaseConfig, FeatureBins};
-pub use openevolve_llm::{LlmConfig, ModelConfig};
 pub use openevolve_eval::EvaluatorConfig;
+pub use openevolve_llm::{LlmConfig, ModelConfig};
 pub use sections::{EvolutionTraceConfig, PromptConfig};
 
 /// Everything a run is told, as read from config.yaml with defaults filled in.

@@ -41,8 +41,7 @@ impl Default for PromptConfig {
     fn default() -> Self {
         Self {
             template_dir: None,
-            system_message: "You are an expert Rust programmer improving programs through evolution."
-                .into(),
+            system_message: "You are an expert Rust programmer improving programs through evolution.".into(),
             evaluator_system_message: "You are an expert Rust code reviewer.".into(),
             island_system_messages: Vec::new(),
             num_top_programs: 3,
@@ -81,10 +80,7 @@ impl PromptConfig {
         }
         for (name, phrasings) in &self.template_variations {
             if phrasings.is_empty() {
-                p.error(
-                    &format!("prompt.template_variations.{name}"),
-                    "needs at least one phrasing",
-                );
+                p.error(&format!("prompt.template_variations.{name}"), "needs at least one phrasing");
             }
         }
     }

@@ -10,7 +10,9 @@ use openevolve_db::{Program, ProgramDatabase};
 use serde_json::json;
 
 use super::RunError;
-use super::layout::{BEST_INFO_FILE, BEST_PROGRAM_FILE, CONFIG_FILE, DATABASE_FILE, RunLayout, STATE_FILE, is_checkpoint};
+use super::layout::{
+    BEST_INFO_FILE, BEST_PROGRAM_FILE, CONFIG_FILE, DATABASE_FILE, RunLayout, STATE_FILE, is_checkpoint,
+};
 use crate::Config;
 
 /// Writes the best program's source and a JSON file with its metrics and
@@ -56,9 +58,11 @@ pub fn write_checkpoint(
     std::fs::create_dir_all(&tmp).map_err(RunError::io("cannot create", &tmp))?;
     db.snapshot_to(tmp.join(DATABASE_FILE))?;
     let yaml = serde_yaml::to_string(&config.masked()).expect("config serializes");
-    std::fs::write(tmp.join(CONFIG_FILE), yaml).map_err(RunError::io("cannot write", tmp.join(CONFIG_FILE)))?;
+    std::fs::write(tmp.join(CONFIG_FILE), yaml)
+        .map_err(RunError::io("cannot write", tmp.join(CONFIG_FILE)))?;
     let state = serde_json::to_string_pretty(state).expect("state serializes") + "\n";
-    std::fs::write(tmp.join(STATE_FILE), state).map_err(RunError::io("cannot write", tmp.join(STATE_FILE)))?;
+    std::fs::write(tmp.join(STATE_FILE), state)
+        .map_err(RunError::io("cannot write", tmp.join(STATE_FILE)))?;
     if let Some(best) = db.best()? {
         write_best(db, &best, &tmp)?;
     }

@@ -103,8 +103,10 @@ struct Verdict {
 
 impl Controller {
     pub(super) fn open(options: RunOptions, evaluator: Arc<dyn Executor>) -> Result<Self, RunError> {
-        let RunOptions { initial_program, mut config, layout, resume_from, target_score, show_progress } = options;
-        std::fs::create_dir_all(&layout.root).map_err(RunError::io("cannot create output directory", &layout.root))?;
+        let RunOptions { initial_program, mut config, layout, resume_from, target_score, show_progress } =
+            options;
+        std::fs::create_dir_all(&layout.root)
+            .map_err(RunError::io("cannot create output directory", &layout.root))?;
         if let Some(checkpoint) = &resume_from {
             checkpoint::restore_into(checkpoint, &layout)?;
         }
@@ -122,10 +124,12 @@ impl Controller {
         config.resolve();
 
         let saved: SavedState = match db.meta(STATE_KEY)? {
-            Some(v) => serde_json::from_value(v).map_err(|e| RunError::Resume(format!("saved controller state: {e}")))?,
+            Some(v) => serde_json::from_value(v)
+                .map_err(|e| RunError::Resume(format!("saved controller state: {e}")))?,
             None => SavedState::default(),
         };
-        let llms = Arc::new(Llms::from_config(&config.llm, run_seed).map_err(|e| RunError::Llm(e.to_string()))?);
+        let llms =
+            Arc::new(Llms::from_config(&config.llm, run_seed).map_err(|e| RunError::Llm(e.to_string()))?);
         llms.restore_usage(&saved.usage);
         let prompts = PromptBuilder::new(&config)?;
         let diff_settings = DiffSettings::from_config(&config);
@@ -163,7 +167,10 @@ impl Controller {
         })
     }
 
-    pub(super) async fn run(mut self, mut shutdown: watch::Receiver<Option<Interrupt>>) -> Result<RunSummary, RunError> {
+    pub(super) async fn run(
+        mut self,
+        mut shutdown: watch::Receiver<Option<Interrupt>>,
+    ) -> Result<RunSummary, RunError> {
         if self.db.is_empty() {
             self.seed_initial_program().await?;
         }
@@ -294,14 +301,18 @@ impl Controller {
     }
 
     /// Samples a parent and inspirations, renders the prompt and sends it.
-    fn start_iteration(&mut self, iteration: u64, tasks: &mut JoinSet<TaskOutput>) -> Result<InFlight, RunError> {
+    fn start_iteration(
+        &mut self,
+        iteration: u64,
+        tasks: &mut JoinSet<TaskOutput>,
+    ) -> Result<InFlight, RunError> {
         let islands = self.config.database.num_islands as u64;
         let island = ((iteration - 1) % islands) as usize;
         let parent = self.db.sample_parent(island)?;
         let prompt = Arc::new(self.render_prompt(iteration, island, &parent)?);
         debug!(iteration, island, parent = parent.id, "iteration starts");
         let (llms, parent_code, settings) =
-            (Arc::clone(&self.llms), Arc::<str>::from(parent.code.as_str()), self.diff_settings.clone());
+            (Arc::clone(&self.llms), Arc::<str>::from(parent.code.as_str()), self.diff_settings);
         let sent = Arc::clone(&prompt);
         tasks.spawn(async move {
             TaskOutput::Proposed(iteration, propose(llms, sent, parent_code, settings, iteration).await)
@@ -359,7 +370,12 @@ impl Controller {
         Ok(self.prompts.build(&context, prompt_seed(self.run_seed, iteration))?)
     }
 
-    fn prompt_program(&self, p: &Program, label: ProgramLabel, with_artifacts: bool) -> Result<PromptProgram, RunError> {
+    fn prompt_program(
+        &self,
+        p: &Program,
+        label: ProgramLabel,
+        with_artifacts: bool,
+    ) -> Result<PromptProgram, RunError> {
         let mut stored = self.db.artifacts(p.id)?;
         let changes = match stored.remove(CHANGES_ARTIFACT) {
             Some(Artifact::Text(text)) => Some(text),
@@ -424,7 +440,8 @@ impl Controller {
                 }
             }
             TaskOutput::Evaluated(iteration, outcome) => {
-                flights.get_mut(&iteration).expect("a started iteration").done = Some(Finished::Evaluated(outcome));
+                flights.get_mut(&iteration).expect("a started iteration").done =
+                    Some(Finished::Evaluated(outcome));
             }
         }
         Ok(())
@@ -443,10 +460,13 @@ impl Controller {
                 metric: None,
             },
             Finished::NotApplied(reason) => Verdict::failed("not_applied", reason),
-            Finished::Unchanged => Verdict::failed("unchanged", "the answer left the program unchanged".into()),
-            Finished::Duplicate(id) => {
-                Verdict::failed("duplicate", format!("the child is identical to program {id}, already evaluated"))
+            Finished::Unchanged => {
+                Verdict::failed("unchanged", "the answer left the program unchanged".into())
             }
+            Finished::Duplicate(id) => Verdict::failed(
+                "duplicate",
+                format!("the child is identical to program {id}, already evaluated"),
+            ),
             Finished::Evaluated(outcome) => self.store_child(
                 iteration,
                 island,
@@ -458,7 +478,8 @@ impl Controller {
             )?,
         };
         let usage = completion.as_ref().map(|c| c.usage).unwrap_or_default();
-        let llm_error = (verdict.outcome == "llm_failed").then(|| verdict.message.clone().unwrap_or_default());
+        let llm_error =
+            (verdict.outcome == "llm_failed").then(|| verdict.message.clone().unwrap_or_default());
         self.state.observe(verdict.metric, llm_error, self.config.convergence_threshold);
         let record = IterationRecord {
             iteration,
@@ -483,15 +504,30 @@ impl Controller {
         }
 
         if let Some(report) = self.db.migrate_if_due()? {
-            info!(migrants = report.migrants.len(), skipped = report.skipped_duplicates, "islands exchanged programs");
+            info!(
+                migrants = report.migrants.len(),
+                skipped = report.skipped_duplicates,
+                "islands exchanged programs"
+            );
         }
         self.write_best_if_changed()?;
         if let Some(trace) = &mut self.trace {
-            trace.record(&record, &parent, verdict.child.map(|id| self.db.program(id)).transpose()?.as_ref(), &prompt, completion.as_ref())?;
+            trace.record(
+                &record,
+                &parent,
+                verdict.child.map(|id| self.db.program(id)).transpose()?.as_ref(),
+                &prompt,
+                completion.as_ref(),
+            )?;
         }
         let best = self.db.best()?;
-        self.progress.committed(iteration, verdict.outcome, best.as_ref().map(|b| b.fitness), &self.llms.usage());
-        if iteration % self.config.checkpoint_interval == 0 {
+        self.progress.committed(
+            iteration,
+            verdict.outcome,
+            best.as_ref().map(|b| b.fitness),
+            &self.llms.usage(),
+        );
+        if iteration.is_multiple_of(self.config.checkpoint_interval) {
             self.write_checkpoint(iteration)?;
         }
 
@@ -533,7 +569,9 @@ impl Controller {
     ) -> Result<Verdict, RunError> {
         let (metrics, mut artifacts) = match scored(evaluation) {
             Scored::Ok { metrics, artifacts } => (metrics, artifacts),
-            Scored::Failed { code: "build_failed", message } => return Ok(Verdict::failed("build_failed", message)),
+            Scored::Failed { code: "build_failed", message } => {
+                return Ok(Verdict::failed("build_failed", message));
+            }
             Scored::Failed { code, message } => {
                 return Ok(Verdict::failed("evaluation_failed", format!("{code}: {message}")));
             }

@@ -8,10 +8,16 @@ use openevolve_eval::{Evaluation, FailureReason};
 
 /// An evaluation as the controller records it.
 pub(super) enum Scored {
-    Ok { metrics: Metrics, artifacts: BTreeMap<String, Artifact> },
+    Ok {
+        metrics: Metrics,
+        artifacts: BTreeMap<String, Artifact>,
+    },
     /// `code` is [`FailureReason::code`]; `message` is what the next prompt
     /// shows.
-    Failed { code: &'static str, message: String },
+    Failed {
+        code: &'static str,
+        message: String,
+    },
 }
 
 pub(super) fn scored(evaluation: Evaluation) -> Scored {

@@ -63,12 +63,22 @@ pub enum Interrupt {
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum StopReason {
     MaxIterations,
-    TargetScore { target: f64 },
-    EarlyStopping { patience: i64 },
-    BudgetExhausted { message: String },
+    TargetScore {
+        target: f64,
+    },
+    EarlyStopping {
+        patience: i64,
+    },
+    BudgetExhausted {
+        message: String,
+    },
     /// Every recent LLM call failed; the endpoint looks down or misconfigured.
-    LlmUnavailable { message: String },
-    Interrupted { signal: Interrupt },
+    LlmUnavailable {
+        message: String,
+    },
+    Interrupted {
+        signal: Interrupt,
+    },
 }
 
 impl StopReason {
@@ -123,7 +133,10 @@ pub enum RunError {
 }
 
 impl RunError {
-    pub(crate) fn io(what: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> RunError {
+    pub(crate) fn io(
+        what: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> RunError {
         let path = path.into();
         move |source| RunError::Io { what, path, source }
     }

@@ -37,9 +37,15 @@ impl TraceWriter {
             ("jsonl", true) => "evolution_trace.jsonl.gz".to_string(),
             (format, _) => format!("evolution_trace.{format}"),
         };
-        let path = config.output_path.as_ref().map(PathBuf::from).unwrap_or_else(|| layout.root.join(default_name));
+        let path =
+            config.output_path.as_ref().map(PathBuf::from).unwrap_or_else(|| layout.root.join(default_name));
         let open = || {
-            File::options().create(true).append(true).open(&path).map(BufWriter::new).map_err(RunError::io("cannot open trace", &path))
+            File::options()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map(BufWriter::new)
+                .map_err(RunError::io("cannot open trace", &path))
         };
         let out = match (config.format.as_str(), config.compress) {
             // A resumed run keeps the records already written.
@@ -110,7 +116,9 @@ impl TraceWriter {
         self.flush()?;
         let io = RunError::io("cannot write trace", &self.path);
         let result = match self.out {
-            Sink::Array(all) => std::fs::write(&self.path, serde_json::to_string_pretty(&all).expect("json") + "\n"),
+            Sink::Array(all) => {
+                std::fs::write(&self.path, serde_json::to_string_pretty(&all).expect("json") + "\n")
+            }
             Sink::Lines(mut w) => w.flush(),
             Sink::Gzip(w) => w.finish().and_then(|mut inner| inner.flush()),
         };
