@@ -85,7 +85,8 @@ evaluator:
   parallel_evaluations: 1
 ";
 
-fn run_fm(config: &Path, output: &Path, llm: &ScriptedLlm, extra: &[&str]) -> (i32, String) {
+/// Runs `openevolve run` on function_minimization; returns (exit code, stderr, stdout).
+fn run_fm(config: &Path, output: &Path, llm: &ScriptedLlm, extra: &[&str]) -> (i32, String, String) {
     let dir = example("function_minimization");
     let out = openevolve()
         .arg("run")
@@ -100,18 +101,37 @@ fn run_fm(config: &Path, output: &Path, llm: &ScriptedLlm, extra: &[&str]) -> (i
         .args(extra)
         .output()
         .expect("openevolve runs");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.code().unwrap_or(-1), text(&out.stderr), text(&out.stdout))
 }
 
 #[test]
 fn function_minimization_evolves_records_failures_and_checkpoints() {
     let tmp = tempfile::tempdir().unwrap();
-    let config = write_config(tmp.path(), CONFIG);
+    let traced = format!("{CONFIG}evolution_trace:\n  enabled: true\n  include_code: true\n");
+    let config = write_config(tmp.path(), &traced);
     let out = tmp.path().join("run");
     let llm = ScriptedLlm::start(script(), 0, Duration::ZERO);
-    let (code, stderr) = run_fm(&config, &out, &llm, &["--json"]);
+    let (code, stderr, stdout) = run_fm(&config, &out, &llm, &["--json"]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(llm.requests(), 6);
+    let printed: serde_json::Value = serde_json::from_str(&stdout).expect("--json prints the summary");
+    assert_eq!(printed, read_json(&out.join("summary.json")));
+
+    // One trace record per iteration, with the child's code where one was stored.
+    let trace = std::fs::read_to_string(out.join("evolution_trace.jsonl")).unwrap();
+    let records: Vec<serde_json::Value> = trace.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(
+        records.iter().map(|r| r["iteration"].as_u64().unwrap()).collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5, 6]
+    );
+    assert_eq!(records[0]["outcome"], "improved");
+    assert!(records[0]["child_code"].as_str().unwrap().contains("refines around the best point"));
+    assert!(
+        records[1]["child_code"].is_null()
+            && records[1]["message"].as_str().unwrap().contains("no_such_method")
+    );
+    assert!(records[0]["prompt"]["user"].as_str().is_some(), "prompts are included by default");
 
     // The layout the README documents.
     for file in [
@@ -236,12 +256,12 @@ fn resuming_from_a_checkpoint_equals_an_uninterrupted_run() {
 
     let whole = tmp.path().join("whole");
     let llm = ScriptedLlm::start(script(), 0, Duration::ZERO);
-    let (code, stderr) = run_fm(&config, &whole, &llm, &["--quiet"]);
+    let (code, stderr, _) = run_fm(&config, &whole, &llm, &["--quiet"]);
     assert_eq!(code, 0, "{stderr}");
 
     let first = tmp.path().join("first");
     let llm = ScriptedLlm::start(script(), 0, Duration::ZERO);
-    let (code, stderr) = run_fm(&config, &first, &llm, &["--quiet", "--iterations", "3"]);
+    let (code, stderr, _) = run_fm(&config, &first, &llm, &["--quiet", "--iterations", "3"]);
     assert_eq!(code, 0, "{stderr}");
     let checkpoint = first.join("checkpoints/checkpoint_3");
     assert!(checkpoint.join("evolution.db").is_file(), "a final checkpoint after iteration 3");
@@ -249,7 +269,7 @@ fn resuming_from_a_checkpoint_equals_an_uninterrupted_run() {
     let resumed = tmp.path().join("resumed");
     let llm = ScriptedLlm::start(script(), 3, Duration::ZERO);
     let cp = checkpoint.to_str().unwrap();
-    let (code, stderr) = run_fm(&config, &resumed, &llm, &["--quiet", "--checkpoint", cp]);
+    let (code, stderr, _) = run_fm(&config, &resumed, &llm, &["--quiet", "--checkpoint", cp]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(llm.requests(), 3, "the resumed run asks only for iterations 4 to 6");
 
@@ -304,7 +324,7 @@ fn a_sigkill_then_resume_in_place_loses_no_committed_iteration() {
     assert!(done >= 5);
 
     let llm = ScriptedLlm::start(script(), done, Duration::ZERO);
-    let (code, stderr) = run_fm(&config, &out, &llm, &["--quiet", "--checkpoint", out.to_str().unwrap()]);
+    let (code, stderr, _) = run_fm(&config, &out, &llm, &["--quiet", "--checkpoint", out.to_str().unwrap()]);
     // run_fm passes --output too; for a run directory it must be the same one.
     assert_eq!(code, 0, "{stderr}");
     let after_iterations = query(&db, "SELECT iteration, outcome FROM iterations ORDER BY iteration", |r| {
@@ -362,7 +382,7 @@ fn a_broken_llm_endpoint_ends_the_run_with_exit_1() {
     let config = write_config(tmp.path(), &CONFIG.replace("max_iterations: 6", "max_iterations: 500"));
     let out = tmp.path().join("run");
     let llm = ScriptedLlm::start(vec![Reply::Status(500)], 0, Duration::ZERO);
-    let (code, stderr) = run_fm(&config, &out, &llm, &[]);
+    let (code, stderr, _) = run_fm(&config, &out, &llm, &[]);
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("LLM calls all failed") && stderr.contains("HTTP 500"), "{stderr}");
     assert_eq!(llm.requests() as u64, openevolve::controller::MAX_CONSECUTIVE_LLM_FAILURES);
