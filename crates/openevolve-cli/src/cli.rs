@@ -25,6 +25,23 @@ pub enum Command {
     /// Work with config files.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Explore a run in the browser: a local web UI and JSON API over its
+    /// database, read-only, live while the run goes on.
+    View(ViewArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ViewArgs {
+    /// A run's output directory, a checkpoint directory (checkpoints/checkpoint_N)
+    /// or a database file.
+    pub run_dir: PathBuf,
+    /// Port to listen on; 0 picks a free one (the URL is printed).
+    #[arg(short, long, default_value_t = 8765)]
+    pub port: u16,
+    /// Address to listen on. Anything beyond 127.0.0.1 lets other machines
+    /// read the run, code and prompts included.
+    #[arg(long, default_value = "127.0.0.1", value_name = "ADDR")]
+    pub host: String,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@ mod cli;
 mod config_check;
 mod logging;
 mod run;
+mod view;
 
 use std::process::ExitCode;
 
@@ -31,6 +32,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Config(ConfigCommand::Check { file }) => config_check::check(&file).map(|()| 0),
+        Command::View(args) => view::view(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

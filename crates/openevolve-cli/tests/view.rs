@@ -97,7 +97,7 @@ fn make_run(dir: &Path) -> PathBuf {
 }
 
 /// `openevolve view DIR --port 0`, and the URL it printed.
-fn start_view(dir: &Path) -> (Child, String) {
+fn start_view(dir: &Path) -> (Guard, String) {
     let mut child = openevolve()
         .arg("view")
         .arg(dir)
@@ -107,6 +107,7 @@ fn start_view(dir: &Path) -> (Child, String) {
         .spawn()
         .expect("start openevolve view");
     let stdout = child.stdout.take().unwrap();
+    let child = Guard(child);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut line = String::new();
@@ -117,6 +118,18 @@ fn start_view(dir: &Path) -> (Child, String) {
     let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| panic!("no URL in {line:?}"));
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     (child, url.to_string())
+}
+
+/// A child process that is killed when the test ends, passing or not.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+        }
+        let _ = self.0.wait();
+    }
 }
 
 // ------------------------------------------------------------ a little HTTP
@@ -132,13 +145,39 @@ fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&Value>) -> (u1
         body.len()
     )
     .unwrap();
+    // Servers may keep the connection open whatever we ask: read by length.
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).expect("read response");
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("end of headers");
+    let mut buf = [0u8; 8192];
+    let split = loop {
+        if let Some(at) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at;
+        }
+        let n = stream.read(&mut buf).expect("read response head");
+        assert!(n > 0, "connection closed before the response head");
+        raw.extend_from_slice(&buf[..n]);
+    };
     let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
     let status: u16 = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status");
+    let length: Option<usize> =
+        head.lines().find_map(|l| l.strip_prefix("content-length:")).and_then(|v| v.trim().parse().ok());
+    let chunked = head.contains("transfer-encoding: chunked");
     let mut data = raw[split + 4..].to_vec();
-    if head.contains("transfer-encoding: chunked") {
+    loop {
+        let complete = match length {
+            Some(len) => data.len() >= len,
+            None if chunked => data.ends_with(b"0\r\n\r\n"),
+            None => false,
+        };
+        if complete {
+            break;
+        }
+        let n = stream.read(&mut buf).expect("read response body");
+        if n == 0 {
+            break;
+        }
+        data.extend_from_slice(&buf[..n]);
+    }
+    if chunked {
         let (mut rest, mut out) = (&data[..], Vec::new());
         loop {
             let end = rest.windows(2).position(|w| w == b"\r\n").expect("chunk size");
@@ -186,7 +225,7 @@ fn decode_base64(text: &str) -> Vec<u8> {
 
 /// chromedriver on a free port, and one Chromium session in it.
 struct Browser {
-    driver: Child,
+    _driver: Guard,
     addr: SocketAddr,
     session: String,
     _profile: tempfile::TempDir,
@@ -198,12 +237,14 @@ impl Browser {
             assert!(Path::new(tool).exists(), "{tool} is missing: run scripts/setup-browser.sh");
         }
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let driver = Command::new("/usr/bin/chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver");
+        let driver = Guard(
+            Command::new("/usr/bin/chromedriver")
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start chromedriver"),
+        );
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let ready = wait_for(Duration::from_secs(30), || {
             TcpStream::connect(addr).is_ok() && http(addr, "GET", "/status", None).1["value"]["ready"] == true
@@ -234,7 +275,7 @@ impl Browser {
         let (status, res) = http(addr, "POST", "/session", Some(&caps));
         assert_eq!(status, 200, "new session: {res}");
         let session = res["value"]["sessionId"].as_str().expect("session id").to_string();
-        Browser { driver, addr, session, _profile: profile }
+        Browser { _driver: driver, addr, session, _profile: profile }
     }
 
     fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
@@ -285,8 +326,6 @@ impl Browser {
 impl Drop for Browser {
     fn drop(&mut self) {
         let _ = http(self.addr, "DELETE", &format!("/session/{}", self.session), None);
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
     }
 }
 
@@ -361,14 +400,18 @@ fn the_page_shows_a_real_run_and_opens_a_program_from_the_tree() {
         "return {code: document.querySelector('#program-code').textContent,
                  added: [...document.querySelectorAll('#program-diff .line.add')].map(e => e.textContent).join('\\n'),
                  removed: document.querySelectorAll('#program-diff .line.del').length,
-                 diffShown: !document.querySelector('#program-diff').hidden,
+                 diffShown: getComputedStyle(document.querySelector('#program-diff')).display !== 'none',
+                 dashboardShown: getComputedStyle(document.querySelector('#dashboard')).display !== 'none',
                  title: document.querySelector('#program-title').textContent,
-                 facts: document.querySelector('#program-facts').textContent};",
+                 facts: document.querySelector('#program-facts').textContent,
+                 prompt: document.querySelector('#program-prompt').textContent};",
     );
     assert!(page["code"].as_str().unwrap().contains("EVOLVE-BLOCK-START"), "{page}");
     assert!(page["added"].as_str().unwrap().contains("refines around the best point"), "{page}");
     assert!(page["removed"].as_i64().unwrap() >= 1 && page["diffShown"] == true, "{page}");
+    assert_eq!(page["dashboardShown"], false, "the program page replaces the dashboard");
     assert!(page["facts"].as_str().unwrap().contains("model: scripted"), "{page}");
+    assert!(page["prompt"].as_str().unwrap().contains("fn search"), "the logged prompt shows: {page}");
     let program = browser.screenshot("openevolve-view-program.png");
 
     // No console errors, and no request left 127.0.0.1.
@@ -384,15 +427,16 @@ fn the_page_shows_a_real_run_and_opens_a_program_from_the_tree() {
     drop(browser);
     assert!(std::fs::metadata(dashboard).unwrap().len() > 10_000 && std::fs::metadata(program).unwrap().len() > 10_000);
 
-    // SIGTERM stops the server cleanly, even with an event stream open before.
+    // SIGTERM stops the server cleanly.
     // SAFETY: kill(2) on the child we started.
-    assert_eq!(unsafe { libc::kill(view.id() as i32, libc::SIGTERM) }, 0);
-    let stopped = wait_for(Duration::from_secs(10), || matches!(view.try_wait(), Ok(Some(_))));
-    if !stopped {
-        let _ = view.kill();
-    }
+    assert_eq!(unsafe { libc::kill(view.0.id() as i32, libc::SIGTERM) }, 0);
+    let mut status = None;
+    let stopped = wait_for(Duration::from_secs(10), || {
+        status = view.0.try_wait().ok().flatten();
+        status.is_some()
+    });
     assert!(stopped, "openevolve view did not stop on SIGTERM");
-    assert_eq!(view.wait().unwrap().code(), Some(0));
+    assert_eq!(status.and_then(|s| s.code()), Some(0));
 }
 
 #[test]

@@ -286,6 +286,11 @@ pub fn program(source: &RunSource, conn: &Connection, id: i64) -> Result<Value, 
         )
         .optional()?;
     let artifacts = artifact_list(source, conn, &space, id)?;
+    // Rows written before the prompt log existed keep their prompt inline.
+    let prompt = match prompt {
+        Some(prompt) => Some(prompt),
+        None => source.logged_prompt(id)?,
+    };
     let obj = value.as_object_mut().expect("a program row is an object");
     obj.insert("code".into(), json!(code));
     obj.insert("code_hash".into(), json!(code_hash));

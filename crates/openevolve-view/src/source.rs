@@ -205,6 +205,45 @@ impl RunSource {
         Ok(Arc::clone(self.space.get_or_init(|| space)))
     }
 
+    /// A program's prompt from the prompt log, a second SQLite file beside
+    /// the database (`evolution.db.prompts`). A checkpoint has none of its
+    /// own; its run's log, two folders up, holds the same programs' prompts.
+    pub fn logged_prompt(&self, id: i64) -> Result<Option<String>, ViewError> {
+        let own = with_suffix(&self.db_path, ".prompts");
+        let candidates = match self.kind {
+            RunKind::Checkpoint => {
+                let run = self.dir.parent().and_then(Path::parent).map(|run| run.join(format!("{DATABASE_FILE}.prompts")));
+                vec![Some(own), run]
+            }
+            _ => vec![Some(own)],
+        };
+        for path in candidates.into_iter().flatten().filter(|p| p.is_file()) {
+            let conn = match open_connection(&path, false) {
+                Ok(conn) => conn,
+                Err(_) => open_connection(&path, true).map_err(|source| ViewError::Open { path: path.clone(), source })?,
+            };
+            let found = conn
+                .query_row("SELECT prompt FROM prompts WHERE program_id = ?1", [id], |r| r.get::<_, String>(0))
+                .optional();
+            match found {
+                Ok(Some(prompt)) => return Ok(Some(prompt)),
+                Ok(None) => {}
+                // A log without its table yet, or one the read-only open cannot
+                // map: try it as an immutable file before giving up on it.
+                Err(_) => {
+                    if let Ok(conn) = open_connection(&path, true)
+                        && let Ok(Some(prompt)) = conn
+                            .query_row("SELECT prompt FROM prompts WHERE program_id = ?1", [id], |r| r.get::<_, String>(0))
+                            .optional()
+                    {
+                        return Ok(Some(prompt));
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+
     /// Where large artifacts live: `artifacts_base_path`, else the folder
     /// named after the database file, beside it.
     pub fn artifacts_dir(&self, space: &GridSpace) -> PathBuf {

@@ -289,6 +289,8 @@ fn a_checkpoint_opens_immutable_and_leaves_its_folder_untouched() {
     assert_eq!(summary["version"]["max_program_id"], id);
     let p = server.json(&format!("/api/programs/{id}"));
     assert_eq!(p["artifacts"][0]["text"], big);
+    // Prompts are not in checkpoints; they come from the run's prompt log.
+    assert_eq!(p["prompt"], "Make it faster.");
     drop(server);
     let files_after: BTreeSet<_> = std::fs::read_dir(&checkpoint).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(files_before, files_after, "no -shm or -wal file appears in a checkpoint");

@@ -248,7 +248,7 @@ function renderGrid() {
       const prev = folded.get(key);
       if (!prev || (c.fitness ?? -Infinity) > (prev.fitness ?? -Infinity)) folded.set(key, c);
     }
-    const left = 30, bottom = 26;
+    const left = 22, bottom = 26;
     const w = left + nx * size + 4, h = ny * size + bottom + 4;
     const svg = el("svg:svg", { class: "grid-svg", width: w, height: h, viewBox: `0 0 ${w} ${h}`, "data-island": island.island });
     for (let gx = 0; gx < nx; gx++) {
@@ -271,7 +271,10 @@ function renderGrid() {
       }
     }
     svg.append(el("svg:text", { x: left, y: h - 8, text: `${xd.name} [${fmt(xd.range[0])}, ${fmt(xd.range[1])}] →` }));
-    if (yd) svg.append(el("svg:text", { x: 2, y: 12, text: "↑" }), el("svg:text", { x: 2, y: 24, text: yd.name.slice(0, 4) }));
+    if (yd) {
+      svg.append(el("svg:text", { transform: `translate(${left - 8},${ny * size + 2}) rotate(-90)`,
+        text: `${yd.name} [${fmt(yd.range[0])}, ${fmt(yd.range[1])}] →` }));
+    }
     host.append(el("div", { class: "grid-island" }, el("div", { text: `island ${island.island} · ${island.cells.length} cells` }), svg));
   }
   host.dataset.cells = String(drawn);
@@ -640,6 +643,7 @@ function diffView(p) {
 async function showProgram(id) {
   $("#dashboard").hidden = true;
   $("#program-page").hidden = false;
+  window.scrollTo(0, 0);
   document.body.dataset.program = "";
   $("#program-title").textContent = `Program #${id}`;
   let p;
