@@ -3,4 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# MLX for the mlx-* crates (CPU backend): system packages, the MLX wheel, mlx-c sources.
+scripts/setup-mlx.sh
 cargo test --workspace --locked "$@"

@@ -60,11 +60,14 @@ fn run(args: Args) -> Result<()> {
 
     let err = mlx_smoke::matmul_max_error(64, 48, 32)?;
     println!("matmul 64x48 . 48x32 vs f64 reference: max abs error {err:.2e}");
-    if err > 1e-3 {
+    // On NVIDIA GPUs MLX runs f32 matmuls on tensor cores in TF32 (10-bit
+    // mantissa), so the error is about ten times the CPU's.
+    let tolerance = if on_gpu { 1e-2 } else { 1e-3 };
+    if err > tolerance {
         return Err(SmokeError::Mismatch {
             what: "matmul error".into(),
             got: format!("{err}"),
-            expected: "<= 1e-3".into(),
+            expected: format!("<= {tolerance:e}"),
         });
     }
 
