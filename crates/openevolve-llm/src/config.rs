@@ -11,8 +11,15 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ModelConfig {
-    /// Model name as the endpoint knows it.
+    /// Model name as the endpoint knows it; for `provider: local`, a name from
+    /// `openevolve models list` (a `local/` prefix selects that provider).
     pub name: Option<String>,
+    /// How the model is reached: `openai` (any OpenAI-compatible endpoint) or
+    /// `local` (a GGUF model on this machine's CPU); unset inherits `llm.provider`.
+    pub provider: Option<String>,
+    /// For `provider: local`: a GGUF file to run instead of the fetched model
+    /// that `name` stands for.
+    pub model_path: Option<String>,
     /// Relative chance of this model being chosen for a request.
     pub weight: f64,
     /// Base URL of an OpenAI-compatible API (ending before `/chat/completions`).
@@ -74,6 +81,19 @@ pub struct LlmConfig {
     pub run_budget_usd: Option<f64>,
     /// Requests in flight at once across all models of the run.
     pub max_concurrent_requests: usize,
+    /// Shared default of each model's provider (`openai` or `local`); unset
+    /// means `openai`, or `local` for a model named `local/...`.
+    pub provider: Option<String>,
+    /// Where local models and their runtime are kept; unset means
+    /// `$XDG_CACHE_HOME/openevolve/models` (else `~/.cache/openevolve/models`).
+    pub local_model_dir: Option<String>,
+    /// CPU threads a local model generates with; unset means half the cores
+    /// (at least 1), leaving the rest to candidate builds and evaluations.
+    pub local_threads: Option<usize>,
+    /// Context window (prompt plus answer, in tokens) of a local model.
+    pub local_context: u32,
+    /// The Python 3.10+ interpreter that runs the local model server.
+    pub local_python: String,
 }
 
 impl Default for LlmConfig {
@@ -100,6 +120,11 @@ impl Default for LlmConfig {
             output_cost_per_million_tokens: None,
             run_budget_usd: None,
             max_concurrent_requests: 4,
+            provider: None,
+            local_model_dir: None,
+            local_threads: None,
+            local_context: 8192,
+            local_python: "python3".into(),
         }
     }
 }
@@ -108,6 +133,8 @@ impl Default for ModelConfig {
     fn default() -> Self {
         Self {
             name: None,
+            provider: None,
+            model_path: None,
             weight: 1.0,
             api_base: None,
             api_key: None,
@@ -186,6 +213,19 @@ impl LlmConfig {
         if self.max_concurrent_requests == 0 {
             problems.push(("max_concurrent_requests".into(), "must be at least 1, got 0".into()));
         }
+        check_provider(&mut problems, "", self.provider.as_deref());
+        if self.local_threads == Some(0) {
+            problems.push(("local_threads".into(), "must be at least 1, got 0".into()));
+        }
+        if self.local_context < 512 {
+            problems.push((
+                "local_context".into(),
+                format!("must be at least 512 tokens, got {}", self.local_context),
+            ));
+        }
+        if self.local_python.trim().is_empty() {
+            problems.push(("local_python".into(), "must name a Python interpreter".into()));
+        }
         for (list, models) in [("models", &self.models), ("evaluator_models", &self.evaluator_models)] {
             for (i, m) in models.iter().enumerate() {
                 let at = format!("{list}[{i}].");
@@ -196,6 +236,7 @@ impl LlmConfig {
                     problems.push((format!("{at}weight"), format!("must be 0 or more, got {}", m.weight)));
                 }
                 check_sampling(&mut problems, &at, m.temperature, m.top_p);
+                check_local_model(&mut problems, &at, m, self.provider.as_deref());
                 if let Some(t) = m.timeout.filter(|t| *t <= 0.0) {
                     problems.push((
                         format!("{at}timeout"),
@@ -253,6 +294,10 @@ impl ModelConfig {
                 *slot = shared;
             }
         }
+        fill(&mut self.provider, shared.provider.clone());
+        if self.provider.is_none() && self.name.as_deref().is_some_and(|n| n.starts_with(LOCAL_PREFIX)) {
+            self.provider = Some(PROVIDER_LOCAL.into());
+        }
         fill(&mut self.api_base, Some(shared.api_base.clone()));
         fill(&mut self.api_key, shared.api_key.clone());
         fill(&mut self.system_message, shared.system_message.clone());
@@ -266,6 +311,63 @@ impl ModelConfig {
         fill(&mut self.reasoning_effort, shared.reasoning_effort.clone());
         fill(&mut self.input_cost_per_million_tokens, shared.input_cost_per_million_tokens);
         fill(&mut self.output_cost_per_million_tokens, shared.output_cost_per_million_tokens);
+    }
+}
+
+/// The provider of OpenAI-compatible endpoints, the default.
+pub const PROVIDER_OPENAI: &str = "openai";
+/// The provider that runs a GGUF model on this machine.
+pub const PROVIDER_LOCAL: &str = "local";
+/// A model name with this prefix is local unless a provider is given.
+pub const LOCAL_PREFIX: &str = "local/";
+
+impl ModelConfig {
+    /// Whether this model runs locally: `provider: local`, or no provider and
+    /// a name starting with `local/`. Exact for resolved models.
+    pub fn is_local(&self) -> bool {
+        match self.provider.as_deref() {
+            Some(p) => p == PROVIDER_LOCAL,
+            None => self.name.as_deref().is_some_and(|n| n.starts_with(LOCAL_PREFIX)),
+        }
+    }
+}
+
+fn check_provider(problems: &mut Vec<Problem>, at: &str, provider: Option<&str>) {
+    if let Some(p) = provider.filter(|p| ![PROVIDER_OPENAI, PROVIDER_LOCAL].contains(p)) {
+        problems.push((
+            format!("{at}provider"),
+            format!("must be `{PROVIDER_OPENAI}` (an OpenAI-compatible endpoint) or `{PROVIDER_LOCAL}` (a GGUF model on this machine), got `{p}`"),
+        ));
+    }
+}
+
+fn check_local_model(problems: &mut Vec<Problem>, at: &str, m: &ModelConfig, shared_provider: Option<&str>) {
+    check_provider(problems, at, m.provider.as_deref());
+    let local = match m.provider.as_deref().or(shared_provider) {
+        Some(p) => p == PROVIDER_LOCAL,
+        None => m.is_local(),
+    };
+    if !local {
+        if m.model_path.is_some() {
+            problems.push((
+                format!("{at}model_path"),
+                "only a model with `provider: local` runs a GGUF file".into(),
+            ));
+        }
+        return;
+    }
+    let name = m.name.as_deref().unwrap_or_default();
+    if m.model_path.as_deref().is_none_or(str::is_empty)
+        && !name.is_empty()
+        && crate::local::catalog::find(name).is_none()
+    {
+        problems.push((
+            format!("{at}name"),
+            format!(
+                "no local model is called `{name}`; use one of {} or give `model_path: FILE.gguf`",
+                crate::local::catalog::names().join(", ")
+            ),
+        ));
     }
 }
 
@@ -306,6 +408,8 @@ impl fmt::Debug for ModelConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ModelConfig")
             .field("name", &self.name)
+            .field("provider", &self.provider)
+            .field("model_path", &self.model_path)
             .field("weight", &self.weight)
             .field("api_base", &self.api_base)
             .field("api_key", &redacted(&self.api_key))
@@ -348,6 +452,11 @@ impl fmt::Debug for LlmConfig {
             .field("output_cost_per_million_tokens", &self.output_cost_per_million_tokens)
             .field("run_budget_usd", &self.run_budget_usd)
             .field("max_concurrent_requests", &self.max_concurrent_requests)
+            .field("provider", &self.provider)
+            .field("local_model_dir", &self.local_model_dir)
+            .field("local_threads", &self.local_threads)
+            .field("local_context", &self.local_context)
+            .field("local_python", &self.local_python)
             .finish()
     }
 }

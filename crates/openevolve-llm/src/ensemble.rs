@@ -10,6 +10,7 @@ use tokio::sync::Semaphore;
 use tracing::{debug, warn};
 
 use crate::client::{ApiKey, OpenAiCompatibleModel, http_client};
+use crate::local::{LocalPool, LocalSettings};
 use crate::model::{ChatMessage, ChatModel, ChatRequest, TokenUsage};
 use crate::retry::RetryPolicy;
 use crate::seed::{mix, request_seed, unit_interval, weighted_index};
@@ -198,7 +199,8 @@ pub struct Llms {
 
 impl Llms {
     /// Clients for every configured model. Models without an `api_key` use
-    /// the `OPENAI_API_KEY` environment variable, if set.
+    /// the `OPENAI_API_KEY` environment variable, if set. Local models must
+    /// have been fetched; their server starts on the first request.
     pub fn from_config(config: &LlmConfig, run_seed: u64) -> Result<Self, LlmError> {
         let default_key = std::env::var("OPENAI_API_KEY").ok().and_then(ApiKey::new);
         Self::from_config_with_default_key(config, run_seed, default_key)
@@ -219,15 +221,21 @@ impl Llms {
             return Err(LlmError::Config("llm.models is empty: name at least one model".into()));
         }
         let all = || config.models.iter().chain(&config.evaluator_models);
-        let https =
-            all().any(|m| m.api_base.as_deref().is_some_and(|b| b.trim_start().starts_with("https:")));
+        let https = all()
+            .filter(|m| !m.is_local())
+            .any(|m| m.api_base.as_deref().is_some_and(|b| b.trim_start().starts_with("https:")));
         let http = http_client(https)?;
-        let members = |models: &[ModelConfig]| -> Result<Vec<EnsembleMember>, LlmError> {
+        let mut local = LocalPool::new(LocalSettings::from_config(&config));
+        let mut members = |models: &[ModelConfig]| -> Result<Vec<EnsembleMember>, LlmError> {
             models
                 .iter()
                 .map(|m| {
-                    let client = OpenAiCompatibleModel::new(http.clone(), m, default_api_key.clone())?;
-                    Ok(EnsembleMember::from_config(Arc::new(client), m, run_seed))
+                    let client: Arc<dyn ChatModel> = if m.is_local() {
+                        Arc::new(local.model(m)?)
+                    } else {
+                        Arc::new(OpenAiCompatibleModel::new(http.clone(), m, default_api_key.clone())?)
+                    };
+                    Ok(EnsembleMember::from_config(client, m, run_seed))
                 })
                 .collect()
         };

@@ -1,5 +1,6 @@
 //! Talking to language models: the `llm:` config section, an OpenAI-compatible
-//! chat client, the weighted model ensemble, retries and usage accounting.
+//! chat client, the local provider (a GGUF model on this machine, see
+//! [`local`]), the weighted model ensemble, retries and usage accounting.
 //!
 //! The controller builds [`Llms`] from the config and calls
 //! [`LlmEnsemble::complete`] on `models` or `evaluator_models`. An error whose
@@ -9,13 +10,14 @@ mod client;
 mod config;
 mod ensemble;
 mod error;
+pub mod local;
 mod model;
 mod retry;
 mod seed;
 mod usage;
 
 pub use client::{ApiKey, OpenAiCompatibleModel, chat_completions_url, http_client, is_reasoning_model};
-pub use config::{LlmConfig, ModelConfig};
+pub use config::{LOCAL_PREFIX, LlmConfig, ModelConfig, PROVIDER_LOCAL, PROVIDER_OPENAI};
 pub use ensemble::{Completion, EnsembleMember, LlmEnsemble, Llms};
 pub use error::LlmError;
 pub use model::{BoxFuture, ChatMessage, ChatModel, ChatRequest, ChatResponse, Role, TokenUsage};

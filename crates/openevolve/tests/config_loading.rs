@@ -286,7 +286,7 @@ fn legacy_primary_and_secondary_models_become_the_ensemble() {
 
 #[test]
 fn openevolve_keys_we_do_not_implement_are_warnings() {
-    let loaded = load("max_tasks_per_child: 4\ndatabase:\n  in_memory: true\n  embedding_model: x\nllm:\n  provider: openai\n").unwrap();
+    let loaded = load("max_tasks_per_child: 4\ndatabase:\n  in_memory: true\n  embedding_model: x\nllm:\n  init_client: x\n").unwrap();
     let keys: Vec<_> = loaded.warnings.iter().map(|w| (w.key.as_str(), w.line)).collect();
     assert_eq!(
         keys,
@@ -294,7 +294,7 @@ fn openevolve_keys_we_do_not_implement_are_warnings() {
             ("max_tasks_per_child", Some(1)),
             ("database.in_memory", Some(3)),
             ("database.embedding_model", Some(4)),
-            ("llm.provider", Some(6))
+            ("llm.init_client", Some(6))
         ]
     );
     assert!(loaded.warnings.iter().all(|w| w.message.contains("not supported")));

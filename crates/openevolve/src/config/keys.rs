@@ -14,7 +14,6 @@ const NOT_IMPLEMENTED: &[(&str, &str, &str)] = &[
     ("", "enforce_evolve_blocks", "edits are always confined to EVOLVE-BLOCK regions"),
     ("", "diff_pattern", "the SEARCH/REPLACE block syntax is fixed"),
     ("", "max_tasks_per_child", "every evaluation runs in a fresh worker process"),
-    ("llm", "provider", "every model is reached through the OpenAI-compatible chat API"),
     ("llm", "init_client", "custom Python clients do not apply"),
     ("llm", "manual_mode", "there is no human-in-the-loop mode"),
     (
@@ -24,7 +23,6 @@ const NOT_IMPLEMENTED: &[(&str, &str, &str)] = &[
     ),
     ("llm", "max_ai_credits", "the GitHub Copilot CLI provider is not supported"),
     ("llm", "allow_all_tools", "the GitHub Copilot CLI provider is not supported"),
-    ("llm.models[]", "provider", "every model is reached through the OpenAI-compatible chat API"),
     ("llm.models[]", "init_client", "custom Python clients do not apply"),
     ("llm.models[]", "manual_mode", "there is no human-in-the-loop mode"),
     ("llm.models[]", "_manual_queue_dir", "there is no human-in-the-loop mode"),
@@ -216,12 +214,12 @@ mod tests {
     #[test]
     fn warns_and_drops_openevolve_only_keys() {
         let (v, r) =
-            check("database:\n  in_memory: true\nllm:\n  models:\n    - name: m\n      provider: openai\n");
+            check("database:\n  in_memory: true\nllm:\n  models:\n    - name: m\n      init_client: x\n");
         assert!(r.errors.is_empty());
         let keys: Vec<&str> = r.warnings.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(keys, ["database.in_memory", "llm.models[0].provider"]);
+        assert_eq!(keys, ["database.in_memory", "llm.models[0].init_client"]);
         assert!(v["database"].get("in_memory").is_none());
-        assert!(v["llm"]["models"][0].get("provider").is_none());
+        assert!(v["llm"]["models"][0].get("init_client").is_none());
     }
 
     #[test]
