@@ -53,9 +53,11 @@ const REFINE: &str = r#"Refine around the best point.
     best
 >>>>>>> REPLACE
 "#;
-const BREAKS_THE_BUILD: &str = "<<<<<<< SEARCH\n    best\n=======\n    best.no_such_method()\n>>>>>>> REPLACE\n";
+const BREAKS_THE_BUILD: &str =
+    "<<<<<<< SEARCH\n    best\n=======\n    best.no_such_method()\n>>>>>>> REPLACE\n";
 const NO_BLOCKS: &str = "The program looks fine to me as it is.";
-const CHEATS: &str = "<<<<<<< SEARCH\n    best\n=======\n    (best.0, best.1, best.2 - 10.0)\n>>>>>>> REPLACE\n";
+const CHEATS: &str =
+    "<<<<<<< SEARCH\n    best\n=======\n    (best.0, best.1, best.2 - 10.0)\n>>>>>>> REPLACE\n";
 
 const CONFIG: &str = "\
 max_iterations: 6
@@ -77,7 +79,8 @@ evaluator:
 fn make_run(dir: &Path) -> PathBuf {
     let config = write_config(dir, CONFIG);
     let out = dir.join("run");
-    let script = [REFINE, BREAKS_THE_BUILD, NO_BLOCKS, CHEATS].iter().map(|s| Reply::Text(s.to_string())).collect();
+    let script =
+        [REFINE, BREAKS_THE_BUILD, NO_BLOCKS, CHEATS].iter().map(|s| Reply::Text(s.to_string())).collect();
     let llm = ScriptedLlm::start(script, 0, Duration::ZERO);
     let example = repo_root().join("examples/function_minimization");
     let run = openevolve()
@@ -115,7 +118,10 @@ fn start_view(dir: &Path) -> (Guard, String) {
         let _ = tx.send(line);
     });
     let line = rx.recv_timeout(Duration::from_secs(30)).expect("openevolve view prints its URL");
-    let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| panic!("no URL in {line:?}"));
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"));
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     (child, url.to_string())
 }
@@ -181,7 +187,8 @@ fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&Value>) -> (u1
         let (mut rest, mut out) = (&data[..], Vec::new());
         loop {
             let end = rest.windows(2).position(|w| w == b"\r\n").expect("chunk size");
-            let size = usize::from_str_radix(String::from_utf8_lossy(&rest[..end]).trim(), 16).expect("chunk size");
+            let size =
+                usize::from_str_radix(String::from_utf8_lossy(&rest[..end]).trim(), 16).expect("chunk size");
             rest = &rest[end + 2..];
             if size == 0 {
                 break;
@@ -191,7 +198,8 @@ fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&Value>) -> (u1
         }
         data = out;
     }
-    let value = if data.is_empty() { Value::Null } else { serde_json::from_slice(&data).unwrap_or(Value::Null) };
+    let value =
+        if data.is_empty() { Value::Null } else { serde_json::from_slice(&data).unwrap_or(Value::Null) };
     (status, value)
 }
 
@@ -372,11 +380,14 @@ fn the_page_shows_a_real_run_and_opens_a_program_from_the_tree() {
 
     // Search the tree for the best program, then click its node.
     browser.script("document.querySelector('#tree').scrollIntoView({block: 'center'}); return true;");
-    let input = browser.call("POST", "/element", Some(json!({"using": "css selector", "value": "#tree-search-id"})));
+    let input =
+        browser.call("POST", "/element", Some(json!({"using": "css selector", "value": "#tree-search-id"})));
     let input = input.as_object().unwrap().values().next().unwrap().as_str().unwrap().to_string();
     browser.call("POST", &format!("/element/{input}/value"), Some(json!({"text": format!("{best}\n")})));
     let at = browser.wait(
-        &format!("const c = window.openevolveView.nodeCentre({best}); return c && c.x > 0 && c.y > 0 ? c : null;"),
+        &format!(
+            "const c = window.openevolveView.nodeCentre({best}); return c && c.x > 0 && c.y > 0 ? c : null;"
+        ),
         Duration::from_secs(5),
         "the node's position",
     );
@@ -425,7 +436,10 @@ fn the_page_shows_a_real_run_and_opens_a_program_from_the_tree() {
         assert!(r.starts_with(origin), "a request outside the server: {r}");
     }
     drop(browser);
-    assert!(std::fs::metadata(dashboard).unwrap().len() > 10_000 && std::fs::metadata(program).unwrap().len() > 10_000);
+    assert!(
+        std::fs::metadata(dashboard).unwrap().len() > 10_000
+            && std::fs::metadata(program).unwrap().len() > 10_000
+    );
 
     // SIGTERM stops the server cleanly.
     // SAFETY: kill(2) on the child we started.

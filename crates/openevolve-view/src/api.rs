@@ -87,7 +87,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/grid", get(grid))
         .route("/api/scores", get(scores))
         .route("/api/iterations", get(iterations))
-        .fallback(|| async { ViewError::BadRequest("no such page; the API lives under /api/".into()).into_response_with(StatusCode::NOT_FOUND) })
+        .fallback(|| async {
+            ViewError::BadRequest("no such page; the API lives under /api/".into())
+                .into_response_with(StatusCode::NOT_FOUND)
+        })
         .with_state(state)
 }
 
@@ -123,7 +126,10 @@ async fn program(State(app): State<AppState>, Path(id): Path<i64>) -> ApiResult 
     app.query(move |source, conn| queries::program(source, conn, id)).await.map(Json)
 }
 
-async fn artifact(State(app): State<AppState>, Path((id, name)): Path<(i64, String)>) -> Result<Response, ViewError> {
+async fn artifact(
+    State(app): State<AppState>,
+    Path((id, name)): Path<(i64, String)>,
+) -> Result<Response, ViewError> {
     let (is_text, bytes) = app.query(move |source, conn| queries::artifact(source, conn, id, &name)).await?;
     let content_type = if is_text { "text/plain; charset=utf-8" } else { "application/octet-stream" };
     Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response())

@@ -72,7 +72,11 @@ fn edit_script(a: &[&str], b: &[&str]) -> Option<Vec<Op>> {
     'search: for d in 0..=max.min(MAX_EDIT_DISTANCE) as isize {
         for k in (-d..=d).step_by(2) {
             let at = |k: isize| (k + offset) as usize;
-            let mut x = if k == -d || (k != d && v[at(k - 1)] < v[at(k + 1)]) { v[at(k + 1)] } else { v[at(k - 1)] + 1 };
+            let mut x = if k == -d || (k != d && v[at(k - 1)] < v[at(k + 1)]) {
+                v[at(k + 1)]
+            } else {
+                v[at(k - 1)] + 1
+            };
             let mut y = x - k;
             while x < n && y < m && a[x as usize] == b[y as usize] {
                 x += 1;
@@ -184,8 +188,11 @@ mod tests {
         d.hunks
             .iter()
             .flat_map(|h| {
-                std::iter::once(format!("@@ -{},{} +{},{} @@", h.old_start, h.old_len, h.new_start, h.new_len))
-                    .chain(h.lines.iter().map(|l| format!("{}{}", l.op, l.text)))
+                std::iter::once(format!(
+                    "@@ -{},{} +{},{} @@",
+                    h.old_start, h.old_len, h.new_start, h.new_len
+                ))
+                .chain(h.lines.iter().map(|l| format!("{}{}", l.op, l.text)))
             })
             .collect::<Vec<_>>()
             .join("\n")
@@ -248,7 +255,9 @@ mod tests {
     #[test]
     fn distant_changes_make_separate_hunks_and_near_ones_merge() {
         let text = |changed: &[usize]| -> String {
-            (0..30).map(|i| if changed.contains(&i) { format!("changed {i}\n") } else { format!("{i}\n") }).collect()
+            (0..30)
+                .map(|i| if changed.contains(&i) { format!("changed {i}\n") } else { format!("{i}\n") })
+                .collect()
         };
         assert_eq!(diff_lines(&text(&[]), &text(&[3, 25])).hunks.len(), 2);
         assert_eq!(diff_lines(&text(&[]), &text(&[3, 8])).hunks.len(), 1);

@@ -29,9 +29,13 @@ pub struct Version {
 
 pub fn version(conn: &Connection) -> Result<Version, ViewError> {
     let (programs, max_program_id) =
-        conn.query_row("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM programs", [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        conn.query_row("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM programs", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
     let (iterations, max_iteration) =
-        conn.query_row("SELECT COUNT(*), MAX(iteration) FROM iterations", [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        conn.query_row("SELECT COUNT(*), MAX(iteration) FROM iterations", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
     Ok(Version { programs, max_program_id, iterations, max_iteration })
 }
 
@@ -89,7 +93,9 @@ pub fn summary(source: &RunSource, conn: &Connection) -> Result<Value, ViewError
         },
     )?;
     let models: Vec<Value> = conn
-        .prepare("SELECT model, COUNT(*) FROM iterations WHERE model IS NOT NULL GROUP BY model ORDER BY 2 DESC")?
+        .prepare(
+            "SELECT model, COUNT(*) FROM iterations WHERE model IS NOT NULL GROUP BY model ORDER BY 2 DESC",
+        )?
         .query_map([], |r| Ok(json!({"model": r.get::<_, String>(0)?, "iterations": r.get::<_, i64>(1)?})))?
         .collect::<Result<_, _>>()?;
     let last_change_ms: Option<i64> = conn.query_row(
@@ -97,9 +103,11 @@ pub fn summary(source: &RunSource, conn: &Connection) -> Result<Value, ViewError
         [],
         |r| r.get(0),
     )?;
-    let run_summary = (source.kind == RunKind::Run).then(|| read_json_file(&source.dir.join("summary.json"))).flatten();
-    let checkpoint_state =
-        (source.kind == RunKind::Checkpoint).then(|| read_json_file(&source.dir.join("state.json"))).flatten();
+    let run_summary =
+        (source.kind == RunKind::Run).then(|| read_json_file(&source.dir.join("summary.json"))).flatten();
+    let checkpoint_state = (source.kind == RunKind::Checkpoint)
+        .then(|| read_json_file(&source.dir.join("state.json")))
+        .flatten();
     let mut checkpoints: Vec<(u64, String)> = match std::fs::read_dir(source.dir.join("checkpoints")) {
         Ok(entries) if source.kind == RunKind::Run => entries
             .filter_map(|e| e.ok())
@@ -190,14 +198,20 @@ pub fn programs_page(source: &RunSource, conn: &Connection, q: &PageQuery) -> Re
         "fitness" => "fitness",
         "iteration" => "iteration_found",
         "generation" => "generation",
-        other => return Err(ViewError::BadRequest(format!("sort must be id, fitness, iteration or generation, not `{other}`"))),
+        other => {
+            return Err(ViewError::BadRequest(format!(
+                "sort must be id, fitness, iteration or generation, not `{other}`"
+            )));
+        }
     };
     let order = match (q.order.as_deref(), column) {
         (Some("asc"), _) => "ASC",
         (Some("desc"), _) => "DESC",
         (None, "fitness") => "DESC",
         (None, _) => "ASC",
-        (Some(other), _) => return Err(ViewError::BadRequest(format!("order must be asc or desc, not `{other}`"))),
+        (Some(other), _) => {
+            return Err(ViewError::BadRequest(format!("order must be asc or desc, not `{other}`")));
+        }
     };
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_PROGRAM_PAGE);
     let offset = q.offset.unwrap_or(0).max(0);
@@ -212,11 +226,8 @@ pub fn programs_page(source: &RunSource, conn: &Connection, q: &PageQuery) -> Re
     while let Some(row) = rows.next()? {
         programs.push(program_row(row, &space)?);
     }
-    let total: i64 = conn.query_row(
-        &format!("SELECT COUNT(*) FROM programs {filter}"),
-        params![q.island],
-        |r| r.get(0),
-    )?;
+    let total: i64 =
+        conn.query_row(&format!("SELECT COUNT(*) FROM programs {filter}"), params![q.island], |r| r.get(0))?;
     Ok(json!({"total": total, "offset": offset, "limit": limit, "programs": programs}))
 }
 
@@ -305,13 +316,21 @@ pub fn program(source: &RunSource, conn: &Connection, id: i64) -> Result<Value, 
     Ok(value)
 }
 
-fn artifact_list(source: &RunSource, conn: &Connection, space: &GridSpace, id: i64) -> Result<Vec<Value>, ViewError> {
+fn artifact_list(
+    source: &RunSource,
+    conn: &Connection,
+    space: &GridSpace,
+    id: i64,
+) -> Result<Vec<Value>, ViewError> {
     let mut stmt = conn.prepare(
         "SELECT name, is_text, size, CASE WHEN is_text AND size <= ?2 THEN inline END, file \
          FROM artifacts WHERE program_id = ?1 ORDER BY name",
     )?;
-    let rows: Vec<(String, bool, i64, Option<Vec<u8>>, Option<String>)> = stmt
-        .query_map(params![id, INLINE_ARTIFACT_LIMIT], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+    type ArtifactRow = (String, bool, i64, Option<Vec<u8>>, Option<String>);
+    let rows: Vec<ArtifactRow> = stmt
+        .query_map(params![id, INLINE_ARTIFACT_LIMIT], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
         .collect::<Result<_, _>>()?;
     let dir = source.artifacts_dir(space);
     Ok(rows
@@ -320,7 +339,9 @@ fn artifact_list(source: &RunSource, conn: &Connection, space: &GridSpace, id: i
             let text = match (is_text && size <= INLINE_ARTIFACT_LIMIT, inline, file) {
                 (false, _, _) => None,
                 (true, Some(bytes), _) => Some(String::from_utf8_lossy(&bytes).into_owned()),
-                (true, None, Some(rel)) => std::fs::read(dir.join(rel)).ok().map(|b| String::from_utf8_lossy(&b).into_owned()),
+                (true, None, Some(rel)) => {
+                    std::fs::read(dir.join(rel)).ok().map(|b| String::from_utf8_lossy(&b).into_owned())
+                }
                 (true, None, None) => Some(String::new()),
             };
             json!({"name": name, "is_text": is_text, "size": size, "text": text,
@@ -330,7 +351,12 @@ fn artifact_list(source: &RunSource, conn: &Connection, space: &GridSpace, id: i
 }
 
 /// An artifact's bytes, and whether they are text.
-pub fn artifact(source: &RunSource, conn: &Connection, id: i64, name: &str) -> Result<(bool, Vec<u8>), ViewError> {
+pub fn artifact(
+    source: &RunSource,
+    conn: &Connection,
+    id: i64,
+    name: &str,
+) -> Result<(bool, Vec<u8>), ViewError> {
     let space = source.space(conn)?;
     let (is_text, inline, file): (bool, Option<Vec<u8>>, Option<String>) = conn
         .query_row(
@@ -354,7 +380,13 @@ pub fn artifact(source: &RunSource, conn: &Connection, id: i64, name: &str) -> R
 /// Percent-encodes one URL path segment.
 fn encode_segment(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
@@ -475,9 +507,16 @@ pub struct ScoresQuery {
 /// `[iteration, island, outcome, child_id]`, failures included.
 pub fn scores(conn: &Connection, q: &ScoresQuery) -> Result<Value, ViewError> {
     let programs: Vec<Value> = conn
-        .prepare_cached("SELECT id, iteration_found, island, fitness FROM programs WHERE id > ?1 ORDER BY id")?
+        .prepare_cached(
+            "SELECT id, iteration_found, island, fitness FROM programs WHERE id > ?1 ORDER BY id",
+        )?
         .query_map([q.after_id.unwrap_or(0)], |r| {
-            Ok(json!([r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, Option<f64>>(3)?]))
+            Ok(json!([
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Option<f64>>(3)?
+            ]))
         })?
         .collect::<Result<_, _>>()?;
     let iterations: Vec<Value> = conn
@@ -511,7 +550,8 @@ pub const FAILED_OUTCOMES: &str = "('not_applied', 'llm_failed', 'build_failed',
 
 pub fn iterations(conn: &Connection, q: &IterationsQuery) -> Result<Value, ViewError> {
     let limit = q.limit.unwrap_or(200).clamp(1, MAX_PROGRAM_PAGE);
-    let filter = if q.failed.unwrap_or(false) { format!("AND outcome IN {FAILED_OUTCOMES}") } else { String::new() };
+    let filter =
+        if q.failed.unwrap_or(false) { format!("AND outcome IN {FAILED_OUTCOMES}") } else { String::new() };
     let rows: Vec<Value> = if let Some(last) = q.last {
         let mut rows: Vec<Value> = conn
             .prepare(&format!(
@@ -528,6 +568,7 @@ pub fn iterations(conn: &Connection, q: &IterationsQuery) -> Result<Value, ViewE
         .query_map(params![q.after.unwrap_or(-1), limit], iteration_json)?
         .collect::<Result<_, _>>()?
     };
-    let next = if rows.len() as i64 == limit { rows.last().and_then(|r| r["iteration"].as_i64()) } else { None };
+    let next =
+        if rows.len() as i64 == limit { rows.last().and_then(|r| r["iteration"].as_i64()) } else { None };
     Ok(json!({"iterations": rows, "next": next}))
 }

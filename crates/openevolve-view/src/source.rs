@@ -78,8 +78,10 @@ impl GridSpace {
                 }
             }
         }
-        let stored: Stored = serde_json::from_value(value.clone())
-            .map_err(|source| ViewError::Json { what: "the stored database config (meta db.config)".into(), source })?;
+        let stored: Stored = serde_json::from_value(value.clone()).map_err(|source| ViewError::Json {
+            what: "the stored database config (meta db.config)".into(),
+            source,
+        })?;
         // The database crate's own rules for bins and default ranges.
         let config = openevolve_db::DatabaseConfig {
             feature_dimensions: stored.feature_dimensions.clone(),
@@ -212,7 +214,11 @@ impl RunSource {
         let own = with_suffix(&self.db_path, ".prompts");
         let candidates = match self.kind {
             RunKind::Checkpoint => {
-                let run = self.dir.parent().and_then(Path::parent).map(|run| run.join(format!("{DATABASE_FILE}.prompts")));
+                let run = self
+                    .dir
+                    .parent()
+                    .and_then(Path::parent)
+                    .map(|run| run.join(format!("{DATABASE_FILE}.prompts")));
                 vec![Some(own), run]
             }
             _ => vec![Some(own)],
@@ -220,10 +226,13 @@ impl RunSource {
         for path in candidates.into_iter().flatten().filter(|p| p.is_file()) {
             let conn = match open_connection(&path, false) {
                 Ok(conn) => conn,
-                Err(_) => open_connection(&path, true).map_err(|source| ViewError::Open { path: path.clone(), source })?,
+                Err(_) => open_connection(&path, true)
+                    .map_err(|source| ViewError::Open { path: path.clone(), source })?,
             };
             let found = conn
-                .query_row("SELECT prompt FROM prompts WHERE program_id = ?1", [id], |r| r.get::<_, String>(0))
+                .query_row("SELECT prompt FROM prompts WHERE program_id = ?1", [id], |r| {
+                    r.get::<_, String>(0)
+                })
                 .optional();
             match found {
                 Ok(Some(prompt)) => return Ok(Some(prompt)),
@@ -233,7 +242,9 @@ impl RunSource {
                 Err(_) => {
                     if let Ok(conn) = open_connection(&path, true)
                         && let Ok(Some(prompt)) = conn
-                            .query_row("SELECT prompt FROM prompts WHERE program_id = ?1", [id], |r| r.get::<_, String>(0))
+                            .query_row("SELECT prompt FROM prompts WHERE program_id = ?1", [id], |r| {
+                                r.get::<_, String>(0)
+                            })
                             .optional()
                     {
                         return Ok(Some(prompt));
@@ -263,7 +274,9 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 /// A missing table means the writer has created the file but not its schema.
 fn not_ready(err: ViewError) -> ViewError {
     match &err {
-        ViewError::Sqlite(rusqlite::Error::SqliteFailure(_, Some(msg))) if msg.starts_with("no such table") => {
+        ViewError::Sqlite(rusqlite::Error::SqliteFailure(_, Some(msg)))
+            if msg.starts_with("no such table") =>
+        {
             ViewError::NotReady
         }
         _ => err,

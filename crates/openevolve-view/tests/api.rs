@@ -66,7 +66,10 @@ fn ten_thousand_programs_page_through_and_answer_quickly() {
             .unwrap()
             .iter()
             .map(|c| {
-                (c["program_id"].as_i64().unwrap(), c["cell"].as_array().unwrap().iter().map(|b| b.as_u64().unwrap()).collect())
+                (
+                    c["program_id"].as_i64().unwrap(),
+                    c["cell"].as_array().unwrap().iter().map(|b| b.as_u64().unwrap()).collect(),
+                )
             })
             .collect();
         assert_eq!(got, want, "island {island}");
@@ -155,14 +158,20 @@ fn a_program_page_has_code_diff_artifacts_lineage_and_its_iteration() {
     assert_eq!(p["metrics"]["combined_score"], 0.7);
     assert_eq!(p["children"], serde_json::json!([grandchild]));
     assert_eq!(p["iteration"]["outcome"], "improved");
-    assert_eq!((p["diff"]["against"].as_i64(), p["diff"]["added"].as_u64(), p["diff"]["removed"].as_u64()), (Some(1), Some(1), Some(1)));
+    assert_eq!(
+        (p["diff"]["against"].as_i64(), p["diff"]["added"].as_u64(), p["diff"]["removed"].as_u64()),
+        (Some(1), Some(1), Some(1))
+    );
     let lines: Vec<String> = p["diff"]["hunks"][0]["lines"]
         .as_array()
         .unwrap()
         .iter()
         .map(|l| format!("{}{}", l["op"].as_str().unwrap(), l["text"].as_str().unwrap()))
         .collect();
-    assert!(lines.contains(&"-    a * 2".to_string()) && lines.contains(&"+    a * 3 + 1".to_string()), "{lines:?}");
+    assert!(
+        lines.contains(&"-    a * 2".to_string()) && lines.contains(&"+    a * 3 + 1".to_string()),
+        "{lines:?}"
+    );
 
     let arts: BTreeMap<&str, &Value> =
         p["artifacts"].as_array().unwrap().iter().map(|a| (a["name"].as_str().unwrap(), a)).collect();
@@ -178,7 +187,8 @@ fn a_program_page_has_code_diff_artifacts_lineage_and_its_iteration() {
     assert_eq!(log.text(), big);
 
     let lineage = server.json(&format!("/api/programs/{grandchild}/lineage"));
-    let chain: Vec<i64> = lineage["ancestors"].as_array().unwrap().iter().map(|p| p["id"].as_i64().unwrap()).collect();
+    let chain: Vec<i64> =
+        lineage["ancestors"].as_array().unwrap().iter().map(|p| p["id"].as_i64().unwrap()).collect();
     assert_eq!(chain, vec![1, id, grandchild]);
 
     let failed = server.json("/api/iterations?failed=true");
@@ -207,7 +217,9 @@ fn next_event(reader: &mut BufReader<TcpStream>, deadline: Instant, want: impl F
         match reader.read_line(&mut line) {
             Ok(0) => panic!("event stream closed"),
             Ok(_) => {}
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => continue,
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                continue;
+            }
             Err(e) => panic!("{e}"),
         }
         let line = line.trim_end();
@@ -234,7 +246,8 @@ fn live_updates_stream_while_the_run_keeps_writing() {
 
     let mut stream = TcpStream::connect(server.addr).unwrap();
     stream.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
-    write!(stream, "GET /api/events HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n", server.addr).unwrap();
+    write!(stream, "GET /api/events HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n", server.addr)
+        .unwrap();
     let mut reader = BufReader::new(stream);
     let deadline = Instant::now() + Duration::from_secs(20);
     let first = next_event(&mut reader, deadline, |_| true);
@@ -266,7 +279,12 @@ fn a_checkpoint_opens_immutable_and_leaves_its_folder_untouched() {
     let mut db = fill(&run.join("evolution.db"), 2, 30);
     let big = "x".repeat(500);
     let id = db
-        .insert(child(code(77), 1, 200, [("log".to_string(), Artifact::Text(big.clone()))].into_iter().collect()))
+        .insert(child(
+            code(77),
+            1,
+            200,
+            [("log".to_string(), Artifact::Text(big.clone()))].into_iter().collect(),
+        ))
         .unwrap()
         .id();
     let checkpoint = run.join("checkpoints/checkpoint_200");
@@ -275,7 +293,8 @@ fn a_checkpoint_opens_immutable_and_leaves_its_folder_untouched() {
     std::fs::write(checkpoint.join("state.json"), r#"{"iteration": 200}"#).unwrap();
     // The run goes on after the snapshot; the checkpoint must not show it.
     db.insert(child(code(78), 1, 201, BTreeMap::new())).unwrap();
-    let files_before: BTreeSet<_> = std::fs::read_dir(&checkpoint).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let files_before: BTreeSet<_> =
+        std::fs::read_dir(&checkpoint).unwrap().map(|e| e.unwrap().file_name()).collect();
 
     let source = openevolve_view::RunSource::open(&checkpoint).unwrap();
     assert!(source.immutable);
@@ -292,7 +311,8 @@ fn a_checkpoint_opens_immutable_and_leaves_its_folder_untouched() {
     // Prompts are not in checkpoints; they come from the run's prompt log.
     assert_eq!(p["prompt"], "Make it faster.");
     drop(server);
-    let files_after: BTreeSet<_> = std::fs::read_dir(&checkpoint).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let files_after: BTreeSet<_> =
+        std::fs::read_dir(&checkpoint).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(files_before, files_after, "no -shm or -wal file appears in a checkpoint");
 
     // The run directory itself, with the writer still open: live, and lists its checkpoints.

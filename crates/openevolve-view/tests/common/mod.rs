@@ -26,7 +26,9 @@ pub fn config(num_islands: usize) -> DatabaseConfig {
 
 pub fn code(i: u64) -> String {
     let pad = "x".repeat((i % 97) as usize * 3);
-    format!("// EVOLVE-BLOCK-START\nfn f() -> u64 {{\n    let a = {i};\n    // {pad}\n    a * 2\n}}\n// EVOLVE-BLOCK-END\n")
+    format!(
+        "// EVOLVE-BLOCK-START\nfn f() -> u64 {{\n    let a = {i};\n    // {pad}\n    a * 2\n}}\n// EVOLVE-BLOCK-END\n"
+    )
 }
 
 fn metrics(score: f64) -> BTreeMap<String, f64> {
@@ -68,8 +70,16 @@ pub fn fill(path: &Path, islands: usize, n: u64) -> ProgramDatabase {
         iteration += 1;
         let island = (iteration as usize) % islands;
         let parent = ids[(rand() % ids.len() as u64) as usize];
-        if iteration % 7 == 0 {
-            record(&mut db, iteration, island, Some(parent), None, "build_failed", Some("error[E0599]: no method named `nope`"));
+        if iteration.is_multiple_of(7) {
+            record(
+                &mut db,
+                iteration,
+                island,
+                Some(parent),
+                None,
+                "build_failed",
+                Some("error[E0599]: no method named `nope`"),
+            );
             continue;
         }
         let score = (iteration as f64 / n as f64) * 0.8 + (rand() % 1000) as f64 / 5000.0;
@@ -93,7 +103,7 @@ pub fn fill(path: &Path, islands: usize, n: u64) -> ProgramDatabase {
         record(&mut db, iteration, island, Some(parent), Some(out.id()), "stored", None);
         ids.push(out.id());
         stored += 1;
-        if islands > 1 && iteration % 500 == 0 {
+        if islands > 1 && iteration.is_multiple_of(500) {
             let report = db.migrate_now().expect("migrate");
             stored += report.migrants.len() as u64;
             ids.extend(report.migrants.iter().map(|m| m.1));
@@ -124,7 +134,8 @@ pub fn record(
         cost_usd: Some(0.001),
         duration_ms: 10,
     };
-    db.record_iteration(&rec, "test.state", &serde_json::json!({"iteration": iteration})).expect("record iteration");
+    db.record_iteration(&rec, "test.state", &serde_json::json!({"iteration": iteration}))
+        .expect("record iteration");
 }
 
 /// The server on 127.0.0.1 port 0, on its own runtime; stops when dropped.
@@ -137,15 +148,21 @@ pub struct Server {
 impl Server {
     pub fn start(path: &Path, poll: Duration) -> Server {
         let source = RunSource::open(path).expect("open run");
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("bind");
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
             runtime
-                .block_on(openevolve_view::serve(listener, source, ServeOptions { poll_interval: poll }, async {
-                    let _ = stopped.await;
-                }))
+                .block_on(openevolve_view::serve(
+                    listener,
+                    source,
+                    ServeOptions { poll_interval: poll },
+                    async {
+                        let _ = stopped.await;
+                    },
+                ))
                 .expect("server ran");
         });
         Server { addr, stop: Some(stop), thread: Some(thread) }
@@ -199,12 +216,14 @@ pub fn get(addr: SocketAddr, path: &str) -> Response {
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("end of headers");
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut lines = head.lines();
-    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).expect("status line");
+    let status =
+        lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).expect("status line");
     let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string())))
         .collect();
     let mut body = raw[split + 4..].to_vec();
-    let chunked = headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    let chunked =
+        headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
     if chunked {
         body = dechunk(&body);
     }
@@ -215,8 +234,11 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
         let line_end = data.windows(2).position(|w| w == b"\r\n").expect("chunk size line");
-        let size = usize::from_str_radix(String::from_utf8_lossy(&data[..line_end]).split(';').next().unwrap().trim(), 16)
-            .expect("chunk size");
+        let size = usize::from_str_radix(
+            String::from_utf8_lossy(&data[..line_end]).split(';').next().unwrap().trim(),
+            16,
+        )
+        .expect("chunk size");
         data = &data[line_end + 2..];
         if size == 0 {
             return out;
