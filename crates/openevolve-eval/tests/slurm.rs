@@ -1,5 +1,6 @@
 //! The Slurm executor against a real single-node cluster: results equal the
-//! local host's; Slurm's time limit, its memory limit and an outside
+//! local host's; `--gres` GPUs reach the contained worker; Slurm's time
+//! limit, its memory limit and an outside
 //! scancel become the right failures; dropping an evaluation cancels its
 //! job and no other; a new executor uses the results of jobs that finished
 //! while none watched, and awaits jobs still running; a job lost to a node
@@ -181,6 +182,24 @@ async fn scenarios(cluster: &SlurmCluster) {
             entry.display()
         );
     }
+
+    // GPUs: `--gres=gpu:1` gives the job one device, and the contained
+    // worker sees Slurm's choice (its environment is otherwise clean).
+    let gpu = EvaluatorConfig {
+        slurm: SlurmConfig { gres: Some("gpu:1".into()), ..base.slurm.clone() },
+        ..base.clone()
+    };
+    let (on_gpu, without) = tokio::join!(
+        async { slurm(&gpu, "gpu").await.evaluate(candidate("read_devices")).await },
+        exec.clone().evaluate(candidate("read_devices")),
+    );
+    let seen = &on_gpu.artifacts["stdout"];
+    assert!(
+        seen.contains("CUDA_VISIBLE_DEVICES=Some(\"0\")")
+            || seen.contains("CUDA_VISIBLE_DEVICES=Some(\"1\")"),
+        "{on_gpu:#?}"
+    );
+    assert!(without.artifacts["stdout"].contains("CUDA_VISIBLE_DEVICES=None"), "{without:#?}");
 
     // 2. Memory: the worker's own limit (RLIMIT_AS) inside the job, and
     // Slurm's (--mem, enforced here by sampling) when the job outgrows it.

@@ -50,15 +50,34 @@ async fn output(program: &'static str, cmd: &mut tokio::process::Command) -> Res
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// Submits `script` with `flags`; returns the job id.
+/// Submits `script` with `flags`; returns the job id. A busy controller
+/// ("try again", a timeout) gets a few more tries, a refusal none.
 pub(crate) async fn sbatch(flags: &[String], script: &Path) -> Result<u64, SchedulerError> {
-    let text = output("sbatch", command("sbatch").arg("--parsable").args(flags).arg(script)).await?;
+    let mut tries = 0;
+    let text = loop {
+        tries += 1;
+        match output("sbatch", command("sbatch").arg("--parsable").args(flags).arg(script)).await {
+            Err(SchedulerError::Failed { stderr, .. }) if tries < 4 && is_transient(&stderr) => {
+                tokio::time::sleep(std::time::Duration::from_secs(1 << tries)).await;
+            }
+            other => break other?,
+        }
+    };
     // --parsable prints "id" or "id;cluster".
     text.trim()
         .split(';')
         .next()
         .and_then(|id| id.trim().parse().ok())
         .ok_or_else(|| SchedulerError::NoJobId(text.trim().to_string()))
+}
+
+/// Errors Slurm's commands print when the controller is busy or briefly
+/// unreachable, not when they refuse a request.
+fn is_transient(stderr: &str) -> bool {
+    let s = stderr.to_ascii_lowercase();
+    ["try again", "timed out", "temporarily unavailable", "unable to contact slurm controller"]
+        .iter()
+        .any(|m| s.contains(m))
 }
 
 /// Asks the controller to cancel `job`; blocking, for use in `Drop`.
@@ -188,5 +207,11 @@ mod tests {
         assert_eq!(parse_sacct("\n"), None);
         assert!(!parse_scontrol("JobId=3 JobState=PENDING Reason=Resources").unwrap().is_finished());
         assert!(keep_for_slurm("SLURM_CONF") && !keep_for_slurm("OPENAI_API_KEY"));
+        assert!(is_transient(
+            "sbatch: error: Batch job submission failed: Socket timed out on send/recv operation"
+        ));
+        assert!(!is_transient(
+            "sbatch: error: Batch job submission failed: Invalid partition name specified"
+        ));
     }
 }

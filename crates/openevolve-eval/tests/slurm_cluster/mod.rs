@@ -2,7 +2,8 @@
 //! from Debian's packages (`scripts/setup-slurm.sh`), configured in a
 //! temporary directory on free ports, stopped by the PIDs they wrote when
 //! the guard drops (also when a test fails). Needs root: slurmd starts jobs
-//! as their owner, and munged runs as the `munge` user.
+//! as their owner, munged runs as the `munge` user, and the two pretend
+//! GPUs are device nodes.
 //! Shared with openevolve-cli's tests through `#[path]`.
 #![allow(dead_code)]
 
@@ -78,9 +79,16 @@ impl SlurmCluster {
             .arg(format!("--log-file={}", munge.join("munged.log").display()))
             .arg(format!("--seed-file={}", munge.join("munged.seed").display())));
 
-        for d in ["state", "spool", "log"] {
+        for d in ["state", "spool", "log", "dev"] {
             std::fs::create_dir(root.join(d)).unwrap();
         }
+        // Two pretend GPUs for `--gres=gpu:N`: Slurm wants character
+        // devices; these have /dev/null's numbers, so they are harmless.
+        for i in 0..2 {
+            run(Command::new("mknod").arg(root.join(format!("dev/nvidia{i}"))).args(["c", "1", "3"]));
+        }
+        std::fs::write(root.join("gres.conf"), format!("Name=gpu File={}/dev/nvidia[0-1]\n", root.display()))
+            .unwrap();
         let host = run(Command::new("hostname").arg("-s")).trim().to_string();
         let conf = format!(
             "ClusterName=oetest\n\
@@ -116,7 +124,8 @@ impl SlurmCluster {
              ReturnToService=2\n\
              SchedulerType=sched/backfill\n\
              DefMemPerCPU=500\n\
-             NodeName={host} CPUs=2 RealMemory=4000 State=UNKNOWN\n\
+             GresTypes=gpu\n\
+             NodeName={host} CPUs=2 RealMemory=4000 Gres=gpu:2 State=UNKNOWN\n\
              PartitionName=debug Nodes={host} Default=YES MaxTime=INFINITE State=UP\n",
             ctld = free_port(),
             slurmd = free_port(),
