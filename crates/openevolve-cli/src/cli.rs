@@ -28,6 +28,9 @@ pub enum Command {
     /// Explore a run in the browser: a local web UI and JSON API over its
     /// database, read-only, live while the run goes on.
     View(ViewArgs),
+    /// Local models that run on this machine without an account: list, fetch.
+    #[command(subcommand)]
+    Models(crate::models::ModelsCommand),
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 mod cli;
 mod config_check;
 mod logging;
+mod models;
 mod run;
 mod view;
 
@@ -33,6 +34,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::Config(ConfigCommand::Check { file }) => config_check::check(&file).map(|()| 0),
         Command::View(args) => view::view(args),
+        Command::Models(command) => models::models(command),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -13,6 +13,8 @@ use openevolve::controller::{
 };
 use openevolve::regions::evolve_regions;
 use openevolve_eval::{EvaluatorHost, Executor, ProblemFiles, default_cache_dir};
+use openevolve_llm::local::{DEFAULT_MODEL as DEFAULT_LOCAL_MODEL, LocalSettings, catalog};
+use openevolve_llm::{LOCAL_PREFIX, LlmConfig, ModelConfig};
 use tokio::sync::watch;
 
 use crate::Failure;
@@ -181,13 +183,68 @@ fn effective_config(args: &RunArgs) -> Result<Config, Failure> {
         }
         config.log_level = level.clone();
     }
+    // Decided before the overrides: does anything name a remote endpoint?
+    let names_endpoint = !config.llm.models.is_empty()
+        || args.model.is_some()
+        || args.api_base.is_some()
+        || config.llm.api_base != LlmConfig::default().api_base;
     if let Some(model) = &args.model {
         config.use_single_model(model);
     }
     if let Some(base) = &args.api_base {
         config.use_api_base(base);
     }
+    if let Some(dir) = args.cache_dir.as_ref().filter(|_| config.llm.local_model_dir.is_none()) {
+        config.llm.local_model_dir = Some(dir.join("models").to_string_lossy().into_owned());
+    }
+    let mut notes = Vec::new();
+    if !names_endpoint {
+        config.use_single_model(&format!("{LOCAL_PREFIX}{DEFAULT_LOCAL_MODEL}"));
+        notes.push(format!(
+            "no LLM endpoint configured: using the local model {DEFAULT_LOCAL_MODEL} on this CPU (no account needed). \
+             For another model give `--model NAME` (and `--api-base URL`, with OPENAI_API_KEY for a remote one)"
+        ));
+    }
+    // Local models the command line chose get short answers and time to give them.
+    if !names_endpoint || args.model.as_deref().is_some_and(|m| m.starts_with(LOCAL_PREFIX)) {
+        for m in config.llm.models.iter_mut().chain(config.llm.evaluator_models.iter_mut()) {
+            if m.is_local() {
+                m.max_tokens = Some(m.max_tokens.unwrap_or(LOCAL_MAX_TOKENS).min(LOCAL_MAX_TOKENS));
+                m.timeout = Some(m.timeout.unwrap_or(LOCAL_TIMEOUT_S).max(LOCAL_TIMEOUT_S));
+            }
+        }
+    }
+    // Small models rarely write SEARCH/REPLACE blocks that apply: with a local
+    // model, full rewrites unless the config file asks otherwise.
+    if config.llm.models.iter().any(ModelConfig::is_local)
+        && config.diff_based_evolution
+        && !args.config.as_deref().is_some_and(|f| sets_top_level_key(f, "diff_based_evolution"))
+    {
+        config.diff_based_evolution = false;
+        notes.push(
+            "local model: full rewrites of the EVOLVE-BLOCK regions (set `diff_based_evolution: true` for diffs)".into(),
+        );
+    }
+    if !args.quiet {
+        for note in notes {
+            eprintln!("note: {note}");
+        }
+    }
     Ok(config)
+}
+
+/// Answers of a local model the command line chose: at most this many tokens...
+const LOCAL_MAX_TOKENS: u32 = 1024;
+/// ...within at least this many seconds (a small CPU model writes 10-60 tokens/s
+/// and reads a long prompt first).
+const LOCAL_TIMEOUT_S: f64 = 600.0;
+
+/// Whether the YAML file sets `key` at its top level.
+fn sets_top_level_key(file: &Path, key: &str) -> bool {
+    std::fs::read_to_string(file)
+        .ok()
+        .and_then(|text| serde_yaml::from_str::<serde_yaml::Value>(&text).ok())
+        .is_some_and(|v| v.get(key).is_some())
 }
 
 /// The initial program must have intact EVOLVE-BLOCK regions and the
@@ -216,7 +273,8 @@ fn check_inputs(args: &RunArgs) -> Result<String, Failure> {
     Ok(source)
 }
 
-/// A run needs at least one model and, for a remote endpoint, a key.
+/// A run needs at least one model and, for a remote endpoint, a key; local
+/// models are fetched here on first use (pinned, sha256-checked).
 fn check_llm_endpoint(config: &Config) -> Result<(), Failure> {
     if config.llm.models.is_empty() {
         return Err(Failure::BadInput(anyhow!(
@@ -226,7 +284,8 @@ fn check_llm_endpoint(config: &Config) -> Result<(), Failure> {
         )));
     }
     let env_key = std::env::var_os("OPENAI_API_KEY").is_some();
-    for m in &config.llm.models {
+    fetch_local_models(config)?;
+    for m in config.llm.models.iter().filter(|m| !m.is_local()) {
         let base = m.api_base.as_deref().unwrap_or_default();
         if m.api_key.is_none() && !env_key && !is_loopback(base) {
             return Err(Failure::BadInput(anyhow!(
@@ -234,6 +293,34 @@ fn check_llm_endpoint(config: &Config) -> Result<(), Failure> {
                  in the config (a local endpoint on 127.0.0.1 needs none)",
                 m.name.as_deref().unwrap_or_default()
             )));
+        }
+    }
+    Ok(())
+}
+
+/// Fetches the runtime and the catalog models of every local model, saying
+/// so on stderr; what is already there is not fetched again.
+fn fetch_local_models(config: &Config) -> Result<(), Failure> {
+    let local: Vec<&ModelConfig> =
+        config.llm.models.iter().chain(&config.llm.evaluator_models).filter(|m| m.is_local()).collect();
+    if local.is_empty() {
+        return Ok(());
+    }
+    let store = LocalSettings::from_config(&config.llm).store;
+    let mut say = |line: &str| eprintln!("{line}");
+    store.fetch_runtime(&mut say).map_err(|e| Failure::RunFailed(e.into()))?;
+    let specs = local
+        .iter()
+        .filter(|m| m.model_path.as_deref().is_none_or(str::is_empty))
+        .filter_map(|m| catalog::find(m.name.as_deref().unwrap_or_default()));
+    let mut done = Vec::new();
+    for spec in specs {
+        if !done.contains(&spec.name) {
+            if !store.has_model(spec) {
+                eprintln!("fetching the local model {} once: {}", spec.name, spec.description);
+            }
+            store.fetch_model(spec, &mut say).map_err(|e| Failure::RunFailed(e.into()))?;
+            done.push(spec.name);
         }
     }
     Ok(())
