@@ -538,6 +538,37 @@ mod tests {
     }
 
     #[test]
+    fn local_models_by_prefix_or_provider_and_their_checks() {
+        let mut config = LlmConfig {
+            models: vec![
+                model("local/smollm2-135m"),
+                ModelConfig { provider: Some("local".into()), ..model("qwen2.5-coder-0.5b") },
+                ModelConfig { provider: Some("openai".into()), ..model("local/smollm2-135m") },
+                model("gpt-4o-mini"),
+            ],
+            ..Default::default()
+        };
+        config.resolve_models();
+        let local: Vec<bool> = config.models.iter().map(ModelConfig::is_local).collect();
+        assert_eq!(local, [true, true, false, false]);
+        assert!(config.validate().is_empty(), "{:?}", config.validate());
+
+        let config = LlmConfig {
+            provider: Some("copilot".into()),
+            local_threads: Some(0),
+            local_context: 100,
+            models: vec![
+                ModelConfig { provider: Some("local".into()), ..model("no-such-model") },
+                ModelConfig { model_path: Some("m.gguf".into()), provider: Some("openai".into()), ..model("b") },
+                ModelConfig { model_path: Some("m.gguf".into()), provider: Some("local".into()), ..model("c") },
+            ],
+            ..Default::default()
+        };
+        let keys: Vec<String> = config.validate().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["provider", "local_threads", "local_context", "models[0].name", "models[1].model_path"]);
+    }
+
+    #[test]
     fn defaults_list_every_new_key() {
         // The top-level key checker learns valid keys from serialized defaults.
         let llm = serde_json::to_value(LlmConfig::default()).unwrap();
