@@ -8,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+scripts/setup-local-model.sh
 example="${EXAMPLE:-function_minimization}"
 dir="examples/$example"
 cargo build --release --locked -p openevolve-cli
