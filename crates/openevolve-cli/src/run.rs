@@ -259,14 +259,15 @@ fn check_inputs(args: &RunArgs) -> Result<String, Failure> {
         .map_err(bad)?;
     let evaluator = &args.evaluator;
     if evaluator.is_dir() {
+        if !(evaluator.join("Cargo.toml").is_file() && evaluator.join("src/main.rs").is_file()) {
+            return Err(bad(anyhow!(
+                "evaluator {}: an evaluator crate folder needs Cargo.toml and src/main.rs",
+                evaluator.display()
+            )));
+        }
+    } else if !(evaluator.is_file() && evaluator.extension().is_some_and(|e| e == "rs")) {
         return Err(bad(anyhow!(
-            "evaluator {}: evaluator crates (folders) are not supported yet; give a single evaluator.rs file",
-            evaluator.display()
-        )));
-    }
-    if !(evaluator.is_file() && evaluator.extension().is_some_and(|e| e == "rs")) {
-        return Err(bad(anyhow!(
-            "evaluator {}: expected a Rust file such as evaluator.rs",
+            "evaluator {}: expected a Rust file such as evaluator.rs, or an evaluator crate folder",
             evaluator.display()
         )));
     }

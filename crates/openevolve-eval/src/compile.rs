@@ -117,8 +117,35 @@ impl Compiler {
         output: Output,
         kind: &str,
     ) -> Result<BuiltCandidate, BuildFailure> {
-        let start = Instant::now();
         let key = self.key(source, crate_name, output);
+        self.compile_keyed(Root::Text(source), key, crate_name, output, kind).await
+    }
+
+    /// Compiles the crate whose root file is `root` (e.g. an evaluator
+    /// crate's `src/main.rs`), in place so its `mod` files are found; cached
+    /// by the content of every `.rs` file beside and below the root.
+    pub async fn compile_crate(
+        &self,
+        root: &Path,
+        crate_name: &str,
+        output: Output,
+        kind: &str,
+    ) -> Result<BuiltCandidate, BuildFailure> {
+        let sources = crate_sources(root.parent().unwrap_or(Path::new(".")))
+            .map_err(|e| BuildFailure { diagnostics: format!("cannot read {}: {e}", root.display()), build_time: Duration::ZERO })?;
+        let key = self.key(&sources, crate_name, output);
+        self.compile_keyed(Root::File(root), key, crate_name, output, kind).await
+    }
+
+    async fn compile_keyed(
+        &self,
+        root: Root<'_>,
+        key: String,
+        crate_name: &str,
+        output: Output,
+        kind: &str,
+    ) -> Result<BuiltCandidate, BuildFailure> {
+        let start = Instant::now();
         let dir = self.out_dir(kind, &key);
         let file_name = match output {
             Output::Cdylib => format!("lib{crate_name}{}", std::env::consts::DLL_SUFFIX),
@@ -130,8 +157,14 @@ impl Compiler {
         }
         let fail = |msg: String| BuildFailure { diagnostics: msg, build_time: start.elapsed() };
         std::fs::create_dir_all(&dir).map_err(|e| fail(format!("cannot create {}: {e}", dir.display())))?;
-        let source_path = dir.join(format!("{crate_name}.rs"));
-        std::fs::write(&source_path, source).map_err(|e| fail(format!("cannot write the source: {e}")))?;
+        let source_arg = match root {
+            Root::Text(source) => {
+                let source_path = dir.join(format!("{crate_name}.rs"));
+                std::fs::write(&source_path, source).map_err(|e| fail(format!("cannot write the source: {e}")))?;
+                file_arg(&source_path, &dir)
+            }
+            Root::File(path) => std::path::absolute(path).map_err(|e| fail(format!("{}: {e}", path.display())))?,
+        };
         // Concurrent builds of one source each write their own file and
         // rename it into place.
         let tmp = dir.join(format!(
@@ -147,7 +180,7 @@ impl Compiler {
             .arg(crate_name)
             .arg("-o")
             .arg(&tmp)
-            .arg(file_arg(&source_path, &dir))
+            .arg(source_arg)
             .current_dir(&dir)
             .env("OPENEVOLVE_DEPS_HASH", &self.deps.hash)
             .output()
@@ -160,6 +193,38 @@ impl Compiler {
         std::fs::rename(&tmp, &library).map_err(|e| fail(format!("cannot store the build: {e}")))?;
         Ok(BuiltCandidate { library, key, build_time: start.elapsed(), cached: false })
     }
+}
+
+/// What rustc compiles: text written into the cache, or a crate's own root file.
+enum Root<'a> {
+    Text(&'a str),
+    File(&'a Path),
+}
+
+/// Every `.rs` file under `dir`, path and content, in a stable order: what
+/// an in-place crate build depends on.
+fn crate_sources(dir: &Path) -> std::io::Result<String> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        for entry in std::fs::read_dir(&d)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let mut all = String::new();
+    for f in files {
+        all.push_str(&f.strip_prefix(dir).unwrap_or(&f).to_string_lossy());
+        all.push('\0');
+        all.push_str(&std::fs::read_to_string(&f)?);
+        all.push('\0');
+    }
+    Ok(all)
 }
 
 /// The source as a relative path, so diagnostics and panic locations say

@@ -41,6 +41,10 @@ pub struct DepSet {
     /// Extern crate name → rlib (or proc-macro library).
     pub externs: BTreeMap<String, PathBuf>,
     pub lib_dirs: Vec<PathBuf>,
+    /// Folders of native libraries the dependencies' build scripts link
+    /// (e.g. `libmlx.so`): cargo passes them only to its own final links.
+    #[serde(default)]
+    pub native_dirs: Vec<PathBuf>,
 }
 
 impl DepSet {
@@ -83,7 +87,7 @@ impl DepSet {
         let target_dir = dir.join("target");
         let manifest_path = crate_dir.join("Cargo.toml");
         let direct = direct_dependencies(toolchain, &manifest_path)?;
-        let artifacts = build_artifacts(toolchain, &manifest_path, &target_dir, &hash)?;
+        let (artifacts, native_dirs) = build_artifacts(toolchain, &manifest_path, &target_dir, &hash)?;
         let mut externs = BTreeMap::new();
         for (name, pkg) in direct {
             let Some(lib) = artifacts.get(&pkg) else {
@@ -98,6 +102,7 @@ impl DepSet {
             hash,
             externs,
             lib_dirs: vec![target_dir.join("release").join("deps")],
+            native_dirs,
         };
         let tmp = dir.join("deps.json.tmp");
         std::fs::write(&tmp, serde_json::to_string_pretty(&set).expect("plain data serializes"))
@@ -114,6 +119,17 @@ impl DepSet {
             a.push(dir);
             args.push("-L".into());
             args.push(a);
+        }
+        for dir in &self.native_dirs {
+            let mut a = OsString::from("native=");
+            a.push(dir);
+            args.push("-L".into());
+            args.push(a);
+            // Found again at run time without LD_LIBRARY_PATH.
+            let mut rpath = OsString::from("link-arg=-Wl,-rpath,");
+            rpath.push(dir);
+            args.push("-C".into());
+            args.push(rpath);
         }
         for (name, path) in &self.externs {
             let mut a = OsString::from(format!("{name}="));
@@ -179,13 +195,14 @@ fn direct_dependencies(
         .collect())
 }
 
-/// Runs the release build; returns package id → its library file.
+/// Runs the release build; returns package id → its library file, and the
+/// native library folders build scripts asked to link from.
 fn build_artifacts(
     toolchain: &Toolchain,
     manifest: &Path,
     target_dir: &Path,
     hash: &str,
-) -> Result<BTreeMap<String, PathBuf>, PrepareError> {
+) -> Result<(BTreeMap<String, PathBuf>, Vec<PathBuf>), PrepareError> {
     let out = toolchain
         .build_command(&toolchain.cargo())
         .args(["build", "--release", "--message-format=json-render-diagnostics", "--manifest-path"])
@@ -203,8 +220,19 @@ fn build_artifacts(
         )));
     }
     let mut libs = BTreeMap::new();
+    let mut native_dirs: Vec<PathBuf> = Vec::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        if msg["reason"] == "build-script-executed" {
+            for path in msg["linked_paths"].as_array().into_iter().flatten().filter_map(|p| p.as_str()) {
+                // "native=/dir", "all=/dir" or a bare "/dir".
+                let dir = PathBuf::from(path.split_once('=').map_or(path, |(_, d)| d));
+                if !native_dirs.contains(&dir) {
+                    native_dirs.push(dir);
+                }
+            }
+            continue;
+        }
         if msg["reason"] != "compiler-artifact" {
             continue;
         }
@@ -227,5 +255,5 @@ fn build_artifacts(
             libs.insert(id.to_string(), PathBuf::from(file));
         }
     }
-    Ok(libs)
+    Ok((libs, native_dirs))
 }

@@ -40,6 +40,12 @@ impl ProblemFiles {
     }
 }
 
+/// The evaluator's code: one file's source, or a crate's root file and manifest.
+enum EvaluatorCode {
+    File(String),
+    Crate { root: PathBuf, manifest: String },
+}
+
 /// `$XDG_CACHE_HOME/openevolve`, else `~/.cache/openevolve`, else the temp
 /// directory's `openevolve`.
 pub fn default_cache_dir() -> PathBuf {
@@ -79,42 +85,80 @@ impl EvaluatorHost {
             let text: Vec<String> = problems.iter().map(|(k, m)| format!("evaluator.{k} {m}")).collect();
             return Err(PrepareError::Config(text.join("; ")));
         }
-        let manifest = match &problem.candidate_manifest {
+        let candidate_manifest = match &problem.candidate_manifest {
             Some(p) => Some(std::fs::read_to_string(p).map_err(io_err(p))?),
             None => None,
         };
-        let evaluator_source = std::fs::read_to_string(&problem.evaluator)
-            .map_err(|_| PrepareError::NoEvaluator(problem.evaluator.clone()))?;
+        let candidate_dir = problem.candidate_manifest.as_ref().and_then(|p| p.parent()).unwrap_or(Path::new("."));
+        // An evaluator is `evaluator.rs`, or a crate folder (Cargo.toml and
+        // src/main.rs, with modules beside it) whose dependencies join the set.
+        let evaluator = if problem.evaluator.is_dir() {
+            let cargo_toml = problem.evaluator.join("Cargo.toml");
+            let manifest = std::fs::read_to_string(&cargo_toml)
+                .map_err(|_| PrepareError::NoEvaluator(problem.evaluator.clone()))?;
+            let root = problem.evaluator.join("src/main.rs");
+            if !root.is_file() {
+                return Err(PrepareError::NoEvaluator(root));
+            }
+            EvaluatorCode::Crate { root, manifest }
+        } else {
+            let source = std::fs::read_to_string(&problem.evaluator)
+                .map_err(|_| PrepareError::NoEvaluator(problem.evaluator.clone()))?;
+            EvaluatorCode::File(source)
+        };
+        let fragment = match &evaluator {
+            EvaluatorCode::Crate { manifest, .. } => Some(crate::manifest::dependency_fragment(
+                candidate_manifest.as_deref().map(|t| (t, candidate_dir)),
+                Some((manifest, &problem.evaluator)),
+            )?),
+            EvaluatorCode::File(_) => candidate_manifest,
+        };
         let cache = cache_dir.to_path_buf();
         let (toolchain, deps) = tokio::task::spawn_blocking(move || -> Result<_, PrepareError> {
             std::fs::create_dir_all(&cache).map_err(io_err(&cache))?;
             let toolchain = Toolchain::detect()?;
-            let deps = DepSet::prepare(manifest.as_deref(), &cache, &toolchain)?;
+            let deps = DepSet::prepare(fragment.as_deref(), &cache, &toolchain)?;
             Ok((toolchain, deps))
         })
         .await
         .map_err(|e| PrepareError::DepsBuild(e.to_string()))??;
         let compiler = Compiler { toolchain, deps, opt_level: 3 };
-        Self::with_compiler(compiler, &evaluator_source, config, cache_dir).await
+        Self::with_evaluator(compiler, &evaluator, config, cache_dir).await
     }
 
-    /// Prepares the evaluator against an already built [`Compiler`].
+    /// Prepares the evaluator (the source of an `evaluator.rs`) against an
+    /// already built [`Compiler`].
     pub async fn with_compiler(
         compiler: Compiler,
         evaluator_source: &str,
         config: &EvaluatorConfig,
         cache_dir: &Path,
     ) -> Result<Self, PrepareError> {
+        Self::with_evaluator(compiler, &EvaluatorCode::File(evaluator_source.to_string()), config, cache_dir).await
+    }
+
+    async fn with_evaluator(
+        compiler: Compiler,
+        evaluator: &EvaluatorCode,
+        config: &EvaluatorConfig,
+        cache_dir: &Path,
+    ) -> Result<Self, PrepareError> {
         let built = |r: Result<BuiltCandidate, BuildFailure>| {
             r.map_err(|e| PrepareError::EvaluatorBuild(e.diagnostics))
         };
-        let worker =
-            built(compiler.compile(evaluator_source, "evaluator", Output::Executable, "evaluators").await)?
-                .library;
+        let compiler_ref = &compiler;
+        let build = |output| async move {
+            let compiler = compiler_ref;
+            match evaluator {
+                EvaluatorCode::File(source) => compiler.compile(source, "evaluator", output, "evaluators").await,
+                EvaluatorCode::Crate { root, .. } => {
+                    compiler.compile_crate(root, "evaluator", output, "evaluators").await
+                }
+            }
+        };
+        let worker = built(build(Output::Executable).await)?.library;
         let in_process = if config.in_process {
-            let lib =
-                built(compiler.compile(evaluator_source, "evaluator", Output::Cdylib, "evaluators").await)?
-                    .library;
+            let lib = built(build(Output::Cdylib).await)?.library;
             Some(Arc::new(InProcessEvaluator::load(&lib).map_err(PrepareError::EvaluatorDescribe)?))
         } else {
             None

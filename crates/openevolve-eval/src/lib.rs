@@ -28,6 +28,7 @@ mod evaluation;
 mod executor;
 mod host;
 mod inprocess;
+pub mod manifest;
 pub mod sandbox;
 pub mod sdk_source;
 pub mod slurm;
