@@ -33,6 +33,22 @@
 //! PREEMPTED, BOOT_FAIL, and a job Slurm no longer knows without a result
 //! (lost) are resubmitted up to `max_requeues` times, then fail.
 //!
+//! Containment: the runner starts the worker exactly as the local host
+//! does (own session, RLIMIT_AS/CPU, no core files, Landlock, wall-clock
+//! timeout, bounded output, leftover-process sweep) with a clean
+//! environment plus only Slurm's device selection (`CUDA_VISIBLE_DEVICES`
+//! and the like, for `--gres`). Jobs are submitted with `--export=NONE`
+//! and sbatch itself sees only `PATH`, `HOME`, `USER`, `LANG` and Slurm's
+//! own variables, so no secret of the controller reaches the cluster.
+//! Memory: `memory_limit_mb` (RLIMIT_AS) fails an allocation inside the
+//! job on any cluster; `--mem` is Slurm's, enforced by cgroups
+//! (OUT_OF_MEMORY) or by sampling (`OverMemoryKill`: FAILED, with the
+//! limit named in the job's output); both become `memory_limit`.
+//!
+//! Polling: one `squeue` call per interval covers every job in flight (a
+//! finished or unlisted job is then asked about alone); the result file is
+//! looked for on every poll, so a job's end is seen without the scheduler.
+//!
 //! Resume: a new executor for the same run finds `<source hash>/job`; a
 //! result of that job not yet reported is used (logged as reused in
 //! `events.log`), a job still queued or running is awaited, not
@@ -110,6 +126,50 @@ pub struct SlurmExecutor {
     /// One evaluation per source at a time: a second waits and then sees
     /// the first one's job instead of submitting another.
     sources: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    states: StatePoller,
+}
+
+/// Answers "what state is job N in" for every evaluation from one shared
+/// `squeue` call per poll interval; a job squeue does not list (purged, or
+/// an older Slurm) is asked about alone (scontrol, then sacct).
+#[derive(Default)]
+struct StatePoller {
+    inner: tokio::sync::Mutex<PollCache>,
+}
+
+#[derive(Default)]
+struct PollCache {
+    fetched: Option<Instant>,
+    states: HashMap<u64, JobState>,
+    /// Jobs asked about recently: the next squeue call covers them all.
+    watched: HashMap<u64, Instant>,
+}
+
+impl StatePoller {
+    async fn state(&self, job: u64, max_age: Duration) -> Result<Option<JobState>, SchedulerError> {
+        let mut cache = self.inner.lock().await;
+        let now = Instant::now();
+        cache.watched.insert(job, now);
+        let fresh = cache.fetched.is_some_and(|t| now.duration_since(t) < max_age);
+        if !(fresh && cache.states.contains_key(&job)) {
+            cache
+                .watched
+                .retain(|_, asked| now.duration_since(*asked) < max_age * 10 + Duration::from_secs(60));
+            let jobs: Vec<u64> = cache.watched.keys().copied().collect();
+            // A failed squeue leaves every job to the single-job path.
+            cache.states = scheduler::job_states(&jobs).await.unwrap_or_default();
+            cache.fetched = Some(Instant::now());
+        }
+        match cache.states.get(&job) {
+            Some(state) if !state.is_finished() => Ok(Some(state.clone())),
+            // Finished, or not listed: the single-job answer has the exit
+            // code and covers purged jobs.
+            _ => {
+                drop(cache);
+                scheduler::job_state(job).await
+            }
+        }
+    }
 }
 
 impl SlurmExecutor {
@@ -168,7 +228,12 @@ impl SlurmExecutor {
             worker,
             runner,
             sources: Mutex::new(HashMap::new()),
+            states: StatePoller::default(),
         })
+    }
+
+    fn poll(&self) -> Duration {
+        Duration::from_secs_f64(self.slurm.poll_interval)
     }
 
     /// `<shared_dir>/run-<key>`: this run's jobs.
@@ -205,7 +270,7 @@ impl SlurmExecutor {
         // A job an earlier controller submitted: await it while it runs; use
         // how it ended if it ended while no controller watched.
         if let Some(r) = record.filter(|r| !r.abandoned && !r.reported)
-            && let Ok(Some(state)) = scheduler::job_state(r.job).await
+            && let Ok(Some(state)) = self.states.state(r.job, self.poll()).await
         {
             if !state.is_finished() {
                 self.event(&format!("awaiting job {} for {hash}, submitted by an earlier controller", r.job));
@@ -326,7 +391,7 @@ impl SlurmExecutor {
     /// Waits for the job's result or end; resubmits lost jobs (with the
     /// staged job script) while attempts remain.
     async fn watch(&self, dir: &Path, mut guard: JobGuard, mut attempt: u32, hash: &str) -> Evaluation {
-        let poll = Duration::from_secs_f64(self.slurm.poll_interval);
+        let poll = self.poll();
         let mut failing_since: Option<Instant> = None;
         loop {
             let job = guard.job;
@@ -334,7 +399,7 @@ impl SlurmExecutor {
                 guard.armed = false;
                 return self.report(dir, job, evaluation);
             }
-            let state = match scheduler::job_state(job).await {
+            let state = match self.states.state(job, poll).await {
                 Ok(state) => state,
                 Err(e) => {
                     // The controller may be restarting: keep looking a while.

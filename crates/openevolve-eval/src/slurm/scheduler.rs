@@ -2,6 +2,7 @@
 //! their answers mean. No client library: these commands are what every
 //! Slurm installation has, at every version.
 
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::Path;
 use std::process::Stdio;
@@ -164,6 +165,32 @@ pub(crate) async fn job_state(job: u64) -> Result<Option<JobState>, SchedulerErr
     })
 }
 
+/// States of many jobs in one `squeue` call (finished ones too while the
+/// controller keeps them), so polling costs the controller one request per
+/// interval, not one per job. Jobs it does not list are left out; the
+/// exit code is not in squeue's answer and stays empty.
+pub(crate) async fn job_states(jobs: &[u64]) -> Result<HashMap<u64, JobState>, SchedulerError> {
+    let list: Vec<String> = jobs.iter().map(u64::to_string).collect();
+    let text = output(
+        "squeue",
+        command("squeue").args(["-h", "-t", "all", "-o", "%i|%T|%r", "-j"]).arg(list.join(",")),
+    )
+    .await?;
+    Ok(parse_squeue(&text))
+}
+
+fn parse_squeue(text: &str) -> HashMap<u64, JobState> {
+    text.lines()
+        .filter_map(|line| {
+            let mut parts = line.trim().split('|');
+            let id = parts.next()?.parse().ok()?;
+            let state = parts.next()?.to_string();
+            let reason = parts.next().unwrap_or_default().to_string();
+            Some((id, JobState { state, reason, exit_code: String::new() }))
+        })
+        .collect()
+}
+
 fn parse_scontrol(text: &str) -> Option<JobState> {
     let field = |name: &str| {
         text.split_whitespace().find_map(|kv| kv.strip_prefix(name)?.strip_prefix('=')).map(str::to_string)
@@ -206,6 +233,10 @@ mod tests {
         assert_eq!(c.state, "CANCELLED");
         assert_eq!(parse_sacct("\n"), None);
         assert!(!parse_scontrol("JobId=3 JobState=PENDING Reason=Resources").unwrap().is_finished());
+        let many = parse_squeue("12|RUNNING|None\n13|PENDING|Resources\n14|COMPLETED|None\n");
+        assert_eq!(many.len(), 3);
+        assert_eq!(many[&13].reason, "Resources");
+        assert!(many[&14].is_finished() && !many[&12].is_finished());
         assert!(keep_for_slurm("SLURM_CONF") && !keep_for_slurm("OPENAI_API_KEY"));
         assert!(is_transient(
             "sbatch: error: Batch job submission failed: Socket timed out on send/recv operation"
