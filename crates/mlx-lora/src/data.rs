@@ -1,0 +1,338 @@
+//! Instruction data: mlx-lm's JSONL formats, the WordNet dictionary set,
+//! tokenization with prompt masks, and batches (padded or packed).
+//!
+//! ## The WordNet set
+//! Built deterministically from WordNet 3.0 (Princeton University; the
+//! WordNet 3.0 licence: use, copy, modify and distribute for any purpose
+//! without fee, keeping its copyright notice; see `copyright` beside the
+//! files), as the Debian package `wordnet-base` ships it. One example per
+//! word: the first synset (in file order) whose first lemma is that word,
+//! asking for its definition:
+//! `{"prompt": "Define the noun \"dogfish\".", "completion": "Any of several small sharks."}`.
+//! Words are lower-case letters (with spaces or hyphens), 3–24 characters;
+//! definitions 12–120 characters. The split is by a hash of the word (FNV-1a):
+//! 80% train, 10% valid, 10% test; each split is ordered by that hash and cut
+//! to the requested size.
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+
+use mlx_rs::Array;
+use serde::{Deserialize, Serialize};
+
+use crate::tokenizer::{Message, Tokenizer, chat_template};
+use crate::{Error, Result};
+
+/// One example in either of mlx-lm's formats.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Example {
+    /// `{"prompt": ..., "completion": ...}`
+    Completion { prompt: String, completion: String },
+    /// `{"messages": [{"role": ..., "content": ...}, ...]}`
+    Chat { messages: Vec<Message> },
+}
+
+impl Example {
+    /// The conversation: a completion is one user turn and one assistant turn.
+    pub fn messages(&self) -> Vec<Message> {
+        match self {
+            Example::Completion { prompt, completion } => {
+                vec![Message::new("user", prompt), Message::new("assistant", completion)]
+            }
+            Example::Chat { messages } => messages.clone(),
+        }
+    }
+
+    /// The same example in chat form.
+    pub fn to_chat(&self) -> Example {
+        Example::Chat { messages: self.messages() }
+    }
+}
+
+/// Train, validation and test examples.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Splits {
+    pub train: Vec<Example>,
+    pub valid: Vec<Example>,
+    pub test: Vec<Example>,
+}
+
+impl Splits {
+    /// Writes `train.jsonl`, `valid.jsonl`, `test.jsonl` into `dir` (mlx-lm's layout).
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        for (name, examples) in [("train", &self.train), ("valid", &self.valid), ("test", &self.test)] {
+            write_jsonl(&dir.join(format!("{name}.jsonl")), examples)?;
+        }
+        Ok(())
+    }
+
+    /// Reads the three files [`Splits::write`] writes.
+    pub fn read(dir: &Path) -> Result<Self> {
+        let read = |name: &str| read_jsonl(&dir.join(format!("{name}.jsonl")));
+        Ok(Self { train: read("train")?, valid: read("valid")?, test: read("test")? })
+    }
+}
+
+pub fn write_jsonl(path: &Path, examples: &[Example]) -> Result<()> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| Error::io(path, e))?);
+    for ex in examples {
+        let line = serde_json::to_string(ex).expect("plain data");
+        writeln!(out, "{line}").map_err(|e| Error::io(path, e))?;
+    }
+    out.flush().map_err(|e| Error::io(path, e))
+}
+
+pub fn read_jsonl(path: &Path) -> Result<Vec<Example>> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut out = Vec::new();
+    for (i, line) in BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(|e| Error::io(path, e))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let ex = serde_json::from_str(&line).map_err(|e| Error::Jsonl {
+            path: path.display().to_string(),
+            line: i + 1,
+            message: format!("{e} (expected {{\"prompt\",\"completion\"}} or {{\"messages\"}})"),
+        })?;
+        out.push(ex);
+    }
+    Ok(out)
+}
+
+/// Sizes and format of the WordNet set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WordnetOptions {
+    pub max_train: usize,
+    pub max_valid: usize,
+    pub max_test: usize,
+    /// Chat `messages` instead of `prompt`/`completion`.
+    pub chat: bool,
+}
+
+impl Default for WordnetOptions {
+    fn default() -> Self {
+        Self { max_train: 2000, max_valid: 200, max_test: 200, chat: false }
+    }
+}
+
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3))
+}
+
+/// (word, part of speech, definition) of one `data.*` line, if it qualifies.
+fn parse_synset(line: &str, pos: &str) -> Option<(String, String)> {
+    if line.starts_with(' ') {
+        return None; // licence header
+    }
+    let (fields, gloss) = line.split_once(" | ")?;
+    let mut f = fields.split(' ');
+    let (_offset, _lex, _ss_type, _count) = (f.next()?, f.next()?, f.next()?, f.next()?);
+    let lemma = f.next()?;
+    // Adjective markers: "(a)", "(p)", "(ip)".
+    let lemma = lemma.split('(').next()?;
+    let word = lemma.replace('_', " ");
+    let ok_word = (3..=24).contains(&word.len())
+        && word.chars().all(|c| c.is_ascii_lowercase() || c == ' ' || c == '-')
+        && word.chars().next()?.is_ascii_lowercase();
+    if !ok_word {
+        return None;
+    }
+    // The definition is the gloss before its first quoted example.
+    let definition = gloss.split("; \"").next()?.trim().trim_end_matches(';').trim();
+    if !(12..=120).contains(&definition.len()) || definition.contains('"') {
+        return None;
+    }
+    let mut chars = definition.chars();
+    let first = chars.next()?.to_uppercase().collect::<String>();
+    let mut completion = first + chars.as_str();
+    if !completion.ends_with('.') {
+        completion.push('.');
+    }
+    Some((word, format!("Define the {pos} \"{}\".|{completion}", lemma.replace('_', " "))))
+}
+
+/// Builds the WordNet definition set from the `data.{noun,verb,adj,adv}`
+/// files in `dir` (see the module docs). Deterministic: the same files and
+/// options give the same splits.
+pub fn build_wordnet(dir: &Path, options: &WordnetOptions) -> Result<Splits> {
+    let mut seen = HashSet::new();
+    let mut all: Vec<(u64, Example)> = Vec::new();
+    for (file, pos) in [("data.noun", "noun"), ("data.verb", "verb"), ("data.adj", "adjective"), ("data.adv", "adverb")] {
+        let path = dir.join(file);
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        for line in text.lines() {
+            let Some((word, pair)) = parse_synset(line, pos) else { continue };
+            if !seen.insert(word.clone()) {
+                continue;
+            }
+            let (prompt, completion) = pair.split_once('|').expect("joined above");
+            let ex = Example::Completion { prompt: prompt.into(), completion: completion.into() };
+            all.push((fnv1a(&word), if options.chat { ex.to_chat() } else { ex }));
+        }
+    }
+    if all.len() < 1000 {
+        return Err(Error::Data(format!("only {} WordNet definitions in {}", all.len(), dir.display())));
+    }
+    all.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| format!("{:?}", a.1).cmp(&format!("{:?}", b.1))));
+    let (mut train, mut valid, mut test) = (Vec::new(), Vec::new(), Vec::new());
+    for (hash, ex) in all {
+        let (split, cap) = match hash % 100 {
+            0..80 => (&mut train, options.max_train),
+            80..90 => (&mut valid, options.max_valid),
+            _ => (&mut test, options.max_test),
+        };
+        if split.len() < cap {
+            split.push(ex);
+        }
+    }
+    Ok(Splits { train, valid, test })
+}
+
+/// An example as token ids, with how many leading tokens are prompt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tokenized {
+    pub tokens: Vec<u32>,
+    pub prompt_len: usize,
+}
+
+/// Applies the chat template (as mlx-lm does for both formats) and tokenizes;
+/// the prompt is everything before the last assistant message's content.
+/// Cut to `max_len` tokens.
+pub fn tokenize(tokenizer: &Tokenizer, example: &Example, max_len: usize) -> Result<Tokenized> {
+    let messages = example.messages();
+    let last = messages.last().ok_or_else(|| Error::Data("an example without messages".into()))?;
+    if last.role != "assistant" {
+        return Err(Error::Data(format!("the last message is from {:?}, not the assistant", last.role)));
+    }
+    let prompt = chat_template(&messages[..messages.len() - 1], true);
+    let full = chat_template(&messages, false);
+    let prompt_len = tokenizer.encode(&prompt)?.len();
+    let mut tokens = tokenizer.encode(&full)?;
+    tokens.truncate(max_len);
+    let prompt_len = prompt_len.min(tokens.len());
+    Ok(Tokenized { tokens, prompt_len })
+}
+
+pub fn tokenize_all(tokenizer: &Tokenizer, examples: &[Example], max_len: usize) -> Result<Vec<Tokenized>> {
+    examples.iter().map(|e| tokenize(tokenizer, e, max_len)).collect()
+}
+
+/// Model inputs and loss targets of one batch.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// `[B, L]` int32.
+    pub inputs: Array,
+    /// `[B, L]` int32: the next token of each input position.
+    pub targets: Array,
+    /// `[B, L]` f32: 1 where the target counts in the loss.
+    pub mask: Array,
+    /// Number of ones in `mask`.
+    pub tokens: usize,
+}
+
+/// How examples become batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchOptions {
+    pub batch_size: usize,
+    /// Leave prompt tokens out of the loss.
+    pub mask_prompt: bool,
+    /// Token used for padding (masked out).
+    pub pad_id: u32,
+    /// Pad rows to a multiple of this length.
+    pub pad_multiple: usize,
+    /// `Some(len)`: pack examples back to back into rows of `len` tokens
+    /// instead of one example per row.
+    pub pack_len: Option<usize>,
+}
+
+impl Default for BatchOptions {
+    fn default() -> Self {
+        Self { batch_size: 4, mask_prompt: true, pad_id: 2, pad_multiple: 8, pack_len: None }
+    }
+}
+
+/// A function that turns examples (in order) into batches: the standard one
+/// is [`make_batches`]; another can be plugged into the trainer.
+pub type BatchFn = fn(&[&Tokenized], &BatchOptions) -> Result<Vec<Batch>>;
+
+/// Rows of (token, counts-in-loss) pairs into a batch: inputs are the row
+/// without its last token, targets the row without its first.
+pub fn rows_to_batch(rows: &[Vec<(u32, bool)>], options: &BatchOptions) -> Batch {
+    let longest = rows.iter().map(Vec::len).max().unwrap_or(2).max(2) - 1;
+    let m = options.pad_multiple.max(1);
+    let width = longest.div_ceil(m) * m;
+    let b = rows.len();
+    let mut inputs = vec![options.pad_id as i32; b * width];
+    let mut targets = vec![options.pad_id as i32; b * width];
+    let mut mask = vec![0f32; b * width];
+    let mut tokens = 0;
+    for (r, row) in rows.iter().enumerate() {
+        for i in 0..row.len().saturating_sub(1) {
+            inputs[r * width + i] = row[i].0 as i32;
+            targets[r * width + i] = row[i + 1].0 as i32;
+            if row[i + 1].1 {
+                mask[r * width + i] = 1.0;
+                tokens += 1;
+            }
+        }
+    }
+    let shape = [b as i32, width as i32];
+    Batch {
+        inputs: Array::from_slice(&inputs, &shape),
+        targets: Array::from_slice(&targets, &shape),
+        mask: Array::from_slice(&mask, &shape),
+        tokens,
+    }
+}
+
+fn labelled(t: &Tokenized, mask_prompt: bool) -> Vec<(u32, bool)> {
+    t.tokens.iter().enumerate().map(|(i, &tok)| (tok, !mask_prompt || i >= t.prompt_len)).collect()
+}
+
+/// The standard batching: `batch_size` examples per batch, each its own row,
+/// padded to the longest (rounded up to `pad_multiple`); or, with
+/// `pack_len`, the examples back to back cut into rows of `pack_len + 1`
+/// tokens (attention then crosses example boundaries, as in simple packing).
+pub fn make_batches(examples: &[&Tokenized], options: &BatchOptions) -> Result<Vec<Batch>> {
+    if options.batch_size == 0 {
+        return Err(Error::Data("batch_size must be at least 1".into()));
+    }
+    let rows: Vec<Vec<(u32, bool)>> = match options.pack_len {
+        None => examples.iter().map(|t| labelled(t, options.mask_prompt)).collect(),
+        Some(len) => {
+            let stream: Vec<(u32, bool)> = examples.iter().flat_map(|t| labelled(t, options.mask_prompt)).collect();
+            // Rows overlap by one token so that every target is predicted once.
+            let mut rows = Vec::new();
+            let mut start = 0;
+            while start + 1 < stream.len() {
+                let end = (start + len + 1).min(stream.len());
+                rows.push(stream[start..end].to_vec());
+                start = end - 1;
+            }
+            rows
+        }
+    };
+    Ok(rows.chunks(options.batch_size).map(|chunk| rows_to_batch(chunk, options)).collect())
+}
+
+/// A permutation of `0..n` for `epoch`, from `seed` (splitmix64 + Fisher-Yates).
+pub fn epoch_order(n: usize, seed: u64, epoch: u64) -> Vec<usize> {
+    let mut state = seed ^ epoch.wrapping_mul(0x9e3779b97f4a7c15);
+    let mut next = || {
+        state = state.wrapping_add(0x9e3779b97f4a7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58476d1ce4e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d049bb133111eb);
+        z ^ (z >> 31)
+    };
+    let mut order: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        let j = (next() % (i as u64 + 1)) as usize;
+        order.swap(i, j);
+    }
+    order
+}
