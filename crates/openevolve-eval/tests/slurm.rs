@@ -201,6 +201,33 @@ async fn scenarios(cluster: &SlurmCluster) {
     );
     assert!(without.artifacts["stdout"].contains("CUDA_VISIBLE_DEVICES=None"), "{without:#?}");
 
+    // An evaluator given as a crate folder (with a module) runs as well.
+    let crate_problem = cluster.root().join("crate-problem");
+    std::fs::create_dir_all(crate_problem.join("src")).unwrap();
+    std::fs::write(
+        crate_problem.join("Cargo.toml"),
+        "[package]\nname = \"crate-evaluator\"\nversion = \"0.1.0\"\nedition = \"2024\"\n",
+    )
+    .unwrap();
+    std::fs::write(crate_problem.join("src/halve.rs"), "pub fn halve(x: f64) -> f64 { x / 2.0 }\n").unwrap();
+    std::fs::write(
+        crate_problem.join("src/main.rs"),
+        "mod halve;\n\
+         use openevolve_sdk::{Candidate, CandidateError, EvaluationResult};\n\
+         fn evaluate(c: &Candidate) -> Result<EvaluationResult, CandidateError> {\n\
+             let run = openevolve_sdk::candidate_fn!(c, run: fn() -> f64)?;\n\
+             Ok(EvaluationResult::new().metric(\"combined_score\", halve::halve(run())))\n\
+         }\n\
+         openevolve_sdk::evaluator!(evaluate);\n",
+    )
+    .unwrap();
+    let files = ProblemFiles { evaluator: crate_problem, candidate_manifest: None };
+    let crate_exec = Arc::new(
+        SlurmExecutor::prepare(&files, &base, &cache_dir(), "crate").await.unwrap_or_else(|e| panic!("{e}")),
+    );
+    let halved = crate_exec.evaluate(candidate("good")).await;
+    assert_eq!(halved.metrics.get("combined_score"), Some(&0.5), "{halved:#?}");
+
     // 2. Memory: the worker's own limit (RLIMIT_AS) inside the job, and
     // Slurm's (--mem, enforced here by sampling) when the job outgrows it.
     let rlimited = EvaluatorConfig { memory_limit_mb: Some(64), ..base.clone() };
