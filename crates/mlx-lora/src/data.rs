@@ -10,7 +10,7 @@
 //! asking for its definition:
 //! `{"prompt": "Define the noun \"dogfish\".", "completion": "Any of several small sharks."}`.
 //! Words are lower-case letters (with spaces or hyphens), 3–24 characters;
-//! definitions 12–120 characters. The split is by a hash of the word (FNV-1a):
+//! definitions 12–120 characters starting with a letter. The split is by a hash of the word (FNV-1a):
 //! 80% train, 10% valid, 10% test; each split is ordered by that hash and cut
 //! to the requested size.
 
@@ -143,7 +143,8 @@ fn parse_synset(line: &str, pos: &str) -> Option<(String, String)> {
     }
     // The definition is the gloss before its first quoted example.
     let definition = gloss.split("; \"").next()?.trim().trim_end_matches(';').trim();
-    if !(12..=120).contains(&definition.len()) || definition.contains('"') {
+    let starts_with_letter = definition.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
+    if !(12..=120).contains(&definition.len()) || definition.contains('"') || !starts_with_letter {
         return None;
     }
     let mut chars = definition.chars();
