@@ -142,7 +142,8 @@ fn run_refuses_bad_inputs_with_exit_2() {
     assert!(err.contains("no EVOLVE-BLOCK region"), "{err}");
 
     std::fs::write(&initial, GOOD_INITIAL).unwrap();
-    let (code, _, err) = run(&mut base());
+    // An endpoint without a model (with neither, the run uses the local model).
+    let (code, _, err) = run(base().args(["--api-base", "http://127.0.0.1:9/v1"]));
     assert_eq!(code, 2);
     assert!(err.contains("no LLM model configured") && err.contains("--api-base"), "{err}");
 
