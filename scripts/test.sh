@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# Installs what is missing, then runs the whole test suite.
+# Installs what is missing, then runs the whole test suite. Every set-up step
+# is idempotent and only checks when everything is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 # MLX for the mlx-* crates (CPU backend): system packages, the MLX wheel, mlx-c sources.
 scripts/setup-mlx.sh
+# SmolLM2-135M (GGUF) and WordNet for the mlx-lora training tests.
+scripts/setup-lora-data.sh
 # Chromium and chromedriver for the end-to-end test of `openevolve view`.
 scripts/setup-browser.sh
+# slurm-wlm and munge: the Slurm executor's tests start their own one-node cluster.
+scripts/setup-slurm.sh
+# Python with pip, which the local model provider's tests use.
+scripts/setup-local-model.sh
 cargo test --workspace --locked "$@"
