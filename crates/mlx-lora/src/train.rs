@@ -118,38 +118,46 @@ pub trait TrainStep {
     fn step(&mut self, model: &mut Llama, optimizer: &mut Opt, micro_batches: &[Batch]) -> Result<StepOutput>;
 }
 
-/// The reference step: value-and-grad of [`batch_loss`] per micro-batch,
-/// gradients averaged with token weights, one optimizer update.
+/// The reference step: [`accumulated_gradients`], then one optimizer update.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct StandardStep;
 
+/// The reference gradients of one optimizer step: value-and-grad of
+/// [`batch_loss`] per micro-batch, averaged with token weights (so two
+/// micro-batches give the gradient of their union). Returns the mean loss
+/// over all their tokens, the gradients and the token count.
+pub fn accumulated_gradients(model: &mut Llama, micro_batches: &[Batch]) -> Result<(Array, FlattenedModuleParam, usize)> {
+    let total: usize = micro_batches.iter().map(|b| b.tokens).sum();
+    if micro_batches.is_empty() || total == 0 {
+        return Err(Error::Train("a step without tokens in the loss".into()));
+    }
+    let loss_fn = |model: &mut Llama, batch: &Batch| -> MlxResult<Vec<Array>> { Ok(vec![batch_loss(model, batch)?]) };
+    let mut value_and_grad = nn::value_and_grad(loss_fn);
+    let mut grads: Option<FlattenedModuleParam> = None;
+    let mut loss_sum = Array::from_f32(0.0);
+    for batch in micro_batches {
+        let weight = Array::from_f32(batch.tokens as f32 / total as f32);
+        let (values, g) = value_and_grad(model, batch)?;
+        loss_sum = loss_sum.add(values[0].multiply(&weight)?)?;
+        grads = Some(match grads {
+            None => g.into_iter().map(|(k, v)| Ok((k, v.multiply(&weight)?))).collect::<MlxResult<_>>()?,
+            Some(mut acc) => {
+                for (k, v) in g {
+                    let sum = acc[&k].add(v.multiply(&weight)?)?;
+                    acc.insert(k, sum);
+                }
+                acc
+            }
+        });
+    }
+    Ok((loss_sum, grads.expect("at least one micro-batch"), total))
+}
+
 impl TrainStep for StandardStep {
     fn step(&mut self, model: &mut Llama, optimizer: &mut Opt, micro_batches: &[Batch]) -> Result<StepOutput> {
-        let total: usize = micro_batches.iter().map(|b| b.tokens).sum();
-        if total == 0 {
-            return Err(Error::Train("a step without tokens in the loss".into()));
-        }
-        let loss_fn = |model: &mut Llama, batch: &Batch| -> MlxResult<Vec<Array>> { Ok(vec![batch_loss(model, batch)?]) };
-        let mut value_and_grad = nn::value_and_grad(loss_fn);
-        let mut grads: Option<FlattenedModuleParam> = None;
-        let mut loss_sum = Array::from_f32(0.0);
-        for batch in micro_batches {
-            let weight = Array::from_f32(batch.tokens as f32 / total as f32);
-            let (values, g) = value_and_grad(model, batch)?;
-            loss_sum = loss_sum.add(values[0].multiply(&weight)?)?;
-            grads = Some(match grads {
-                None => g.into_iter().map(|(k, v)| Ok((k, v.multiply(&weight)?))).collect::<MlxResult<_>>()?,
-                Some(mut acc) => {
-                    for (k, v) in g {
-                        let sum = acc[&k].add(v.multiply(&weight)?)?;
-                        acc.insert(k, sum);
-                    }
-                    acc
-                }
-            });
-        }
-        optimizer.update(model, grads.as_ref().expect("at least one micro-batch"))?;
-        Ok(StepOutput { loss: loss_sum, tokens: total })
+        let (loss, grads, tokens) = accumulated_gradients(model, micro_batches)?;
+        optimizer.update(model, &grads)?;
+        Ok(StepOutput { loss, tokens })
     }
 }
 
