@@ -162,7 +162,9 @@ fn parse_synset(line: &str, pos: &str) -> Option<(String, String)> {
 pub fn build_wordnet(dir: &Path, options: &WordnetOptions) -> Result<Splits> {
     let mut seen = HashSet::new();
     let mut all: Vec<(u64, Example)> = Vec::new();
-    for (file, pos) in [("data.noun", "noun"), ("data.verb", "verb"), ("data.adj", "adjective"), ("data.adv", "adverb")] {
+    for (file, pos) in
+        [("data.noun", "noun"), ("data.verb", "verb"), ("data.adj", "adjective"), ("data.adv", "adverb")]
+    {
         let path = dir.join(file);
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
         for line in text.lines() {
@@ -305,7 +307,8 @@ pub fn make_batches(examples: &[&Tokenized], options: &BatchOptions) -> Result<V
     let rows: Vec<Vec<(u32, bool)>> = match options.pack_len {
         None => examples.iter().map(|t| labelled(t, options.mask_prompt)).collect(),
         Some(len) => {
-            let stream: Vec<(u32, bool)> = examples.iter().flat_map(|t| labelled(t, options.mask_prompt)).collect();
+            let stream: Vec<(u32, bool)> =
+                examples.iter().flat_map(|t| labelled(t, options.mask_prompt)).collect();
             // Rows overlap by one token so that every target is predicted once.
             let mut rows = Vec::new();
             let mut start = 0;

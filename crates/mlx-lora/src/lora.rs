@@ -24,7 +24,13 @@ use crate::{Error, Result};
 pub type LoraForwardFn = fn(&Array, &Tensor, &Array, &Array, f32) -> std::result::Result<Array, Exception>;
 
 /// The reference forward: `x·Wᵀ + scale·(x·A)·B`.
-pub fn standard_forward(x: &Array, base: &Tensor, a: &Array, b: &Array, scale: f32) -> std::result::Result<Array, Exception> {
+pub fn standard_forward(
+    x: &Array,
+    base: &Tensor,
+    a: &Array,
+    b: &Array,
+    scale: f32,
+) -> std::result::Result<Array, Exception> {
     let y = base.matmul_t(x)?;
     let z = x.matmul(a)?.matmul(b)?;
     y.add(z.multiply(Array::from_f32(scale))?)
@@ -45,7 +51,13 @@ pub struct LoraLinear {
 impl LoraLinear {
     /// A layer without an adapter.
     pub fn frozen(base: Tensor) -> Self {
-        Self { base, lora_a: Param::new(None), lora_b: Param::new(None), scale: 0.0, forward_fn: standard_forward }
+        Self {
+            base,
+            lora_a: Param::new(None),
+            lora_b: Param::new(None),
+            scale: 0.0,
+            forward_fn: standard_forward,
+        }
     }
 
     pub fn is_adapted(&self) -> bool {
@@ -103,7 +115,13 @@ pub struct LoraConfig {
 
 impl Default for LoraConfig {
     fn default() -> Self {
-        Self { num_layers: 16, rank: 8, scale: 20.0, targets: vec![LoraTarget::QProj, LoraTarget::VProj], seed: 0 }
+        Self {
+            num_layers: 16,
+            rank: 8,
+            scale: 20.0,
+            targets: vec![LoraTarget::QProj, LoraTarget::VProj],
+            seed: 0,
+        }
     }
 }
 
@@ -119,7 +137,8 @@ pub fn apply(model: &mut Llama, config: &LoraConfig) -> Result<()> {
     for index in (total - config.num_layers)..total {
         let attn = &mut model.layers[index as usize].attn;
         for (t, target) in config.targets.iter().enumerate() {
-            let key = random::key(config.seed.wrapping_mul(1 << 20).wrapping_add((index * 4 + t as i32) as u64))?;
+            let key =
+                random::key(config.seed.wrapping_mul(1 << 20).wrapping_add((index * 4 + t as i32) as u64))?;
             let proj = match target {
                 LoraTarget::QProj => &mut attn.q_proj,
                 LoraTarget::KProj => &mut attn.k_proj,
@@ -144,7 +163,8 @@ const CONFIG_KEY: &str = "mlx_lora.config";
 pub fn save_adapters(model: &Llama, path: &Path) -> Result<()> {
     let config = model.lora.as_ref().ok_or_else(|| Error::Adapters("the model has no adapters".into()))?;
     let arrays = adapter_arrays(model);
-    let metadata = HashMap::from([(CONFIG_KEY.to_string(), serde_json::to_string(config).expect("plain struct"))]);
+    let metadata =
+        HashMap::from([(CONFIG_KEY.to_string(), serde_json::to_string(config).expect("plain struct"))]);
     Array::save_safetensors(arrays.iter().map(|(k, v)| (k.as_str(), v)), &metadata, path)?;
     Ok(())
 }
@@ -167,12 +187,20 @@ pub fn load_adapters(model: &mut Llama, path: &Path) -> Result<LoraConfig> {
     }
     let expected = adapter_arrays(model);
     if expected.len() != arrays.len() {
-        return Err(Error::Adapters(format!("{} arrays in the file, {} adapters in the model", arrays.len(), expected.len())));
+        return Err(Error::Adapters(format!(
+            "{} arrays in the file, {} adapters in the model",
+            arrays.len(),
+            expected.len()
+        )));
     }
     for (name, array) in &arrays {
         let want = expected.get(name).ok_or_else(|| Error::Adapters(format!("unexpected array {name}")))?;
         if want.shape() != array.shape() {
-            return Err(Error::Adapters(format!("{name}: shape {:?}, expected {:?}", array.shape(), want.shape())));
+            return Err(Error::Adapters(format!(
+                "{name}: shape {:?}, expected {:?}",
+                array.shape(),
+                want.shape()
+            )));
         }
     }
     model.update_flattened(arrays.into_iter().map(|(k, v)| (std::rc::Rc::from(k.as_str()), v)).collect());

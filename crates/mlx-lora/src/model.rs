@@ -9,13 +9,13 @@ use mlx_rs::error::Exception;
 use mlx_rs::fast::{self, ScaledDotProductAttentionMask};
 use mlx_rs::io::GgufFile;
 use mlx_rs::macros::ModuleParameters;
-use mlx_rs::ops::indexing::argmax_axis;
+use mlx_rs::ops::indexing::{IndexOp, argmax_axis};
 use mlx_rs::{Array, Dtype};
 
+use crate::Result;
 use crate::config::LlamaConfig;
 use crate::lora::{LoraConfig, LoraForwardFn, LoraLinear};
 use crate::weights::{LoadOptions, Tensor, Weights};
-use crate::Result;
 
 type MlxResult<T> = std::result::Result<T, Exception>;
 
@@ -40,12 +40,14 @@ impl Attention {
     pub fn forward(&self, x: &Array) -> MlxResult<Array> {
         let (b, l) = (x.shape()[0], x.shape()[1]);
         let heads = |t: Array, n: i32| t.reshape(&[b, l, n, self.head_dim])?.transpose_axes(&[0, 2, 1, 3]);
-        let rope = |t: &Array| fast::rope(t, self.head_dim, self.rope_traditional, self.rope_theta, 1.0, 0, None);
+        let rope =
+            |t: &Array| fast::rope(t, self.head_dim, self.rope_traditional, self.rope_theta, 1.0, 0, None);
         let q = rope(&heads(self.q_proj.forward(x)?, self.num_heads)?)?;
         let k = rope(&heads(self.k_proj.forward(x)?, self.num_kv_heads)?)?;
         let v = heads(self.v_proj.forward(x)?, self.num_kv_heads)?;
         let scale = 1.0 / (self.head_dim as f32).sqrt();
-        let o = fast::scaled_dot_product_attention(q, k, v, scale, ScaledDotProductAttentionMask::Causal, None)?;
+        let o =
+            fast::scaled_dot_product_attention(q, k, v, scale, ScaledDotProductAttentionMask::Causal, None)?;
         let o = o.transpose_axes(&[0, 2, 1, 3])?.reshape(&[b, l, self.num_heads * self.head_dim])?;
         self.o_proj.forward(&o)
     }
@@ -207,5 +209,3 @@ impl Llama {
         Ok(out)
     }
 }
-
-use mlx_rs::ops::indexing::IndexOp;

@@ -20,18 +20,28 @@ fn cache_dir() -> PathBuf {
 
 /// `$MLX_LORA_MODEL_DIR`, else `${XDG_CACHE_HOME:-~/.cache}/openevolve/models`.
 pub fn model_dir() -> PathBuf {
-    std::env::var_os("MLX_LORA_MODEL_DIR").filter(|v| !v.is_empty()).map(PathBuf::from).unwrap_or_else(|| cache_dir().join("models"))
+    std::env::var_os("MLX_LORA_MODEL_DIR")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| cache_dir().join("models"))
 }
 
 /// `$MLX_LORA_DATA_DIR`, else `${XDG_CACHE_HOME:-~/.cache}/openevolve/data`.
 pub fn data_dir() -> PathBuf {
-    std::env::var_os("MLX_LORA_DATA_DIR").filter(|v| !v.is_empty()).map(PathBuf::from).unwrap_or_else(|| cache_dir().join("data"))
+    std::env::var_os("MLX_LORA_DATA_DIR")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| cache_dir().join("data"))
 }
 
 /// The SmolLM2-135M-Instruct GGUF file, which must exist.
 pub fn smollm2_gguf() -> Result<PathBuf> {
     let path = model_dir().join(SMOLLM2_GGUF);
-    if path.is_file() { Ok(path) } else { Err(Error::Missing { path: path.display().to_string(), var: "MLX_LORA_MODEL_DIR" }) }
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(Error::Missing { path: path.display().to_string(), var: "MLX_LORA_MODEL_DIR" })
+    }
 }
 
 /// The folder with WordNet's `data.*` files, which must exist.

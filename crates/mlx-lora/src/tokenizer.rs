@@ -66,11 +66,17 @@ impl Tokenizer {
     pub fn from_gguf(file: &GgufFile) -> Result<Self> {
         let model = file.get_metadata_string("tokenizer.ggml.model")?.unwrap_or_default();
         if model != "gpt2" {
-            return Err(Error::Tokenizer(format!("tokenizer.ggml.model is {model:?}; only gpt2 (byte-level BPE) is supported")));
+            return Err(Error::Tokenizer(format!(
+                "tokenizer.ggml.model is {model:?}; only gpt2 (byte-level BPE) is supported"
+            )));
         }
         let missing = |k: &str| Error::Tokenizer(format!("metadata {k} missing"));
-        let tokens = file.get_metadata_strings("tokenizer.ggml.tokens")?.ok_or_else(|| missing("tokenizer.ggml.tokens"))?;
-        let merges = file.get_metadata_strings("tokenizer.ggml.merges")?.ok_or_else(|| missing("tokenizer.ggml.merges"))?;
+        let tokens = file
+            .get_metadata_strings("tokenizer.ggml.tokens")?
+            .ok_or_else(|| missing("tokenizer.ggml.tokens"))?;
+        let merges = file
+            .get_metadata_strings("tokenizer.ggml.merges")?
+            .ok_or_else(|| missing("tokenizer.ggml.merges"))?;
         let types: Vec<i32> = match file.get_metadata_array("tokenizer.ggml.token_type")? {
             Some(a) => a.as_dtype(Dtype::Int32)?.as_slice::<i32>().to_vec(),
             None => vec![1; tokens.len()],
@@ -84,7 +90,10 @@ impl Tokenizer {
                     .ok_or_else(|| Error::Tokenizer(format!("merge {m:?} is not two tokens")))
             })
             .collect::<Result<_>>()?;
-        let bpe = BPE::builder().vocab_and_merges(vocab, merges).build().map_err(|e| Error::Tokenizer(e.to_string()))?;
+        let bpe = BPE::builder()
+            .vocab_and_merges(vocab, merges)
+            .build()
+            .map_err(|e| Error::Tokenizer(e.to_string()))?;
         let mut inner = Inner::new(bpe.into());
         inner.with_pre_tokenizer(Some(PreTokenizerWrapper::Sequence(Sequence::new(vec![
             PreTokenizerWrapper::Digits(Digits::new(true)),
@@ -98,7 +107,8 @@ impl Tokenizer {
             .map(|(t, _)| AddedToken::from(t.clone(), true))
             .collect();
         inner.add_special_tokens(&special);
-        let eos_id = meta_id(file, "tokenizer.ggml.eos_token_id")?.ok_or_else(|| missing("tokenizer.ggml.eos_token_id"))?;
+        let eos_id = meta_id(file, "tokenizer.ggml.eos_token_id")?
+            .ok_or_else(|| missing("tokenizer.ggml.eos_token_id"))?;
         let bos_id = meta_id(file, "tokenizer.ggml.bos_token_id")?;
         let pad_id = meta_id(file, "tokenizer.ggml.padding_token_id")?.unwrap_or(eos_id);
         Ok(Self { inner, eos_id, bos_id, pad_id, vocab_size: tokens.len() })

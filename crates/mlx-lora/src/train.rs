@@ -115,7 +115,8 @@ pub struct StepOutput {
 
 /// One optimizer step over the micro-batches of a gradient-accumulation group.
 pub trait TrainStep {
-    fn step(&mut self, model: &mut Llama, optimizer: &mut Opt, micro_batches: &[Batch]) -> Result<StepOutput>;
+    fn step(&mut self, model: &mut Llama, optimizer: &mut Opt, micro_batches: &[Batch])
+    -> Result<StepOutput>;
 }
 
 /// The reference step: [`accumulated_gradients`], then one optimizer update.
@@ -126,12 +127,16 @@ pub struct StandardStep;
 /// [`batch_loss`] per micro-batch, averaged with token weights (so two
 /// micro-batches give the gradient of their union). Returns the mean loss
 /// over all their tokens, the gradients and the token count.
-pub fn accumulated_gradients(model: &mut Llama, micro_batches: &[Batch]) -> Result<(Array, FlattenedModuleParam, usize)> {
+pub fn accumulated_gradients(
+    model: &mut Llama,
+    micro_batches: &[Batch],
+) -> Result<(Array, FlattenedModuleParam, usize)> {
     let total: usize = micro_batches.iter().map(|b| b.tokens).sum();
     if micro_batches.is_empty() || total == 0 {
         return Err(Error::Train("a step without tokens in the loss".into()));
     }
-    let loss_fn = |model: &mut Llama, batch: &Batch| -> MlxResult<Vec<Array>> { Ok(vec![batch_loss(model, batch)?]) };
+    let loss_fn =
+        |model: &mut Llama, batch: &Batch| -> MlxResult<Vec<Array>> { Ok(vec![batch_loss(model, batch)?]) };
     let mut value_and_grad = nn::value_and_grad(loss_fn);
     let mut grads: Option<FlattenedModuleParam> = None;
     let mut loss_sum = Array::from_f32(0.0);
@@ -154,7 +159,12 @@ pub fn accumulated_gradients(model: &mut Llama, micro_batches: &[Batch]) -> Resu
 }
 
 impl TrainStep for StandardStep {
-    fn step(&mut self, model: &mut Llama, optimizer: &mut Opt, micro_batches: &[Batch]) -> Result<StepOutput> {
+    fn step(
+        &mut self,
+        model: &mut Llama,
+        optimizer: &mut Opt,
+        micro_batches: &[Batch],
+    ) -> Result<StepOutput> {
         let (loss, grads, tokens) = accumulated_gradients(model, micro_batches)?;
         optimizer.update(model, &grads)?;
         Ok(StepOutput { loss, tokens })
@@ -219,7 +229,12 @@ pub struct TrainReport {
 }
 
 /// The batches of one epoch over `examples` in the seeded order.
-fn epoch_batches(examples: &[Tokenized], config: &TrainConfig, epoch: u64, batch_fn: BatchFn) -> Result<Vec<Batch>> {
+fn epoch_batches(
+    examples: &[Tokenized],
+    config: &TrainConfig,
+    epoch: u64,
+    batch_fn: BatchFn,
+) -> Result<Vec<Batch>> {
     let order = epoch_order(examples.len(), config.seed, epoch);
     let ordered: Vec<&Tokenized> = order.iter().map(|&i| &examples[i]).collect();
     batch_fn(&ordered, &config.batch)
@@ -240,7 +255,9 @@ pub fn train(
         return Err(Error::Train("the model has no adapters (call lora::apply)".into()));
     }
     if examples.is_empty() || config.iters == 0 || config.eval_every == 0 || config.grad_accumulation == 0 {
-        return Err(Error::Train("needs examples, iters, eval_every and grad_accumulation of at least 1".into()));
+        return Err(Error::Train(
+            "needs examples, iters, eval_every and grad_accumulation of at least 1".into(),
+        ));
     }
     memory::reset_peak_memory()?;
     let mut optimizer = config.optimizer.build();
@@ -284,4 +301,3 @@ pub fn train(
         memory: MemoryStats::now()?,
     })
 }
-

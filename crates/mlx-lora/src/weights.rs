@@ -79,7 +79,9 @@ impl Tensor {
     pub fn nbytes(&self) -> usize {
         match self {
             Tensor::Dense(a) => a.nbytes(),
-            Tensor::Quantized { weight, scales, biases, .. } => weight.nbytes() + scales.nbytes() + biases.nbytes(),
+            Tensor::Quantized { weight, scales, biases, .. } => {
+                weight.nbytes() + scales.nbytes() + biases.nbytes()
+            }
         }
     }
 }

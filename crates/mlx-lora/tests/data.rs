@@ -3,8 +3,8 @@
 //! Needs scripts/setup-lora-data.sh.
 
 use mlx_lora::data::{
-    BatchOptions, Example, Splits, WordnetOptions, build_wordnet, epoch_order, make_batches, read_jsonl, tokenize,
-    tokenize_all, write_jsonl,
+    BatchOptions, Example, Splits, WordnetOptions, build_wordnet, epoch_order, make_batches, read_jsonl,
+    tokenize, tokenize_all, write_jsonl,
 };
 use mlx_lora::tokenizer::Tokenizer;
 
@@ -39,11 +39,19 @@ fn wordnet_splits_are_deterministic_disjoint_and_sized() {
         assert!(completion.chars().next().unwrap().is_uppercase(), "{completion}");
     }
     // A smaller request is a prefix of the larger one (the order is fixed).
-    let small = build_wordnet(&wordnet(), &WordnetOptions { max_train: 100, max_valid: 10, max_test: 10, chat: false }).unwrap();
+    let small = build_wordnet(
+        &wordnet(),
+        &WordnetOptions { max_train: 100, max_valid: 10, max_test: 10, chat: false },
+    )
+    .unwrap();
     assert_eq!(small.train[..], a.train[..100]);
     assert_eq!(small.valid[..], a.valid[..10]);
     // Chat format: the same content as messages.
-    let chat = build_wordnet(&wordnet(), &WordnetOptions { max_train: 100, max_valid: 10, max_test: 10, chat: true }).unwrap();
+    let chat = build_wordnet(
+        &wordnet(),
+        &WordnetOptions { max_train: 100, max_valid: 10, max_test: 10, chat: true },
+    )
+    .unwrap();
     assert_eq!(chat.train[7], small.train[7].to_chat());
     eprintln!("first train examples: {:?}", &a.train[..3]);
 }
@@ -51,7 +59,9 @@ fn wordnet_splits_are_deterministic_disjoint_and_sized() {
 #[test]
 fn jsonl_round_trips_in_both_formats_and_reports_bad_lines() {
     let dir = tempfile::tempdir().unwrap();
-    let splits = build_wordnet(&wordnet(), &WordnetOptions { max_train: 50, max_valid: 5, max_test: 5, chat: false }).unwrap();
+    let splits =
+        build_wordnet(&wordnet(), &WordnetOptions { max_train: 50, max_valid: 5, max_test: 5, chat: false })
+            .unwrap();
     splits.write(dir.path()).unwrap();
     assert_eq!(Splits::read(dir.path()).unwrap(), splits);
     let first = std::fs::read_to_string(dir.path().join("train.jsonl")).unwrap();
@@ -62,7 +72,11 @@ fn jsonl_round_trips_in_both_formats_and_reports_bad_lines() {
     let path = dir.path().join("chat.jsonl");
     write_jsonl(&path, &chat).unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
-    assert!(text.starts_with("{\"messages\":[{\"role\":\"user\",\"content\":\"Define the "), "{}", &text[..80]);
+    assert!(
+        text.starts_with("{\"messages\":[{\"role\":\"user\",\"content\":\"Define the "),
+        "{}",
+        &text[..80]
+    );
     assert_eq!(read_jsonl(&path).unwrap(), chat);
 
     std::fs::write(&path, format!("{}\n{{\"text\": 1}}\n", text.lines().next().unwrap())).unwrap();
@@ -73,7 +87,9 @@ fn jsonl_round_trips_in_both_formats_and_reports_bad_lines() {
 #[test]
 fn tokenization_masks_the_prompt_and_batches_pad_and_pack() {
     let tok = tokenizer();
-    let splits = build_wordnet(&wordnet(), &WordnetOptions { max_train: 24, max_valid: 0, max_test: 0, chat: false }).unwrap();
+    let splits =
+        build_wordnet(&wordnet(), &WordnetOptions { max_train: 24, max_valid: 0, max_test: 0, chat: false })
+            .unwrap();
     let ex = &splits.train[0];
     let Example::Completion { completion, .. } = ex else { unreachable!() };
     let t = tokenize(&tok, ex, 512).unwrap();
@@ -88,7 +104,13 @@ fn tokenization_masks_the_prompt_and_batches_pad_and_pack() {
     let all = tokenize_all(&tok, &splits.train, 512).unwrap();
     let refs: Vec<_> = all.iter().collect();
     let completion_tokens: usize = all.iter().map(|t| t.tokens.len() - t.prompt_len).sum();
-    let options = BatchOptions { batch_size: 4, mask_prompt: true, pad_id: tok.pad_id, pad_multiple: 8, pack_len: None };
+    let options = BatchOptions {
+        batch_size: 4,
+        mask_prompt: true,
+        pad_id: tok.pad_id,
+        pad_multiple: 8,
+        pack_len: None,
+    };
     let batches = make_batches(&refs, &options).unwrap();
     assert_eq!(batches.len(), 6);
     for (b, chunk) in batches.iter().zip(all.chunks(4)) {
@@ -104,7 +126,8 @@ fn tokenization_masks_the_prompt_and_batches_pad_and_pack() {
     let all_targets: usize = all.iter().map(|t| t.tokens.len() - 1).sum();
     assert_eq!(unmasked.iter().map(|b| b.tokens).sum::<usize>(), all_targets);
     // Packing: full rows of 64 positions, the same completion tokens counted.
-    let packed = make_batches(&refs, &BatchOptions { pack_len: Some(64), pad_multiple: 1, ..options }).unwrap();
+    let packed =
+        make_batches(&refs, &BatchOptions { pack_len: Some(64), pad_multiple: 1, ..options }).unwrap();
     assert!(packed.len() < batches.len());
     assert_eq!(packed[0].inputs.shape(), &[4, 64]);
     assert_eq!(packed.iter().map(|b| b.tokens).sum::<usize>(), completion_tokens);

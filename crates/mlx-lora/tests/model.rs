@@ -125,7 +125,8 @@ fn greedy_chat_answer_is_right() {
 #[test]
 fn quantized_load_keeps_4_bit_and_agrees() {
     let path = mlx_lora::paths::smollm2_gguf().unwrap();
-    let (q, file) = Llama::load_gguf(&path, LoadOptions { keep_quantized: true, ..LoadOptions::default() }).unwrap();
+    let (q, file) =
+        Llama::load_gguf(&path, LoadOptions { keep_quantized: true, ..LoadOptions::default() }).unwrap();
     let tok = Tokenizer::from_gguf(&file).unwrap();
     assert!(q.layers[0].attn.q_proj.base.is_quantized());
     assert!(q.base_nbytes() < 200_000_000, "{} bytes", q.base_nbytes());

@@ -27,7 +27,9 @@ fn load() -> (Llama, Tokenizer) {
 
 fn data(tok: &Tokenizer, train: usize, valid: usize) -> (Vec<Tokenized>, Vec<Tokenized>) {
     let dir = mlx_lora::paths::wordnet_dir().expect("WordNet (run scripts/setup-lora-data.sh)");
-    let splits = build_wordnet(&dir, &WordnetOptions { max_train: train, max_valid: valid, max_test: 0, chat: false }).unwrap();
+    let splits =
+        build_wordnet(&dir, &WordnetOptions { max_train: train, max_valid: valid, max_test: 0, chat: false })
+            .unwrap();
     (tokenize_all(tok, &splits.train, MAX_LEN).unwrap(), tokenize_all(tok, &splits.valid, MAX_LEN).unwrap())
 }
 
@@ -139,7 +141,15 @@ fn accumulation_cadence_and_plugged_forward_agree_with_the_reference() {
     let options = batch_options(&tok);
     let run = |config: &TrainConfig, forward: Option<mlx_lora::LoraForwardFn>| {
         let mut model = base.clone();
-        lora::apply(&mut model, &LoraConfig { num_layers: 2, targets: vec![LoraTarget::QProj, LoraTarget::VProj], ..LoraConfig::default() }).unwrap();
+        lora::apply(
+            &mut model,
+            &LoraConfig {
+                num_layers: 2,
+                targets: vec![LoraTarget::QProj, LoraTarget::VProj],
+                ..LoraConfig::default()
+            },
+        )
+        .unwrap();
         if let Some(f) = forward {
             model.set_lora_forward(f);
         }
