@@ -337,6 +337,14 @@ fn a_sigkill_then_resume_in_place_loses_no_committed_iteration() {
     for p in &before_programs {
         assert!(after_programs.contains(p), "program {} lost", p.0);
     }
+
+    // The interrupted iteration is sampled again from where the last commit
+    // left the stream: the run ends as an uninterrupted one would.
+    let whole = tmp.path().join("whole");
+    let llm = ScriptedLlm::start(script(), 0, Duration::ZERO);
+    let (code, stderr, _) = run_fm(&config, &whole, &llm, &["--quiet"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(content(&whole.join("evolution.db")), content(&db));
 }
 
 #[test]

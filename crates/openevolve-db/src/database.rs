@@ -346,6 +346,20 @@ impl ProgramDatabase {
     }
 
     /// Saves the RNG position, so a reopened database continues the stream.
+    /// Position of the sampling stream, for a caller that must rewind it (a
+    /// run resumed after a crash samples its next iteration from where the
+    /// last committed one left the stream, not from where an unfinished
+    /// iteration did).
+    pub fn rng_position(&self) -> u128 {
+        self.rng.word_pos()
+    }
+
+    /// Moves the sampling stream to `position` (from [`Self::rng_position`]).
+    pub fn set_rng_position(&mut self, position: u128) -> Result<(), DbError> {
+        self.rng.set_word_pos(position);
+        self.save_rng()
+    }
+
     pub(crate) fn save_rng(&self) -> Result<(), DbError> {
         store::set_meta(&self.conn, META_RNG_POS, &json!(self.rng.word_pos().to_string()))
     }

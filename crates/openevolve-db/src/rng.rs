@@ -21,6 +21,11 @@ impl DeterministicRng {
         self.inner.get_word_pos()
     }
 
+    /// Moves to `word_pos` in the same stream.
+    pub fn set_word_pos(&mut self, word_pos: u128) {
+        self.inner.set_word_pos(word_pos);
+    }
+
     /// Uniform in [0, 1), 53 bits.
     pub fn unit(&mut self) -> f64 {
         (self.inner.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)

@@ -42,6 +42,11 @@ const PREVIOUS_ATTEMPTS: usize = 3;
 struct SavedState {
     stop: StopState,
     usage: openevolve_llm::UsageSnapshot,
+    /// The database's sampling position after the last commit (a decimal
+    /// u128): a run resumed after a crash rewinds to it, so the next
+    /// iteration samples what it would have without the crash.
+    #[serde(default)]
+    rng_position: Option<String>,
 }
 
 pub(super) struct Controller {
@@ -110,7 +115,7 @@ impl Controller {
         if let Some(checkpoint) = &resume_from {
             checkpoint::restore_into(checkpoint, &layout)?;
         }
-        let db = ProgramDatabase::open(layout.database(), &config.database)?;
+        let mut db = ProgramDatabase::open(layout.database(), &config.database)?;
         if let Some(checkpoint) = &resume_from {
             checkpoint::import_prompts(&db, checkpoint)?;
         }
@@ -128,6 +133,9 @@ impl Controller {
                 .map_err(|e| RunError::Resume(format!("saved controller state: {e}")))?,
             None => SavedState::default(),
         };
+        if let Some(position) = saved.rng_position.as_deref().and_then(|p| p.parse::<u128>().ok()) {
+            db.set_rng_position(position)?;
+        }
         let llms =
             Arc::new(Llms::from_config(&config.llm, run_seed).map_err(|e| RunError::Llm(e.to_string()))?);
         llms.restore_usage(&saved.usage);
@@ -624,7 +632,11 @@ impl Controller {
     }
 
     fn saved_state(&self) -> serde_json::Value {
-        let saved = SavedState { stop: self.state.clone(), usage: self.llms.usage() };
+        let saved = SavedState {
+            stop: self.state.clone(),
+            usage: self.llms.usage(),
+            rng_position: Some(self.db.rng_position().to_string()),
+        };
         serde_json::to_value(saved).expect("state serializes")
     }
 
