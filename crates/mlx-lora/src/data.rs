@@ -104,7 +104,7 @@ pub fn read_jsonl(path: &Path) -> Result<Vec<Example>> {
 }
 
 /// Sizes and format of the WordNet set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WordnetOptions {
     pub max_train: usize,
     pub max_valid: usize,
@@ -238,7 +238,7 @@ pub struct Batch {
 }
 
 /// How examples become batches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BatchOptions {
     pub batch_size: usize,
     /// Leave prompt tokens out of the loss.

@@ -15,13 +15,17 @@
 //!   deterministically, tokenization with prompt masks, padded or packed batches;
 //! - [`train`]: the loss, the training step behind a trait, the trainer with
 //!   gradient accumulation and an evaluation cadence, validation loss, MLX's
-//!   memory counters.
+//!   memory counters;
+//! - [`experiment`]: a whole run (load, data, adapters, training, validation)
+//!   from a preset (`tiny` for CPU tests, `full` for a GPU) with the pluggable
+//!   parts bundled as [`experiment::Hooks`].
 //!
 //! Model and data live outside the repository; `scripts/setup-lora-data.sh`
 //! fetches them and [`paths`] finds them.
 
 pub mod config;
 pub mod data;
+pub mod experiment;
 pub mod lora;
 pub mod model;
 pub mod paths;

@@ -87,7 +87,8 @@ impl Opt {
 }
 
 /// Optimizer choice and learning rate.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum OptimizerConfig {
     Adam { lr: f32 },
     AdamW { lr: f32, weight_decay: f32 },
@@ -173,7 +174,7 @@ impl TrainStep for StandardStep {
 
 /// Settings of a training run. The defaults are mlx-lm's where it has one
 /// (batch 4, Adam at 1e-5, prompt masked from the loss when asked).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TrainConfig {
     /// Optimizer steps.
     pub iters: usize,
@@ -201,7 +202,7 @@ impl Default for TrainConfig {
 }
 
 /// MLX's allocator counters (bytes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MemoryStats {
     pub peak: usize,
     pub active: usize,
@@ -214,7 +215,7 @@ impl MemoryStats {
 }
 
 /// What a run did.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct TrainReport {
     /// Mean training loss of every step.
     pub losses: Vec<f32>,

@@ -7,11 +7,12 @@
 use std::time::Instant;
 
 use mlx_lora::data::{BatchOptions, Tokenized, WordnetOptions, build_wordnet, make_batches, tokenize_all};
+use mlx_lora::experiment::{Experiment, Hooks, run};
 use mlx_lora::lora::{self, LoraConfig, LoraTarget, adapter_arrays};
 use mlx_lora::model::Llama;
 use mlx_lora::tokenizer::Tokenizer;
 use mlx_lora::train::{
-    OptimizerConfig, StandardStep, TrainConfig, accumulated_gradients, batch_loss, train, validation_loss,
+    OptimizerConfig, StandardStep, TrainConfig, accumulated_gradients, train, validation_loss,
 };
 use mlx_lora::weights::{LoadOptions, Tensor};
 use mlx_rs::Array;
@@ -33,10 +34,6 @@ fn data(tok: &Tokenizer, train: usize, valid: usize) -> (Vec<Tokenized>, Vec<Tok
     (tokenize_all(tok, &splits.train, MAX_LEN).unwrap(), tokenize_all(tok, &splits.valid, MAX_LEN).unwrap())
 }
 
-fn lora_config(num_layers: i32) -> LoraConfig {
-    LoraConfig { num_layers, ..LoraConfig::default() }
-}
-
 fn batch_options(tok: &Tokenizer) -> BatchOptions {
     BatchOptions { batch_size: 4, mask_prompt: true, pad_id: tok.pad_id, pad_multiple: 8, pack_len: None }
 }
@@ -46,80 +43,76 @@ fn max_abs_diff(a: &Array, b: &Array) -> f32 {
 }
 
 #[test]
-fn lora_lowers_validation_loss_and_adapters_round_trip() {
-    let (mut model, tok) = load();
-    let (train_set, valid_set) = data(&tok, 256, 32);
-    let options = batch_options(&tok);
-    let probe = make_batches(&valid_set.iter().collect::<Vec<_>>(), &options).unwrap().remove(0);
-    let base_probe = batch_loss(&model, &probe).unwrap().item_exact::<f32>();
+fn tiny_experiment_lowers_validation_loss_and_adapters_round_trip() {
+    let experiment = Experiment::tiny();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("adapters.safetensors");
+    let report = run(&experiment, &mut Hooks::standard(), Some(&file)).unwrap();
+    let t = &report.train;
+    eprintln!(
+        "validation loss {:.4} -> {:.4}; train loss {:.3} (first 5) -> {:.3} (last 5); {} steps, {} tokens \
+         in {:.1}s = {:.0} tokens/s ({} positions, {:.0}/s); peak {:.0} MiB, active {:.0} MiB; load {:.1}s, total {:.1}s",
+        report.valid_loss_before,
+        report.valid_loss_after,
+        t.losses[..5].iter().sum::<f32>() / 5.0,
+        t.losses[t.losses.len() - 5..].iter().sum::<f32>() / 5.0,
+        t.losses.len(),
+        t.tokens,
+        t.seconds,
+        t.tokens_per_second,
+        t.positions,
+        t.positions as f64 / t.seconds,
+        t.memory.peak as f64 / 1048576.0,
+        t.memory.active as f64 / 1048576.0,
+        report.load_seconds,
+        report.total_seconds,
+    );
+    assert_eq!(t.losses.len(), experiment.train.iters);
+    assert!(t.losses.iter().all(|l| l.is_finite()));
+    assert!(report.valid_loss_after < report.valid_loss_before - 0.2, "{report:?}");
+    // 2 × (parameters without the embedding lookup + the tied output matmul).
+    assert!(
+        (2.6e8..2.8e8).contains(&report.forward_flops_per_position),
+        "{}",
+        report.forward_flops_per_position
+    );
+    // Memory counters: the f32 base weights (4 bytes × 134.5M) are live the whole run,
+    // and activations add to the peak.
+    assert!(t.memory.active >= 4 * 134_000_000, "{:?}", t.memory);
+    assert!(t.memory.peak > t.memory.active, "{:?}", t.memory);
+    assert!(t.tokens > 0 && t.tokens_per_second > 0.0);
 
-    lora::apply(&mut model, &lora_config(8)).unwrap();
+    // What an evaluator does with a candidate's adapters: load them into a
+    // fresh base model and measure the validation loss itself.
+    let (mut model, tok) = load();
+    let (_, valid_set) = data(&tok, 0, experiment.data.max_valid);
+    let options = BatchOptions { pad_id: tok.pad_id, ..experiment.train.batch };
+    let base_loss = validation_loss(&model, &valid_set, &options).unwrap();
+    // B starts at zero: before training, the adapted model was the base model.
+    assert!(
+        (base_loss - report.valid_loss_before).abs() < 1e-4,
+        "{base_loss} vs {}",
+        report.valid_loss_before
+    );
+    let config = lora::load_adapters(&mut model, &file).unwrap();
+    assert_eq!(config, experiment.lora);
     let adapters = adapter_arrays(&model);
     // mlx-lm's default placement: q and v of each adapted layer, A and B each.
     assert_eq!(adapters.len(), 8 * 2 * 2);
     assert_eq!(adapters["layers.29.attn.q_proj.lora_a"].shape(), &[576, 8]);
     assert_eq!(adapters["layers.29.attn.v_proj.lora_b"].shape(), &[8, 192]);
     assert!(!adapters.contains_key("layers.21.attn.q_proj.lora_a"));
-    assert_eq!(model.layers[22].attn.v_proj.rank(), 8);
-    assert_eq!(model.layers[21].attn.v_proj.rank(), 0);
-    // B starts at zero: the adapted model is the base model.
-    let adapted_probe = batch_loss(&model, &probe).unwrap().item_exact::<f32>();
-    assert!((adapted_probe - base_probe).abs() < 1e-5, "{adapted_probe} vs {base_probe}");
-    let before = validation_loss(&model, &valid_set, &options).unwrap();
-
-    let config = TrainConfig {
-        iters: 20,
-        batch: options,
-        grad_accumulation: 1,
-        optimizer: OptimizerConfig::Adam { lr: 3e-4 },
-        eval_every: 1,
-        seed: 1,
-    };
-    let report = train(&mut model, &train_set, &config, &mut StandardStep, make_batches).unwrap();
-    let after = validation_loss(&model, &valid_set, &options).unwrap();
-    eprintln!(
-        "validation loss {before:.4} -> {after:.4}; train loss {:.3} (first 5) -> {:.3} (last 5); {} steps, {} tokens \
-         in {:.1}s = {:.0} tokens/s ({} positions); peak {:.0} MiB, active {:.0} MiB",
-        report.losses[..5].iter().sum::<f32>() / 5.0,
-        report.losses[15..].iter().sum::<f32>() / 5.0,
-        report.losses.len(),
-        report.tokens,
-        report.seconds,
-        report.tokens_per_second,
-        report.positions,
-        report.memory.peak as f64 / 1048576.0,
-        report.memory.active as f64 / 1048576.0,
-    );
-    assert_eq!(report.losses.len(), 20);
-    assert!(report.losses.iter().all(|l| l.is_finite()));
-    assert!(after < before - 0.2, "validation loss {before} -> {after}");
-    // Memory counters: the f32 base weights are live the whole run, so the
-    // peak is at least their size and activations add to it.
-    assert!(report.memory.active >= model.base_nbytes(), "{:?}", report.memory);
-    assert!(report.memory.peak > report.memory.active, "{:?}", report.memory);
-    assert!(report.tokens > 0 && report.tokens_per_second > 0.0);
-
-    // Save, load into a fresh model: the same loss, the same arrays.
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("adapters.safetensors");
-    lora::save_adapters(&model, &file).unwrap();
-    let trained = adapter_arrays(&model);
-    let model_probe = batch_loss(&model, &probe).unwrap().item_exact::<f32>();
-    drop(model);
-    let (mut fresh, _) = load();
-    let config = lora::load_adapters(&mut fresh, &file).unwrap();
-    assert_eq!(config, lora_config(8));
-    let loaded = adapter_arrays(&fresh);
-    assert_eq!(loaded.len(), trained.len());
-    for (k, v) in &trained {
-        assert_eq!(max_abs_diff(v, &loaded[k]), 0.0, "{k}");
-    }
-    let trained_probe = batch_loss(&fresh, &probe).unwrap().item_exact::<f32>();
-    assert_eq!(trained_probe, model_probe);
-    assert!(trained_probe < base_probe - 0.2, "{trained_probe} vs {base_probe}");
+    assert_eq!((model.layers[22].attn.v_proj.rank(), model.layers[21].attn.v_proj.rank()), (8, 0));
+    let reloaded = validation_loss(&model, &valid_set, &options).unwrap();
+    assert!((reloaded - report.valid_loss_after).abs() < 1e-5, "{reloaded} vs {}", report.valid_loss_after);
     // A model with other adapters refuses the file.
-    let (mut other, _) = load();
-    lora::apply(&mut other, &LoraConfig { rank: 4, ..lora_config(8) }).unwrap();
+    let mut other = model.clone();
+    for layer in &mut other.layers {
+        layer.attn.q_proj = mlx_lora::LoraLinear::frozen(layer.attn.q_proj.base.clone());
+        layer.attn.v_proj = mlx_lora::LoraLinear::frozen(layer.attn.v_proj.base.clone());
+    }
+    other.lora = None;
+    lora::apply(&mut other, &LoraConfig { rank: 4, ..experiment.lora.clone() }).unwrap();
     assert!(lora::load_adapters(&mut other, &file).is_err());
 }
 
