@@ -309,20 +309,20 @@ fn fetch_local_models(config: &Config) -> Result<(), Failure> {
     }
     let store = LocalSettings::from_config(&config.llm).store;
     let mut say = |line: &str| eprintln!("{line}");
-    store.fetch_runtime(&mut say).map_err(|e| Failure::RunFailed(e.into()))?;
+    if !store.has_runtime() {
+        store.fetch_runtime(&mut say).map_err(|e| Failure::RunFailed(e.into()))?;
+    }
     let specs = local
         .iter()
         .filter(|m| m.model_path.as_deref().is_none_or(str::is_empty))
         .filter_map(|m| catalog::find(m.name.as_deref().unwrap_or_default()));
     let mut done = Vec::new();
     for spec in specs {
-        if !done.contains(&spec.name) {
-            if !store.has_model(spec) {
-                eprintln!("fetching the local model {} once: {}", spec.name, spec.description);
-            }
+        if !done.contains(&spec.name) && !store.has_model(spec) {
+            eprintln!("fetching the local model {} once: {}", spec.name, spec.description);
             store.fetch_model(spec, &mut say).map_err(|e| Failure::RunFailed(e.into()))?;
-            done.push(spec.name);
         }
+        done.push(spec.name);
     }
     Ok(())
 }
