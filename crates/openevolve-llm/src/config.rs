@@ -336,7 +336,9 @@ fn check_provider(problems: &mut Vec<Problem>, at: &str, provider: Option<&str>)
     if let Some(p) = provider.filter(|p| ![PROVIDER_OPENAI, PROVIDER_LOCAL].contains(p)) {
         problems.push((
             format!("{at}provider"),
-            format!("must be `{PROVIDER_OPENAI}` (an OpenAI-compatible endpoint) or `{PROVIDER_LOCAL}` (a GGUF model on this machine), got `{p}`"),
+            format!(
+                "provider `{p}` is not supported; use `{PROVIDER_OPENAI}` (an OpenAI-compatible endpoint) or `{PROVIDER_LOCAL}` (a GGUF model on this machine)"
+            ),
         ));
     }
 }
