@@ -23,7 +23,8 @@ use crate::{Error, Result};
 /// `forward(x, base, a, b, scale)`: the output of an adapted projection.
 pub type LoraForwardFn = fn(&Array, &Tensor, &Array, &Array, f32) -> std::result::Result<Array, Exception>;
 
-/// The reference forward: `x·Wᵀ + scale·(x·A)·B`.
+/// The reference forward: `x·Wᵀ + scale·(x·A)·B`, the adapter's term cast
+/// back to the activations' dtype (A and B are f32; a bf16 model stays bf16).
 pub fn standard_forward(
     x: &Array,
     base: &Tensor,
@@ -32,8 +33,8 @@ pub fn standard_forward(
     scale: f32,
 ) -> std::result::Result<Array, Exception> {
     let y = base.matmul_t(x)?;
-    let z = x.matmul(a)?.matmul(b)?;
-    y.add(z.multiply(Array::from_f32(scale))?)
+    let z = x.matmul(a)?.matmul(b)?.multiply(Array::from_f32(scale))?;
+    y.add(z.as_dtype(x.dtype())?)
 }
 
 /// A linear layer with an optional low-rank adapter.
