@@ -15,3 +15,6 @@ scripts/setup-slurm.sh
 # Python with pip, which the local model provider's tests use.
 scripts/setup-local-model.sh
 cargo test --workspace --locked "$@"
+# The local model provider on a real GGUF (SmolLM2, fetched above with the
+# LoRA data; the llama.cpp server wheel is fetched on first use).
+cargo test --locked -p openevolve-llm --test local_model "$@" -- --include-ignored
