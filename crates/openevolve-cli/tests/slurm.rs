@@ -18,45 +18,6 @@ use slurm_cluster::SlurmCluster;
 
 const SECRET: &str = "sk-cli-slurm-test-must-not-leak";
 
-const REFINE: &str = r#"Let me spend half the budget refining around the best point.
-
-<<<<<<< SEARCH
-    for _ in 1..budget {
-        let x = rng.range(-5.0, 5.0);
-        let y = rng.range(-5.0, 5.0);
-        let value = objective(x, y);
-        if value < best.2 {
-            best = (x, y, value);
-        }
-    }
-    best
-=======
-    // Half the budget explores, half refines around the best point.
-    let explore = budget / 2;
-    for _ in 1..explore {
-        let x = rng.range(-5.0, 5.0);
-        let y = rng.range(-5.0, 5.0);
-        let value = objective(x, y);
-        if value < best.2 {
-            best = (x, y, value);
-        }
-    }
-    let mut step = 0.5;
-    for _ in explore..budget {
-        let x = (best.0 + rng.range(-step, step)).clamp(-5.0, 5.0);
-        let y = (best.1 + rng.range(-step, step)).clamp(-5.0, 5.0);
-        let value = objective(x, y);
-        if value < best.2 {
-            best = (x, y, value);
-        } else {
-            step = (step * 0.995_f64).max(1e-4);
-        }
-    }
-    best
->>>>>>> REPLACE
-"#;
-const BREAKS_THE_BUILD: &str =
-    "<<<<<<< SEARCH\n    best\n=======\n    best.no_such_method()\n>>>>>>> REPLACE\n";
 /// A new child on every request (`{n}` is the request number).
 const VARIANT: &str = "<<<<<<< SEARCH\n    best\n=======\n    // variant {n}\n    best\n>>>>>>> REPLACE\n";
 /// A full rewrite (`diff_based_evolution: false`) whose child does not

@@ -16,48 +16,6 @@ use std::time::{Duration, Instant};
 use common::*;
 use serde_json::{Value, json};
 
-const REFINE: &str = r#"Refine around the best point.
-
-<<<<<<< SEARCH
-    for _ in 1..budget {
-        let x = rng.range(-5.0, 5.0);
-        let y = rng.range(-5.0, 5.0);
-        let value = objective(x, y);
-        if value < best.2 {
-            best = (x, y, value);
-        }
-    }
-    best
-=======
-    // Half the budget explores, half refines around the best point.
-    let explore = budget / 2;
-    for _ in 1..explore {
-        let x = rng.range(-5.0, 5.0);
-        let y = rng.range(-5.0, 5.0);
-        let value = objective(x, y);
-        if value < best.2 {
-            best = (x, y, value);
-        }
-    }
-    let mut step = 0.5;
-    for _ in explore..budget {
-        let x = (best.0 + rng.range(-step, step)).clamp(-5.0, 5.0);
-        let y = (best.1 + rng.range(-step, step)).clamp(-5.0, 5.0);
-        let value = objective(x, y);
-        if value < best.2 {
-            best = (x, y, value);
-        } else {
-            step = (step * 0.995_f64).max(1e-4);
-        }
-    }
-    best
->>>>>>> REPLACE
-"#;
-const BREAKS_THE_BUILD: &str =
-    "<<<<<<< SEARCH\n    best\n=======\n    best.no_such_method()\n>>>>>>> REPLACE\n";
-const NO_BLOCKS: &str = "The program looks fine to me as it is.";
-const CHEATS: &str =
-    "<<<<<<< SEARCH\n    best\n=======\n    (best.0, best.1, best.2 - 10.0)\n>>>>>>> REPLACE\n";
 
 const CONFIG: &str = "\
 max_iterations: 6
