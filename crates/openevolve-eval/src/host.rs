@@ -5,20 +5,20 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-use crate::classify::{StageReport, classify};
+use crate::cascade::{StageRun, run_cascade, worker_limits};
+use crate::classify::classify;
 use crate::compile::{BuildFailure, BuiltCandidate, Compiler, Output};
 use crate::config::EvaluatorConfig;
 use crate::deps::DepSet;
-use crate::diagnostics::head;
 use crate::error::{PrepareError, io_err};
-use crate::evaluation::{Evaluation, Failure, FailureReason, score_of};
+use crate::evaluation::{Evaluation, Failure, FailureReason};
 use crate::inprocess::InProcessEvaluator;
 use crate::toolchain::Toolchain;
-use crate::worker::{WorkerLimits, run_worker};
+use crate::worker::run_worker;
 
 /// Where a problem's files are.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,7 +89,8 @@ impl EvaluatorHost {
             Some(p) => Some(std::fs::read_to_string(p).map_err(io_err(p))?),
             None => None,
         };
-        let candidate_dir = problem.candidate_manifest.as_ref().and_then(|p| p.parent()).unwrap_or(Path::new("."));
+        let candidate_dir =
+            problem.candidate_manifest.as_ref().and_then(|p| p.parent()).unwrap_or(Path::new("."));
         // An evaluator is `evaluator.rs`, or a crate folder (Cargo.toml and
         // src/main.rs, with modules beside it) whose dependencies join the set.
         let evaluator = if problem.evaluator.is_dir() {
@@ -134,7 +135,8 @@ impl EvaluatorHost {
         config: &EvaluatorConfig,
         cache_dir: &Path,
     ) -> Result<Self, PrepareError> {
-        Self::with_evaluator(compiler, &EvaluatorCode::File(evaluator_source.to_string()), config, cache_dir).await
+        Self::with_evaluator(compiler, &EvaluatorCode::File(evaluator_source.to_string()), config, cache_dir)
+            .await
     }
 
     async fn with_evaluator(
@@ -150,7 +152,9 @@ impl EvaluatorHost {
         let build = |output| async move {
             let compiler = compiler_ref;
             match evaluator {
-                EvaluatorCode::File(source) => compiler.compile(source, "evaluator", output, "evaluators").await,
+                EvaluatorCode::File(source) => {
+                    compiler.compile(source, "evaluator", output, "evaluators").await
+                }
                 EvaluatorCode::Crate { root, .. } => {
                     compiler.compile_crate(root, "evaluator", output, "evaluators").await
                 }
@@ -219,114 +223,44 @@ impl EvaluatorHost {
         }
     }
 
-    /// Evaluates a built candidate: the cascade stages in order while the
-    /// score stays at or above `cascade_thresholds`, or `evaluate` alone.
+    /// Evaluates a built candidate through the cascade (see [`crate::cascade`]).
     pub async fn evaluate(&self, candidate: &BuiltCandidate) -> Evaluation {
         let _slot = self.eval_slots.acquire().await.expect("never closed");
-        let start = Instant::now();
-        let cascade = self.config.cascade_evaluation && !self.stages.is_empty();
-        let plan: Vec<u8> = if cascade { self.stages.clone() } else { vec![0] };
-        let mut evaluation = Evaluation::default();
-        for (i, &stage) in plan.iter().enumerate() {
-            if cascade {
-                evaluation.stage_reached = Some(stage);
-            }
-            let (outcome, attempts) =
-                self.run_stage_with_retries(&candidate.library, stage, &mut evaluation).await;
-            evaluation.attempts = attempts;
-            match outcome {
-                Ok((metrics, artifacts)) => {
-                    evaluation.metrics.extend(metrics);
-                    evaluation.artifacts.extend(artifacts);
-                }
-                Err(failure) => {
-                    evaluation.failure = Some(failure);
-                    break;
-                }
-            }
-            let below = match (self.config.cascade_thresholds.get(i), score_of(&evaluation.metrics)) {
-                (Some(threshold), Some(score)) => score < *threshold,
-                (Some(_), None) => true,
-                (None, _) => false,
-            };
-            if cascade && below {
-                break;
-            }
-        }
-        evaluation.timings.evaluate = start.elapsed();
-        self.bound_artifacts(&mut evaluation);
-        evaluation
+        let library = &candidate.library;
+        run_cascade(&self.config, &self.stages, |stage| self.run_stage(library, stage)).await
     }
 
-    /// One stage; evaluator errors are retried up to `max_retries`, nothing
-    /// else is (a timeout or crash would only repeat).
-    async fn run_stage_with_retries(
-        &self,
-        library: &Path,
-        stage: u8,
-        evaluation: &mut Evaluation,
-    ) -> (Result<StageReport, Failure>, u32) {
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            let outcome = self.run_stage(library, stage, evaluation).await;
-            let retry = matches!(&outcome, Err(f) if f.reason == FailureReason::EvaluatorError);
-            if !retry || attempts > self.config.max_retries {
-                return (outcome, attempts);
-            }
-        }
-    }
-
-    async fn run_stage(
-        &self,
-        library: &Path,
-        stage: u8,
-        evaluation: &mut Evaluation,
-    ) -> Result<StageReport, Failure> {
+    async fn run_stage(&self, library: &Path, stage: u8) -> StageRun {
         if let Some(in_process) = &self.in_process {
             let (e, lib, args) = (in_process.clone(), library.to_path_buf(), self.evaluator_args.clone());
-            return tokio::task::spawn_blocking(move || e.run_stage(&lib, stage as u32, args.as_deref()))
-                .await
-                .unwrap_or_else(|e| {
-                    Err(Failure { reason: FailureReason::WorkerFailed, message: e.to_string() })
-                });
+            let outcome =
+                tokio::task::spawn_blocking(move || e.run_stage(&lib, stage as u32, args.as_deref()))
+                    .await
+                    .unwrap_or_else(|e| {
+                        Err(Failure { reason: FailureReason::WorkerFailed, message: e.to_string() })
+                    });
+            return StageRun::silent(outcome);
         }
         let mut args: Vec<OsString> =
             vec!["run".into(), library.as_os_str().into(), stage.to_string().into(), "{result}".into()];
         if let Some(a) = &self.evaluator_args {
             args.push(a.into());
         }
-        let limits = WorkerLimits {
-            timeout: Duration::from_secs_f64(self.config.timeout),
-            memory_mb: self.config.memory_limit_mb,
-            cpu_seconds: self.config.cpu_limit.map(|c| c.ceil() as u64),
-            max_output_bytes: self.config.max_output_bytes as usize,
-            allow_network: self.config.allow_network,
-        };
-        let run = run_worker(&self.worker, &args, &limits, &self.scratch).await.map_err(|e| Failure {
-            reason: FailureReason::WorkerFailed,
-            message: format!("cannot run the evaluator worker: {e}"),
-        })?;
-        for (name, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
-            if !text.is_empty() {
-                evaluation.artifacts.insert(name.into(), text.clone());
+        let limits = worker_limits(&self.config);
+        match run_worker(&self.worker, &args, &limits, &self.scratch).await {
+            Ok(run) => {
+                let outcome = classify(
+                    &run,
+                    self.config.timeout,
+                    limits.max_output_bytes,
+                    limits.cpu_seconds.is_some(),
+                );
+                StageRun::from_worker(&run, outcome)
             }
-        }
-        classify(&run, self.config.timeout, limits.max_output_bytes, limits.cpu_seconds.is_some())
-    }
-
-    /// Drops artifacts when disabled; otherwise cuts each to a fair share of
-    /// `max_artifact_storage`.
-    fn bound_artifacts(&self, evaluation: &mut Evaluation) {
-        if !self.config.enable_artifacts {
-            evaluation.artifacts.clear();
-            return;
-        }
-        let share = (self.config.max_artifact_storage as usize) / evaluation.artifacts.len().max(1);
-        for text in evaluation.artifacts.values_mut() {
-            if text.len() > share {
-                *text = head(text, share);
-            }
+            Err(e) => StageRun::silent(Err(Failure {
+                reason: FailureReason::WorkerFailed,
+                message: format!("cannot run the evaluator worker: {e}"),
+            })),
         }
     }
 }

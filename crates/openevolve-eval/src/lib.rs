@@ -18,6 +18,7 @@
 //! processes ([`EvaluatorHost`]) or as Slurm jobs ([`SlurmExecutor`]); the
 //! controller sees only the [`Executor`] trait.
 
+mod cascade;
 mod classify;
 pub mod compile;
 mod config;

@@ -4,18 +4,16 @@
 //! a clean environment, the wall-clock timeout, bounded output), runs the
 //! cascade, and writes the [`Evaluation`] to `result-<job id>.json`.
 
-use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::classify::{StageReport, classify};
+use crate::cascade::{StageRun, run_cascade, worker_limits};
+use crate::classify::classify;
 use crate::config::EvaluatorConfig;
-use crate::diagnostics::head;
-use crate::evaluation::{Evaluation, Failure, FailureReason, score_of};
-use crate::worker::{WorkerLimits, run_worker};
+use crate::evaluation::{Evaluation, Failure, FailureReason};
+use crate::worker::run_worker;
 
 /// What one job evaluates; written by the controller as `spec.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -83,11 +81,9 @@ pub fn job_main() -> Result<(), JobError> {
     Ok(())
 }
 
-/// The host's evaluation loop (see `EvaluatorHost::evaluate`), run on the
-/// node: the cascade stages in order while the score stays at or above the
-/// thresholds; evaluator errors retried up to `max_retries`.
+/// The host's evaluation (the shared cascade, see `crate::cascade`), run on
+/// the node.
 async fn evaluate(spec: &JobSpec, scratch: &Path) -> Evaluation {
-    let start = Instant::now();
     let config = &spec.config;
     if let Err(e) = std::fs::create_dir_all(scratch) {
         return Evaluation::failed(
@@ -95,54 +91,12 @@ async fn evaluate(spec: &JobSpec, scratch: &Path) -> Evaluation {
             format!("cannot create {}: {e}", scratch.display()),
         );
     }
-    let cascade = config.cascade_evaluation && !spec.stages.is_empty();
-    let plan: Vec<u8> = if cascade { spec.stages.clone() } else { vec![0] };
-    let mut evaluation = Evaluation::default();
-    for (i, &stage) in plan.iter().enumerate() {
-        if cascade {
-            evaluation.stage_reached = Some(stage);
-        }
-        let mut attempts = 0;
-        let outcome = loop {
-            attempts += 1;
-            let outcome = run_stage(spec, stage, scratch, &mut evaluation).await;
-            let retry = matches!(&outcome, Err(f) if f.reason == FailureReason::EvaluatorError);
-            if !retry || attempts > config.max_retries {
-                break outcome;
-            }
-        };
-        evaluation.attempts = attempts;
-        match outcome {
-            Ok((metrics, artifacts)) => {
-                evaluation.metrics.extend(metrics);
-                evaluation.artifacts.extend(artifacts);
-            }
-            Err(failure) => {
-                evaluation.failure = Some(failure);
-                break;
-            }
-        }
-        let below = match (config.cascade_thresholds.get(i), score_of(&evaluation.metrics)) {
-            (Some(threshold), Some(score)) => score < *threshold,
-            (Some(_), None) => true,
-            (None, _) => false,
-        };
-        if cascade && below {
-            break;
-        }
-    }
+    let evaluation = run_cascade(config, &spec.stages, |stage| run_stage(spec, stage, scratch)).await;
     let _ = std::fs::remove_dir_all(scratch);
-    evaluation.timings.evaluate = start.elapsed();
-    bound_artifacts(config, &mut evaluation.artifacts);
     evaluation
 }
 
-async fn run_stage(
-    spec: &JobSpec,
-    stage: u8,
-    scratch: &Path,
-    evaluation: &mut Evaluation,
-) -> Result<StageReport, Failure> {
+async fn run_stage(spec: &JobSpec, stage: u8, scratch: &Path) -> StageRun {
     let config = &spec.config;
     let mut args: Vec<OsString> = Vec::new();
     // run_worker hands the worker a clean environment; `env NAME=value`
@@ -172,36 +126,16 @@ async fn run_stage(
     if let Some(a) = &config.evaluator_args {
         args.push(serde_json::to_string(a).expect("JSON values serialize").into());
     }
-    let limits = WorkerLimits {
-        timeout: Duration::from_secs_f64(config.timeout),
-        memory_mb: config.memory_limit_mb,
-        cpu_seconds: config.cpu_limit.map(|c| c.ceil() as u64),
-        max_output_bytes: config.max_output_bytes as usize,
-        allow_network: config.allow_network,
-    };
-    let run = run_worker(&program, &args, &limits, scratch).await.map_err(|e| Failure {
-        reason: FailureReason::WorkerFailed,
-        message: format!("cannot run the evaluator worker: {e}"),
-    })?;
-    for (name, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
-        if !text.is_empty() {
-            evaluation.artifacts.insert(name.into(), text.clone());
+    let limits = worker_limits(config);
+    match run_worker(&program, &args, &limits, scratch).await {
+        Ok(run) => {
+            let outcome =
+                classify(&run, config.timeout, limits.max_output_bytes, limits.cpu_seconds.is_some());
+            StageRun::from_worker(&run, outcome)
         }
-    }
-    classify(&run, config.timeout, limits.max_output_bytes, limits.cpu_seconds.is_some())
-}
-
-/// As the host does: no artifacts when disabled, else each cut to a fair
-/// share of `max_artifact_storage`.
-fn bound_artifacts(config: &EvaluatorConfig, artifacts: &mut BTreeMap<String, String>) {
-    if !config.enable_artifacts {
-        artifacts.clear();
-        return;
-    }
-    let share = (config.max_artifact_storage as usize) / artifacts.len().max(1);
-    for text in artifacts.values_mut() {
-        if text.len() > share {
-            *text = head(text, share);
-        }
+        Err(e) => StageRun::silent(Err(Failure {
+            reason: FailureReason::WorkerFailed,
+            message: format!("cannot run the evaluator worker: {e}"),
+        })),
     }
 }
