@@ -159,10 +159,10 @@ impl EvaluatorConfig {
         if self.parallel_builds == 0 {
             p("parallel_builds", "must be at least 1, got 0".into());
         }
-        if let Some(c) = self.cpu_limit {
-            if !(c.is_finite() && c > 0.0) {
-                p("cpu_limit", format!("must be a positive number of seconds or null, got {c}"));
-            }
+        if let Some(c) = self.cpu_limit
+            && !(c.is_finite() && c > 0.0)
+        {
+            p("cpu_limit", format!("must be a positive number of seconds or null, got {c}"));
         }
         if self.max_output_bytes == 0 {
             p("max_output_bytes", "must be at least 1".into());

@@ -70,12 +70,11 @@ impl DepSet {
         let hash = deps_key(&manifest, sdk_version, toolchain);
         let dir = cache_root.join(format!("deps-{hash}"));
         let record = dir.join("deps.json");
-        if let Ok(text) = std::fs::read_to_string(&record) {
-            if let Ok(set) = serde_json::from_str::<DepSet>(&text) {
-                if set.externs.values().all(|p| p.is_file()) {
-                    return Ok(set);
-                }
-            }
+        if let Ok(text) = std::fs::read_to_string(&record)
+            && let Ok(set) = serde_json::from_str::<DepSet>(&text)
+            && set.externs.values().all(|p| p.is_file())
+        {
+            return Ok(set);
         }
         let crate_dir = dir.join("crate");
         std::fs::create_dir_all(crate_dir.join("src")).map_err(io_err(&crate_dir))?;
