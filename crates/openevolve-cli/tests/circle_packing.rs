@@ -57,19 +57,7 @@ fn circle_packing_rewrites_are_validated_exactly() {
     let out = tmp.path().join("run");
     let script = [BETTER, OVERLAPPING, NO_CODE].iter().map(|s| Reply::Text(s.to_string())).collect();
     let llm = ScriptedLlm::start(script, 0, Duration::ZERO);
-    let dir = repo_root().join("examples/circle_packing");
-    let output = openevolve()
-        .arg("run")
-        .arg(dir.join("initial.rs"))
-        .arg(dir.join("evaluator.rs"))
-        .arg("--config")
-        .arg(&config)
-        .arg("--output")
-        .arg(&out)
-        .args(["--quiet", "--model", "scripted", "--api-base", &llm.api_base, "--cache-dir"])
-        .arg(cache_dir())
-        .output()
-        .unwrap();
+    let output = run_example("circle_packing", &config, &out, &llm).arg("--quiet").output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
 

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -18,10 +18,6 @@ fn script() -> Vec<Reply> {
         .iter()
         .map(|s| Reply::Text(s.to_string()))
         .collect()
-}
-
-fn example(name: &str) -> PathBuf {
-    repo_root().join("examples").join(name)
 }
 
 /// One island and one evaluation at a time: a parent is always the program
@@ -44,17 +40,7 @@ evaluator:
 
 /// Runs `openevolve run` on function_minimization; returns (exit code, stderr, stdout).
 fn run_fm(config: &Path, output: &Path, llm: &ScriptedLlm, extra: &[&str]) -> (i32, String, String) {
-    let dir = example("function_minimization");
-    let out = openevolve()
-        .arg("run")
-        .arg(dir.join("initial.rs"))
-        .arg(dir.join("evaluator.rs"))
-        .arg("--config")
-        .arg(config)
-        .arg("--output")
-        .arg(output)
-        .args(["--model", "scripted", "--api-base", &llm.api_base, "--cache-dir"])
-        .arg(cache_dir())
+    let out = run_example("function_minimization", config, output, llm)
         .args(extra)
         .output()
         .expect("openevolve runs");
@@ -251,17 +237,8 @@ fn a_sigkill_then_resume_in_place_loses_no_committed_iteration() {
     let out = tmp.path().join("run");
     let db = out.join("evolution.db");
     let llm = ScriptedLlm::start(script(), 0, Duration::from_millis(100));
-    let dir = example("function_minimization");
-    let mut child = openevolve()
-        .arg("run")
-        .arg(dir.join("initial.rs"))
-        .arg(dir.join("evaluator.rs"))
-        .arg("--config")
-        .arg(&config)
-        .arg("--output")
-        .arg(&out)
-        .args(["--quiet", "--model", "scripted", "--api-base", &llm.api_base, "--cache-dir"])
-        .arg(cache_dir())
+    let mut child = run_example("function_minimization", &config, &out, &llm)
+        .arg("--quiet")
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
@@ -311,17 +288,8 @@ fn ctrl_c_stops_the_run_with_a_final_checkpoint() {
     let out = tmp.path().join("run");
     let db = out.join("evolution.db");
     let llm = ScriptedLlm::start(script(), 0, Duration::from_millis(200));
-    let dir = example("function_minimization");
-    let child = openevolve()
-        .arg("run")
-        .arg(dir.join("initial.rs"))
-        .arg(dir.join("evaluator.rs"))
-        .arg("--config")
-        .arg(&config)
-        .arg("--output")
-        .arg(&out)
-        .args(["--quiet", "--model", "scripted", "--api-base", &llm.api_base, "--cache-dir"])
-        .arg(cache_dir())
+    let child = run_example("function_minimization", &config, &out, &llm)
+        .arg("--quiet")
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();

@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 use common::*;
 use serde_json::{Value, json};
 
-
 const CONFIG: &str = "\
 max_iterations: 6
 checkpoint_interval: 3

@@ -18,6 +18,23 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// `openevolve run` on `examples/<name>` with `config`, writing to `output`,
+/// asking the scripted server `llm`; callers add flags and run it.
+pub fn run_example(name: &str, config: &Path, output: &Path, llm: &ScriptedLlm) -> Command {
+    let dir = repo_root().join("examples").join(name);
+    let mut cmd = openevolve();
+    cmd.arg("run")
+        .arg(dir.join("initial.rs"))
+        .arg(dir.join("evaluator.rs"))
+        .arg("--config")
+        .arg(config)
+        .arg("--output")
+        .arg(output)
+        .args(["--model", "scripted", "--api-base", &llm.api_base, "--cache-dir"])
+        .arg(cache_dir());
+    cmd
+}
+
 /// One build cache for every test of this binary: the SDK is built once.
 pub fn cache_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("openevolve-cli-cache")
