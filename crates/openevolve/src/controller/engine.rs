@@ -284,8 +284,7 @@ impl Controller {
             duration_ms: 0,
         };
         self.db.record_iteration(&record, STATE_KEY, &self.saved_state())?;
-        self.write_best_if_changed()?;
-        if let Some(best) = self.db.best()? {
+        if let Some(best) = self.write_best_if_changed()? {
             info!(fitness = best.fitness, "initial program stored on every island");
             self.progress.best(best.fitness);
         }
@@ -518,7 +517,7 @@ impl Controller {
                 "islands exchanged programs"
             );
         }
-        self.write_best_if_changed()?;
+        let best = self.write_best_if_changed()?;
         if let Some(trace) = &mut self.trace {
             trace.record(
                 &record,
@@ -528,7 +527,6 @@ impl Controller {
                 completion.as_ref(),
             )?;
         }
-        let best = self.db.best()?;
         self.progress.committed(
             iteration,
             verdict.outcome,
@@ -640,17 +638,18 @@ impl Controller {
         serde_json::to_value(saved).expect("state serializes")
     }
 
-    fn write_best_if_changed(&mut self) -> Result<(), RunError> {
-        let Some(best) = self.db.best()? else { return Ok(()) };
+    /// Rewrites `best/` when the best program changed; returns the best.
+    fn write_best_if_changed(&mut self) -> Result<Option<Program>, RunError> {
+        let Some(best) = self.db.best()? else { return Ok(None) };
         if self.best_written == Some(best.id) {
-            return Ok(());
+            return Ok(Some(best));
         }
         checkpoint::write_best(&self.db, &best, &self.layout.best_dir())?;
         if self.best_written.is_some() {
             info!(id = best.id, fitness = best.fitness, "new best program");
         }
         self.best_written = Some(best.id);
-        Ok(())
+        Ok(Some(best))
     }
 
     fn write_checkpoint(&mut self, iteration: u64) -> Result<(), RunError> {
@@ -679,8 +678,7 @@ impl Controller {
         if self.last_checkpoint != Some(self.last_committed) && self.iterations_run > 0 {
             self.write_checkpoint(self.last_committed)?;
         }
-        self.write_best_if_changed()?;
-        let best = self.db.best()?.map(|b| BestProgram {
+        let best = self.write_best_if_changed()?.map(|b| BestProgram {
             id: b.id,
             fitness: b.fitness,
             metrics: b.metrics,
