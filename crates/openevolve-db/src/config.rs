@@ -115,7 +115,8 @@ impl DatabaseConfig {
             check((0.0..=1.0).contains(&v), key, format!("must be between 0 and 1, got {v}"));
         }
         let sum = self.exploration_ratio + self.exploitation_ratio;
-        let both_in_range = [self.exploration_ratio, self.exploitation_ratio].iter().all(|r| (0.0..=1.0).contains(r));
+        let both_in_range =
+            [self.exploration_ratio, self.exploitation_ratio].iter().all(|r| (0.0..=1.0).contains(r));
         check(
             !both_in_range || sum <= 1.0 + 1e-9,
             "exploitation_ratio",
@@ -144,11 +145,7 @@ impl DatabaseConfig {
             FeatureBins::All(n) => check(*n >= 1, "feature_bins", "must be at least 1, got 0".into()),
             FeatureBins::PerDimension(map) => {
                 for (dim, n) in map {
-                    check(
-                        *n >= 1,
-                        &format!("feature_bins.{dim}"),
-                        "must be at least 1, got 0".into(),
-                    );
+                    check(*n >= 1, &format!("feature_bins.{dim}"), "must be at least 1, got 0".into());
                     check(
                         self.feature_dimensions.contains(dim),
                         &format!("feature_bins.{dim}"),
@@ -169,10 +166,7 @@ impl DatabaseConfig {
             check(
                 self.feature_dimensions.contains(dim),
                 &format!("feature_ranges.{dim}"),
-                format!(
-                    "`{dim}` is not in feature_dimensions ({})",
-                    self.feature_dimensions.join(", ")
-                ),
+                format!("`{dim}` is not in feature_dimensions ({})", self.feature_dimensions.join(", ")),
             );
         }
         problems

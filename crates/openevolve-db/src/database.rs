@@ -13,8 +13,8 @@ use crate::index::Index;
 use crate::rng::DeterministicRng;
 use crate::store::{self, ProgramRow};
 use crate::{
-    Artifact, CellChange, CellOccupant, DatabaseConfig, DbError, InsertOutcome, Mutation, NewProgram, Program,
-    ProgramId,
+    Artifact, CellChange, CellOccupant, DatabaseConfig, DbError, InsertOutcome, Mutation, NewProgram,
+    Program, ProgramId,
 };
 
 // Meta keys this crate owns; callers' own keys must not start with "db.".
@@ -89,7 +89,8 @@ impl ProgramDatabase {
             .and_then(|v| v.as_str().and_then(|s| s.parse::<u128>().ok()))
             .unwrap_or(0);
         let mut island_generations: Vec<u64> = match store::meta(&conn, META_ISLAND_GENERATIONS)? {
-            Some(v) => serde_json::from_value(v).map_err(|source| DbError::Json { what: "island generations", source })?,
+            Some(v) => serde_json::from_value(v)
+                .map_err(|source| DbError::Json { what: "island generations", source })?,
             None => Vec::new(),
         };
         island_generations.resize(config.num_islands, 0);
@@ -141,7 +142,8 @@ impl ProgramDatabase {
         };
         let fit = fitness(&program.metrics, &self.config.feature_dimensions);
         let diversity = if self.space.uses_diversity() { Some(self.diversity(&program.code)?) } else { None };
-        let features = self.space.values(&program.code, &program.metrics, fit, || diversity.unwrap_or(0.0))?;
+        let features =
+            self.space.values(&program.code, &program.metrics, fit, || diversity.unwrap_or(0.0))?;
         let cell_key = self.space.cell_key(&self.space.bins_of(&features));
         let code_hash = format!("{:016x}", fnv1a(program.code.as_bytes()));
         let prompt = program.prompt.as_deref().filter(|_| self.config.log_prompts);
@@ -186,7 +188,8 @@ impl ProgramDatabase {
                 self.island_generations[program.island] += 1;
             }
             store::set_meta(&tx, META_ISLAND_GENERATIONS, &json!(self.island_generations))?;
-            let (evicted, orphans) = evict(&tx, &mut self.index, self.config.population_size, &self.artifacts_dir)?;
+            let (evicted, orphans) =
+                evict(&tx, &mut self.index, self.config.population_size, &self.artifacts_dir)?;
             tx.commit()?;
             Ok((ids, cells, evicted, orphans))
         })();
@@ -223,8 +226,14 @@ impl ProgramDatabase {
     /// Mean token-bigram Jaccard distance to the `diversity_reference_size`
     /// fittest programs (0 while there are none).
     fn diversity(&mut self, code: &str) -> Result<f64, DbError> {
-        let reference: Vec<ProgramId> =
-            self.index.ranking.iter().rev().take(self.config.diversity_reference_size).map(|r| r.id).collect();
+        let reference: Vec<ProgramId> = self
+            .index
+            .ranking
+            .iter()
+            .rev()
+            .take(self.config.diversity_reference_size)
+            .map(|r| r.id)
+            .collect();
         if reference.is_empty() {
             return Ok(0.0);
         }
@@ -319,9 +328,9 @@ impl ProgramDatabase {
     /// duplicate child need not be evaluated again.
     pub fn find_by_code(&self, code: &str) -> Result<Option<ProgramId>, DbError> {
         let hash = format!("{:016x}", fnv1a(code.as_bytes()));
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT id FROM programs WHERE code_hash = ?1 AND code = ?2 ORDER BY id LIMIT 1")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id FROM programs WHERE code_hash = ?1 AND code = ?2 ORDER BY id LIMIT 1",
+        )?;
         let mut rows = stmt.query(rusqlite::params![hash, code])?;
         Ok(match rows.next()? {
             Some(row) => Some(row.get(0)?),
@@ -331,7 +340,8 @@ impl ProgramDatabase {
 
     /// Highest `iteration_found` stored, for resuming.
     pub fn last_iteration(&self) -> Result<Option<u64>, DbError> {
-        let max: Option<i64> = self.conn.query_row("SELECT MAX(iteration_found) FROM programs", [], |r| r.get(0))?;
+        let max: Option<i64> =
+            self.conn.query_row("SELECT MAX(iteration_found) FROM programs", [], |r| r.get(0))?;
         Ok(max.map(|m| m as u64))
     }
 
@@ -391,7 +401,12 @@ pub(crate) fn place(
 
 /// Adds a program to the elite archive while it has room, or in place of the
 /// archive's worst when strictly fitter.
-fn update_archive(tx: &Transaction, index: &mut Index, id: ProgramId, archive_size: usize) -> Result<(), DbError> {
+fn update_archive(
+    tx: &Transaction,
+    index: &mut Index,
+    id: ProgramId,
+    archive_size: usize,
+) -> Result<(), DbError> {
     let fit = index.get(id).map_or(f64::NAN, |h| h.fitness);
     if index.archive.len() >= archive_size {
         let worst = *index.archive.first().expect("a full archive has a worst member");
@@ -440,19 +455,28 @@ fn load_index(conn: &Connection, num_islands: usize) -> Result<Index, DbError> {
     let mut index = Index::new(num_islands);
     let mut stmt = conn.prepare("SELECT id, island, cell_key, fitness FROM programs ORDER BY id")?;
     let rows = stmt.query_map([], |row| {
-        Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?, row.get::<_, i64>(2)?, row.get::<_, Option<f64>>(3)?))
+        Ok((
+            row.get::<_, i64>(0)?,
+            row.get::<_, i64>(1)?,
+            row.get::<_, i64>(2)?,
+            row.get::<_, Option<f64>>(3)?,
+        ))
     })?;
     for row in rows {
         let (id, island, cell_key, fit) = row?;
         index.add(id, island as usize, cell_key as u64, fit.unwrap_or(f64::NAN));
     }
-    let cells: Vec<ProgramId> =
-        conn.prepare("SELECT program_id FROM cells ORDER BY program_id")?.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    let cells: Vec<ProgramId> = conn
+        .prepare("SELECT program_id FROM cells ORDER BY program_id")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
     for id in cells {
         index.take_cell(id);
     }
-    let archive: Vec<ProgramId> =
-        conn.prepare("SELECT program_id FROM archive ORDER BY program_id")?.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    let archive: Vec<ProgramId> = conn
+        .prepare("SELECT program_id FROM archive ORDER BY program_id")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
     for id in archive {
         index.archive_insert(id);
     }
@@ -461,6 +485,7 @@ fn load_index(conn: &Connection, num_islands: usize) -> Result<Index, DbError> {
 
 /// A seed when neither the config nor the file gives one: time and process id.
 fn entropy_seed() -> u64 {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     fnv1a(format!("{nanos}:{}", std::process::id()).as_bytes())
 }

@@ -116,10 +116,7 @@ pub(crate) fn token_shingles(code: &str) -> Vec<u64> {
     let mut shingles: Vec<u64> = if tokens.len() < 2 {
         tokens.iter().map(|t| fnv1a(t.as_bytes())).collect()
     } else {
-        tokens
-            .windows(2)
-            .map(|w| fnv1a(w[0].as_bytes()) ^ fnv1a(w[1].as_bytes()).rotate_left(17))
-            .collect()
+        tokens.windows(2).map(|w| fnv1a(w[0].as_bytes()) ^ fnv1a(w[1].as_bytes()).rotate_left(17)).collect()
     };
     shingles.sort_unstable();
     shingles.dedup();
@@ -208,7 +205,9 @@ mod tests {
     fn cell_keys_round_trip() {
         let config = DatabaseConfig {
             feature_dimensions: vec!["a".into(), "b".into(), "c".into()],
-            feature_bins: FeatureBins::PerDimension([("a".into(), 3), ("b".into(), 5), ("c".into(), 2)].into()),
+            feature_bins: FeatureBins::PerDimension(
+                [("a".into(), 3), ("b".into(), 5), ("c".into(), 2)].into(),
+            ),
             ..DatabaseConfig::default()
         };
         let s = FeatureSpace::new(&config);

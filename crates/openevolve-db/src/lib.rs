@@ -49,6 +49,6 @@ pub use error::DbError;
 pub use fitness::fitness;
 pub use snapshot::prompt_log_path;
 pub use types::{
-    Artifact, CellChange, CellOccupant, InsertOutcome, IterationRecord, Metrics, MigrationReport, Mutation, NewProgram, Program,
-    ProgramId,
+    Artifact, CellChange, CellOccupant, InsertOutcome, IterationRecord, Metrics, MigrationReport, Mutation,
+    NewProgram, Program, ProgramId,
 };

@@ -73,7 +73,8 @@ impl ProgramDatabase {
                 report.migrants.push((source_id, id));
             }
             store::set_meta(&tx, META_LAST_MIGRATION, &json!(newest))?;
-            let (evicted, orphans) = evict(&tx, &mut self.index, self.config.population_size, &self.artifacts_dir)?;
+            let (evicted, orphans) =
+                evict(&tx, &mut self.index, self.config.population_size, &self.artifacts_dir)?;
             tx.commit()?;
             report.evicted = evicted;
             Ok((report, orphans))

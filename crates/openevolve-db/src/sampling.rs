@@ -45,8 +45,11 @@ impl ProgramDatabase {
                 .filter(|r| self.index.get(r.id).is_some_and(|h| h.island == island))
                 .map(|r| r.id)
                 .collect();
-            let pool: Vec<ProgramId> =
-                if on_island.is_empty() { self.index.archive.iter().map(|r| r.id).collect() } else { on_island };
+            let pool: Vec<ProgramId> = if on_island.is_empty() {
+                self.index.archive.iter().map(|r| r.id).collect()
+            } else {
+                on_island
+            };
             if !pool.is_empty() {
                 if self.rng.unit() < self.config.elite_selection_ratio {
                     return Ok(*pool.last().expect("pool is not empty"));

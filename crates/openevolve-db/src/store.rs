@@ -35,9 +35,7 @@ pub(crate) struct ProgramRow<'a> {
 }
 
 pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 fn json<T: serde::Serialize>(value: &T) -> String {
@@ -75,14 +73,19 @@ pub(crate) fn insert_program(conn: &Connection, row: &ProgramRow) -> Result<Prog
     ])?;
     let id = conn.last_insert_rowid();
     if let Some(prompt) = row.prompt {
-        conn.prepare_cached("INSERT INTO log.prompts (program_id, prompt) VALUES (?1, ?2)")?.execute(params![id, prompt])?;
+        conn.prepare_cached("INSERT INTO log.prompts (program_id, prompt) VALUES (?1, ?2)")?
+            .execute(params![id, prompt])?;
     }
     Ok(id)
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(text: &str, what: &'static str) -> rusqlite::Result<T> {
     serde_json::from_str(text).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(DbError::Json { what, source: e }))
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            Box::new(DbError::Json { what, source: e }),
+        )
     })
 }
 
@@ -178,11 +181,17 @@ pub(crate) fn load_artifacts(
     id: ProgramId,
     dir: &Path,
 ) -> Result<BTreeMap<String, Artifact>, DbError> {
-    let mut stmt =
-        conn.prepare_cached("SELECT name, is_text, inline, file FROM artifacts WHERE program_id = ?1 ORDER BY name")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT name, is_text, inline, file FROM artifacts WHERE program_id = ?1 ORDER BY name",
+    )?;
     let rows = stmt
         .query_map([id], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, bool>(1)?, row.get::<_, Option<Vec<u8>>>(2)?, row.get::<_, Option<String>>(3)?))
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, bool>(1)?,
+                row.get::<_, Option<Vec<u8>>>(2)?,
+                row.get::<_, Option<String>>(3)?,
+            ))
         })?
         .collect::<Result<Vec<_>, _>>()?;
     let mut artifacts = BTreeMap::new();
@@ -226,7 +235,12 @@ pub(crate) fn delete_program(conn: &Connection, id: ProgramId, dir: &Path) -> Re
     Ok(orphans)
 }
 
-pub(crate) fn set_cell(conn: &Connection, island: usize, cell_key: u64, id: ProgramId) -> Result<(), DbError> {
+pub(crate) fn set_cell(
+    conn: &Connection,
+    island: usize,
+    cell_key: u64,
+    id: ProgramId,
+) -> Result<(), DbError> {
     conn.prepare_cached("INSERT OR REPLACE INTO cells (island, cell_key, program_id) VALUES (?1, ?2, ?3)")?
         .execute(params![island as i64, cell_key as i64, id])?;
     Ok(())
@@ -258,9 +272,16 @@ pub(crate) fn meta(conn: &Connection, key: &str) -> Result<Option<serde_json::Va
 }
 
 /// Whether `island` already holds a program with exactly this code.
-pub(crate) fn island_has_code(conn: &Connection, island: usize, code_hash: &str, code: &str) -> Result<bool, DbError> {
+pub(crate) fn island_has_code(
+    conn: &Connection,
+    island: usize,
+    code_hash: &str,
+    code: &str,
+) -> Result<bool, DbError> {
     let found: bool = conn
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM programs WHERE island = ?1 AND code_hash = ?2 AND code = ?3)")?
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM programs WHERE island = ?1 AND code_hash = ?2 AND code = ?3)",
+        )?
         .query_row(params![island as i64, code_hash, code], |row| row.get(0))?;
     Ok(found)
 }

@@ -4,7 +4,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{initial, program, small_config, score};
+use common::{initial, program, score, small_config};
 use openevolve_db::{Artifact, DatabaseConfig, DbError, Metrics, Mutation, ProgramDatabase};
 
 #[test]
@@ -126,7 +126,10 @@ fn custom_feature_dimension_must_be_a_returned_metric() {
     config.feature_ranges = BTreeMap::from([("memory_mb".into(), [0.0, 300.0])]);
     let mut db = ProgramDatabase::open(dir.path().join("run.db"), &config).unwrap();
     let err = db.insert(program("a", 0, 0.1, None)).unwrap_err();
-    assert!(matches!(err, DbError::MissingFeatureMetric { ref dimension, .. } if dimension == "memory_mb"), "{err}");
+    assert!(
+        matches!(err, DbError::MissingFeatureMetric { ref dimension, .. } if dimension == "memory_mb"),
+        "{err}"
+    );
     assert_eq!(db.len(), 0);
 
     let mut p = program("fn a() { 1 }", 0, 0.1, None);

@@ -11,9 +11,18 @@ use proptest::prelude::*;
 #[derive(Debug, Clone)]
 enum Op {
     /// Code length picks the complexity bin, the score the score bin.
-    Insert { island: usize, len: usize, variant: u8, score: Option<f64> },
-    Sample { island: usize },
-    Migrate { forced: bool },
+    Insert {
+        island: usize,
+        len: usize,
+        variant: u8,
+        score: Option<f64>,
+    },
+    Sample {
+        island: usize,
+    },
+    Migrate {
+        forced: bool,
+    },
 }
 
 fn op(num_islands: usize) -> impl Strategy<Value = Op> {
@@ -35,7 +44,12 @@ fn better(a: f64, b: f64) -> bool {
 }
 
 /// Runs `ops`, checking the invariants after each; returns the sampled ids.
-fn run(config: &DatabaseConfig, path: &std::path::Path, ops: &[Op], reopen_at: Option<usize>) -> Vec<ProgramId> {
+fn run(
+    config: &DatabaseConfig,
+    path: &std::path::Path,
+    ops: &[Op],
+    reopen_at: Option<usize>,
+) -> Vec<ProgramId> {
     let mut db = ProgramDatabase::open(path, config).unwrap();
     db.insert(initial("init", 0.0)).unwrap();
     // For each (island, cell): the fittest program seen there since it was
@@ -81,15 +95,24 @@ fn run(config: &DatabaseConfig, path: &std::path::Path, ops: &[Op], reopen_at: O
             }
             Op::Migrate { forced } => {
                 let before: Vec<BTreeSet<String>> = (0..config.num_islands)
-                    .map(|i| db.island_members(i).unwrap().iter().map(|id| db.program(*id).unwrap().code).collect())
+                    .map(|i| {
+                        db.island_members(i).unwrap().iter().map(|id| db.program(*id).unwrap().code).collect()
+                    })
                     .collect();
-                let report = if *forced { Some(db.migrate_now().unwrap()) } else { db.migrate_if_due().unwrap() };
+                let report =
+                    if *forced { Some(db.migrate_now().unwrap()) } else { db.migrate_if_due().unwrap() };
                 let Some(report) = report else { continue };
                 let mut arrived: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
                 for (_, copy) in report.migrants.iter().filter(|(_, c)| !report.evicted.contains(c)) {
                     let copy = db.program(*copy).unwrap();
-                    assert!(!before[copy.island].contains(&copy.code), "migrant duplicates code on its target");
-                    assert!(arrived.entry(copy.island).or_default().insert(copy.code.clone()), "two equal migrants");
+                    assert!(
+                        !before[copy.island].contains(&copy.code),
+                        "migrant duplicates code on its target"
+                    );
+                    assert!(
+                        arrived.entry(copy.island).or_default().insert(copy.code.clone()),
+                        "two equal migrants"
+                    );
                     landed.push(copy.id);
                 }
                 report.evicted

@@ -131,8 +131,10 @@ impl Compiler {
         output: Output,
         kind: &str,
     ) -> Result<BuiltCandidate, BuildFailure> {
-        let sources = crate_sources(root.parent().unwrap_or(Path::new(".")))
-            .map_err(|e| BuildFailure { diagnostics: format!("cannot read {}: {e}", root.display()), build_time: Duration::ZERO })?;
+        let sources = crate_sources(root.parent().unwrap_or(Path::new("."))).map_err(|e| BuildFailure {
+            diagnostics: format!("cannot read {}: {e}", root.display()),
+            build_time: Duration::ZERO,
+        })?;
         let key = self.key(&sources, crate_name, output);
         self.compile_keyed(Root::File(root), key, crate_name, output, kind).await
     }
@@ -156,22 +158,40 @@ impl Compiler {
             return Ok(BuiltCandidate { library, key, build_time: start.elapsed(), cached: true });
         }
         let fail = |msg: String| BuildFailure { diagnostics: msg, build_time: start.elapsed() };
-        std::fs::create_dir_all(&dir).map_err(|e| fail(format!("cannot create {}: {e}", dir.display())))?;
+        // Concurrent builds of one source (parallel evaluations, or several
+        // runs sharing a cache) each work in their own folder, because rustc
+        // names its intermediate files after the output, then rename the
+        // result into place.
+        let work =
+            dir.join(format!(".build-{}-{}", std::process::id(), UNIQUE.fetch_add(1, Ordering::Relaxed)));
+        std::fs::create_dir_all(&work).map_err(|e| fail(format!("cannot create {}: {e}", work.display())))?;
+        let result = self.run_rustc(root, crate_name, output, &work, &dir.join(&file_name)).await;
+        let _ = std::fs::remove_dir_all(&work);
+        result.map_err(fail)?;
+        Ok(BuiltCandidate { library, key, build_time: start.elapsed(), cached: false })
+    }
+
+    /// Runs rustc in `work` and moves its output to `library`.
+    async fn run_rustc(
+        &self,
+        root: Root<'_>,
+        crate_name: &str,
+        output: Output,
+        work: &Path,
+        library: &Path,
+    ) -> Result<(), String> {
         let source_arg = match root {
             Root::Text(source) => {
-                let source_path = dir.join(format!("{crate_name}.rs"));
-                std::fs::write(&source_path, source).map_err(|e| fail(format!("cannot write the source: {e}")))?;
-                file_arg(&source_path, &dir)
+                let file = format!("{crate_name}.rs");
+                std::fs::write(work.join(&file), source)
+                    .map_err(|e| format!("cannot write the source: {e}"))?;
+                // Relative, so diagnostics and panic locations say
+                // `candidate.rs:12:5` rather than a cache path.
+                PathBuf::from(file)
             }
-            Root::File(path) => std::path::absolute(path).map_err(|e| fail(format!("{}: {e}", path.display())))?,
+            Root::File(path) => std::path::absolute(path).map_err(|e| format!("{}: {e}", path.display()))?,
         };
-        // Concurrent builds of one source each write their own file and
-        // rename it into place.
-        let tmp = dir.join(format!(
-            ".{file_name}.{}.{}",
-            std::process::id(),
-            UNIQUE.fetch_add(1, Ordering::Relaxed)
-        ));
+        let built = work.join("out");
         let out = self
             .toolchain
             .async_build_command(&self.toolchain.rustc)
@@ -179,19 +199,17 @@ impl Compiler {
             .arg("--crate-name")
             .arg(crate_name)
             .arg("-o")
-            .arg(&tmp)
+            .arg(&built)
             .arg(source_arg)
-            .current_dir(&dir)
+            .current_dir(work)
             .env("OPENEVOLVE_DEPS_HASH", &self.deps.hash)
             .output()
             .await
-            .map_err(|e| fail(format!("cannot run rustc: {e}")))?;
+            .map_err(|e| format!("cannot run rustc: {e}"))?;
         if !out.status.success() {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(fail(trim_rustc_json(&String::from_utf8_lossy(&out.stderr), MAX_DIAGNOSTIC_BYTES)));
+            return Err(trim_rustc_json(&String::from_utf8_lossy(&out.stderr), MAX_DIAGNOSTIC_BYTES));
         }
-        std::fs::rename(&tmp, &library).map_err(|e| fail(format!("cannot store the build: {e}")))?;
-        Ok(BuiltCandidate { library, key, build_time: start.elapsed(), cached: false })
+        std::fs::rename(&built, library).map_err(|e| format!("cannot store the build: {e}"))
     }
 }
 
@@ -225,10 +243,4 @@ fn crate_sources(dir: &Path) -> std::io::Result<String> {
         all.push('\0');
     }
     Ok(all)
-}
-
-/// The source as a relative path, so diagnostics and panic locations say
-/// `candidate.rs:12:5` rather than a cache path.
-fn file_arg(source: &Path, dir: &Path) -> PathBuf {
-    source.strip_prefix(dir).map(Path::to_path_buf).unwrap_or_else(|_| source.to_path_buf())
 }

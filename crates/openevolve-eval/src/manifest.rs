@@ -81,7 +81,10 @@ mod tests {
         let dir = Path::new("/problems/p");
         let fragment = dependency_fragment(
             Some(("[dependencies]\nrand = \"0.8\"\n", dir)),
-            Some(("[package]\nname = \"e\"\n[dependencies]\nrand = \"0.8\"\nlocal = { path = \"../lib\" }\n", &dir.join("evaluator"))),
+            Some((
+                "[package]\nname = \"e\"\n[dependencies]\nrand = \"0.8\"\nlocal = { path = \"../lib\" }\n",
+                &dir.join("evaluator"),
+            )),
         )
         .unwrap();
         let table: Table = fragment.parse().unwrap();
@@ -99,7 +102,10 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(err.contains("`rand`") && err.contains("candidate.toml") && err.contains("evaluator crate"), "{err}");
+        assert!(
+            err.contains("`rand`") && err.contains("candidate.toml") && err.contains("evaluator crate"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -15,7 +15,10 @@ const CANDIDATE: &str = "// EVOLVE-BLOCK-START\npub fn run() -> f64 { 0.25 }\n//
                          openevolve_sdk::export_candidate! { run: fn() -> f64 }\n";
 
 fn problem(dir: &Path) {
-    write(&dir.join("scoring/Cargo.toml"), "[package]\nname = \"scoring\"\nversion = \"0.1.0\"\nedition = \"2021\"\n");
+    write(
+        &dir.join("scoring/Cargo.toml"),
+        "[package]\nname = \"scoring\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    );
     write(&dir.join("scoring/src/lib.rs"), "pub fn doubled(x: f64) -> f64 { 2.0 * x }\n");
     write(
         &dir.join("evaluator/Cargo.toml"),
@@ -35,7 +38,10 @@ fn problem(dir: &Path) {
          }\n\
          openevolve_sdk::evaluator!(evaluate);\n",
     );
-    write(&dir.join("evaluator/src/checks.rs"), "pub fn in_range(x: f64) -> f64 { if (0.0..=1.0).contains(&x) { 1.0 } else { 0.0 } }\n");
+    write(
+        &dir.join("evaluator/src/checks.rs"),
+        "pub fn in_range(x: f64) -> f64 { if (0.0..=1.0).contains(&x) { 1.0 } else { 0.0 } }\n",
+    );
 }
 
 fn config() -> EvaluatorConfig {
@@ -47,7 +53,9 @@ async fn an_evaluator_crate_builds_with_its_modules_and_dependencies() {
     let tmp = tempfile::tempdir().unwrap();
     problem(tmp.path());
     let files = ProblemFiles { evaluator: tmp.path().join("evaluator"), candidate_manifest: None };
-    let host = EvaluatorHost::prepare(&files, &config(), &tmp.path().join("cache")).await.unwrap_or_else(|e| panic!("{e}"));
+    let host = EvaluatorHost::prepare(&files, &config(), &tmp.path().join("cache"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let evaluation = host.evaluate_source(CANDIDATE).await;
     assert!(evaluation.is_ok(), "{evaluation:?}");
     assert_eq!(evaluation.metrics["combined_score"], 0.5, "scored through the path dependency");
@@ -60,6 +68,7 @@ async fn an_evaluator_crate_without_main_is_refused_clearly() {
     problem(tmp.path());
     std::fs::remove_file(tmp.path().join("evaluator/src/main.rs")).unwrap();
     let files = ProblemFiles { evaluator: tmp.path().join("evaluator"), candidate_manifest: None };
-    let err = EvaluatorHost::prepare(&files, &config(), &tmp.path().join("cache")).await.err().expect("refused");
+    let err =
+        EvaluatorHost::prepare(&files, &config(), &tmp.path().join("cache")).await.err().expect("refused");
     assert!(matches!(&err, PrepareError::NoEvaluator(p) if p.ends_with("src/main.rs")), "{err}");
 }

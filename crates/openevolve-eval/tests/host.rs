@@ -4,7 +4,7 @@
 mod common;
 
 use common::{cache_dir, candidate, compiler, config, host};
-use openevolve_eval::{Compiler, DepSet, EvaluatorConfig, FailureReason};
+use openevolve_eval::{Compiler, DepSet, EvaluatorConfig, FailureReason, Output};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_good_candidate_is_scored_and_its_build_cached() {
@@ -119,6 +119,23 @@ async fn futures_join(
         host.evaluate_source(&sources[3]),
     );
     vec![a, b, c, d]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_new_source_built_by_four_tasks_at_once_builds_for_all() {
+    // Two runs sharing a cache (or two tests in one binary) that propose
+    // the same code race to build it into the same folder; none may see
+    // the other's half-written files. The pid and time make the source new
+    // on every run.
+    let nonce = format!("10.0{}{}", std::process::id(), std::time::UNIX_EPOCH.elapsed().unwrap().as_nanos());
+    let source = candidate("good").replace("10.0", &nonce);
+    let compiler = tokio::task::spawn_blocking(compiler).await.unwrap();
+    let build = || compiler.compile(&source, "candidate", Output::Cdylib, "candidates");
+    let (a, b, c, d) = tokio::join!(build(), build(), build(), build());
+    for built in [a, b, c, d] {
+        let built = built.unwrap_or_else(|f| panic!("{}", f.diagnostics));
+        assert!(built.library.is_file());
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -561,13 +561,24 @@ mod tests {
             local_context: 100,
             models: vec![
                 ModelConfig { provider: Some("local".into()), ..model("no-such-model") },
-                ModelConfig { model_path: Some("m.gguf".into()), provider: Some("openai".into()), ..model("b") },
-                ModelConfig { model_path: Some("m.gguf".into()), provider: Some("local".into()), ..model("c") },
+                ModelConfig {
+                    model_path: Some("m.gguf".into()),
+                    provider: Some("openai".into()),
+                    ..model("b")
+                },
+                ModelConfig {
+                    model_path: Some("m.gguf".into()),
+                    provider: Some("local".into()),
+                    ..model("c")
+                },
             ],
             ..Default::default()
         };
         let keys: Vec<String> = config.validate().into_iter().map(|(k, _)| k).collect();
-        assert_eq!(keys, ["provider", "local_threads", "local_context", "models[0].name", "models[1].model_path"]);
+        assert_eq!(
+            keys,
+            ["provider", "local_threads", "local_context", "models[0].name", "models[1].model_path"]
+        );
     }
 
     #[test]

@@ -375,7 +375,8 @@ fn openevolve_example_configs_load_or_name_unsupported_keys() {
                 refused += 1;
                 for p in &problems {
                     // What we do not support is a key, or (for `provider`) a value.
-                    let unsupported = p.message.starts_with("unknown key") || p.message.contains("is not supported");
+                    let unsupported =
+                        p.message.starts_with("unknown key") || p.message.contains("is not supported");
                     if !(unsupported && p.line.is_some() && !p.key.is_empty()) {
                         unexpected.push(format!("{}: {p}", file.display()));
                     }

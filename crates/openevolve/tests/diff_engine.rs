@@ -2,8 +2,8 @@
 //! of answers models give (several blocks, several regions, CRLF, tabs).
 
 use openevolve::diff::{
-    ChildProgram, DiffError, DiffOutcome, DiffSettings, EvolutionMode, SummaryLimits, apply_answer, code_hash,
-    normalize_code,
+    ChildProgram, DiffError, DiffOutcome, DiffSettings, EvolutionMode, SummaryLimits, apply_answer,
+    code_hash, normalize_code,
 };
 
 const PARENT: &str = "\
@@ -32,7 +32,11 @@ fn search(n: usize) -> f64 {
 ";
 
 fn settings(mode: EvolutionMode) -> DiffSettings {
-    DiffSettings { mode, max_code_length: 10_000, summary: SummaryLimits { max_lines: 30, max_line_len: 100 } }
+    DiffSettings {
+        mode,
+        max_code_length: 10_000,
+        summary: SummaryLimits { max_lines: 30, max_line_len: 100 },
+    }
 }
 
 fn diff(parent: &str, answer: &str) -> Result<DiffOutcome, DiffError> {
@@ -56,7 +60,8 @@ fn block(search: &str, replace: &str) -> String {
 
 #[test]
 fn one_block_replaces_lines_and_summarizes_the_change() {
-    let answer = format!("Halve less:\n```rust\n{}```\n", block("    let y = x * 0.5;", "    let y = x * 0.75;"));
+    let answer =
+        format!("Halve less:\n```rust\n{}```\n", block("    let y = x * 0.5;", "    let y = x * 0.75;"));
     let child = changed(diff(PARENT, &answer));
     assert_eq!(child.code, PARENT.replace("x * 0.5", "x * 0.75"));
     assert_eq!(child.hash, code_hash(&child.code));
@@ -68,15 +73,19 @@ fn one_block_replaces_lines_and_summarizes_the_change() {
 fn several_blocks_apply_in_order_across_regions() {
     let answer = [
         block("    y + 1.0", "    y + 2.0"),
-        block("        best = step(best + i as f64);", "        best = step(best - i as f64);\n        best = best.abs();"),
+        block(
+            "        best = step(best + i as f64);",
+            "        best = step(best - i as f64);\n        best = best.abs();",
+        ),
         // Sees the result of the block before it.
         block("        best = best.abs();", "        best = best.abs().sqrt();"),
     ]
     .concat();
     let child = changed(diff(PARENT, &answer));
-    let expected = PARENT
-        .replace("y + 1.0", "y + 2.0")
-        .replace("best = step(best + i as f64);", "best = step(best - i as f64);\n        best = best.abs().sqrt();");
+    let expected = PARENT.replace("y + 1.0", "y + 2.0").replace(
+        "best = step(best + i as f64);",
+        "best = step(best - i as f64);\n        best = best.abs().sqrt();",
+    );
     assert_eq!(child.code, expected);
     assert_eq!(child.changes.matches("@@").count(), 3);
 }
@@ -120,7 +129,12 @@ fn an_edit_outside_the_regions_is_rejected() {
     let err = diff(PARENT, &answer).unwrap_err();
     assert_eq!(
         err,
-        DiffError::OutsideRegions { block: 1, first_line: 10, last_line: 12, regions: "lines 3-8, lines 14-22".into() }
+        DiffError::OutsideRegions {
+            block: 1,
+            first_line: 10,
+            last_line: 12,
+            regions: "lines 3-8, lines 14-22".into()
+        }
     );
     // A SEARCH that spans a marker line touches fixed code too.
     let across = block("    y + 1.0\n}\n// EVOLVE-BLOCK-END", "    y\n}\n// EVOLVE-BLOCK-END");
@@ -154,7 +168,10 @@ fn a_child_identical_to_its_parent_is_unchanged() {
 #[test]
 fn crlf_programs_keep_crlf() {
     let parent = PARENT.replace('\n', "\r\n");
-    let child = changed(diff(&parent, &block("    let y = x * 0.5;\n    y + 1.0", "    let y = x / 3.0;\n    y - 1.0")));
+    let child = changed(diff(
+        &parent,
+        &block("    let y = x * 0.5;\n    y + 1.0", "    let y = x / 3.0;\n    y - 1.0"),
+    ));
     assert_eq!(child.code, parent.replace("x * 0.5;\r\n    y + 1.0", "x / 3.0;\r\n    y - 1.0"));
     assert!(!child.code.replace("\r\n", "").contains('\n'), "a bare LF slipped in");
 }
@@ -167,7 +184,11 @@ fn tabs_in_the_program_match_spaces_in_the_answer() {
         "    for i in 0..n {\n        if i % 2 == 0 {\n            best = step(best);\n        }\n    }",
     );
     let child = changed(diff(&parent, &answer));
-    assert!(child.code.contains("\tfor i in 0..n {\n\t\tif i % 2 == 0 {\n\t\t\tbest = step(best);\n\t\t}\n\t}\n"), "{}", child.code);
+    assert!(
+        child.code.contains("\tfor i in 0..n {\n\t\tif i % 2 == 0 {\n\t\t\tbest = step(best);\n\t\t}\n\t}\n"),
+        "{}",
+        child.code
+    );
     assert_eq!(child.notes, vec!["block 1: lines 17-19 matched only when ignoring whitespace"]);
 }
 
@@ -178,7 +199,9 @@ fn a_search_text_found_twice_replaces_the_first_and_says_so() {
     assert_eq!(child.code, parent.replacen("    y + 1.0", "    y + 5.0", 1));
     assert_eq!(
         child.notes,
-        vec!["block 1: its SEARCH text occurs 2 times inside the regions (at lines 6, 9); the first match, at line 6, was replaced"]
+        vec![
+            "block 1: its SEARCH text occurs 2 times inside the regions (at lines 6, 9); the first match, at line 6, was replaced"
+        ]
     );
 }
 
@@ -207,7 +230,10 @@ fn rewrite_without_markers_fills_the_only_region() {
     let parent = "fn main() {}\n// EVOLVE-BLOCK-START\nfn f() -> u32 { 1 }\n// EVOLVE-BLOCK-END\n";
     let answer = "```rust\nfn f() -> u32 {\n    2\n}\n```\n```sh\ncargo run\n```\n";
     let child = changed(rewrite(parent, answer));
-    assert_eq!(child.code, "fn main() {}\n// EVOLVE-BLOCK-START\nfn f() -> u32 {\n    2\n}\n// EVOLVE-BLOCK-END\n");
+    assert_eq!(
+        child.code,
+        "fn main() {}\n// EVOLVE-BLOCK-START\nfn f() -> u32 {\n    2\n}\n// EVOLVE-BLOCK-END\n"
+    );
     // With two regions the body cannot be placed.
     assert_eq!(rewrite(PARENT, answer), Err(DiffError::RegionCountMismatch { expected: 2, found: 0 }));
 }
@@ -222,7 +248,10 @@ fn rewrite_failures_are_reasons() {
         Err(DiffError::RegionCountMismatch { expected: 2, found: 1 })
     );
     let broken = PARENT.replacen("// EVOLVE-BLOCK-END\n", "", 1);
-    assert!(matches!(rewrite(PARENT, &format!("```rust\n{broken}```\n")), Err(DiffError::MarkersDamaged { .. })));
+    assert!(matches!(
+        rewrite(PARENT, &format!("```rust\n{broken}```\n")),
+        Err(DiffError::MarkersDamaged { .. })
+    ));
     assert_eq!(rewrite(PARENT, &format!("```rust\n{PARENT}```\n")), Ok(DiffOutcome::Unchanged));
 }
 
@@ -235,7 +264,10 @@ fn rewrite_keeps_crlf_of_the_parent() {
 
 #[test]
 fn code_hash_is_stable_and_ignores_line_endings_and_trailing_blanks() {
-    assert_eq!(code_hash("fn main() {}\n"), "536e506bb90914c243a12b397b9a998f85ae2cbd9ba02dfd03a9e155ca5ca0f4");
+    assert_eq!(
+        code_hash("fn main() {}\n"),
+        "536e506bb90914c243a12b397b9a998f85ae2cbd9ba02dfd03a9e155ca5ca0f4"
+    );
     assert_eq!(code_hash("fn main() {}"), code_hash("fn main() {}  \r\n\r\n"));
     assert_ne!(code_hash("fn main() {}"), code_hash("fn main() { }"));
     assert_eq!(normalize_code("a \r\nb\t\n\n"), "a\nb\n");

@@ -50,7 +50,10 @@ fn context() -> PromptContext {
     let mut parent = program("p-17", ProgramLabel::TopProgram, PARENT_CODE, 0.625);
     parent.generation = 4;
     parent.artifacts = BTreeMap::from([
-        ("stderr".to_string(), "\x1b[33mwarning\x1b[0m: unused variable `z`\nusing api_key=abc123secret\n".to_string()),
+        (
+            "stderr".to_string(),
+            "\x1b[33mwarning\x1b[0m: unused variable `z`\nusing api_key=abc123secret\n".to_string(),
+        ),
         ("timing".to_string(), "step: 12.5 ms".to_string()),
     ]);
     let mut worse = program("c-21", ProgramLabel::Inspiration, PARENT_CODE, 0.5);
@@ -64,7 +67,12 @@ fn context() -> PromptContext {
         parent,
         previous_attempts: vec![better, worse],
         top_programs: vec![top.clone()],
-        diverse_programs: vec![program("d-8", ProgramLabel::Diverse, &PARENT_CODE.replace("y + 1.0", "y * y"), 0.4)],
+        diverse_programs: vec![program(
+            "d-8",
+            ProgramLabel::Diverse,
+            &PARENT_CODE.replace("y + 1.0", "y * y"),
+            0.4,
+        )],
         inspirations: vec![top, migrant],
         island: 1,
         iteration: 7,
@@ -108,7 +116,10 @@ fn diff_mode_prompt_matches_snapshot() {
 
 #[test]
 fn rewrite_mode_prompt_matches_snapshot() {
-    check_snapshot("prompt_rewrite_mode.txt", &render(config(), EvolutionMode::FullRewrite, prompt_seed(42, 7)));
+    check_snapshot(
+        "prompt_rewrite_mode.txt",
+        &render(config(), EvolutionMode::FullRewrite, prompt_seed(42, 7)),
+    );
 }
 
 #[test]
@@ -127,8 +138,9 @@ fn stochastic_phrasing_follows_the_seed() {
     let openings: std::collections::BTreeSet<String> = (0..12).map(|i| opening(prompt_seed(1, i))).collect();
     assert!(openings.len() > 1, "{openings:?}");
     let fixed = PromptConfig { use_template_stochasticity: false, ..config() };
-    let firsts: std::collections::BTreeSet<String> =
-        (0..6).map(|i| render(fixed.clone(), EvolutionMode::Diff, i).user.lines().next().unwrap().to_string()).collect();
+    let firsts: std::collections::BTreeSet<String> = (0..6)
+        .map(|i| render(fixed.clone(), EvolutionMode::Diff, i).user.lines().next().unwrap().to_string())
+        .collect();
     assert_eq!(firsts.len(), 1);
 }
 
@@ -144,8 +156,11 @@ fn config_variations_replace_built_in_phrasings() {
 #[test]
 fn template_dir_replaces_templates_file_by_file() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("top_programs.tera"), "\n\nTOP: {% for p in top_programs %}{{ p.id }}{% endfor %}")
-        .unwrap();
+    std::fs::write(
+        dir.path().join("top_programs.tera"),
+        "\n\nTOP: {% for p in top_programs %}{{ p.id }}{% endfor %}",
+    )
+    .unwrap();
     let config = PromptConfig { template_dir: Some(dir.path().display().to_string()), ..config() };
     let user = render(config, EvolutionMode::Diff, 3).user;
     assert!(user.contains("\n\nTOP: t-1\n"), "{user}");

@@ -25,7 +25,12 @@ pub fn score(s: f64) -> Metrics {
     Metrics::from([("combined_score".to_string(), s)])
 }
 
-pub fn program(code: impl Into<String>, island: usize, fitness: f64, parent: Option<ProgramId>) -> NewProgram {
+pub fn program(
+    code: impl Into<String>,
+    island: usize,
+    fitness: f64,
+    parent: Option<ProgramId>,
+) -> NewProgram {
     NewProgram {
         code: code.into(),
         language: "rust".into(),

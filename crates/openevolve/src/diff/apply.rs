@@ -2,9 +2,9 @@
 
 use std::ops::Range;
 
+use super::DiffError;
 use super::blocks::SearchReplace;
 use super::locate::{MatchKind, closest_lines, find_matches, split_lines, trim_blank_edges};
-use super::DiffError;
 use crate::regions::{END_MARKER, EvolveRegion, START_MARKER, evolve_regions};
 
 /// What one block changed, for the change summary.
@@ -60,7 +60,10 @@ pub(crate) fn apply_blocks(parent: &str, blocks: &[SearchReplace]) -> Result<App
                     last_line: s + matches.len,
                     regions: describe_regions(&regions),
                 },
-                None => DiffError::SearchNotFound { block: n, closest: closest_lines(&lines, &bodies, &block.search) },
+                None => DiffError::SearchNotFound {
+                    block: n,
+                    closest: closest_lines(&lines, &bodies, &block.search),
+                },
             });
         };
         // Checked after locating, so a SEARCH that spans a marker is reported
@@ -83,7 +86,10 @@ pub(crate) fn apply_blocks(parent: &str, blocks: &[SearchReplace]) -> Result<App
         let added = match matches.kind {
             MatchKind::Exact => block.replace.clone(),
             MatchKind::IgnoringWhitespace => {
-                notes.push(format!("block {n}: lines {}-{end} matched only when ignoring whitespace", start + 1));
+                notes.push(format!(
+                    "block {n}: lines {}-{end} matched only when ignoring whitespace",
+                    start + 1
+                ));
                 let replace = trim_like_search(&block.search, &block.replace);
                 let search = trim_blank_edges(&block.search);
                 reindent(&replace, leading_ws(&search[0]), leading_ws(lines[start].text))
@@ -140,9 +146,15 @@ fn reindent(replace: &[String], search_indent: &str, program_indent: &str) -> Ve
 /// level of the model's indentation stands for, and its replacement.
 fn indent_units(search_indent: &str, program_indent: &str) -> Option<(String, String)> {
     let all = |s: &str, c: char| !s.is_empty() && s.chars().all(|x| x == c);
-    if all(search_indent, ' ') && all(program_indent, '\t') && search_indent.len().is_multiple_of(program_indent.len()) {
+    if all(search_indent, ' ')
+        && all(program_indent, '\t')
+        && search_indent.len().is_multiple_of(program_indent.len())
+    {
         Some((" ".repeat(search_indent.len() / program_indent.len()), "\t".to_string()))
-    } else if all(search_indent, '\t') && all(program_indent, ' ') && program_indent.len().is_multiple_of(search_indent.len()) {
+    } else if all(search_indent, '\t')
+        && all(program_indent, ' ')
+        && program_indent.len().is_multiple_of(search_indent.len())
+    {
         Some(("\t".to_string(), " ".repeat(program_indent.len() / search_indent.len())))
     } else {
         None

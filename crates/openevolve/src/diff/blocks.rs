@@ -56,11 +56,17 @@ pub fn parse_blocks(answer: &str) -> Result<Vec<SearchReplace>, DiffError> {
         state = match (state, marker(line)) {
             (State::Outside, Some(Marker::Search)) => State::InSearch { search: Vec::new() },
             (State::Outside, Some(Marker::Replace)) => {
-                return Err(malformed(number, line_number, "`>>>>>>> REPLACE` without a `<<<<<<< SEARCH` before it"));
+                return Err(malformed(
+                    number,
+                    line_number,
+                    "`>>>>>>> REPLACE` without a `<<<<<<< SEARCH` before it",
+                ));
             }
             // A lone `=====` line outside a block is prose (e.g. a heading underline).
             (State::Outside, _) => State::Outside,
-            (State::InSearch { search }, Some(Marker::Divider)) => State::InReplace { search, replace: Vec::new() },
+            (State::InSearch { search }, Some(Marker::Divider)) => {
+                State::InReplace { search, replace: Vec::new() }
+            }
             (State::InSearch { .. }, Some(_)) => {
                 return Err(malformed(number, line_number, "the SEARCH part must end with a `=======` line"));
             }
@@ -76,7 +82,11 @@ pub fn parse_blocks(answer: &str) -> Result<Vec<SearchReplace>, DiffError> {
                 State::Outside
             }
             (State::InReplace { .. }, Some(_)) => {
-                return Err(malformed(number, line_number, "the REPLACE part must end with a `>>>>>>> REPLACE` line"));
+                return Err(malformed(
+                    number,
+                    line_number,
+                    "the REPLACE part must end with a `>>>>>>> REPLACE` line",
+                ));
             }
             (State::InReplace { search, mut replace }, None) => {
                 replace.push(line.to_string());
@@ -86,7 +96,11 @@ pub fn parse_blocks(answer: &str) -> Result<Vec<SearchReplace>, DiffError> {
     }
     if !matches!(state, State::Outside) {
         let number = blocks.len() + 1;
-        return Err(malformed(number, answer.lines().count(), "the answer ends before the block's `>>>>>>> REPLACE` line"));
+        return Err(malformed(
+            number,
+            answer.lines().count(),
+            "the answer ends before the block's `>>>>>>> REPLACE` line",
+        ));
     }
     if blocks.is_empty() {
         return Err(DiffError::NoBlocks);

@@ -61,9 +61,7 @@ pub enum DiffError {
     MarkersDamaged { reason: String },
     #[error("the parent program's EVOLVE-BLOCK markers are broken: {0}")]
     ParentMarkers(RegionError),
-    #[error(
-        "the answer has no fenced code block; give the complete new program in one ```rust block"
-    )]
+    #[error("the answer has no fenced code block; give the complete new program in one ```rust block")]
     NoCodeBlock,
     #[error("the answer's code block starting at answer line {line} is never closed with ```")]
     UnclosedCodeBlock { line: usize },
@@ -71,8 +69,6 @@ pub enum DiffError {
         "the code block has {found} EVOLVE-BLOCK regions but the program has {expected}; keep every region with its marker lines"
     )]
     RegionCountMismatch { expected: usize, found: usize },
-    #[error(
-        "the new program is {length} characters long, more than the limit of {max}; make it shorter"
-    )]
+    #[error("the new program is {length} characters long, more than the limit of {max}; make it shorter")]
     TooLong { length: usize, max: usize },
 }

@@ -51,7 +51,11 @@ fn windows_where(lines: &[Line<'_>], search: &[String], equal: impl Fn(&str, &st
 /// Every place `search` matches, with the kind of match used and the number
 /// of program lines a match covers. Exact matches win; the tolerant pass
 /// also drops blank lines at the edges of the SEARCH text.
-pub(crate) fn find_matches(lines: &[Line<'_>], search: &[String], allowed: impl Fn(usize, usize) -> bool) -> Matches {
+pub(crate) fn find_matches(
+    lines: &[Line<'_>],
+    search: &[String],
+    allowed: impl Fn(usize, usize) -> bool,
+) -> Matches {
     let exact = windows_where(lines, search, |a, b| a == b);
     let inside: Vec<usize> = exact.iter().copied().filter(|&s| allowed(s, search.len())).collect();
     if !inside.is_empty() {
@@ -61,7 +65,8 @@ pub(crate) fn find_matches(lines: &[Line<'_>], search: &[String], allowed: impl 
     let squashed: Vec<String> = trimmed.iter().map(|l| squash(l)).collect();
     let tolerant = windows_where(lines, &squashed, |a, b| squash(a) == b);
     let len = squashed.len();
-    let (inside, outside_tolerant): (Vec<usize>, Vec<usize>) = tolerant.iter().partition(|&&s| allowed(s, len));
+    let (inside, outside_tolerant): (Vec<usize>, Vec<usize>) =
+        tolerant.iter().partition(|&&s| allowed(s, len));
     let outside = if exact.is_empty() { outside_tolerant } else { exact };
     Matches { kind: MatchKind::IgnoringWhitespace, len, inside, outside }
 }
@@ -87,7 +92,11 @@ const MAX_CLOSEST_LINES: usize = 12;
 
 /// The window of lines inside `candidates` (0-based line ranges, e.g. the
 /// region bodies) most similar to `search`, by mean per-line edit similarity.
-pub(crate) fn closest_lines(lines: &[Line<'_>], candidates: &[Range<usize>], search: &[String]) -> Option<ClosestLines> {
+pub(crate) fn closest_lines(
+    lines: &[Line<'_>],
+    candidates: &[Range<usize>],
+    search: &[String],
+) -> Option<ClosestLines> {
     let search: Vec<String> = trim_blank_edges(search).iter().map(|l| squash(l)).collect();
     if search.is_empty() {
         return None;
@@ -110,7 +119,10 @@ pub(crate) fn closest_lines(lines: &[Line<'_>], candidates: &[Range<usize>], sea
     }
     best.map(|(similarity, start, width)| ClosestLines {
         first_line: start + 1,
-        lines: lines[start..start + width.min(MAX_CLOSEST_LINES)].iter().map(|l| l.text.to_string()).collect(),
+        lines: lines[start..start + width.min(MAX_CLOSEST_LINES)]
+            .iter()
+            .map(|l| l.text.to_string())
+            .collect(),
         similarity,
     })
 }

@@ -98,9 +98,13 @@ pub fn apply_answer(parent: &str, answer: &str, settings: &DiffSettings) -> Resu
         }
     };
     // Both modes keep the markers by construction; this guards that promise.
-    let child_regions = evolve_regions(&code).map_err(|e| DiffError::MarkersDamaged { reason: e.to_string() })?;
+    let child_regions =
+        evolve_regions(&code).map_err(|e| DiffError::MarkersDamaged { reason: e.to_string() })?;
     if child_regions.len() != parent_regions.len() {
-        return Err(DiffError::RegionCountMismatch { expected: parent_regions.len(), found: child_regions.len() });
+        return Err(DiffError::RegionCountMismatch {
+            expected: parent_regions.len(),
+            found: child_regions.len(),
+        });
     }
     let hash = code_hash(&code);
     if hash == code_hash(parent) {

@@ -2,8 +2,8 @@
 //! body) in a fenced code block; only region bodies are taken from it, and
 //! everything outside the regions stays the parent's.
 
-use super::apply::{describe_regions, line_ending};
 use super::DiffError;
+use super::apply::{describe_regions, line_ending};
 use crate::regions::{EvolveRegion, START_MARKER, evolve_regions};
 
 /// A fenced code block of the answer.
@@ -21,7 +21,9 @@ pub(crate) fn fenced_blocks(answer: &str) -> Result<Vec<FencedBlock>, DiffError>
         let trimmed = line.trim_start();
         let ticks = trimmed.chars().take_while(|&c| c == '`').count();
         match open.as_mut() {
-            None if ticks >= 3 => open = Some((i + 1, ticks, trimmed[ticks..].trim().to_string(), String::new())),
+            None if ticks >= 3 => {
+                open = Some((i + 1, ticks, trimmed[ticks..].trim().to_string(), String::new()))
+            }
             None => {}
             Some((_, fence, _, _)) if ticks >= *fence && trimmed[ticks..].trim().is_empty() => {
                 let (_, _, info, body) = open.take().expect("open fence");
@@ -63,11 +65,13 @@ pub(crate) fn apply_rewrite(parent: &str, answer: &str) -> Result<Rewritten, Dif
     let block = program_block(answer)?;
     let mut notes = Vec::new();
     let new_bodies: Vec<String> = if block.contains(START_MARKER) {
-        let answer_regions = evolve_regions(&block).map_err(|e| DiffError::MarkersDamaged {
-            reason: format!("in the answer's code block, {e}"),
-        })?;
+        let answer_regions = evolve_regions(&block)
+            .map_err(|e| DiffError::MarkersDamaged { reason: format!("in the answer's code block, {e}") })?;
         if answer_regions.len() != regions.len() {
-            return Err(DiffError::RegionCountMismatch { expected: regions.len(), found: answer_regions.len() });
+            return Err(DiffError::RegionCountMismatch {
+                expected: regions.len(),
+                found: answer_regions.len(),
+            });
         }
         if outside_code(&block, &answer_regions) != outside_code(parent, &regions) {
             notes.push(format!(

@@ -38,7 +38,12 @@ pub(crate) fn summarize_blocks(blocks: &[AppliedBlock], limits: SummaryLimits) -
         let (removed, added) = (&block.removed, &block.added);
         let same = |a: &String, b: &String| a.trim() == b.trim();
         let head = removed.iter().zip(added).take_while(|(a, b)| same(a, b)).count();
-        let tail = removed[head..].iter().rev().zip(added[head..].iter().rev()).take_while(|(a, b)| same(a, b)).count();
+        let tail = removed[head..]
+            .iter()
+            .rev()
+            .zip(added[head..].iter().rev())
+            .take_while(|(a, b)| same(a, b))
+            .count();
         let first = block.first_line + head;
         let gone = &removed[head..removed.len() - tail];
         let new = &added[head..added.len() - tail];
@@ -71,7 +76,12 @@ mod tests {
         let block = AppliedBlock {
             first_line: 10,
             removed: lines(&["fn f() {", "    let x = 1;", "}"]),
-            added: lines(&["fn f() {", "    let x = compute_the_value_with_a_long_name();", "    log(x);", "}"]),
+            added: lines(&[
+                "fn f() {",
+                "    let x = compute_the_value_with_a_long_name();",
+                "    log(x);",
+                "}",
+            ]),
         };
         let limits = SummaryLimits { max_lines: 10, max_line_len: 20 };
         assert_eq!(

@@ -9,7 +9,8 @@ pub const REDACTED: &str = "[REDACTED]";
 
 /// Colour and cursor codes (CSI) and terminal titles/links (OSC).
 static ANSI: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]").expect("ANSI pattern")
+    Regex::new(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+        .expect("ANSI pattern")
 });
 
 /// Patterns whose whole match is a secret.
@@ -69,12 +70,7 @@ pub fn truncate_middle(text: &str, max_bytes: usize) -> String {
     }
     let head_end = floor_boundary(text, max_bytes / 2);
     let tail_start = ceil_boundary(text, text.len() - (max_bytes - max_bytes / 2));
-    format!(
-        "{}\n[… {} bytes cut …]\n{}",
-        &text[..head_end],
-        tail_start - head_end,
-        &text[tail_start..]
-    )
+    format!("{}\n[… {} bytes cut …]\n{}", &text[..head_end], tail_start - head_end, &text[tail_start..])
 }
 
 fn floor_boundary(text: &str, mut i: usize) -> usize {
@@ -104,7 +100,8 @@ mod tests {
 
     #[test]
     fn strips_colours_and_links() {
-        let text = "\x1b[1m\x1b[31merror[E0308]\x1b[0m: mismatched types \x1b]8;;https://x\x07link\x1b]8;;\x07";
+        let text =
+            "\x1b[1m\x1b[31merror[E0308]\x1b[0m: mismatched types \x1b]8;;https://x\x07link\x1b]8;;\x07";
         assert_eq!(strip_ansi(text), "error[E0308]: mismatched types link");
     }
 

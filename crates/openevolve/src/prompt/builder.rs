@@ -102,7 +102,11 @@ impl PromptBuilder {
         Self::with_parts(config.prompt.clone(), EvolutionMode::from_config(config), language)
     }
 
-    pub fn with_parts(config: PromptConfig, mode: EvolutionMode, language: impl Into<String>) -> Result<Self, PromptError> {
+    pub fn with_parts(
+        config: PromptConfig,
+        mode: EvolutionMode,
+        language: impl Into<String>,
+    ) -> Result<Self, PromptError> {
         let templates = TemplateSet::load(config.template_dir.as_deref().map(std::path::Path::new))?;
         Ok(Self { templates, config, mode, language: language.into() })
     }
@@ -145,9 +149,13 @@ impl PromptBuilder {
                 .iter()
                 .map(|(name, text)| ArtifactView {
                     name: name.clone(),
-                    text: prepare_artifact(text, self.config.max_artifact_bytes, self.config.artifact_security_filter)
-                        .trim_end()
-                        .to_string(),
+                    text: prepare_artifact(
+                        text,
+                        self.config.max_artifact_bytes,
+                        self.config.artifact_security_filter,
+                    )
+                    .trim_end()
+                    .to_string(),
                 })
                 .collect()
         } else {
@@ -186,7 +194,10 @@ impl PromptBuilder {
             _ => None,
         };
         let lines = evolved_lines(&p.code);
-        let style = match (self.config.concise_implementation_max_lines, self.config.comprehensive_implementation_min_lines) {
+        let style = match (
+            self.config.concise_implementation_max_lines,
+            self.config.comprehensive_implementation_min_lines,
+        ) {
             (Some(max), _) if lines <= max => Some("concise"),
             (_, Some(min)) if lines >= min => Some("comprehensive"),
             _ => None,
@@ -205,7 +216,11 @@ impl PromptBuilder {
             island: p.island,
             label: p.label.description(),
             score: own.map_or_else(|| "not scored".to_string(), format_metric),
-            metrics: p.metrics.iter().map(|(name, v)| MetricView { name: name.clone(), value: format_metric(*v) }).collect(),
+            metrics: p
+                .metrics
+                .iter()
+                .map(|(name, v)| MetricView { name: name.clone(), value: format_metric(*v) })
+                .collect(),
             feature_cell: dims
                 .iter()
                 .zip(&p.feature_cell)
@@ -225,8 +240,11 @@ impl PromptBuilder {
                 "The program is {length} characters long (over {limit}); a simpler version that scores as well would be progress."
             ));
         }
-        let attempts: Vec<f64> =
-            context.previous_attempts.iter().filter_map(|p| fitness(&p.metrics, &context.feature_dimensions)).collect();
+        let attempts: Vec<f64> = context
+            .previous_attempts
+            .iter()
+            .filter_map(|p| fitness(&p.metrics, &context.feature_dimensions))
+            .collect();
         if let Some(parent) = parent_fitness
             && attempts.len() >= 2
             && attempts.iter().all(|&a| a < parent)

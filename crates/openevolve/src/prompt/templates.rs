@@ -85,8 +85,10 @@ impl TemplateSet {
             let text = text.strip_suffix('\n').unwrap_or(text);
             (name.as_str(), text.strip_suffix('\r').unwrap_or(text))
         });
-        tera.add_raw_templates(texts)
-            .map_err(|e| PromptError::Template { origin: "the template set".into(), detail: error_chain(&e) })?;
+        tera.add_raw_templates(texts).map_err(|e| PromptError::Template {
+            origin: "the template set".into(),
+            detail: error_chain(&e),
+        })?;
 
         let (origin, text) = source(dir, VARIATIONS_FILE, BUILT_IN_VARIATIONS)?;
         let variations = serde_yaml::from_str(&text)
