@@ -47,6 +47,7 @@ pub(crate) fn worker_limits(config: &EvaluatorConfig) -> WorkerLimits {
         cpu_seconds: config.cpu_limit.map(|c| c.ceil() as u64),
         max_output_bytes: config.max_output_bytes as usize,
         allow_network: config.allow_network,
+        env: config.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
     }
 }
 

@@ -30,6 +30,10 @@ pub struct EvaluatorConfig {
     pub max_artifact_storage: u64,
     /// Extra arguments handed to the evaluator as JSON.
     pub evaluator_args: Option<BTreeMap<String, serde_json::Value>>,
+    /// Environment variables evaluation processes get besides PATH, LANG
+    /// and LD_LIBRARY_PATH (e.g. where a model lives). Candidates see them
+    /// too, so names that look like secrets are refused.
+    pub env: BTreeMap<String, String>,
     /// CPU seconds one evaluation stage may use (RLIMIT_CPU); `None` for no
     /// limit beyond `timeout`.
     pub cpu_limit: Option<f64>,
@@ -133,6 +137,7 @@ impl Default for EvaluatorConfig {
             enable_artifacts: true,
             max_artifact_storage: 100 * 1024 * 1024,
             evaluator_args: None,
+            env: BTreeMap::new(),
             cpu_limit: None,
             max_output_bytes: 1024 * 1024,
             in_process: false,
@@ -142,6 +147,24 @@ impl Default for EvaluatorConfig {
             slurm: SlurmConfig::default(),
         }
     }
+}
+
+/// Parts of a variable name that suggest a secret: candidates read the
+/// evaluation environment, and must never see keys.
+const SECRET_HINTS: [&str; 5] = ["KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL"];
+
+/// Why `name` cannot be set for evaluations, if it cannot.
+fn env_name_problem(name: &str) -> Option<String> {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Some("a variable name has letters, digits and `_` only".into());
+    }
+    if ["HOME", "TMPDIR", "PATH"].contains(&name) {
+        return Some(format!("{name} is set by the evaluator host itself"));
+    }
+    let upper = name.to_ascii_uppercase();
+    SECRET_HINTS.iter().find(|h| upper.contains(*h)).map(|h| {
+        format!("looks like a secret (contains {h}); candidates can read the evaluation environment, so it is not passed")
+    })
 }
 
 impl EvaluatorConfig {
@@ -186,6 +209,11 @@ impl EvaluatorConfig {
                     self.cascade_thresholds.len()
                 ),
             );
+        }
+        for name in self.env.keys() {
+            if let Some(problem) = env_name_problem(name) {
+                p(&format!("env.{name}"), problem);
+            }
         }
         if self.executor == ExecutorKind::Slurm {
             self.validate_slurm(&mut problems);

@@ -1,6 +1,8 @@
 //! The crates a problem's code may use. Candidates declare theirs in
 //! `candidate.toml` (a Cargo `[dependencies]` table beside `initial.rs`); an
-//! evaluator crate declares its own in its `Cargo.toml`. Both are built as one
+//! evaluator crate declares its own in its `Cargo.toml`. Either may also hold
+//! `[patch.<source>]` tables (e.g. a platform port of a crate), which apply
+//! to the whole set as they would at a workspace root. Both are built as one
 //! dependency set, so the candidate and the evaluator link the very same
 //! builds of the crates they share (passing an `mlx_rs::Array` between them
 //! is sound only then).
@@ -20,8 +22,8 @@ pub fn dependency_fragment(
     candidate: Option<(&str, &Path)>,
     evaluator_crate: Option<(&str, &Path)>,
 ) -> Result<String, PrepareError> {
-    let mut merged = Table::new();
-    let mut origin: Vec<(String, &'static str)> = Vec::new();
+    let mut deps = Merged::default();
+    let mut patches: Vec<(String, Merged)> = Vec::new();
     for (text, dir, file) in candidate
         .map(|(t, d)| (t, d, "candidate.toml"))
         .into_iter()
@@ -29,31 +31,68 @@ pub fn dependency_fragment(
     {
         let bad = |msg: String| PrepareError::DepsBuild(format!("{file} in {}: {msg}", dir.display()));
         let table: Table = text.parse().map_err(|e: toml::de::Error| bad(e.to_string()))?;
-        let Some(deps) = table.get("dependencies") else { continue };
-        let Value::Table(deps) = deps else { return Err(bad("`dependencies` must be a table".into())) };
-        for (name, spec) in deps {
-            let spec = absolute_paths(spec.clone(), dir);
-            match merged.get(name) {
-                Some(existing) if *existing != spec => {
-                    let first = origin.iter().find(|(n, _)| n == name).map_or("", |(_, f)| f);
-                    return Err(bad(format!(
-                        "`{name}` is declared as {spec} here but as {existing} in {first}; declare it the same way in both"
-                    )));
-                }
-                Some(_) => {}
-                None => {
-                    merged.insert(name.clone(), spec);
-                    origin.push((name.clone(), file));
-                }
+        if let Some(table) = table.get("dependencies") {
+            let Value::Table(table) = table else { return Err(bad("`dependencies` must be a table".into())) };
+            deps.add(table, dir, file, "").map_err(bad)?;
+        }
+        if let Some(table) = table.get("patch") {
+            let Value::Table(sources) = table else { return Err(bad("`patch` must be a table".into())) };
+            for (source, table) in sources {
+                let Value::Table(table) = table else {
+                    return Err(bad(format!("`patch.{source}` must be a table")));
+                };
+                let index = match patches.iter().position(|(s, _)| s == source) {
+                    Some(i) => i,
+                    None => {
+                        patches.push((source.clone(), Merged::default()));
+                        patches.len() - 1
+                    }
+                };
+                patches[index].1.add(table, dir, file, &format!("patch.{source}.")).map_err(bad)?;
             }
         }
     }
-    if merged.is_empty() {
+    let mut wrapper = Table::new();
+    if !deps.table.is_empty() {
+        wrapper.insert("dependencies".into(), Value::Table(deps.table));
+    }
+    let patch: Table = patches.into_iter().map(|(source, m)| (source, Value::Table(m.table))).collect();
+    if !patch.is_empty() {
+        wrapper.insert("patch".into(), Value::Table(patch));
+    }
+    if wrapper.is_empty() {
         return Ok(String::new());
     }
-    let mut wrapper = Table::new();
-    wrapper.insert("dependencies".into(), Value::Table(merged));
     Ok(toml::to_string(&wrapper).expect("a table of strings and tables serializes"))
+}
+
+/// Crate entries gathered from both files, with the file each came from.
+#[derive(Default)]
+struct Merged {
+    table: Table,
+    origin: Vec<(String, &'static str)>,
+}
+
+impl Merged {
+    fn add(&mut self, entries: &Table, dir: &Path, file: &'static str, prefix: &str) -> Result<(), String> {
+        for (name, spec) in entries {
+            let spec = absolute_paths(spec.clone(), dir);
+            match self.table.get(name) {
+                Some(existing) if *existing != spec => {
+                    let first = self.origin.iter().find(|(n, _)| n == name).map_or("", |(_, f)| f);
+                    return Err(format!(
+                        "`{prefix}{name}` is declared as {spec} here but as {existing} in {first}; declare it the same way in both"
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    self.table.insert(name.clone(), spec);
+                    self.origin.push((name.clone(), file));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 fn absolute_paths(spec: Value, dir: &Path) -> Value {
@@ -63,13 +102,29 @@ fn absolute_paths(spec: Value, dir: &Path) -> Value {
                 && Path::new(p).is_relative()
             {
                 let abs = dir.join(p);
-                let abs = abs.canonicalize().unwrap_or(abs);
+                let abs = abs.canonicalize().unwrap_or_else(|_| lexically_normal(&abs));
                 t.insert("path".into(), Value::String(abs.to_string_lossy().into_owned()));
             }
             Value::Table(t)
         }
         other => other,
     }
+}
+
+/// `a/b/../c` as `a/c`, for paths that do not exist (yet).
+fn lexically_normal(path: &Path) -> std::path::PathBuf {
+    use std::path::Component;
+    let mut out = std::path::PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::ParentDir if out.file_name().is_some() => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -90,7 +145,7 @@ mod tests {
         let table: Table = fragment.parse().unwrap();
         let deps = table["dependencies"].as_table().unwrap();
         assert_eq!(deps["rand"].as_str(), Some("0.8"));
-        assert_eq!(deps["local"]["path"].as_str(), Some("/problems/p/evaluator/../lib"));
+        assert_eq!(deps["local"]["path"].as_str(), Some("/problems/p/lib"));
     }
 
     #[test]
@@ -106,6 +161,28 @@ mod tests {
             err.contains("`rand`") && err.contains("candidate.toml") && err.contains("evaluator crate"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn patch_tables_are_merged_with_absolute_paths() {
+        let fragment = dependency_fragment(
+            Some((
+                "[dependencies]\nmlx-rs = \"0.33\"\n[patch.crates-io]\nmlx-sys = { path = \"port\" }\n",
+                Path::new("/p"),
+            )),
+            Some(("[patch.crates-io]\nmlx-sys = { path = \"../port\" }\n", Path::new("/p/evaluator"))),
+        )
+        .unwrap();
+        let table: Table = fragment.parse().unwrap();
+        assert_eq!(table["patch"]["crates-io"]["mlx-sys"]["path"].as_str(), Some("/p/port"));
+        assert_eq!(table["dependencies"]["mlx-rs"].as_str(), Some("0.33"));
+        let clash = dependency_fragment(
+            Some(("[patch.crates-io]\nmlx-sys = { path = \"a\" }\n", Path::new("/p"))),
+            Some(("[patch.crates-io]\nmlx-sys = { path = \"b\" }\n", Path::new("/p"))),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(clash.contains("`patch.crates-io.mlx-sys`"), "{clash}");
     }
 
     #[test]

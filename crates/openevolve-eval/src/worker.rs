@@ -23,6 +23,8 @@ pub(crate) struct WorkerLimits {
     /// Per stream; more than this ends the run.
     pub max_output_bytes: usize,
     pub allow_network: bool,
+    /// Set in the worker's environment (`evaluator.env`).
+    pub env: Vec<(String, String)>,
 }
 
 /// How the worker ended.
@@ -92,6 +94,7 @@ pub(crate) async fn run_worker(
     let confinement = Confinement::new(&private, limits.memory_mb, limits.cpu_seconds, limits.allow_network)?;
     let mut cmd = tokio::process::Command::new(program);
     clean_env(&mut cmd, WORKER_ENV_KEEP);
+    cmd.envs(limits.env.iter().map(|(k, v)| (k, v)));
     cmd.env("HOME", &work)
         .env("TMPDIR", &work)
         .current_dir(&work)

@@ -1,5 +1,7 @@
 //! `${VAR}` in string values reads the environment, so secrets such as API
-//! keys stay out of config files. `$${` writes a literal `${`.
+//! keys stay out of config files. `${VAR:-fallback}` uses the fallback
+//! (itself expanded) when VAR is unset or empty, as shells do. `$${` writes
+//! a literal `${`.
 
 use serde_yaml::Value;
 
@@ -40,17 +42,26 @@ fn expand(s: &str, env: EnvLookup) -> Result<String, String> {
             out.push_str("${");
             rest = after;
         } else if let Some(after) = tail.strip_prefix("${") {
-            let end = after.find('}').ok_or_else(|| format!("`${{` without a closing `}}` in {s:?}"))?;
-            let name = &after[..end];
+            let end = closing_brace(after).ok_or_else(|| format!("`${{` without a closing `}}` in {s:?}"))?;
+            let (name, fallback) = match after[..end].split_once(":-") {
+                Some((name, fallback)) => (name, Some(fallback)),
+                None => (&after[..end], None),
+            };
             if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                 return Err(format!(
                     "`${{{name}}}` is not a variable name (letters, digits and `_`); write `$${{` for a literal `${{`"
                 ));
             }
-            let val = env(name).ok_or_else(|| {
-                format!("environment variable `{name}` is not set (referenced as `${{{name}}}`)")
-            })?;
-            out.push_str(&val);
+            match (env(name).filter(|v| !v.is_empty() || fallback.is_none()), fallback) {
+                (Some(val), _) => out.push_str(&val),
+                (None, Some(fallback)) => out.push_str(&expand(fallback, env)?),
+                (None, None) => {
+                    return Err(format!(
+                        "environment variable `{name}` is not set (referenced as `${{{name}}}`; \
+                         `${{{name}:-default}}` gives a default)"
+                    ));
+                }
+            }
             rest = &after[end + 1..];
         } else {
             out.push('$');
@@ -59,6 +70,22 @@ fn expand(s: &str, env: EnvLookup) -> Result<String, String> {
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// The index of the `}` closing a reference whose `${` came just before
+/// `text`, skipping nested references in a fallback.
+fn closing_brace(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let bytes = text.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'{' if i > 0 && bytes[i - 1] == b'$' => depth += 1,
+            b'}' if depth == 0 => return Some(i),
+            b'}' => depth -= 1,
+            _ => {}
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -79,5 +106,17 @@ mod tests {
         assert!(err.contains("`NOT_SET` is not set"), "{err}");
         assert!(e("${unterminated").unwrap_err().contains("closing"));
         assert!(e("${A B}").unwrap_err().contains("not a variable name"));
+    }
+
+    #[test]
+    fn fallbacks_apply_to_unset_variables_and_nest() {
+        let e = |s| expand(s, &fake_env);
+        assert_eq!(e("${A_KEY:-unused}").unwrap(), "alpha");
+        assert_eq!(e("${NOT_SET:-/tmp/x}").unwrap(), "/tmp/x");
+        assert_eq!(e("${NOT_SET:-${A_KEY}/cache}/models").unwrap(), "alpha/cache/models");
+        assert_eq!(e("${NOT_SET:-${ALSO_UNSET:-deep}}").unwrap(), "deep");
+        assert_eq!(e("${NOT_SET:-}").unwrap(), "");
+        assert!(e("${NOT_SET:-${ALSO_UNSET}}").unwrap_err().contains("`ALSO_UNSET` is not set"));
+        assert!(e("${NOT_SET:-${A_KEY}").unwrap_err().contains("closing"));
     }
 }
