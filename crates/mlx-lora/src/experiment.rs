@@ -3,6 +3,11 @@
 //! evolved program may replace come in as [`Hooks`]; everything else (model,
 //! data, seeds, data order, step count, the validation loss) is fixed by the
 //! [`Experiment`], so two runs with different hooks are comparable.
+//!
+//! The steps are public on their own as well: [`prepare`] and
+//! [`train_prepared`] train without measuring anything else, and
+//! [`Validator`] judges saved adapters on a fresh base model, which is how an
+//! evaluator keeps the judging out of the trained program's reach.
 
 use std::path::Path;
 use std::time::Instant;
@@ -10,7 +15,9 @@ use std::time::Instant;
 use mlx_rs::Dtype;
 use serde::{Deserialize, Serialize};
 
-use crate::data::{BatchFn, BatchOptions, WordnetOptions, build_wordnet, make_batches, tokenize_all};
+use crate::data::{
+    BatchFn, BatchOptions, Tokenized, WordnetOptions, build_wordnet, make_batches, tokenize_all,
+};
 use crate::lora::{self, LoraConfig, LoraForwardFn};
 use crate::model::Llama;
 use crate::tokenizer::Tokenizer;
@@ -25,12 +32,19 @@ pub struct Hooks {
     pub lora_forward: LoraForwardFn,
     pub step: Box<dyn TrainStep>,
     pub batch_fn: BatchFn,
+    /// Evaluate MLX's graph every k steps; `None` keeps the experiment's.
+    pub eval_every: Option<usize>,
 }
 
 impl Hooks {
     /// The reference implementation of every part.
     pub fn standard() -> Self {
-        Self { lora_forward: lora::standard_forward, step: Box::new(StandardStep), batch_fn: make_batches }
+        Self {
+            lora_forward: lora::standard_forward,
+            step: Box::new(StandardStep),
+            batch_fn: make_batches,
+            eval_every: None,
+        }
     }
 }
 
@@ -50,8 +64,8 @@ pub struct Experiment {
 }
 
 impl Experiment {
-    /// Small enough for two CPU cores in about a minute: 8 adapted layers,
-    /// 256 examples of at most 64 tokens, 20 steps of batch 4.
+    /// Small enough for two CPU cores in well under a minute: 8 adapted
+    /// layers, 256 examples of at most 64 tokens, 12 steps of batch 4.
     pub fn tiny() -> Self {
         Self {
             name: "tiny".into(),
@@ -59,7 +73,7 @@ impl Experiment {
             max_len: 64,
             lora: LoraConfig { num_layers: 8, ..LoraConfig::default() },
             train: TrainConfig {
-                iters: 20,
+                iters: 12,
                 batch: BatchOptions {
                     batch_size: 4,
                     mask_prompt: true,
@@ -134,14 +148,18 @@ pub struct ExperimentReport {
     pub total_seconds: f64,
 }
 
-/// Runs `experiment` with `hooks`; writes the trained adapters to
-/// `adapters_out` when given. The validation losses use the reference loss
-/// and the reference LoRA forward, whatever the hooks.
-pub fn run(
-    experiment: &Experiment,
-    hooks: &mut Hooks,
-    adapters_out: Option<&Path>,
-) -> Result<ExperimentReport> {
+/// A run's model with its adapters (untrained) and tokenized data.
+pub struct Prepared {
+    pub model: Llama,
+    pub train_set: Vec<Tokenized>,
+    pub valid_set: Vec<Tokenized>,
+    /// The experiment's training settings with the tokenizer's pad id.
+    pub config: TrainConfig,
+    pub load_seconds: f64,
+}
+
+/// Loads the base model and the data and adds the adapters.
+pub fn prepare(experiment: &Experiment) -> Result<Prepared> {
     let start = Instant::now();
     let path = crate::paths::smollm2_gguf()?;
     let (mut model, file) = Llama::load_gguf(&path, experiment.load_options())?;
@@ -153,26 +171,86 @@ pub fn run(
     let mut config = experiment.train.clone();
     config.batch.pad_id = tokenizer.pad_id;
     lora::apply(&mut model, &experiment.lora)?;
-    let load_seconds = start.elapsed().as_secs_f64();
+    Ok(Prepared { model, train_set, valid_set, config, load_seconds: start.elapsed().as_secs_f64() })
+}
 
-    let valid_loss_before = validation_loss(&model, &valid_set, &config.batch)?;
-    model.set_lora_forward(hooks.lora_forward);
-    let report = train(&mut model, &train_set, &config, hooks.step.as_mut(), hooks.batch_fn)?;
-    model.set_lora_forward(lora::standard_forward);
-    let valid_loss_after = validation_loss(&model, &valid_set, &config.batch)?;
-    if let Some(out) = adapters_out {
-        lora::save_adapters(&model, out)?;
+/// Trains the prepared model's adapters with `hooks`, then puts the
+/// reference LoRA forward back.
+pub fn train_prepared(prepared: &mut Prepared, hooks: &mut Hooks) -> Result<TrainReport> {
+    let mut config = prepared.config.clone();
+    if let Some(k) = hooks.eval_every {
+        config.eval_every = k;
     }
+    prepared.model.set_lora_forward(hooks.lora_forward);
+    let report =
+        train(&mut prepared.model, &prepared.train_set, &config, hooks.step.as_mut(), hooks.batch_fn);
+    prepared.model.set_lora_forward(lora::standard_forward);
+    report
+}
+
+/// Forward FLOPs per token position of the base model's matmuls:
+/// `2 × parameters`, the embedding lookup excluded, a tied output projection
+/// included.
+pub fn forward_flops_per_position(model: &Llama) -> f64 {
     let c = &model.config;
-    let matmul_params = c.num_parameters() - (c.vocab_size as i64 * c.hidden_size as i64)
-        + if c.tie_word_embeddings { c.vocab_size as i64 * c.hidden_size as i64 } else { 0 };
+    let embedding = c.vocab_size as i64 * c.hidden_size as i64;
+    let matmul_params = c.num_parameters() - embedding + if c.tie_word_embeddings { embedding } else { 0 };
+    2.0 * matmul_params as f64
+}
+
+/// Runs `experiment` with `hooks`; writes the trained adapters to
+/// `adapters_out` when given. The validation losses use the reference loss
+/// and the reference LoRA forward, whatever the hooks.
+pub fn run(
+    experiment: &Experiment,
+    hooks: &mut Hooks,
+    adapters_out: Option<&Path>,
+) -> Result<ExperimentReport> {
+    let start = Instant::now();
+    let mut prepared = prepare(experiment)?;
+    let valid_loss_before = validation_loss(&prepared.model, &prepared.valid_set, &prepared.config.batch)?;
+    let report = train_prepared(&mut prepared, hooks)?;
+    let valid_loss_after = validation_loss(&prepared.model, &prepared.valid_set, &prepared.config.batch)?;
+    if let Some(out) = adapters_out {
+        lora::save_adapters(&prepared.model, out)?;
+    }
     Ok(ExperimentReport {
         experiment: experiment.name.clone(),
         valid_loss_before,
         valid_loss_after,
         train: report,
-        forward_flops_per_position: 2.0 * matmul_params as f64,
-        load_seconds,
+        forward_flops_per_position: forward_flops_per_position(&prepared.model),
+        load_seconds: prepared.load_seconds,
         total_seconds: start.elapsed().as_secs_f64(),
     })
+}
+
+/// Judges trained adapters: a fresh base model with the experiment's adapter
+/// placement, and the reference validation loss on the experiment's
+/// validation split.
+pub struct Validator {
+    /// With untrained adapters (`B = 0`): the base model's function.
+    untrained: Llama,
+    valid_set: Vec<Tokenized>,
+    batch: BatchOptions,
+}
+
+impl Validator {
+    pub fn new(experiment: &Experiment) -> Result<Self> {
+        let prepared = prepare(experiment)?;
+        Ok(Self { untrained: prepared.model, valid_set: prepared.valid_set, batch: prepared.config.batch })
+    }
+
+    /// The base model's loss.
+    pub fn base_loss(&self) -> Result<f64> {
+        validation_loss(&self.untrained, &self.valid_set, &self.batch)
+    }
+
+    /// The validation loss with the adapters in `path`, which must have the
+    /// experiment's placement and rank exactly.
+    pub fn loss_of(&self, path: &Path) -> Result<f64> {
+        let mut model = self.untrained.clone();
+        lora::load_adapters(&mut model, path)?;
+        validation_loss(&model, &self.valid_set, &self.batch)
+    }
 }

@@ -16,6 +16,8 @@
 //! - [`train`]: the loss, the training step behind a trait, the trainer with
 //!   gradient accumulation and an evaluation cadence, validation loss, MLX's
 //!   memory counters;
+//! - [`verify`]: checks of replaceable parts against the reference (forward,
+//!   batching, step) that an evaluator runs before trusting a speed-up;
 //! - [`experiment`]: a whole run (load, data, adapters, training, validation)
 //!   from a preset (`tiny` for CPU tests, `full` for a GPU) with the pluggable
 //!   parts bundled as [`experiment::Hooks`].
@@ -31,6 +33,7 @@ pub mod model;
 pub mod paths;
 pub mod tokenizer;
 pub mod train;
+pub mod verify;
 pub mod weights;
 
 pub use config::LlamaConfig;

@@ -137,7 +137,7 @@ impl Llama {
     /// Loads a GGUF file; returns the model and the open file (its metadata
     /// holds the tokenizer).
     pub fn load_gguf(path: &std::path::Path, options: LoadOptions) -> Result<(Self, GgufFile)> {
-        let file = GgufFile::load(path)?;
+        let file = open_gguf(path)?;
         let weights = Weights::from_gguf(&file, options)?;
         Ok((Self::from_weights(weights, options.dtype)?, file))
     }
@@ -208,4 +208,26 @@ impl Llama {
         }
         Ok(out)
     }
+}
+
+/// MLX's GGUF reader (gguflib) opens the file read-write. Where only reading
+/// is allowed (an evaluation sandbox), it reads a private copy in the temp
+/// directory instead, removed once loaded.
+fn open_gguf(path: &std::path::Path) -> Result<GgufFile> {
+    let direct = match GgufFile::load(path) {
+        Ok(file) => return Ok(file),
+        Err(e) => e,
+    };
+    if std::fs::OpenOptions::new().append(true).open(path).is_ok() {
+        return Err(direct.into());
+    }
+    let copy = std::env::temp_dir().join(format!(
+        ".{}.{}.gguf",
+        path.file_stem().and_then(|s| s.to_str()).unwrap_or("model"),
+        std::process::id()
+    ));
+    std::fs::copy(path, &copy).map_err(|e| crate::Error::io(&copy, e))?;
+    let loaded = GgufFile::load(&copy);
+    let _ = std::fs::remove_file(&copy);
+    Ok(loaded?)
 }

@@ -36,6 +36,14 @@ impl Tensor {
         }
     }
 
+    /// The arrays that hold it.
+    pub fn arrays(&self) -> Vec<&Array> {
+        match self {
+            Tensor::Dense(a) => vec![a],
+            Tensor::Quantized { weight, scales, biases, .. } => vec![weight, scales, biases],
+        }
+    }
+
     pub fn is_quantized(&self) -> bool {
         matches!(self, Tensor::Quantized { .. })
     }

@@ -22,6 +22,9 @@ pub struct Cli {
 pub enum Command {
     /// Evolve INITIAL, scoring every child with EVALUATOR.
     Run(RunArgs),
+    /// Build PROGRAM and score it once with EVALUATOR, as a run would; print
+    /// the metrics and artifacts. Exits 1 when the evaluation fails.
+    Eval(EvalArgs),
     /// Work with config files.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -86,6 +89,28 @@ pub struct RunArgs {
     #[arg(long)]
     pub json: bool,
     /// Where built dependencies and candidates are cached across runs
+    /// [default: $XDG_CACHE_HOME/openevolve].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The program to score (e.g. the initial program, or a variant of it).
+    pub program: PathBuf,
+    /// The evaluator: an `evaluator.rs` file or a folder holding an evaluator crate.
+    pub evaluator: PathBuf,
+    /// config.yaml; its `evaluator:` section applies (limits, arguments, env).
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The candidates' crates [default: candidate.toml beside PROGRAM, else in
+    /// the evaluator's problem folder].
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+    /// Print the evaluation as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Where built dependencies and candidates are cached
     /// [default: $XDG_CACHE_HOME/openevolve].
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,

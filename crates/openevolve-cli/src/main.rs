@@ -2,6 +2,7 @@
 
 mod cli;
 mod config_check;
+mod eval;
 mod logging;
 mod models;
 mod run;
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Eval(args) => eval::eval(args),
         Command::Config(ConfigCommand::Check { file }) => config_check::check(&file).map(|()| 0),
         Command::View(args) => view::view(args),
         Command::Models(command) => models::models(command),

@@ -95,6 +95,7 @@ impl Compiler {
         h.update(source.as_bytes());
         h.update([0]);
         h.update(self.deps.hash.as_bytes());
+        h.update(self.deps.stamp.as_bytes());
         h.update(crate_name.as_bytes());
         for f in self.flags(output) {
             h.update(f.as_encoded_bytes());

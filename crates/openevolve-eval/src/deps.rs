@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{PrepareError, io_err};
-use crate::sdk_source::{SDK_FILES, write_sdk};
+use crate::sdk_source::{SDK_FILES, write_if_changed, write_sdk};
 use crate::toolchain::Toolchain;
 
 /// Release settings of the deps build; candidates compile with the same
@@ -38,6 +38,11 @@ pub struct DepSet {
     pub dir: PathBuf,
     /// Short hex key; the `OPENEVOLVE_DEPS_HASH` compiled into fingerprints.
     pub hash: String,
+    /// Changes whenever a built library changes: local (`path`) crates can
+    /// change while the manifest, and so `hash`, stays the same. Part of
+    /// every candidate's cache key.
+    #[serde(default)]
+    pub stamp: String,
     /// Extern crate name → rlib (or proc-macro library).
     pub externs: BTreeMap<String, PathBuf>,
     pub lib_dirs: Vec<PathBuf>,
@@ -70,17 +75,21 @@ impl DepSet {
         let hash = deps_key(&manifest, sdk_version, toolchain);
         let dir = cache_root.join(format!("deps-{hash}"));
         let record = dir.join("deps.json");
+        // Registry crates never change under a version; local ones do, so
+        // with those cargo decides what to rebuild (nothing, usually: a
+        // second or so).
         if let Ok(text) = std::fs::read_to_string(&record)
             && let Ok(set) = serde_json::from_str::<DepSet>(&text)
             && set.externs.values().all(|p| p.is_file())
+            && !has_local_crates(manifest_fragment.unwrap_or(""))
         {
             return Ok(set);
         }
         let crate_dir = dir.join("crate");
         std::fs::create_dir_all(crate_dir.join("src")).map_err(io_err(&crate_dir))?;
         write_sdk(&crate_dir.join("sdk"), sdk_version).map_err(io_err(&crate_dir))?;
-        std::fs::write(crate_dir.join("Cargo.toml"), &manifest).map_err(io_err(&crate_dir))?;
-        std::fs::write(crate_dir.join("src/lib.rs"), "// Generated: only its dependencies matter.\n")
+        write_if_changed(&crate_dir.join("Cargo.toml"), manifest.as_bytes()).map_err(io_err(&crate_dir))?;
+        write_if_changed(&crate_dir.join("src/lib.rs"), b"// Generated: only its dependencies matter.\n")
             .map_err(io_err(&crate_dir))?;
 
         let target_dir = dir.join("target");
@@ -96,9 +105,11 @@ impl DepSet {
             };
             externs.insert(name, lib.clone());
         }
+        let stamp = library_stamp(&hash, &externs);
         let set = DepSet {
             dir: dir.clone(),
             hash,
+            stamp,
             externs,
             lib_dirs: vec![target_dir.join("release").join("deps")],
             native_dirs,
@@ -146,6 +157,36 @@ fn generated_manifest(fragment: &str) -> String {
          # Keeps this crate out of any workspace around the cache directory.\n[workspace]\n{DEPS_PROFILE}\n\
          [dependencies.openevolve-sdk]\npath = \"sdk\"\n\n# candidate.toml\n{fragment}\n"
     )
+}
+
+/// Whether the fragment names a crate by `path` (a dependency or a patch).
+fn has_local_crates(fragment: &str) -> bool {
+    fn any_path(value: &toml::Value) -> bool {
+        match value {
+            toml::Value::Table(t) => t.contains_key("path") || t.values().any(any_path),
+            _ => false,
+        }
+    }
+    fragment.parse::<toml::Table>().is_ok_and(|t| t.values().any(any_path))
+}
+
+/// `hash` plus each library's path, size and modification time.
+fn library_stamp(hash: &str, externs: &BTreeMap<String, PathBuf>) -> String {
+    let mut h = Sha256::new();
+    h.update(hash.as_bytes());
+    for (name, path) in externs {
+        h.update(name.as_bytes());
+        h.update(path.as_os_str().as_encoded_bytes());
+        if let Ok(meta) = std::fs::metadata(path) {
+            h.update(meta.len().to_le_bytes());
+            if let Ok(modified) =
+                meta.modified().map(|t| t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default())
+            {
+                h.update(modified.as_nanos().to_le_bytes());
+            }
+        }
+    }
+    hex(&h.finalize()[..8])
 }
 
 fn deps_key(manifest: &str, sdk_version: &str, toolchain: &Toolchain) -> String {

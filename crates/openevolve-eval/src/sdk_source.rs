@@ -32,9 +32,18 @@ pub fn write_sdk(dir: &Path, version: &str) -> io::Result<()> {
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        std::fs::write(target, text)?;
+        write_if_changed(&target, text.as_bytes())?;
     }
-    std::fs::write(dir.join("Cargo.toml"), sdk_manifest(version))
+    write_if_changed(&dir.join("Cargo.toml"), sdk_manifest(version).as_bytes())
+}
+
+/// Leaves an unchanged file alone, so cargo (which looks at modification
+/// times) does not rebuild what did not change.
+pub(crate) fn write_if_changed(path: &Path, content: &[u8]) -> io::Result<()> {
+    if std::fs::read(path).is_ok_and(|old| old == content) {
+        return Ok(());
+    }
+    std::fs::write(path, content)
 }
 
 #[cfg(test)]

@@ -1,0 +1,93 @@
+//! `openevolve eval`: builds one program and scores it with the problem's
+//! evaluator and config, as a run would, and prints what it measured. For
+//! writing and debugging evaluators, and for measuring a hand-made variant.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, anyhow};
+use openevolve::Config;
+use openevolve_eval::{EvaluatorHost, ProblemFiles, default_cache_dir};
+
+use crate::Failure;
+use crate::cli::EvalArgs;
+use crate::config_check::print_warnings;
+
+/// Returns 0 when the evaluation succeeded, 1 when it failed.
+pub fn eval(args: EvalArgs) -> Result<u8, Failure> {
+    let config = match &args.config {
+        Some(file) => {
+            let loaded = Config::load(file)?;
+            print_warnings(file, &loaded.warnings);
+            loaded.config
+        }
+        None => Config::default(),
+    };
+    let source = std::fs::read_to_string(&args.program)
+        .with_context(|| format!("cannot read program {}", args.program.display()))
+        .map_err(Failure::BadInput)?;
+    let problem = ProblemFiles { evaluator: args.evaluator.clone(), candidate_manifest: manifest(&args)? };
+    crate::logging::init(if args.json { "warn" } else { "info" }, None).map_err(Failure::RunFailed)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+        .map_err(Failure::RunFailed)?;
+    let cache_dir = args.cache_dir.clone().unwrap_or_else(default_cache_dir);
+    let evaluation = runtime.block_on(async {
+        tracing::info!(cache = %cache_dir.display(), "building the evaluator and the candidates' dependencies");
+        let host = EvaluatorHost::prepare(&problem, &config.evaluator, &cache_dir)
+            .await
+            .context("cannot prepare the evaluator")
+            .map_err(Failure::RunFailed)?;
+        tracing::info!(program = %args.program.display(), "evaluating");
+        Ok::<_, Failure>(host.evaluate_source(&source).await)
+    })?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&evaluation).expect("an evaluation serializes"));
+    } else {
+        print_evaluation(&args.program, &evaluation);
+    }
+    Ok(if evaluation.is_ok() { 0 } else { 1 })
+}
+
+/// `--manifest`, else `candidate.toml` beside the program, else in the
+/// problem's folder (the evaluator crate's parent, or beside evaluator.rs).
+fn manifest(args: &EvalArgs) -> Result<Option<PathBuf>, Failure> {
+    if let Some(path) = &args.manifest {
+        return if path.is_file() {
+            Ok(Some(path.clone()))
+        } else {
+            Err(Failure::BadInput(anyhow!("--manifest {}: no such file", path.display())))
+        };
+    }
+    let beside = |p: &Path| p.parent().map(|d| d.join("candidate.toml")).filter(|m| m.is_file());
+    // The evaluator's parent is the problem folder for a crate folder and
+    // for an evaluator.rs alike.
+    Ok(beside(&args.program).or_else(|| beside(&args.evaluator)))
+}
+
+fn print_evaluation(program: &Path, e: &openevolve_eval::Evaluation) {
+    println!("program: {}", program.display());
+    match &e.failure {
+        None => println!("status:  ok"),
+        Some(f) => println!("status:  failed ({}): {}", f.reason.code(), f.message),
+    }
+    if !e.metrics.is_empty() {
+        println!("metrics:");
+        let width = e.metrics.keys().map(String::len).max().unwrap_or(0);
+        for (name, value) in &e.metrics {
+            println!("  {name:width$}  {value}");
+        }
+    }
+    for (name, text) in &e.artifacts {
+        if text.trim().is_empty() {
+            continue;
+        }
+        println!("{name}:");
+        for line in text.lines() {
+            println!("  {line}");
+        }
+    }
+    let build = e.timings.build.map_or("cached".to_string(), |b| format!("{:.1} s", b.as_secs_f64()));
+    println!("time:    build {build}, evaluation {:.1} s", e.timings.evaluate.as_secs_f64());
+}

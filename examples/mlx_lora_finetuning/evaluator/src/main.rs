@@ -1,0 +1,89 @@
+//! Evaluator of the MLX LoRA fine-tuning problem (README.md has the rules).
+//!
+//! One evaluation is several processes, so that each training run's peak
+//! memory is its own: this worker re-runs its own executable as a child per
+//! training run (`role` in the evaluator arguments), alternating the
+//! baseline (the standard implementation compiled in here) and the
+//! candidate over `trials` trials with the same seeds, data order and step
+//! count. The first candidate run checks the candidate's parts against the
+//! reference before it trains. Then this process loads a fresh base model,
+//! puts each run's saved adapters on it and measures the validation loss
+//! itself, and scores.
+
+mod args;
+mod child;
+mod score;
+mod trial;
+
+use openevolve_sdk::{Candidate, EvaluationResult};
+
+use args::{Args, Role, Variant};
+
+fn evaluate(candidate: &Candidate) -> Result<EvaluationResult, String> {
+    let args = Args::parse(candidate.evaluator_args())?;
+    match &args.role {
+        Role::Evaluate => orchestrate(candidate, &args),
+        Role::Train { variant, adapters, check } => trial::train(candidate, &args, *variant, adapters, *check),
+    }
+}
+
+/// What the candidate runs measured, or why they stopped.
+enum Runs {
+    Done { baseline: Vec<trial::TrialReport>, candidate: Vec<trial::TrialReport> },
+    CandidateFailed(String),
+}
+
+fn orchestrate(candidate: &Candidate, args: &Args) -> Result<EvaluationResult, String> {
+    let experiment = args.experiment()?;
+    // Fail early and clearly when the model or the data are missing.
+    mlx_lora::paths::smollm2_gguf().map_err(|e| format!("{e} (config.yaml's evaluator.env says where)"))?;
+    mlx_lora::paths::wordnet_dir().map_err(|e| format!("{e} (config.yaml's evaluator.env says where)"))?;
+    let work = std::env::current_dir().map_err(|e| format!("no working directory: {e}"))?;
+    let runs = match run_trials(candidate, args, &work)? {
+        Runs::Done { baseline, candidate } => (baseline, candidate),
+        Runs::CandidateFailed(why) => return Ok(score::rejected(&why)),
+    };
+    let (baseline, candidate_runs) = runs;
+    let validator = mlx_lora::experiment::Validator::new(&experiment).map_err(|e| format!("validation model: {e}"))?;
+    let base_loss = validator.base_loss().map_err(|e| e.to_string())?;
+    let mut losses = |runs: &[trial::TrialReport]| -> Result<Vec<f64>, String> {
+        runs.iter().map(|r| validator.loss_of(&r.adapters).map_err(|e| format!("{}: {e}", r.adapters.display()))).collect()
+    };
+    let baseline_losses = losses(&baseline)?;
+    let candidate_losses = match losses(&candidate_runs) {
+        Ok(l) => l,
+        // The candidate's process wrote the file: a wrong one is its fault.
+        Err(e) => return Ok(score::rejected(&format!("its adapters cannot be judged: {e}"))),
+    };
+    Ok(score::score(&score::Measured {
+        experiment: &experiment,
+        base_model_loss: base_loss,
+        baseline: &baseline,
+        candidate: &candidate_runs,
+        baseline_losses: &baseline_losses,
+        candidate_losses: &candidate_losses,
+    }))
+}
+
+/// Baseline and candidate runs, alternating which goes first so that drift
+/// in the machine's speed falls on both.
+fn run_trials(candidate: &Candidate, args: &Args, work: &std::path::Path) -> Result<Runs, String> {
+    let (mut baseline, mut candidate_runs) = (Vec::new(), Vec::new());
+    for t in 0..args.trials {
+        let order = if t % 2 == 0 { [Variant::Candidate, Variant::Baseline] } else { [Variant::Baseline, Variant::Candidate] };
+        for variant in order {
+            let adapters = work.join(format!("{}-{t}.safetensors", variant.name()));
+            let check = variant == Variant::Candidate && t == 0;
+            let role = Role::Train { variant, adapters, check };
+            match (variant, child::run(candidate, args, role)) {
+                (Variant::Baseline, Ok(report)) => baseline.push(report),
+                (Variant::Baseline, Err(e)) => return Err(format!("the baseline run failed: {e}")),
+                (Variant::Candidate, Ok(report)) => candidate_runs.push(report),
+                (Variant::Candidate, Err(e)) => return Ok(Runs::CandidateFailed(e)),
+            }
+        }
+    }
+    Ok(Runs::Done { baseline, candidate: candidate_runs })
+}
+
+openevolve_sdk::evaluator!(evaluate);

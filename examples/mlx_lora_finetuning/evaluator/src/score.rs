@@ -1,0 +1,132 @@
+//! The score (README.md states it for users; keep the two in step).
+//!
+//! - The rule: the candidate's validation loss must be within 1% (relative,
+//!   either way) of the baseline's. Inside, `convergence` is 1.
+//! - `efficiency` = clamp(0.5 + 0.25 × (0.7 × log2(speed) + 0.3 × log2(memory)), 0, 1),
+//!   where speed = baseline / candidate training seconds and memory =
+//!   baseline / candidate peak MLX memory (medians over the trials). Equal to
+//!   the baseline is 0.5; twice as fast at equal memory is 0.675.
+//! - Inside the rule: `combined_score` = 0.7 × convergence + 0.3 × efficiency,
+//!   so from 0.7 to 1.
+//! - Outside: `convergence` = max(0, 1 − (|difference| − 1%) / 9%) and
+//!   `combined_score` = 0.5 × convergence, below 0.5, with no credit for
+//!   speed: a candidate outside the rule never outscores one inside it.
+
+use mlx_lora::experiment::Experiment;
+use openevolve_sdk::EvaluationResult;
+
+use crate::trial::TrialReport;
+
+/// Relative validation-loss difference allowed.
+pub const LOSS_TOLERANCE: f64 = 0.01;
+/// Where convergence reaches 0 outside the rule.
+const LOSS_ZERO: f64 = 0.10;
+
+/// Model FLOPs per token position of one LoRA training step, as a multiple
+/// of the forward's: the forward plus the backward pass's input gradients
+/// (frozen weights need no weight gradients; the adapters' are negligible).
+const TRAIN_FLOPS_PER_FORWARD: f64 = 2.0;
+
+pub struct Measured<'a> {
+    pub experiment: &'a Experiment,
+    pub base_model_loss: f64,
+    pub baseline: &'a [TrialReport],
+    pub candidate: &'a [TrialReport],
+    pub baseline_losses: &'a [f64],
+    pub candidate_losses: &'a [f64],
+}
+
+/// A candidate that failed before it could be measured.
+pub fn rejected(why: &str) -> EvaluationResult {
+    EvaluationResult::new()
+        .metric("combined_score", 0.0)
+        .metric("convergence", 0.0)
+        .metric("within_tolerance", 0.0)
+        .artifact("rejected", why)
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+/// Mean relative gap between two runs' per-step training losses.
+fn curve_gap(a: &[f32], b: &[f32]) -> f64 {
+    let n = a.len().min(b.len());
+    if n == 0 || a.len() != b.len() {
+        return f64::INFINITY;
+    }
+    a.iter().zip(b).map(|(x, y)| ((x - y).abs() / y.abs().max(1e-6)) as f64).sum::<f64>() / n as f64
+}
+
+pub fn score(m: &Measured) -> EvaluationResult {
+    let seconds = |runs: &[TrialReport]| median(runs.iter().map(|r| r.train.seconds).collect());
+    let peak = |runs: &[TrialReport]| median(runs.iter().map(|r| r.train.memory.peak as f64).collect());
+    let (base_loss, cand_loss) = (median(m.baseline_losses.to_vec()), median(m.candidate_losses.to_vec()));
+    let relative = (cand_loss - base_loss) / base_loss;
+    let (base_s, cand_s) = (seconds(m.baseline), seconds(m.candidate));
+    let (base_peak, cand_peak) = (peak(m.baseline), peak(m.candidate));
+    let speed = base_s / cand_s;
+    let memory = base_peak / cand_peak;
+    let efficiency = (0.5 + 0.25 * (0.7 * speed.log2() + 0.3 * memory.log2())).clamp(0.0, 1.0);
+    let inside = relative.abs() <= LOSS_TOLERANCE;
+    let convergence =
+        if inside { 1.0 } else { (1.0 - (relative.abs() - LOSS_TOLERANCE) / (LOSS_ZERO - LOSS_TOLERANCE)).max(0.0) };
+    let combined = if inside { 0.7 * convergence + 0.3 * efficiency } else { 0.5 * convergence };
+    // The same work for both: the baseline's tokens and positions.
+    let reference = &m.baseline[0];
+    let tokens = reference.train.tokens as f64;
+    let train_flops =
+        reference.train.positions as f64 * reference.forward_flops_per_position * TRAIN_FLOPS_PER_FORWARD;
+    let gap = curve_gap(&m.candidate[0].train.losses, &reference.train.losses);
+    let mb = |bytes: f64| bytes / 1e6;
+
+    let summary = format!(
+        "experiment {} ({} steps, {} trials of each)\n\
+         validation loss: baseline {base_loss:.5}, candidate {cand_loss:.5} ({:+.3}%; the rule allows ±{:.0}%); base model {:.5}\n\
+         training: baseline {base_s:.2} s, candidate {cand_s:.2} s (speed ×{speed:.3}); {:.0} vs {:.0} tokens/s\n\
+         peak MLX memory: baseline {:.1} MB, candidate {:.1} MB (×{memory:.3} leaner)\n\
+         per-step training losses differ by {:.3}% on average\n\
+         score: convergence {convergence:.3}, efficiency {efficiency:.3}, combined {combined:.4}{}",
+        m.experiment.name,
+        m.experiment.train.iters,
+        m.baseline.len(),
+        100.0 * relative,
+        100.0 * LOSS_TOLERANCE,
+        m.base_model_loss,
+        tokens / base_s,
+        tokens / cand_s,
+        mb(base_peak),
+        mb(cand_peak),
+        100.0 * gap,
+        if inside { "" } else { "\nOUTSIDE the 1% rule: no credit for speed or memory" },
+    );
+    EvaluationResult::new()
+        .metric("combined_score", combined)
+        .metric("convergence", convergence)
+        .metric("efficiency", efficiency)
+        .metric("within_tolerance", if inside { 1.0 } else { 0.0 })
+        .metric("baseline_valid_loss", base_loss)
+        .metric("candidate_valid_loss", cand_loss)
+        .metric("loss_relative_difference", relative)
+        .metric("base_model_valid_loss", m.base_model_loss)
+        .metric("speed_ratio", speed)
+        .metric("memory_ratio", memory)
+        .metric("baseline_train_seconds", base_s)
+        .metric("candidate_train_seconds", cand_s)
+        .metric("baseline_tokens_per_second", tokens / base_s)
+        .metric("candidate_tokens_per_second", tokens / cand_s)
+        .metric("baseline_peak_mb", mb(base_peak))
+        .metric("candidate_peak_mb", mb(cand_peak))
+        .metric("baseline_model_tflops", train_flops / base_s / 1e12)
+        .metric("candidate_model_tflops", train_flops / cand_s / 1e12)
+        .metric("train_loss_gap", gap)
+        .artifact("summary", summary)
+}

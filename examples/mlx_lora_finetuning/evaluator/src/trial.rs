@@ -1,0 +1,105 @@
+//! One training run, in a child process: the baseline's standard parts or
+//! the candidate's, on the experiment's model, data, order and step count;
+//! the adapters are saved for the parent to judge.
+
+use std::path::{Path, PathBuf};
+
+use mlx_lora::data::{Tokenized, epoch_order, make_batches};
+use mlx_lora::experiment::{Hooks, Prepared, forward_flops_per_position, prepare, train_prepared};
+use mlx_lora::train::TrainReport;
+use mlx_lora::verify::{self, Tolerances};
+use openevolve_sdk::{Candidate, EvaluationResult};
+use serde_json::{Value, json};
+
+use crate::args::{Args, Variant};
+
+/// What one run measured.
+#[derive(Debug, Clone)]
+pub struct TrialReport {
+    pub adapters: PathBuf,
+    pub train: TrainReport,
+    pub load_seconds: f64,
+    pub forward_flops_per_position: f64,
+}
+
+impl TrialReport {
+    fn to_json(&self) -> String {
+        json!({
+            "adapters": self.adapters,
+            "train": self.train,
+            "load_seconds": self.load_seconds,
+            "forward_flops_per_position": self.forward_flops_per_position,
+        })
+        .to_string()
+    }
+
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        let v: Value = serde_json::from_str(text).map_err(|e| format!("trial report: {e}"))?;
+        let number = |key: &str| v[key].as_f64().ok_or(format!("trial report: no {key}"));
+        Ok(Self {
+            adapters: PathBuf::from(v["adapters"].as_str().ok_or("trial report: no adapters")?),
+            train: serde_json::from_value(v["train"].clone()).map_err(|e| format!("trial report: {e}"))?,
+            load_seconds: number("load_seconds")?,
+            forward_flops_per_position: number("forward_flops_per_position")?,
+        })
+    }
+}
+
+fn candidate_hooks(candidate: &Candidate) -> Result<Hooks, String> {
+    let hooks = openevolve_sdk::candidate_fn!(candidate, hooks: fn() -> mlx_lora::experiment::Hooks)
+        .map_err(|e| e.to_string())?;
+    Ok(hooks())
+}
+
+pub fn train(
+    candidate: &Candidate,
+    args: &Args,
+    variant: Variant,
+    adapters: &Path,
+    check: bool,
+) -> Result<EvaluationResult, String> {
+    let experiment = args.experiment()?;
+    let mut prepared = prepare(&experiment).map_err(|e| e.to_string())?;
+    if check {
+        check_parts(&mut candidate_hooks(candidate)?, &prepared).map_err(|e| format!("check failed: {e}"))?;
+        // Nothing the check allocated may speed up (or slow down) the run.
+        mlx_rs::memory::clear_cache().map_err(|e| e.to_string())?;
+    }
+    // Fresh parts: no state carried over from the check.
+    let mut hooks = match variant {
+        Variant::Baseline => Hooks::standard(),
+        Variant::Candidate => candidate_hooks(candidate)?,
+    };
+    let train = train_prepared(&mut prepared, &mut hooks).map_err(|e| format!("training failed: {e}"))?;
+    mlx_lora::lora::save_adapters(&prepared.model, adapters).map_err(|e| e.to_string())?;
+    let report = TrialReport {
+        adapters: adapters.to_path_buf(),
+        forward_flops_per_position: forward_flops_per_position(&prepared.model),
+        load_seconds: prepared.load_seconds,
+        train,
+    };
+    Ok(EvaluationResult::new().metric("seconds", report.train.seconds).artifact("trial_report", report.to_json()))
+}
+
+/// Steps the step check runs: enough to see an update skipped or a
+/// pattern that only shows from the second step.
+const CHECKED_STEPS: usize = 3;
+
+/// The candidate's parts against the reference on this run's own model and
+/// data (see `mlx_lora::verify`).
+fn check_parts(hooks: &mut Hooks, prepared: &Prepared) -> Result<(), String> {
+    let config = &prepared.config;
+    let tol = Tolerances::for_dtype(prepared.model.dtype);
+    if hooks.eval_every == Some(0) {
+        return Err("eval_every must be at least 1".into());
+    }
+    verify::check_lora_forward(hooks.lora_forward, &prepared.model, &tol)?;
+    let order = epoch_order(prepared.train_set.len(), config.seed, 0);
+    let ordered: Vec<&Tokenized> = order.iter().map(|&i| &prepared.train_set[i]).collect();
+    verify::check_batches(hooks.batch_fn, &ordered, &config.batch)?;
+    let per_group = config.grad_accumulation * config.batch.batch_size;
+    let take = (CHECKED_STEPS * per_group).min(ordered.len());
+    let batches = make_batches(&ordered[..take], &config.batch).map_err(|e| e.to_string())?;
+    let groups: Vec<_> = batches.chunks(config.grad_accumulation).map(<[_]>::to_vec).collect();
+    verify::check_step(hooks.step.as_mut(), &prepared.model, &groups, config.optimizer, &tol)
+}
