@@ -194,7 +194,9 @@ pub fn check_step(
     let err = mlx("the step check");
     let mut start = model.clone();
     let mut nonzero_b = Vec::new();
-    for (i, (name, value)) in adapter_arrays(model).into_iter().enumerate() {
+    let mut adapters: Vec<_> = adapter_arrays(model).into_iter().collect();
+    adapters.sort_by(|a, b| a.0.cmp(&b.0));
+    for (i, (name, value)) in adapters.into_iter().enumerate() {
         if name.ends_with("lora_b") {
             let b =
                 random::normal::<f32>(value.shape(), None, 1e-3, &random::key(100 + i as u64).map_err(&err)?)

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+#[allow(unused_imports)]
 pub use openevolve_testkit::{Reply, ScriptedLlm};
 
 pub fn openevolve() -> Command {
