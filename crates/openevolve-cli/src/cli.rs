@@ -114,6 +114,11 @@ pub struct EvalArgs {
     /// [default: $XDG_CACHE_HOME/openevolve].
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// Only build: copy the evaluator's worker (`evaluator`) and the program
+    /// (`<name>.so`) into DIR, to evaluate on another machine (one with a GPU
+    /// and no Rust, say), and print the command that does it there.
+    #[arg(long, value_name = "DIR")]
+    pub build_only: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -33,6 +33,9 @@ pub fn eval(args: EvalArgs) -> Result<u8, Failure> {
         .context("cannot start the async runtime")
         .map_err(Failure::RunFailed)?;
     let cache_dir = args.cache_dir.clone().unwrap_or_else(default_cache_dir);
+    if let Some(dir) = &args.build_only {
+        return runtime.block_on(build_only(&args, &problem, &config, &cache_dir, &source, dir));
+    }
     let evaluation = runtime.block_on(async {
         tracing::info!(cache = %cache_dir.display(), "building the evaluator and the candidates' dependencies");
         let host = EvaluatorHost::prepare(&problem, &config.evaluator, &cache_dir)
@@ -48,6 +51,42 @@ pub fn eval(args: EvalArgs) -> Result<u8, Failure> {
         print_evaluation(&args.program, &evaluation);
     }
     Ok(if evaluation.is_ok() { 0 } else { 1 })
+}
+
+/// `--build-only DIR`: the worker and the program, copied out of the cache.
+async fn build_only(
+    args: &EvalArgs,
+    problem: &ProblemFiles,
+    config: &Config,
+    cache_dir: &Path,
+    source: &str,
+    dir: &Path,
+) -> Result<u8, Failure> {
+    let (worker, candidate) =
+        EvaluatorHost::build_for_elsewhere(problem, &config.evaluator, cache_dir, source)
+            .await
+            .context("cannot build")
+            .map_err(Failure::RunFailed)?;
+    let name = args.program.file_stem().and_then(|s| s.to_str()).unwrap_or("program");
+    let copy = |from: &Path, to: PathBuf| {
+        std::fs::create_dir_all(dir)
+            .and_then(|()| std::fs::copy(from, &to))
+            .with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))
+            .map_err(Failure::RunFailed)
+            .map(|_| to)
+    };
+    let worker = copy(&worker, dir.join("evaluator"))?;
+    let candidate = copy(&candidate, dir.join(format!("{name}.so")))?;
+    let arguments = config.evaluator.evaluator_args.as_ref().map(|a| serde_json::to_string(a).expect("JSON"));
+    println!(
+        "built {} and {}; on the other machine, with the evaluator's env set:\n  {} run {} 0 result.json{}",
+        worker.display(),
+        candidate.display(),
+        worker.display(),
+        candidate.display(),
+        arguments.map(|a| format!(" '{a}'")).unwrap_or_default()
+    );
+    Ok(0)
 }
 
 /// `--manifest`, else `candidate.toml` beside the program, else in the

@@ -31,8 +31,9 @@ pub struct EvaluatorConfig {
     /// Extra arguments handed to the evaluator as JSON.
     pub evaluator_args: Option<BTreeMap<String, serde_json::Value>>,
     /// Environment variables evaluation processes get besides PATH, LANG
-    /// and LD_LIBRARY_PATH (e.g. where a model lives). Candidates see them
-    /// too, so names that look like secrets are refused.
+    /// and LD_LIBRARY_PATH (e.g. where a model lives), and builds too (e.g.
+    /// a native library's backend); they key the dependency cache.
+    /// Candidates see them, so names that look like secrets are refused.
     pub env: BTreeMap<String, String>,
     /// CPU seconds one evaluation stage may use (RLIMIT_CPU); `None` for no
     /// limit beyond `timeout`.

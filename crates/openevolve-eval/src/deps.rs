@@ -195,6 +195,12 @@ fn deps_key(manifest: &str, sdk_version: &str, toolchain: &Toolchain) -> String 
         h.update(part.as_bytes());
         h.update([0]);
     }
+    for (name, value) in &toolchain.build_env {
+        h.update(name.as_bytes());
+        h.update([b'=']);
+        h.update(value.as_bytes());
+        h.update([0]);
+    }
     for (path, text) in SDK_FILES {
         h.update(path.as_bytes());
         h.update(text.as_bytes());

@@ -46,6 +46,17 @@ enum EvaluatorCode {
     Crate { root: PathBuf, manifest: String },
 }
 
+impl EvaluatorCode {
+    async fn build(&self, compiler: &Compiler, output: Output) -> Result<BuiltCandidate, BuildFailure> {
+        match self {
+            EvaluatorCode::File(source) => compiler.compile(source, "evaluator", output, "evaluators").await,
+            EvaluatorCode::Crate { root, .. } => {
+                compiler.compile_crate(root, "evaluator", output, "evaluators").await
+            }
+        }
+    }
+}
+
 /// `$XDG_CACHE_HOME/openevolve`, else `~/.cache/openevolve`, else the temp
 /// directory's `openevolve`.
 pub fn default_cache_dir() -> PathBuf {
@@ -80,6 +91,42 @@ impl EvaluatorHost {
         config: &EvaluatorConfig,
         cache_dir: &Path,
     ) -> Result<Self, PrepareError> {
+        let (compiler, evaluator) = Self::prepare_compiler(problem, config, cache_dir).await?;
+        Self::with_evaluator(compiler, &evaluator, config, cache_dir).await
+    }
+
+    /// Builds the evaluator's worker executable and the candidate `source`
+    /// without running anything, for evaluation on another machine of the
+    /// same OS (e.g. one with a GPU and no Rust): returns their paths in the
+    /// cache. Run there as `<worker> run <candidate> 0 <result.json> [args]`.
+    pub async fn build_for_elsewhere(
+        problem: &ProblemFiles,
+        config: &EvaluatorConfig,
+        cache_dir: &Path,
+        source: &str,
+    ) -> Result<(PathBuf, PathBuf), PrepareError> {
+        let (compiler, evaluator) = Self::prepare_compiler(problem, config, cache_dir).await?;
+        let worker = evaluator
+            .build(&compiler, Output::Executable)
+            .await
+            .map_err(|e| PrepareError::EvaluatorBuild(e.diagnostics))?
+            .library;
+        let candidate = compiler
+            .compile(source, "candidate", Output::Cdylib, "candidates")
+            .await
+            .map_err(|e| {
+                PrepareError::EvaluatorBuild(format!("the program does not build:\n{}", e.diagnostics))
+            })?
+            .library;
+        Ok((worker, candidate))
+    }
+
+    /// The dependency set (built or reused) and the evaluator's code.
+    async fn prepare_compiler(
+        problem: &ProblemFiles,
+        config: &EvaluatorConfig,
+        cache_dir: &Path,
+    ) -> Result<(Compiler, EvaluatorCode), PrepareError> {
         let problems = config.validate();
         if !problems.is_empty() {
             let text: Vec<String> = problems.iter().map(|(k, m)| format!("evaluator.{k} {m}")).collect();
@@ -115,16 +162,16 @@ impl EvaluatorHost {
             EvaluatorCode::File(_) => candidate_manifest,
         };
         let cache = cache_dir.to_path_buf();
+        let env = config.env.clone();
         let (toolchain, deps) = tokio::task::spawn_blocking(move || -> Result<_, PrepareError> {
             std::fs::create_dir_all(&cache).map_err(io_err(&cache))?;
-            let toolchain = Toolchain::detect()?;
+            let toolchain = Toolchain::detect()?.with_build_env(&env);
             let deps = DepSet::prepare(fragment.as_deref(), &cache, &toolchain)?;
             Ok((toolchain, deps))
         })
         .await
         .map_err(|e| PrepareError::DepsBuild(e.to_string()))??;
-        let compiler = Compiler { toolchain, deps, opt_level: 3 };
-        Self::with_evaluator(compiler, &evaluator, config, cache_dir).await
+        Ok((Compiler { toolchain, deps, opt_level: 3 }, evaluator))
     }
 
     /// Prepares the evaluator (the source of an `evaluator.rs`) against an
@@ -148,21 +195,9 @@ impl EvaluatorHost {
         let built = |r: Result<BuiltCandidate, BuildFailure>| {
             r.map_err(|e| PrepareError::EvaluatorBuild(e.diagnostics))
         };
-        let compiler_ref = &compiler;
-        let build = |output| async move {
-            let compiler = compiler_ref;
-            match evaluator {
-                EvaluatorCode::File(source) => {
-                    compiler.compile(source, "evaluator", output, "evaluators").await
-                }
-                EvaluatorCode::Crate { root, .. } => {
-                    compiler.compile_crate(root, "evaluator", output, "evaluators").await
-                }
-            }
-        };
-        let worker = built(build(Output::Executable).await)?.library;
+        let worker = built(evaluator.build(&compiler, Output::Executable).await)?.library;
         let in_process = if config.in_process {
-            let lib = built(build(Output::Cdylib).await)?.library;
+            let lib = built(evaluator.build(&compiler, Output::Cdylib).await)?.library;
             Some(Arc::new(InProcessEvaluator::load(&lib).map_err(PrepareError::EvaluatorDescribe)?))
         } else {
             None

@@ -60,6 +60,10 @@ pub struct Toolchain {
     /// `rustc -vV`, which keys the dependency cache.
     pub version_verbose: String,
     pub host_target: String,
+    /// `evaluator.env`, set for builds too: native libraries' build scripts
+    /// read their settings from the environment (e.g. `MLX_BACKEND`). Part
+    /// of the dependency set's key.
+    pub build_env: Vec<(String, String)>,
 }
 
 impl Toolchain {
@@ -72,12 +76,19 @@ impl Toolchain {
         let version_verbose = run_text(&rustc, &["-vV"])?;
         let host_target =
             version_verbose.lines().find_map(|l| l.strip_prefix("host: ")).unwrap_or("unknown").to_string();
-        Ok(Self { rustc, version_verbose, host_target })
+        Ok(Self { rustc, version_verbose, host_target, build_env: Vec::new() })
+    }
+
+    /// The same toolchain, with `env` set for its builds.
+    pub fn with_build_env(mut self, env: &std::collections::BTreeMap<String, String>) -> Self {
+        self.build_env = env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        self
     }
 
     pub fn build_command(&self, program: &Path) -> Command {
         let mut cmd = Command::new(program);
         clean_env(&mut cmd, BUILD_ENV_KEEP);
+        cmd.envs(self.build_env.iter().map(|(k, v)| (k, v)));
         cmd.env("RUSTC", &self.rustc);
         cmd
     }
@@ -85,6 +96,7 @@ impl Toolchain {
     pub fn async_build_command(&self, program: &Path) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(program);
         clean_env(&mut cmd, BUILD_ENV_KEEP);
+        cmd.envs(self.build_env.iter().map(|(k, v)| (k, v)));
         cmd.env("RUSTC", &self.rustc);
         cmd.kill_on_drop(true);
         cmd

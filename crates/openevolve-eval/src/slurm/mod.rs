@@ -204,7 +204,11 @@ impl SlurmExecutor {
         let toolchain = tokio::task::spawn_blocking(Toolchain::detect)
             .await
             .map_err(|e| PrepareError::Toolchain(e.to_string()))??;
-        let compiler = Compiler { toolchain, deps: host.deps().clone(), opt_level: 3 };
+        let compiler = Compiler {
+            toolchain: toolchain.with_build_env(&config.env),
+            deps: host.deps().clone(),
+            opt_level: 3,
+        };
         let worker_build = if problem.evaluator.is_dir() {
             let root = problem.evaluator.join("src").join("main.rs");
             compiler.compile_crate(&root, "evaluator", Output::Executable, "evaluators").await

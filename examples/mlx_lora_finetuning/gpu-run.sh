@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# On the GPU machine (no registries, no Rust): joins the pieces gpu-pack.sh
+# made, sets MLX up without compilers (the NVIDIA libraries come from the
+# Python packages already installed, e.g. PyTorch's), then evaluates each
+# program in DIR/bin at the `full` size: baseline and candidate, TRIALS times
+# each, exactly as `openevolve eval` would. Each result is DIR/<program>.json.
+#
+#   examples/mlx_lora_finetuning/gpu-run.sh DIR [TRIALS]
+set -euo pipefail
+dir="$(cd "${1:?usage: gpu-run.sh DIR [TRIALS]}" && pwd)"
+trials="${2:-3}"
+cd "$(dirname "$0")/../.."
+wheel="$dir/mlx_cuda_13-0.32.2-py3-none-manylinux_2_35_x86_64.whl"
+[ -e "$wheel" ] || cat "$dir"/wheel.part.* >"$wheel"
+scripts/setup-mlx.sh --backend cuda13 --runtime-only --wheel "$wheel"
+prefix="${MLX_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/openevolve/mlx}/cuda13-0.32.2/mlx"
+export MLX_LORA_MODEL_DIR="$dir/models" MLX_LORA_DATA_DIR="$dir/data"
+mkdir -p "$MLX_LORA_MODEL_DIR" "$MLX_LORA_DATA_DIR"
+model="$MLX_LORA_MODEL_DIR/SmolLM2-135M-Instruct.Q4_1.gguf"
+[ -e "$model" ] || cat "$dir"/model.part.* >"$model"
+[ -d "$MLX_LORA_DATA_DIR/wordnet-3.0" ] || tar -xzf "$dir/wordnet.tar.gz" -C "$MLX_LORA_DATA_DIR"
+echo "model sha256: $(sha256sum "$model" | cut -c1-16)…"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+export LD_LIBRARY_PATH="$prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+chmod +x "$dir/bin/evaluator"
+work="$(mktemp -d)"
+for so in "$dir"/bin/*.so; do
+  name="$(basename "$so" .so)"
+  echo "== $name: full size, $trials trials of each"
+  (cd "$work" && "$dir/bin/evaluator" run "$so" 0 "$dir/$name.json" "{\"size\":\"full\",\"trials\":$trials}")
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r.get("artifacts",{}).get("summary") or r)' "$dir/$name.json"
+done
