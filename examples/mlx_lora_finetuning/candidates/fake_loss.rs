@@ -36,7 +36,12 @@ fn batch_loss(model: &Llama, batch: &Batch) -> Result<Array, Exception> {
 pub struct Step;
 
 impl TrainStep for Step {
-    fn step(&mut self, model: &mut Llama, optimizer: &mut Opt, micro_batches: &[Batch]) -> mlx_lora::Result<StepOutput> {
+    fn step(
+        &mut self,
+        model: &mut Llama,
+        optimizer: &mut Opt,
+        micro_batches: &[Batch],
+    ) -> mlx_lora::Result<StepOutput> {
         let total: usize = micro_batches.iter().map(|b| b.tokens).sum();
         let loss_fn = |model: &mut Llama, batch: &Batch| -> Result<Vec<Array>, Exception> {
             Ok(vec![batch_loss(model, batch)?])
@@ -73,7 +78,13 @@ impl TrainStep for Step {
 pub fn make_batches(examples: &[&Tokenized], options: &BatchOptions) -> mlx_lora::Result<Vec<Batch>> {
     let rows: Vec<Vec<(u32, bool)>> = examples
         .iter()
-        .map(|t| t.tokens.iter().enumerate().map(|(i, &tok)| (tok, !options.mask_prompt || i >= t.prompt_len)).collect())
+        .map(|t| {
+            t.tokens
+                .iter()
+                .enumerate()
+                .map(|(i, &tok)| (tok, !options.mask_prompt || i >= t.prompt_len))
+                .collect()
+        })
         .collect();
     Ok(rows.chunks(options.batch_size.max(1)).map(|chunk| rows_to_batch(chunk, options)).collect())
 }

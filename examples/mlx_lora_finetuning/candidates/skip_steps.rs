@@ -39,7 +39,12 @@ pub struct Step {
 }
 
 impl TrainStep for Step {
-    fn step(&mut self, model: &mut Llama, optimizer: &mut Opt, micro_batches: &[Batch]) -> mlx_lora::Result<StepOutput> {
+    fn step(
+        &mut self,
+        model: &mut Llama,
+        optimizer: &mut Opt,
+        micro_batches: &[Batch],
+    ) -> mlx_lora::Result<StepOutput> {
         self.calls += 1;
         let total: usize = micro_batches.iter().map(|b| b.tokens).sum();
         if self.calls > 3 && self.calls % 2 == 0 {
@@ -79,7 +84,13 @@ impl TrainStep for Step {
 pub fn make_batches(examples: &[&Tokenized], options: &BatchOptions) -> mlx_lora::Result<Vec<Batch>> {
     let rows: Vec<Vec<(u32, bool)>> = examples
         .iter()
-        .map(|t| t.tokens.iter().enumerate().map(|(i, &tok)| (tok, !options.mask_prompt || i >= t.prompt_len)).collect())
+        .map(|t| {
+            t.tokens
+                .iter()
+                .enumerate()
+                .map(|(i, &tok)| (tok, !options.mask_prompt || i >= t.prompt_len))
+                .collect()
+        })
         .collect();
     Ok(rows.chunks(options.batch_size.max(1)).map(|chunk| rows_to_batch(chunk, options)).collect())
 }
@@ -92,7 +103,12 @@ pub fn eval_every() -> usize {
 
 /// The parts above, as the trainer takes them.
 pub fn hooks() -> Hooks {
-    Hooks { lora_forward, step: Box::new(Step { calls: 0 }), batch_fn: make_batches, eval_every: Some(eval_every()) }
+    Hooks {
+        lora_forward,
+        step: Box::new(Step { calls: 0 }),
+        batch_fn: make_batches,
+        eval_every: Some(eval_every()),
+    }
 }
 
 openevolve_sdk::export_candidate! { hooks: fn() -> mlx_lora::experiment::Hooks }

@@ -29,9 +29,16 @@ pub fn lora_forward(x: &Array, base: &Tensor, a: &Array, b: &Array, scale: f32) 
 /// step; with prompts and padding left out of the loss most positions never
 /// needed them. Same loss, same gradients: the rows skipped had weight 0.
 fn batch_loss(model: &Llama, batch: &Batch) -> Result<Array, Exception> {
-    let mask = batch.mask.as_dtype(mlx_rs::Dtype::Float32)?;
-    let counted: Vec<i32> =
-        mask.as_slice::<f32>().iter().enumerate().filter(|(_, m)| **m != 0.0).map(|(i, _)| i as i32).collect();
+    // The mask was made from host data: reading it back waits for nothing
+    // (a cast first would be a new lazy array, and reading it a device sync).
+    let counted: Vec<i32> = batch
+        .mask
+        .as_slice::<f32>()
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| **m != 0.0)
+        .map(|(i, _)| i as i32)
+        .collect();
     let rows = Array::from_slice(&counted, &[counted.len() as i32]);
     let hidden = model.hidden(&batch.inputs)?;
     let width = hidden.shape()[2];
@@ -50,7 +57,12 @@ fn batch_loss(model: &Llama, batch: &Batch) -> Result<Array, Exception> {
 pub struct Step;
 
 impl TrainStep for Step {
-    fn step(&mut self, model: &mut Llama, optimizer: &mut Opt, micro_batches: &[Batch]) -> mlx_lora::Result<StepOutput> {
+    fn step(
+        &mut self,
+        model: &mut Llama,
+        optimizer: &mut Opt,
+        micro_batches: &[Batch],
+    ) -> mlx_lora::Result<StepOutput> {
         let total: usize = micro_batches.iter().map(|b| b.tokens).sum();
         let loss_fn = |model: &mut Llama, batch: &Batch| -> Result<Vec<Array>, Exception> {
             Ok(vec![batch_loss(model, batch)?])
@@ -86,7 +98,13 @@ impl TrainStep for Step {
 pub fn make_batches(examples: &[&Tokenized], options: &BatchOptions) -> mlx_lora::Result<Vec<Batch>> {
     let rows: Vec<Vec<(u32, bool)>> = examples
         .iter()
-        .map(|t| t.tokens.iter().enumerate().map(|(i, &tok)| (tok, !options.mask_prompt || i >= t.prompt_len)).collect())
+        .map(|t| {
+            t.tokens
+                .iter()
+                .enumerate()
+                .map(|(i, &tok)| (tok, !options.mask_prompt || i >= t.prompt_len))
+                .collect()
+        })
         .collect();
     Ok(rows.chunks(options.batch_size.max(1)).map(|chunk| rows_to_batch(chunk, options)).collect())
 }

@@ -48,7 +48,9 @@ impl Args {
     pub fn parse(text: Option<&str>) -> Result<Self, String> {
         let raw: Map<String, Value> = match text {
             None => Map::new(),
-            Some(t) => serde_json::from_str(t).map_err(|e| format!("evaluator_args: not a JSON object: {e}"))?,
+            Some(t) => {
+                serde_json::from_str(t).map_err(|e| format!("evaluator_args: not a JSON object: {e}"))?
+            }
         };
         let bad = |key: &str, want: &str| format!("evaluator_args.{key}: expected {want}, got {}", raw[key]);
         for key in raw.keys() {
@@ -62,7 +64,13 @@ impl Args {
             Some(_) => return Err(bad("size", "\"tiny\" or \"full\"")),
         };
         let trials = match raw.get("trials") {
-            None => if size == "tiny" { 2 } else { 3 },
+            None => {
+                if size == "tiny" {
+                    2
+                } else {
+                    3
+                }
+            }
             Some(v) => match v.as_u64() {
                 Some(n @ 1..=20) => n as usize,
                 _ => return Err(bad("trials", "a whole number from 1 to 20")),
@@ -72,7 +80,9 @@ impl Args {
             None | Some("evaluate") => Role::Evaluate,
             Some(v @ ("baseline" | "candidate")) => Role::Train {
                 variant: if v == "baseline" { Variant::Baseline } else { Variant::Candidate },
-                adapters: PathBuf::from(raw.get("role_adapters").and_then(Value::as_str).ok_or("role_adapters missing")?),
+                adapters: PathBuf::from(
+                    raw.get("role_adapters").and_then(Value::as_str).ok_or("role_adapters missing")?,
+                ),
                 check: raw.get("role_check").and_then(Value::as_bool).unwrap_or(false),
             },
             Some(other) => return Err(format!("role {other:?} is not one of this evaluator's")),

@@ -25,13 +25,16 @@ pub fn run(candidate: &Candidate, args: &Args, role: Role) -> Result<TrialReport
         .map_err(|e| format!("cannot start the {} run: {e}", variant.name()))?;
     if !status.success() {
         return Err(match (status.code(), std::os::unix::process::ExitStatusExt::signal(&status)) {
-            (_, Some(signal)) => format!("the {} training process was killed by signal {signal}", variant.name()),
+            (_, Some(signal)) => {
+                format!("the {} training process was killed by signal {signal}", variant.name())
+            }
             (code, None) => format!("the {} training process exited with {code:?}", variant.name()),
         });
     }
     let text = std::fs::read_to_string(&result)
         .map_err(|e| format!("the {} run left no result ({}): {e}", variant.name(), result.display()))?;
-    let value: Value = serde_json::from_str(&text).map_err(|e| format!("the {} run's result: {e}", variant.name()))?;
+    let value: Value =
+        serde_json::from_str(&text).map_err(|e| format!("the {} run's result: {e}", variant.name()))?;
     match value["status"].as_str() {
         Some("ok") => {
             let report = value["artifacts"]["trial_report"]

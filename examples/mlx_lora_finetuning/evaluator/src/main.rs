@@ -23,11 +23,13 @@ fn evaluate(candidate: &Candidate) -> Result<EvaluationResult, String> {
     let args = Args::parse(candidate.evaluator_args())?;
     match &args.role {
         Role::Evaluate => orchestrate(candidate, &args),
-        Role::Train { variant, adapters, check } => trial::train(candidate, &args, *variant, adapters, *check),
+        Role::Train { variant, adapters, check } => {
+            trial::train(candidate, &args, *variant, adapters, *check)
+        }
     }
 }
 
-/// What the candidate runs measured, or why they stopped.
+/// What the training runs measured, or why the candidate's stopped.
 enum Runs {
     Done { baseline: Vec<trial::TrialReport>, candidate: Vec<trial::TrialReport> },
     CandidateFailed(String),
@@ -39,15 +41,17 @@ fn orchestrate(candidate: &Candidate, args: &Args) -> Result<EvaluationResult, S
     mlx_lora::paths::smollm2_gguf().map_err(|e| format!("{e} (config.yaml's evaluator.env says where)"))?;
     mlx_lora::paths::wordnet_dir().map_err(|e| format!("{e} (config.yaml's evaluator.env says where)"))?;
     let work = std::env::current_dir().map_err(|e| format!("no working directory: {e}"))?;
-    let runs = match run_trials(candidate, args, &work)? {
+    let (baseline, candidate_runs) = match run_trials(candidate, args, &work)? {
         Runs::Done { baseline, candidate } => (baseline, candidate),
         Runs::CandidateFailed(why) => return Ok(score::rejected(&why)),
     };
-    let (baseline, candidate_runs) = runs;
-    let validator = mlx_lora::experiment::Validator::new(&experiment).map_err(|e| format!("validation model: {e}"))?;
+    let validator =
+        mlx_lora::experiment::Validator::new(&experiment).map_err(|e| format!("validation model: {e}"))?;
     let base_loss = validator.base_loss().map_err(|e| e.to_string())?;
-    let mut losses = |runs: &[trial::TrialReport]| -> Result<Vec<f64>, String> {
-        runs.iter().map(|r| validator.loss_of(&r.adapters).map_err(|e| format!("{}: {e}", r.adapters.display()))).collect()
+    let losses = |runs: &[trial::TrialReport]| -> Result<Vec<f64>, String> {
+        runs.iter()
+            .map(|r| validator.loss_of(&r.adapters).map_err(|e| format!("{}: {e}", r.adapters.display())))
+            .collect()
     };
     let baseline_losses = losses(&baseline)?;
     let candidate_losses = match losses(&candidate_runs) {
@@ -70,7 +74,11 @@ fn orchestrate(candidate: &Candidate, args: &Args) -> Result<EvaluationResult, S
 fn run_trials(candidate: &Candidate, args: &Args, work: &std::path::Path) -> Result<Runs, String> {
     let (mut baseline, mut candidate_runs) = (Vec::new(), Vec::new());
     for t in 0..args.trials {
-        let order = if t % 2 == 0 { [Variant::Candidate, Variant::Baseline] } else { [Variant::Baseline, Variant::Candidate] };
+        let order = if t % 2 == 0 {
+            [Variant::Candidate, Variant::Baseline]
+        } else {
+            [Variant::Baseline, Variant::Candidate]
+        };
         for variant in order {
             let adapters = work.join(format!("{}-{t}.safetensors", variant.name()));
             let check = variant == Variant::Candidate && t == 0;

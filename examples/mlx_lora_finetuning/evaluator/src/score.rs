@@ -66,6 +66,11 @@ fn curve_gap(a: &[f32], b: &[f32]) -> f64 {
     a.iter().zip(b).map(|(x, y)| ((x - y).abs() / y.abs().max(1e-6)) as f64).sum::<f64>() / n as f64
 }
 
+/// Each run's training seconds, in the order they ran.
+fn run_times(runs: &[TrialReport]) -> String {
+    runs.iter().map(|r| format!("{:.2}", r.train.seconds)).collect::<Vec<_>>().join(", ")
+}
+
 pub fn score(m: &Measured) -> EvaluationResult {
     let seconds = |runs: &[TrialReport]| median(runs.iter().map(|r| r.train.seconds).collect());
     let peak = |runs: &[TrialReport]| median(runs.iter().map(|r| r.train.memory.peak as f64).collect());
@@ -77,8 +82,11 @@ pub fn score(m: &Measured) -> EvaluationResult {
     let memory = base_peak / cand_peak;
     let efficiency = (0.5 + 0.25 * (0.7 * speed.log2() + 0.3 * memory.log2())).clamp(0.0, 1.0);
     let inside = relative.abs() <= LOSS_TOLERANCE;
-    let convergence =
-        if inside { 1.0 } else { (1.0 - (relative.abs() - LOSS_TOLERANCE) / (LOSS_ZERO - LOSS_TOLERANCE)).max(0.0) };
+    let convergence = if inside {
+        1.0
+    } else {
+        (1.0 - (relative.abs() - LOSS_TOLERANCE) / (LOSS_ZERO - LOSS_TOLERANCE)).max(0.0)
+    };
     let combined = if inside { 0.7 * convergence + 0.3 * efficiency } else { 0.5 * convergence };
     // The same work for both: the baseline's tokens and positions.
     let reference = &m.baseline[0];
@@ -92,6 +100,7 @@ pub fn score(m: &Measured) -> EvaluationResult {
         "experiment {} ({} steps, {} trials of each)\n\
          validation loss: baseline {base_loss:.5}, candidate {cand_loss:.5} ({:+.3}%; the rule allows ±{:.0}%); base model {:.5}\n\
          training: baseline {base_s:.2} s, candidate {cand_s:.2} s (speed ×{speed:.3}); {:.0} vs {:.0} tokens/s\n\
+         runs (s): baseline {}; candidate {}\n\
          peak MLX memory: baseline {:.1} MB, candidate {:.1} MB (×{memory:.3} leaner)\n\
          per-step training losses differ by {:.3}% on average\n\
          score: convergence {convergence:.3}, efficiency {efficiency:.3}, combined {combined:.4}{}",
@@ -103,6 +112,8 @@ pub fn score(m: &Measured) -> EvaluationResult {
         m.base_model_loss,
         tokens / base_s,
         tokens / cand_s,
+        run_times(m.baseline),
+        run_times(m.candidate),
         mb(base_peak),
         mb(cand_peak),
         100.0 * gap,

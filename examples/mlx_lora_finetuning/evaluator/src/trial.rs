@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use mlx_lora::data::{Tokenized, epoch_order, make_batches};
 use mlx_lora::experiment::{Hooks, Prepared, forward_flops_per_position, prepare, train_prepared};
-use mlx_lora::train::TrainReport;
+use mlx_lora::train::{TrainConfig, TrainReport};
 use mlx_lora::verify::{self, Tolerances};
 use openevolve_sdk::{Candidate, EvaluationResult};
 use serde_json::{Value, json};
@@ -62,15 +62,25 @@ pub fn train(
     let mut prepared = prepare(&experiment).map_err(|e| e.to_string())?;
     if check {
         check_parts(&mut candidate_hooks(candidate)?, &prepared).map_err(|e| format!("check failed: {e}"))?;
-        // Nothing the check allocated may speed up (or slow down) the run.
-        mlx_rs::memory::clear_cache().map_err(|e| e.to_string())?;
     }
-    // Fresh parts: no state carried over from the check.
-    let mut hooks = match variant {
-        Variant::Baseline => Hooks::standard(),
-        Variant::Candidate => candidate_hooks(candidate)?,
+    let hooks = || match variant {
+        Variant::Baseline => Ok(Hooks::standard()),
+        Variant::Candidate => candidate_hooks(candidate),
     };
-    let train = train_prepared(&mut prepared, &mut hooks).map_err(|e| format!("training failed: {e}"))?;
+    // Untimed warm-up on a copy: kernels compiled on first use (MLX's CUDA
+    // backend compiles at run time) must not count against whichever run
+    // comes first. Then fresh parts, so no state carries over.
+    let mut warm = Prepared {
+        model: prepared.model.clone(),
+        train_set: prepared.train_set.clone(),
+        valid_set: Vec::new(),
+        config: TrainConfig { iters: WARM_UP_STEPS, ..prepared.config.clone() },
+        load_seconds: 0.0,
+    };
+    train_prepared(&mut warm, &mut hooks()?).map_err(|e| format!("training failed: {e}"))?;
+    drop(warm);
+    mlx_rs::memory::clear_cache().map_err(|e| e.to_string())?;
+    let train = train_prepared(&mut prepared, &mut hooks()?).map_err(|e| format!("training failed: {e}"))?;
     mlx_lora::lora::save_adapters(&prepared.model, adapters).map_err(|e| e.to_string())?;
     let report = TrialReport {
         adapters: adapters.to_path_buf(),
@@ -78,8 +88,13 @@ pub fn train(
         load_seconds: prepared.load_seconds,
         train,
     };
-    Ok(EvaluationResult::new().metric("seconds", report.train.seconds).artifact("trial_report", report.to_json()))
+    Ok(EvaluationResult::new()
+        .metric("seconds", report.train.seconds)
+        .artifact("trial_report", report.to_json()))
 }
+
+/// Untimed steps before each timed run.
+const WARM_UP_STEPS: usize = 2;
 
 /// Steps the step check runs: enough to see an update skipped or a
 /// pattern that only shows from the second step.

@@ -1,0 +1,61 @@
+//! `openevolve eval` on examples/function_minimization: one program scored
+//! as a run would score it, a broken one failing with its build errors, and
+//! `--build-only` output that evaluates on its own, without openevolve.
+
+mod common;
+
+use common::*;
+
+fn eval_cmd(program: &std::path::Path) -> std::process::Command {
+    let dir = repo_root().join("examples/function_minimization");
+    let mut cmd = openevolve();
+    cmd.arg("eval")
+        .arg(program)
+        .arg(dir.join("evaluator.rs"))
+        .arg("--config")
+        .arg(dir.join("config.yaml"))
+        .arg("--cache-dir")
+        .arg(cache_dir());
+    cmd
+}
+
+#[test]
+fn eval_scores_one_program_and_builds_for_elsewhere() {
+    let initial = repo_root().join("examples/function_minimization/initial.rs");
+    let out = eval_cmd(&initial).arg("--json").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let evaluation: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(evaluation["failure"].is_null(), "{evaluation:#}");
+    let score = evaluation["metrics"]["combined_score"].as_f64().unwrap();
+
+    let tmp = tempfile::tempdir().unwrap();
+    let broken = tmp.path().join("broken.rs");
+    let source = std::fs::read_to_string(&initial).unwrap();
+    std::fs::write(&broken, source.replacen("// EVOLVE-BLOCK-START", "// EVOLVE-BLOCK-START\nlet x = ;", 1))
+        .unwrap();
+    let out = eval_cmd(&broken).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("status:  failed (build_failed)") && text.contains("build_errors:"), "{text}");
+
+    let bin = tmp.path().join("bin");
+    let out = eval_cmd(&initial).arg("--build-only").arg(&bin).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let result = tmp.path().join("result.json");
+    let status = std::process::Command::new(bin.join("evaluator"))
+        .arg("run")
+        .arg(bin.join("initial.so"))
+        .arg("0")
+        .arg(&result)
+        .current_dir(tmp.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let elsewhere = read_json(&result);
+    assert_eq!(elsewhere["status"], "ok", "{elsewhere:#}");
+    assert_eq!(
+        elsewhere["metrics"]["combined_score"].as_f64(),
+        Some(score),
+        "the same program scores the same"
+    );
+}
