@@ -154,13 +154,17 @@ impl EvaluatorHost {
                 .map_err(|_| PrepareError::NoEvaluator(problem.evaluator.clone()))?;
             EvaluatorCode::File(source)
         };
-        let fragment = match &evaluator {
-            EvaluatorCode::Crate { manifest, .. } => Some(crate::manifest::dependency_fragment(
-                candidate_manifest.as_deref().map(|t| (t, candidate_dir)),
-                Some((manifest, &problem.evaluator)),
-            )?),
-            EvaluatorCode::File(_) => candidate_manifest,
+        // Through the fragment builder either way, so relative paths in
+        // candidate.toml resolve against its folder.
+        let evaluator_manifest = match &evaluator {
+            EvaluatorCode::Crate { manifest, .. } => Some((manifest.as_str(), problem.evaluator.as_path())),
+            EvaluatorCode::File(_) => None,
         };
+        let fragment = Some(crate::manifest::dependency_fragment(
+            candidate_manifest.as_deref().map(|t| (t, candidate_dir)),
+            evaluator_manifest,
+        )?)
+        .filter(|f| !f.is_empty());
         let cache = cache_dir.to_path_buf();
         let env = config.env.clone();
         let (toolchain, deps) = tokio::task::spawn_blocking(move || -> Result<_, PrepareError> {
