@@ -227,6 +227,61 @@ pub struct TrainReport {
     /// `tokens / seconds`.
     pub tokens_per_second: f64,
     pub memory: MemoryStats,
+    /// MLX's counters after each evaluation of the graph (every
+    /// `eval_every` steps and at the end): see [`memory_growth`].
+    #[serde(default)]
+    pub memory_trace: Vec<MemorySample>,
+}
+
+/// The memory counters after step `step` (1-based) was evaluated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MemorySample {
+    pub step: usize,
+    pub active: usize,
+    pub peak: usize,
+}
+
+/// How active memory moved over a run, and whether that looks like a leak.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MemoryGrowth {
+    /// Least-squares slope of active memory over steps, after the first
+    /// quarter of the samples (warm-up: optimizer state, caches).
+    pub bytes_per_step: f64,
+    /// The slope over the rest of the run, in bytes.
+    pub projected_bytes: f64,
+    /// `projected_bytes` above [`LEAK_FRACTION`] of the active memory at the
+    /// start of that stretch, and above [`LEAK_MIN_BYTES`].
+    pub leaking: bool,
+}
+
+/// Growth, as a share of what was active, that counts as a leak.
+pub const LEAK_FRACTION: f64 = 0.02;
+/// Growth below this is never a leak (allocator noise).
+pub const LEAK_MIN_BYTES: f64 = 8.0 * 1024.0 * 1024.0;
+
+/// Whether active memory keeps growing through the run: a step that holds
+/// on to arrays from step to step (a leak) grows it by the same amount each
+/// step, where a sound one levels off once the optimizer state exists.
+/// `None` with fewer than four samples after the warm-up.
+pub fn memory_growth(trace: &[MemorySample]) -> Option<MemoryGrowth> {
+    let tail = &trace[trace.len() / 4..];
+    if tail.len() < 4 {
+        return None;
+    }
+    let n = tail.len() as f64;
+    let mean_x = tail.iter().map(|s| s.step as f64).sum::<f64>() / n;
+    let mean_y = tail.iter().map(|s| s.active as f64).sum::<f64>() / n;
+    let (mut sxy, mut sxx) = (0.0, 0.0);
+    for s in tail {
+        let (dx, dy) = (s.step as f64 - mean_x, s.active as f64 - mean_y);
+        sxy += dx * dy;
+        sxx += dx * dx;
+    }
+    let bytes_per_step = if sxx > 0.0 { sxy / sxx } else { 0.0 };
+    let span = (tail[tail.len() - 1].step - tail[0].step) as f64;
+    let projected_bytes = bytes_per_step * span;
+    let leaking = projected_bytes > LEAK_MIN_BYTES.max(LEAK_FRACTION * tail[0].active as f64);
+    Some(MemoryGrowth { bytes_per_step, projected_bytes, leaking })
 }
 
 /// The batches of one epoch over `examples` in the seeded order.
@@ -244,7 +299,8 @@ fn epoch_batches(
 /// Trains the model's adapters on `examples` for `config.iters` steps: the
 /// data in a seeded order, epoch after epoch, `grad_accumulation`
 /// micro-batches per step from `batch_fn`, `step` doing the update, the graph
-/// evaluated every `eval_every` steps. Peak memory is measured from the start.
+/// evaluated every `eval_every` steps. Peak memory is measured from the start;
+/// the counters are sampled at each evaluation (`memory_trace`).
 pub fn train(
     model: &mut Llama,
     examples: &[Tokenized],
@@ -267,6 +323,7 @@ pub fn train(
     let mut pending: Vec<Array> = Vec::new();
     let mut losses = Vec::with_capacity(config.iters);
     let (mut tokens, mut positions) = (0usize, 0usize);
+    let mut memory_trace = Vec::new();
     for i in 0..config.iters {
         let mut micro = Vec::with_capacity(config.grad_accumulation);
         while micro.len() < config.grad_accumulation {
@@ -290,6 +347,8 @@ pub fn train(
             for loss in pending.drain(..) {
                 losses.push(loss.as_dtype(Dtype::Float32)?.item_exact::<f32>());
             }
+            let now = MemoryStats::now()?;
+            memory_trace.push(MemorySample { step: i + 1, active: now.active, peak: now.peak });
         }
     }
     let seconds = start.elapsed().as_secs_f64();
@@ -300,5 +359,32 @@ pub fn train(
         seconds,
         tokens_per_second: tokens as f64 / seconds,
         memory: MemoryStats::now()?,
+        memory_trace,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trace(active: impl Fn(usize) -> usize) -> Vec<MemorySample> {
+        (1..=40).map(|step| MemorySample { step, active: active(step), peak: 0 }).collect()
+    }
+
+    #[test]
+    fn steady_growth_is_a_leak_and_a_level_run_is_not() {
+        const MB: usize = 1 << 20;
+        // 600 MB of weights; the optimizer state appears over the first steps.
+        let sound = trace(|s| 600 * MB + 4 * MB * s.min(3) + (s % 3) * 64 * 1024);
+        let g = memory_growth(&sound).unwrap();
+        assert!(!g.leaking, "{g:?}");
+        // 1 MB held on to per step: 30 MB over the measured stretch.
+        let leak = trace(|s| 600 * MB + MB * s);
+        let g = memory_growth(&leak).unwrap();
+        assert!(g.leaking && (g.bytes_per_step - MB as f64).abs() < 1.0, "{g:?}");
+        // Small growth on a large base stays under the threshold.
+        let noise = trace(|s| 600 * MB + 100 * 1024 * s);
+        assert!(!memory_growth(&noise).unwrap().leaking);
+        assert_eq!(memory_growth(&sound[..4]), None);
+    }
 }

@@ -94,6 +94,16 @@ pub fn score(m: &Measured) -> EvaluationResult {
     let train_flops =
         reference.train.positions as f64 * reference.forward_flops_per_position * TRAIN_FLOPS_PER_FORWARD;
     let gap = curve_gap(&m.candidate[0].train.losses, &reference.train.losses);
+    // Steady growth of active memory through the run: a leak, which a longer
+    // run would pay for. Reported, not scored.
+    let growth = mlx_lora::train::memory_growth(&m.candidate[0].train.memory_trace);
+    let growth_mb = growth.map_or(0.0, |g| g.projected_bytes / 1e6);
+    let leak_note = match growth {
+        Some(g) if g.leaking => format!(
+            "\nthe candidate's active memory grows steadily ({growth_mb:.1} MB over the run): a leak?"
+        ),
+        _ => String::new(),
+    };
     let mb = |bytes: f64| bytes / 1e6;
 
     let summary = format!(
@@ -103,7 +113,7 @@ pub fn score(m: &Measured) -> EvaluationResult {
          runs (s): baseline {}; candidate {}\n\
          peak MLX memory: baseline {:.1} MB, candidate {:.1} MB (×{memory:.3} leaner)\n\
          per-step training losses differ by {:.3}% on average\n\
-         score: convergence {convergence:.3}, efficiency {efficiency:.3}, combined {combined:.4}{}",
+         score: convergence {convergence:.3}, efficiency {efficiency:.3}, combined {combined:.4}{}{leak_note}",
         m.experiment.name,
         m.experiment.train.iters,
         m.baseline.len(),
@@ -139,5 +149,6 @@ pub fn score(m: &Measured) -> EvaluationResult {
         .metric("baseline_model_tflops", train_flops / base_s / 1e12)
         .metric("candidate_model_tflops", train_flops / cand_s / 1e12)
         .metric("train_loss_gap", gap)
+        .metric("candidate_memory_growth_mb", growth_mb)
         .artifact("summary", summary)
 }
