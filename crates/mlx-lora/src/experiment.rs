@@ -61,6 +61,9 @@ pub struct Experiment {
     pub bfloat16: bool,
     /// Keep the base linear layers 4-bit (QLoRA).
     pub keep_quantized: bool,
+    /// Or quantize them to this many bits at load (see `LoadOptions`).
+    #[serde(default)]
+    pub quantize_bits: Option<i32>,
 }
 
 impl Experiment {
@@ -88,6 +91,7 @@ impl Experiment {
             },
             bfloat16: false,
             keep_quantized: false,
+            quantize_bits: None,
         }
     }
 
@@ -115,6 +119,7 @@ impl Experiment {
             },
             bfloat16: true,
             keep_quantized: false,
+            quantize_bits: None,
         }
     }
 
@@ -130,6 +135,7 @@ impl Experiment {
         LoadOptions {
             dtype: if self.bfloat16 { Dtype::Bfloat16 } else { Dtype::Float32 },
             keep_quantized: self.keep_quantized,
+            quantize_bits: self.quantize_bits,
         }
     }
 }

@@ -99,15 +99,41 @@ impl Tensor {
 pub struct LoadOptions {
     /// Dtype of dense weights and of the activations.
     pub dtype: Dtype,
-    /// Keep the linear layers 4-bit (QLoRA). On the CPU MLX's quantized matmul
-    /// is slow, so the default dequantizes once at load.
+    /// Keep the linear layers 4-bit as the file has them (QLoRA). On the
+    /// CPU MLX's quantized matmul is slow, so the default dequantizes once at
+    /// load.
     pub keep_quantized: bool,
+    /// Otherwise, quantize the linear layers to this many bits (2, 3, 4, 5,
+    /// 6 or 8; MLX's affine scheme, groups of 32) from their dense values.
+    /// 8 bits hold the file's 4-bit values exactly, at a quarter of f32's
+    /// memory.
+    pub quantize_bits: Option<i32>,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        Self { dtype: Dtype::Float32, keep_quantized: false }
+        Self { dtype: Dtype::Float32, keep_quantized: false, quantize_bits: None }
     }
+}
+
+/// Bit widths MLX's affine quantization packs.
+const QUANT_BITS: [i32; 6] = [2, 3, 4, 5, 6, 8];
+
+/// `tensor` quantized to `bits` from its dense values; scales and biases in
+/// the activations' `dtype`.
+fn quantized(tensor: &Tensor, bits: i32, dtype: Dtype) -> Result<Tensor> {
+    if !QUANT_BITS.contains(&bits) {
+        return Err(Error::Model(format!("quantize_bits is {bits}; MLX packs {QUANT_BITS:?}")));
+    }
+    let dense = tensor.to_dense(Dtype::Float32)?;
+    let (weight, scales, biases) = mlx_rs::ops::quantize(&dense, GGUF_GROUP_SIZE, bits)?;
+    Ok(Tensor::Quantized {
+        weight,
+        scales: scales.as_dtype(dtype)?,
+        biases: biases.as_dtype(dtype)?,
+        group_size: GGUF_GROUP_SIZE,
+        bits,
+    })
 }
 
 /// A model's tensors by GGUF name, with its config.
@@ -138,7 +164,7 @@ impl Weights {
             let tensor = match (scales, biases) {
                 (Some(scales), Some(biases)) => {
                     let bits = weight.shape()[1] / scales.shape()[1];
-                    if ![2, 3, 4, 5, 6, 8].contains(&bits) || weight.dtype() != Dtype::Uint32 {
+                    if !QUANT_BITS.contains(&bits) || weight.dtype() != Dtype::Uint32 {
                         return Err(Error::Model(format!("{name}: unsupported quantization ({bits} bits)")));
                     }
                     Tensor::Quantized { weight, scales, biases, group_size: GGUF_GROUP_SIZE, bits }
@@ -151,6 +177,10 @@ impl Weights {
                 Tensor::Dense(tensor.to_dense(Dtype::Float32)?)
             } else if tensor.is_quantized() && options.keep_quantized && name != "token_embd" {
                 tensor
+            } else if let Some(bits) = options.quantize_bits
+                && name != "token_embd"
+            {
+                quantized(&tensor, bits, options.dtype)?
             } else {
                 Tensor::Dense(tensor.to_dense(options.dtype)?)
             };

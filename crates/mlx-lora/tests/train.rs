@@ -281,3 +281,31 @@ fn the_memory_trace_flags_a_step_that_leaks_and_not_the_standard_one() {
     let growth = mlx_lora::train::memory_growth(&leaky.memory_trace).unwrap();
     assert!(growth.leaking && growth.bytes_per_step > 10e6, "{growth:?}");
 }
+
+#[test]
+fn base_weights_quantized_to_8_or_4_bits_at_load_give_the_dense_loss() {
+    let path = mlx_lora::paths::smollm2_gguf().unwrap();
+    let (dense, tok) = load();
+    let (train_set, _) = data(&tok, 1, 0);
+    let refs: Vec<_> = train_set.iter().collect();
+    let batch = &make_batches(&refs, &batch_options(&tok)).unwrap()[0];
+    let loss = |model: &Llama| mlx_lora::train::batch_loss(model, batch).unwrap().item_exact::<f32>();
+    let dense_loss = loss(&dense);
+    // The embedding (a fifth of the parameters) stays dense.
+    for (bits, tolerance, size) in [(8, 1e-3, 0.5), (4, 1e-2, 0.4)] {
+        let (model, _) =
+            Llama::load_gguf(&path, LoadOptions { quantize_bits: Some(bits), ..LoadOptions::default() })
+                .unwrap();
+        match &model.layers[0].mlp.up {
+            Tensor::Quantized { bits: b, .. } => assert_eq!(*b, bits),
+            Tensor::Dense(_) => panic!("{bits}-bit load left the MLP dense"),
+        }
+        // The file's values are 4-bit: 8 bits hold them (nearly) exactly.
+        let q_loss = loss(&model);
+        assert!((q_loss / dense_loss - 1.0).abs() < tolerance, "{bits} bits: {q_loss} vs {dense_loss}");
+        let ratio = model.base_nbytes() as f64 / dense.base_nbytes() as f64;
+        assert!(ratio < size, "{bits} bits: {ratio:.3} of the f32 base's bytes");
+    }
+    let bad = Llama::load_gguf(&path, LoadOptions { quantize_bits: Some(7), ..LoadOptions::default() });
+    assert!(bad.err().unwrap().to_string().contains("quantize_bits is 7"));
+}
