@@ -196,7 +196,7 @@ pub fn build_wordnet(dir: &Path, options: &WordnetOptions) -> Result<Splits> {
 }
 
 /// An example as token ids, with how many leading tokens are prompt.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tokenized {
     pub tokens: Vec<u32>,
     pub prompt_len: usize,
@@ -222,6 +222,60 @@ pub fn tokenize(tokenizer: &Tokenizer, example: &Example, max_len: usize) -> Res
 
 pub fn tokenize_all(tokenizer: &Tokenizer, examples: &[Example], max_len: usize) -> Result<Vec<Tokenized>> {
     examples.iter().map(|e| tokenize(tokenizer, e, max_len)).collect()
+}
+
+/// [`tokenize_all`], kept on disk in `cache_dir` and reused while the
+/// tokenizer, the examples and `max_len` are the same (the file name hashes
+/// them, the tokenizer by its vocabulary size and its encoding of a probe
+/// text). A damaged cache file is rebuilt.
+pub fn tokenize_all_cached(
+    tokenizer: &Tokenizer,
+    examples: &[Example],
+    max_len: usize,
+    cache_dir: &Path,
+) -> Result<Vec<Tokenized>> {
+    let mut key = Fnv::default();
+    key.add(&tokenizer.vocab_size.to_le_bytes());
+    for id in tokenizer.encode(TOKENIZER_PROBE)? {
+        key.add(&id.to_le_bytes());
+    }
+    key.add(&max_len.to_le_bytes());
+    key.add(serde_json::to_string(examples).expect("examples serialize").as_bytes());
+    let path = cache_dir.join(format!("tokens-{:016x}.json", key.0));
+    if let Ok(text) = std::fs::read_to_string(&path)
+        && let Ok(tokenized) = serde_json::from_str::<Vec<Tokenized>>(&text)
+        && tokenized.len() == examples.len()
+    {
+        return Ok(tokenized);
+    }
+    let tokenized = tokenize_all(tokenizer, examples, max_len)?;
+    std::fs::create_dir_all(cache_dir).map_err(|e| Error::io(cache_dir, e))?;
+    // Written whole, then renamed: a reader never sees half a file.
+    let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
+    std::fs::write(&tmp, serde_json::to_string(&tokenized).expect("token ids serialize"))
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .map_err(|e| Error::io(&path, e))?;
+    Ok(tokenized)
+}
+
+/// Text whose encoding tells tokenizers apart.
+const TOKENIZER_PROBE: &str = "<|im_start|>user\nDefine \"tokenizer\": 12 ½ naïve words.<|im_end|>";
+
+/// FNV-1a, 64 bits: a stable hash for cache file names.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    fn add(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
 }
 
 /// Model inputs and loss targets of one batch.

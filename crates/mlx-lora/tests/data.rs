@@ -144,3 +144,37 @@ fn epoch_order_is_a_seeded_permutation() {
     assert_eq!(sorted, (0..100).collect::<Vec<_>>());
     assert_ne!(a, sorted);
 }
+
+#[test]
+fn tokenization_is_cached_on_disk_per_tokenizer_examples_and_length() {
+    let tok = tokenizer();
+    let splits =
+        build_wordnet(&wordnet(), &WordnetOptions { max_train: 40, max_valid: 0, max_test: 0, chat: false })
+            .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = tokenize_all(&tok, &splits.train, 64).unwrap();
+    let first = mlx_lora::data::tokenize_all_cached(&tok, &splits.train, 64, dir.path()).unwrap();
+    assert_eq!(first, fresh);
+    let files = || {
+        let mut names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(files().len(), 1);
+    // A second call reads the file: what it holds is what comes back.
+    let file = files()[0].clone();
+    let mut altered = first.clone();
+    altered[0].prompt_len = 1;
+    std::fs::write(&file, serde_json::to_string(&altered).unwrap()).unwrap();
+    assert_eq!(mlx_lora::data::tokenize_all_cached(&tok, &splits.train, 64, dir.path()).unwrap(), altered);
+    // Other settings, other files; a damaged file is rebuilt.
+    mlx_lora::data::tokenize_all_cached(&tok, &splits.train, 32, dir.path()).unwrap();
+    mlx_lora::data::tokenize_all_cached(&tok, &splits.train[..20], 64, dir.path()).unwrap();
+    assert_eq!(files().len(), 3);
+    std::fs::write(&file, "{ not json").unwrap();
+    assert_eq!(mlx_lora::data::tokenize_all_cached(&tok, &splits.train, 64, dir.path()).unwrap(), fresh);
+}
