@@ -13,11 +13,7 @@ dir="${1:?usage: gpu-smoke.sh DIR [N] [ITERS]}"
 n="${2:-8192}"
 iters="${3:-20}"
 cd "$(dirname "$0")/../.."
-wheel="$dir/mlx_cuda_13-0.32.2-py3-none-manylinux_2_35_x86_64.whl"
-[ -e "$wheel" ] || cat "$dir"/wheel.part.* >"$wheel"
-scripts/setup-mlx.sh --backend cuda13 --runtime-only --wheel "$wheel"
-prefix="${MLX_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/openevolve/mlx}/cuda13-0.32.2/mlx"
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+source scripts/lib/mlx-gpu-runtime.sh && mlx_gpu_runtime "$dir"
 chmod +x "$dir/mlx-smoke"
-LD_LIBRARY_PATH="$prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$dir/mlx-smoke" --size "$n" --iters "$iters"
+"$dir/mlx-smoke" --size "$n" --iters "$iters"
 python3 crates/mlx-smoke/torch_matmul.py "$n" "$iters" bf16

@@ -10,12 +10,7 @@ set -euo pipefail
 dir="$(cd "${1:?usage: gpu-run.sh DIR [ROUNDS]}" && pwd)"
 rounds="${2:-15}"
 cd "$(dirname "$0")/../.."
-wheel="$dir/mlx_cuda_13-0.32.2-py3-none-manylinux_2_35_x86_64.whl"
-[ -e "$wheel" ] || cat "$dir"/wheel.part.* >"$wheel"
-scripts/setup-mlx.sh --backend cuda13 --runtime-only --wheel "$wheel"
-prefix="${MLX_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/openevolve/mlx}/cuda13-0.32.2/mlx"
-export LD_LIBRARY_PATH="$prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || true
+source scripts/lib/mlx-gpu-runtime.sh && mlx_gpu_runtime "$dir"
 chmod +x "$dir/bin/evaluator"
 for so in "$dir"/bin/*.so; do
   name="$(basename "$so" .so)"

@@ -24,28 +24,8 @@ fn one_trial_config(dir: &Path) -> PathBuf {
 }
 
 fn evaluate(program: &Path, config: &Path) -> Value {
-    let out = openevolve()
-        .arg("eval")
-        .arg(program)
-        .arg(example().join("evaluator"))
-        .arg("--config")
-        .arg(config)
-        .arg("--manifest")
-        .arg(example().join("candidate.toml"))
-        .arg("--json")
-        .arg("--cache-dir")
-        .arg(cache_dir())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}: exit {:?}\n{stdout}\n{}",
-        program.display(),
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let evaluation: Value = serde_json::from_str(&stdout).unwrap();
+    let evaluation =
+        eval_json(program, &example().join("evaluator"), config, &example().join("candidate.toml"));
     eprintln!(
         "{}: {}",
         program.file_name().unwrap().to_string_lossy(),

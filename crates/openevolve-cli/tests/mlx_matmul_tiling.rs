@@ -26,22 +26,12 @@ fn quick(config: &str, dir: &Path) -> PathBuf {
 }
 
 fn evaluate(program: &str, config: &Path) -> Value {
-    let out = openevolve()
-        .arg("eval")
-        .arg(example().join(program))
-        .arg(example().join("evaluator.rs"))
-        .arg("--config")
-        .arg(config)
-        .arg("--manifest")
-        .arg(example().join("candidate.toml"))
-        .arg("--json")
-        .arg("--cache-dir")
-        .arg(cache_dir())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{program}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    let e: Value = serde_json::from_str(&stdout).unwrap();
+    let e = eval_json(
+        &example().join(program),
+        &example().join("evaluator.rs"),
+        config,
+        &example().join("candidate.toml"),
+    );
     eprintln!("{program}: {}", e["metrics"]);
     e
 }

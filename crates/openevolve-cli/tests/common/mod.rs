@@ -36,6 +36,33 @@ pub fn run_example(name: &str, config: &Path, output: &Path, llm: &ScriptedLlm) 
     cmd
 }
 
+/// `openevolve eval PROGRAM EVALUATOR --config CONFIG --manifest MANIFEST
+/// --json` with the shared cache: the evaluation, once the command succeeded.
+pub fn eval_json(program: &Path, evaluator: &Path, config: &Path, manifest: &Path) -> serde_json::Value {
+    let out = openevolve()
+        .arg("eval")
+        .arg(program)
+        .arg(evaluator)
+        .arg("--config")
+        .arg(config)
+        .arg("--manifest")
+        .arg(manifest)
+        .arg("--json")
+        .arg("--cache-dir")
+        .arg(cache_dir())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}: exit {:?}\n{stdout}\n{}",
+        program.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&stdout).unwrap()
+}
+
 /// One build cache for every test of this binary: the SDK is built once.
 pub fn cache_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("openevolve-cli-cache")
