@@ -284,6 +284,68 @@ pub fn memory_growth(trace: &[MemorySample]) -> Option<MemoryGrowth> {
     Some(MemoryGrowth { bytes_per_step, projected_bytes, leaking })
 }
 
+/// MLX's peak memory over one step of `step` at batch size `size`, on a copy
+/// of the model and over the longest examples (the worst case a run meets).
+pub fn step_peak_memory(
+    model: &Llama,
+    examples: &[Tokenized],
+    options: &BatchOptions,
+    optimizer: OptimizerConfig,
+    step: &mut dyn TrainStep,
+    size: usize,
+) -> Result<usize> {
+    let mut longest: Vec<&Tokenized> = examples.iter().collect();
+    longest.sort_by_key(|t| std::cmp::Reverse(t.tokens.len()));
+    if size == 0 || size > longest.len() {
+        return Err(Error::Train(format!("batch size {size}: there are {} examples", longest.len())));
+    }
+    let batch = crate::data::make_batches(&longest[..size], &BatchOptions { batch_size: size, ..*options })?;
+    let mut probe = model.clone();
+    let mut opt = optimizer.build();
+    memory::clear_cache()?;
+    memory::reset_peak_memory()?;
+    let out = step.step(&mut probe, &mut opt, &batch[..1])?;
+    let peak = {
+        let mut arrays: Vec<&Array> = vec![&out.loss];
+        let params = probe.trainable_parameters().flatten();
+        arrays.extend(params.values().copied());
+        transforms::eval(arrays)?;
+        memory::peak_memory()?
+    };
+    drop((out, probe, opt));
+    memory::clear_cache()?;
+    Ok(peak)
+}
+
+/// The largest of `sizes` whose step stays within `budget_bytes` of MLX
+/// memory ([`step_peak_memory`], smallest size first): a batch size for a
+/// run bounded by memory. Errors when not even the smallest fits.
+pub fn largest_batch_within(
+    model: &Llama,
+    examples: &[Tokenized],
+    options: &BatchOptions,
+    optimizer: OptimizerConfig,
+    step: &mut dyn TrainStep,
+    sizes: &[usize],
+    budget_bytes: usize,
+) -> Result<usize> {
+    let mut sizes = sizes.to_vec();
+    sizes.sort_unstable();
+    let mut chosen = None;
+    for &size in &sizes {
+        if step_peak_memory(model, examples, options, optimizer, step, size)? > budget_bytes {
+            break;
+        }
+        chosen = Some(size);
+    }
+    chosen.ok_or_else(|| {
+        Error::Train(format!(
+            "no batch size of {sizes:?} trains within {:.0} MB of MLX memory",
+            budget_bytes as f64 / 1e6
+        ))
+    })
+}
+
 /// The batches of one epoch over `examples` in the seeded order.
 fn epoch_batches(
     examples: &[Tokenized],

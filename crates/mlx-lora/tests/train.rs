@@ -309,3 +309,27 @@ fn base_weights_quantized_to_8_or_4_bits_at_load_give_the_dense_loss() {
     let bad = Llama::load_gguf(&path, LoadOptions { quantize_bits: Some(7), ..LoadOptions::default() });
     assert!(bad.err().unwrap().to_string().contains("quantize_bits is 7"));
 }
+
+#[test]
+fn the_batch_size_is_bounded_by_a_memory_budget() {
+    use mlx_lora::train::{largest_batch_within, step_peak_memory};
+    let (mut model, tok) = load();
+    lora::apply(&mut model, &LoraConfig { num_layers: 2, ..LoraConfig::default() }).unwrap();
+    let (train_set, _) = data(&tok, 16, 0);
+    let options = batch_options(&tok);
+    let adam = OptimizerConfig::Adam { lr: 1e-4 };
+    let peaks: Vec<usize> = [1, 2, 8]
+        .iter()
+        .map(|&size| step_peak_memory(&model, &train_set, &options, adam, &mut StandardStep, size).unwrap())
+        .collect();
+    eprintln!("peak MLX memory at batch 1, 2, 8: {peaks:?}");
+    assert!(peaks[0] < peaks[1] && peaks[1] < peaks[2], "{peaks:?}");
+    let pick = |budget| {
+        largest_batch_within(&model, &train_set, &options, adam, &mut StandardStep, &[8, 1, 2], budget)
+    };
+    assert_eq!(pick(usize::MAX).unwrap(), 8);
+    assert_eq!(pick((peaks[1] + peaks[2]) / 2).unwrap(), 2);
+    assert_eq!(pick((peaks[0] + peaks[1]) / 2).unwrap(), 1);
+    let err = pick(peaks[0] / 2).unwrap_err().to_string();
+    assert!(err.contains("no batch size of [1, 2, 8] trains within"), "{err}");
+}
