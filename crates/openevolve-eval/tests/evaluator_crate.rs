@@ -1,6 +1,7 @@
 //! An evaluator given as a crate folder: its modules and its own
 //! dependencies (here a path dependency, given relative to the crate) are
-//! built into the same dependency set as the candidates'.
+//! built into the same dependency set as the candidates', and edits to that
+//! local crate are picked up.
 
 use std::path::Path;
 
@@ -60,6 +61,16 @@ async fn an_evaluator_crate_builds_with_its_modules_and_dependencies() {
     assert!(evaluation.is_ok(), "{evaluation:?}");
     assert_eq!(evaluation.metrics["combined_score"], 0.5, "scored through the path dependency");
     assert_eq!(evaluation.metrics["in_range"], 1.0, "and the crate's own module");
+
+    // An edit to the local crate reaches the next preparation: the cached
+    // set is rebuilt by cargo, and the evaluator and candidates with it.
+    drop(host);
+    write(&tmp.path().join("scoring/src/lib.rs"), "pub fn doubled(x: f64) -> f64 { 2.0 * x + 1.0 }\n");
+    let host = EvaluatorHost::prepare(&files, &config(), &tmp.path().join("cache"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let evaluation = host.evaluate_source(CANDIDATE).await;
+    assert_eq!(evaluation.metrics["combined_score"], 1.5, "{evaluation:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
