@@ -55,7 +55,7 @@ fn circle_packing_rewrites_are_validated_exactly() {
          database:\n  num_islands: 1\nevaluator:\n  cascade_evaluation: false\n  parallel_evaluations: 1\n",
     );
     let out = tmp.path().join("run");
-    let script = [BETTER, OVERLAPPING, NO_CODE].iter().map(|s| Reply::Text(s.to_string())).collect();
+    let script = replies(&[BETTER, OVERLAPPING, NO_CODE]);
     let llm = ScriptedLlm::start(script, 0, Duration::ZERO);
     let output = run_example("circle_packing", &config, &out, &llm).arg("--quiet").output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);

@@ -14,29 +14,8 @@ const MISSES: &str =
     "<<<<<<< SEARCH\n    let temperature = 1.0;\n=======\n    let temperature = 2.0;\n>>>>>>> REPLACE\n";
 
 fn script() -> Vec<Reply> {
-    [REFINE, BREAKS_THE_BUILD, NO_BLOCKS, CHEATS, MISSES, REFINE]
-        .iter()
-        .map(|s| Reply::Text(s.to_string()))
-        .collect()
+    replies(&[REFINE, BREAKS_THE_BUILD, NO_BLOCKS, CHEATS, MISSES, REFINE])
 }
-
-/// One island and one evaluation at a time: a parent is always the program
-/// the script expects, and runs are reproducible.
-const CONFIG: &str = "\
-max_iterations: 6
-checkpoint_interval: 2
-random_seed: 7
-llm:
-  retries: 0
-  timeout: 30
-database:
-  num_islands: 1
-  population_size: 100
-evaluator:
-  timeout: 30
-  cascade_evaluation: false
-  parallel_evaluations: 1
-";
 
 /// Runs `openevolve run` on function_minimization; returns (exit code, stderr, stdout).
 fn run_fm(config: &Path, output: &Path, llm: &ScriptedLlm, extra: &[&str]) -> (i32, String, String) {
@@ -51,7 +30,7 @@ fn run_fm(config: &Path, output: &Path, llm: &ScriptedLlm, extra: &[&str]) -> (i
 #[test]
 fn function_minimization_evolves_records_failures_and_checkpoints() {
     let tmp = tempfile::tempdir().unwrap();
-    let traced = format!("{CONFIG}evolution_trace:\n  enabled: true\n  include_code: true\n");
+    let traced = format!("{SEQUENTIAL_CONFIG}evolution_trace:\n  enabled: true\n  include_code: true\n");
     let config = write_config(tmp.path(), &traced);
     let out = tmp.path().join("run");
     let llm = ScriptedLlm::start(script(), 0, Duration::ZERO);
@@ -195,7 +174,7 @@ fn content(db: &Path) -> (Vec<String>, Vec<String>) {
 #[test]
 fn resuming_from_a_checkpoint_equals_an_uninterrupted_run() {
     let tmp = tempfile::tempdir().unwrap();
-    let config = write_config(tmp.path(), &CONFIG.replace("num_islands: 1", "num_islands: 2"));
+    let config = write_config(tmp.path(), &SEQUENTIAL_CONFIG.replace("num_islands: 1", "num_islands: 2"));
 
     let whole = tmp.path().join("whole");
     let llm = ScriptedLlm::start(script(), 0, Duration::ZERO);
@@ -233,7 +212,8 @@ fn resuming_from_a_checkpoint_equals_an_uninterrupted_run() {
 #[test]
 fn a_sigkill_then_resume_in_place_loses_no_committed_iteration() {
     let tmp = tempfile::tempdir().unwrap();
-    let config = write_config(tmp.path(), &CONFIG.replace("max_iterations: 6", "max_iterations: 40"));
+    let config =
+        write_config(tmp.path(), &SEQUENTIAL_CONFIG.replace("max_iterations: 6", "max_iterations: 40"));
     let out = tmp.path().join("run");
     let db = out.join("evolution.db");
     let llm = ScriptedLlm::start(script(), 0, Duration::from_millis(100));
@@ -284,7 +264,8 @@ fn a_sigkill_then_resume_in_place_loses_no_committed_iteration() {
 #[test]
 fn ctrl_c_stops_the_run_with_a_final_checkpoint() {
     let tmp = tempfile::tempdir().unwrap();
-    let config = write_config(tmp.path(), &CONFIG.replace("max_iterations: 6", "max_iterations: 1000"));
+    let config =
+        write_config(tmp.path(), &SEQUENTIAL_CONFIG.replace("max_iterations: 6", "max_iterations: 1000"));
     let out = tmp.path().join("run");
     let db = out.join("evolution.db");
     let llm = ScriptedLlm::start(script(), 0, Duration::from_millis(200));
@@ -312,7 +293,8 @@ fn ctrl_c_stops_the_run_with_a_final_checkpoint() {
 #[test]
 fn a_broken_llm_endpoint_ends_the_run_with_exit_1() {
     let tmp = tempfile::tempdir().unwrap();
-    let config = write_config(tmp.path(), &CONFIG.replace("max_iterations: 6", "max_iterations: 500"));
+    let config =
+        write_config(tmp.path(), &SEQUENTIAL_CONFIG.replace("max_iterations: 6", "max_iterations: 500"));
     let out = tmp.path().join("run");
     let llm = ScriptedLlm::start(vec![Reply::Status(500)], 0, Duration::ZERO);
     let (code, stderr, _) = run_fm(&config, &out, &llm, &[]);

@@ -43,26 +43,6 @@ pub fn search(budget: usize, rng: &mut Rng) -> (f64, f64, f64) {
 /// A child that never returns: its job runs until stopped.
 const HANGS: &str = "<<<<<<< SEARCH\n    best\n=======\n    loop {\n        std::hint::black_box(&best);\n    }\n>>>>>>> REPLACE\n";
 
-fn replies(texts: &[&str]) -> Vec<Reply> {
-    texts.iter().map(|s| Reply::Text(s.to_string())).collect()
-}
-
-const CONFIG: &str = "\
-max_iterations: 6
-checkpoint_interval: 2
-random_seed: 7
-llm:
-  retries: 0
-  timeout: 30
-database:
-  num_islands: 1
-  population_size: 100
-evaluator:
-  timeout: 30
-  cascade_evaluation: false
-  parallel_evaluations: 1
-";
-
 fn slurm_config(base: &str, shared: &Path, runner: &Path) -> String {
     format!(
         "{base}  executor: slurm\n  slurm:\n    shared_dir: {}\n    poll_interval: 0.2\n    result_wait: 2\n    \
@@ -211,9 +191,11 @@ fn evolution_on_slurm_equals_local_resumes_after_sigkill_and_cancels_on_ctrl_c()
     let script = replies(&[REFINE, BREAKS_THE_BUILD, VARIANT, "No change needed.", VARIANT, VARIANT]);
     let shared = cluster.root().join("shared-equal");
     std::fs::create_dir_all(&shared).unwrap();
-    let local_cfg = write_config(&tmp.path().join("local-cfg").tap_mkdir(), CONFIG);
-    let slurm_cfg =
-        write_config(&tmp.path().join("slurm-cfg").tap_mkdir(), &slurm_config(CONFIG, &shared, &runner));
+    let local_cfg = write_config(&tmp.path().join("local-cfg").tap_mkdir(), SEQUENTIAL_CONFIG);
+    let slurm_cfg = write_config(
+        &tmp.path().join("slurm-cfg").tap_mkdir(),
+        &slurm_config(SEQUENTIAL_CONFIG, &shared, &runner),
+    );
     let local_out = tmp.path().join("local");
     let slurm_out = tmp.path().join("slurm");
     let llm = ScriptedLlm::start(script.clone(), 0, Duration::ZERO);
@@ -240,7 +222,7 @@ fn evolution_on_slurm_equals_local_resumes_after_sigkill_and_cancels_on_ctrl_c()
         // Rewrites: the child of an iteration is the same whichever parent
         // the resumed run samples.
         &slurm_config(
-            &CONFIG.replace("max_iterations: 6", "max_iterations: 8\ndiff_based_evolution: false"),
+            &SEQUENTIAL_CONFIG.replace("max_iterations: 6", "max_iterations: 8\ndiff_based_evolution: false"),
             &shared,
             &runner,
         ),
@@ -296,23 +278,16 @@ fn evolution_on_slurm_equals_local_resumes_after_sigkill_and_cancels_on_ctrl_c()
 
     // 3. Ctrl-C (twice: no grace) cancels this run's running job; another
     // user's job on the same cluster keeps running.
-    let foreign: u64 = String::from_utf8(
-        cluster
-            .command("sbatch")
-            .args(["--parsable", "--export=NONE", "--wrap", "sleep 600", "-o", "/dev/null"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap()
-    .trim()
-    .parse()
-    .unwrap();
+    let foreign = cluster.submit_foreign_job();
     let shared = cluster.root().join("shared-ctrl-c");
     std::fs::create_dir_all(&shared).unwrap();
     let cfg = write_config(
         &tmp.path().join("ctrl-c-cfg").tap_mkdir(),
-        &slurm_config(&CONFIG.replace("timeout: 30\n  cascade", "timeout: 600\n  cascade"), &shared, &runner),
+        &slurm_config(
+            &SEQUENTIAL_CONFIG.replace("timeout: 30\n  cascade", "timeout: 600\n  cascade"),
+            &shared,
+            &runner,
+        ),
     );
     let out = tmp.path().join("ctrl-c");
     let llm = ScriptedLlm::start(replies(&[HANGS]), 0, Duration::ZERO);

@@ -36,8 +36,7 @@ evaluator:
 fn make_run(dir: &Path) -> PathBuf {
     let config = write_config(dir, CONFIG);
     let out = dir.join("run");
-    let script =
-        [REFINE, BREAKS_THE_BUILD, NO_BLOCKS, CHEATS].iter().map(|s| Reply::Text(s.to_string())).collect();
+    let script = replies(&[REFINE, BREAKS_THE_BUILD, NO_BLOCKS, CHEATS]);
     let llm = ScriptedLlm::start(script, 0, Duration::ZERO);
     let example = repo_root().join("examples/function_minimization");
     let run = openevolve()

@@ -260,18 +260,7 @@ async fn scenarios(cluster: &SlurmCluster) {
     assert!(message(&cancelled).contains("cancelled outside this run"), "{cancelled:#?}");
 
     // 4. Dropping an evaluation (Ctrl-C) cancels its job, and only its job.
-    let foreign: u64 = String::from_utf8(
-        cluster
-            .command("sbatch")
-            .args(["--parsable", "--export=NONE", "--wrap", "sleep 600", "-o", "/dev/null"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap()
-    .trim()
-    .parse()
-    .unwrap();
+    let foreign = cluster.submit_foreign_job();
     let src = candidate("loop_forever") + "// dropped\n";
     let task = tokio::spawn(long.clone().evaluate(src.clone()));
     let job = until(Duration::from_secs(60), "job recorded", || recorded_job(&long, &src)).await;

@@ -110,6 +110,29 @@ pub fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&text).unwrap()
 }
 
+/// Scripted text answers, in order.
+pub fn replies(texts: &[&str]) -> Vec<Reply> {
+    texts.iter().map(|s| Reply::Text(s.to_string())).collect()
+}
+
+/// A short run on one island, one evaluation at a time: a parent is always
+/// the program the script expects, and runs are reproducible.
+pub const SEQUENTIAL_CONFIG: &str = "\
+max_iterations: 6
+checkpoint_interval: 2
+random_seed: 7
+llm:
+  retries: 0
+  timeout: 30
+database:
+  num_islands: 1
+  population_size: 100
+evaluator:
+  timeout: 30
+  cascade_evaluation: false
+  parallel_evaluations: 1
+";
+
 /// Scripted answers for examples/function_minimization, shared by the
 /// end-to-end tests: an improvement, a build error, no blocks, a cheat.
 pub const REFINE: &str = r#"Let me spend half the budget refining around the best point.

@@ -178,6 +178,20 @@ impl SlurmCluster {
             .collect()
     }
 
+    /// Submits a job that is not ours (someone else's, sleeping ten
+    /// minutes): cancelling our jobs must leave it running. Returns its id.
+    pub fn submit_foreign_job(&self) -> u64 {
+        let out = run(self.command("sbatch").args([
+            "--parsable",
+            "--export=NONE",
+            "--wrap",
+            "sleep 600",
+            "-o",
+            "/dev/null",
+        ]));
+        out.trim().parse().unwrap_or_else(|_| panic!("sbatch printed {out:?}, not a job id"))
+    }
+
     fn pid(&self, file: &str) -> Option<i32> {
         std::fs::read_to_string(self.root().join(file)).ok()?.trim().parse().ok()
     }
