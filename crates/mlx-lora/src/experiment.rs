@@ -20,6 +20,7 @@ use crate::data::{
 };
 use crate::lora::{self, LoraConfig, LoraForwardFn};
 use crate::model::Llama;
+use crate::settings::{Plan, train_with_settings};
 use crate::tokenizer::Tokenizer;
 use crate::train::{
     OptimizerConfig, StandardStep, TrainConfig, TrainReport, TrainStep, train, validation_loss,
@@ -212,10 +213,31 @@ pub fn run(
     hooks: &mut Hooks,
     adapters_out: Option<&Path>,
 ) -> Result<ExperimentReport> {
+    run_with(experiment, adapters_out, |prepared| train_prepared(prepared, hooks))
+}
+
+/// Runs `experiment` as `plan`'s settings and step train it (the base
+/// weights' bits included), measured as [`run`] measures.
+pub fn run_with_settings(
+    experiment: &Experiment,
+    plan: &mut Plan,
+    adapters_out: Option<&Path>,
+) -> Result<ExperimentReport> {
+    let experiment = plan.settings.apply_to(experiment);
+    run_with(&experiment, adapters_out, |p| {
+        train_with_settings(&mut p.model, &p.train_set, &p.config, &plan.settings, plan.step.as_mut())
+    })
+}
+
+fn run_with(
+    experiment: &Experiment,
+    adapters_out: Option<&Path>,
+    train: impl FnOnce(&mut Prepared) -> Result<TrainReport>,
+) -> Result<ExperimentReport> {
     let start = Instant::now();
     let mut prepared = prepare(experiment)?;
     let valid_loss_before = validation_loss(&prepared.model, &prepared.valid_set, &prepared.config.batch)?;
-    let report = train_prepared(&mut prepared, hooks)?;
+    let report = train(&mut prepared)?;
     let valid_loss_after = validation_loss(&prepared.model, &prepared.valid_set, &prepared.config.batch)?;
     if let Some(out) = adapters_out {
         lora::save_adapters(&prepared.model, out)?;

@@ -16,8 +16,15 @@
 //! - [`train`]: the loss, the training step behind a trait, the trainer with
 //!   gradient accumulation and an evaluation cadence, validation loss, MLX's
 //!   memory counters;
+//! - [`settings`]: settings that trade memory for speed without changing
+//!   what is trained (micro-batches, a memory budget, exact packing,
+//!   attention in query chunks, evaluation and cache cadence, prefetching,
+//!   quantized base weights), read from JSON and applied by
+//!   [`settings::train_with_settings`];
 //! - [`verify`]: checks of replaceable parts against the reference (forward,
 //!   batching, step) that an evaluator runs before trusting a speed-up;
+//! - [`evaluation`]: what the MLX examples' evaluators share (arguments,
+//!   training runs in child processes, alternating trials);
 //! - [`experiment`]: a whole run (load, data, adapters, training, validation)
 //!   from a preset (`tiny` for CPU tests, `full` for a GPU) with the pluggable
 //!   parts bundled as [`experiment::Hooks`].
@@ -27,10 +34,12 @@
 
 pub mod config;
 pub mod data;
+pub mod evaluation;
 pub mod experiment;
 pub mod lora;
 pub mod model;
 pub mod paths;
+pub mod settings;
 pub mod tokenizer;
 pub mod train;
 pub mod verify;

@@ -36,8 +36,35 @@ pub struct Attention {
     pub rope_traditional: bool,
 }
 
+/// What attention needs besides its input: which keys each query may see,
+/// and whether to process the queries in chunks.
+#[derive(Debug, Clone, Default)]
+pub struct AttentionContext {
+    /// Additive mask `[B, 1, L, L]` (0 where a query may attend, −∞ where
+    /// not) for packed rows; `None` is plain causal attention.
+    pub mask: Option<Array>,
+    /// Queries per chunk: each chunk attends to the keys up to its end, so
+    /// the scores held at once are `chunk × L` instead of `L × L`. The same
+    /// result as one pass.
+    pub query_chunk: Option<i32>,
+}
+
+impl AttentionContext {
+    /// The mask for `segments` `[B, L]`: causal, and within a segment.
+    pub fn for_segments(segments: &Array, dtype: Dtype) -> MlxResult<Array> {
+        let l = segments.shape()[1];
+        let same = segments.expand_dims(-1)?.eq(segments.expand_dims(-2)?)?;
+        let positions = Array::arange::<_, i32>(None, l, None)?;
+        let causal = positions.expand_dims(-1)?.ge(positions.expand_dims(0)?)?;
+        let allowed = same.logical_and(causal)?.expand_dims(1)?;
+        let zero = Array::from_f32(0.0).as_dtype(dtype)?;
+        let blocked = Array::from_f32(f32::NEG_INFINITY).as_dtype(dtype)?;
+        mlx_rs::ops::select(&allowed, &zero, &blocked)
+    }
+}
+
 impl Attention {
-    pub fn forward(&self, x: &Array) -> MlxResult<Array> {
+    pub fn forward(&self, x: &Array, context: &AttentionContext) -> MlxResult<Array> {
         let (b, l) = (x.shape()[0], x.shape()[1]);
         let heads = |t: Array, n: i32| t.reshape(&[b, l, n, self.head_dim])?.transpose_axes(&[0, 2, 1, 3]);
         let rope =
@@ -46,8 +73,31 @@ impl Attention {
         let k = rope(&heads(self.k_proj.forward(x)?, self.num_kv_heads)?)?;
         let v = heads(self.v_proj.forward(x)?, self.num_kv_heads)?;
         let scale = 1.0 / (self.head_dim as f32).sqrt();
-        let o =
-            fast::scaled_dot_product_attention(q, k, v, scale, ScaledDotProductAttentionMask::Causal, None)?;
+        let attend = |q: Array, k: Array, v: Array, mask: Option<Array>| match mask {
+            Some(m) => fast::scaled_dot_product_attention(q, k, v, scale, ScaledDotProductAttentionMask::Array(&m), None),
+            None => fast::scaled_dot_product_attention(q, k, v, scale, ScaledDotProductAttentionMask::Causal, None),
+        };
+        let o = match context.query_chunk {
+            Some(chunk) if chunk > 0 && chunk < l => {
+                let mut parts = Vec::new();
+                let mut start = 0;
+                while start < l {
+                    let end = (start + chunk).min(l);
+                    // MLX aligns a causal mask with fewer queries than keys
+                    // to the last keys: query `start + i` sees keys ..= start + i.
+                    let mask = context.mask.as_ref().map(|m| m.index((.., .., start..end, ..end)));
+                    parts.push(attend(
+                        q.index((.., .., start..end, ..)),
+                        k.index((.., .., ..end, ..)),
+                        v.index((.., .., ..end, ..)),
+                        mask,
+                    )?);
+                    start = end;
+                }
+                mlx_rs::ops::concatenate(&parts, 2)?
+            }
+            _ => attend(q, k, v, context.mask.clone())?,
+        };
         let o = o.transpose_axes(&[0, 2, 1, 3])?.reshape(&[b, l, self.num_heads * self.head_dim])?;
         self.o_proj.forward(&o)
     }
@@ -80,8 +130,8 @@ pub struct Block {
 }
 
 impl Block {
-    pub fn forward(&self, x: &Array) -> MlxResult<Array> {
-        let h = x.add(self.attn.forward(&fast::rms_norm(x, Some(&self.attn_norm), self.eps)?)?)?;
+    pub fn forward(&self, x: &Array, context: &AttentionContext) -> MlxResult<Array> {
+        let h = x.add(self.attn.forward(&fast::rms_norm(x, Some(&self.attn_norm), self.eps)?, context)?)?;
         h.add(self.mlp.forward(&fast::rms_norm(&h, Some(&self.ffn_norm), self.eps)?)?)
     }
 }
@@ -100,6 +150,8 @@ pub struct Llama {
     pub dtype: Dtype,
     /// The adapters' config once [`crate::lora::apply`] ran.
     pub lora: Option<LoraConfig>,
+    /// Attention in chunks of this many queries ([`AttentionContext`]).
+    pub attention_query_chunk: Option<i32>,
 }
 
 impl Llama {
@@ -131,7 +183,7 @@ impl Llama {
         let embed = weights.take("token_embd")?;
         let norm = weights.take("output_norm")?.to_dense(Dtype::Float32)?;
         let output = if c.tie_word_embeddings { None } else { Some(weights.take("output")?) };
-        Ok(Self { config: c, embed, layers, norm, output, dtype, lora: None })
+        Ok(Self { config: c, embed, layers, norm, output, dtype, lora: None, attention_query_chunk: None })
     }
 
     /// Loads a GGUF file; returns the model and the open file (its metadata
@@ -149,16 +201,36 @@ impl Llama {
 
     /// Final hidden states `[B, L, D]` for token ids `[B, L]` (int32).
     pub fn hidden(&self, tokens: &Array) -> MlxResult<Array> {
+        self.hidden_segmented(tokens, None)
+    }
+
+    /// [`Llama::hidden`] for rows that may hold several examples:
+    /// `segments` `[B, L]` says which (see [`crate::data::Batch::segments`]).
+    pub fn hidden_segmented(&self, tokens: &Array, segments: Option<&Array>) -> MlxResult<Array> {
+        let context = AttentionContext {
+            mask: segments.map(|s| AttentionContext::for_segments(s, self.dtype)).transpose()?,
+            query_chunk: self.attention_query_chunk,
+        };
         let mut h = self.embed.rows(tokens, self.dtype)?;
         for layer in &self.layers {
-            h = layer.forward(&h)?;
+            h = layer.forward(&h, &context)?;
         }
         fast::rms_norm(&h, Some(&self.norm), self.config.rms_norm_eps)
     }
 
     /// Logits `[B, L, V]` in f32.
     pub fn forward(&self, tokens: &Array) -> MlxResult<Array> {
-        let h = self.hidden(tokens)?;
+        self.forward_segmented(tokens, None)
+    }
+
+    /// Logits of a batch's inputs, packed rows included.
+    pub fn forward_batch(&self, batch: &crate::data::Batch) -> MlxResult<Array> {
+        self.forward_segmented(&batch.inputs, batch.segments.as_ref())
+    }
+
+    /// [`Llama::forward`] with segment ids, as [`Llama::hidden_segmented`].
+    pub fn forward_segmented(&self, tokens: &Array, segments: Option<&Array>) -> MlxResult<Array> {
+        let h = self.hidden_segmented(tokens, segments)?;
         let logits = match &self.output {
             Some(out) => out.matmul_t(&h)?,
             None => self.embed.matmul_t(&h)?,

@@ -32,7 +32,7 @@ pub fn masked_cross_entropy_sum(logits: &Array, targets: &Array, mask: &Array) -
 
 /// The reference loss: mean cross-entropy over the batch's counted tokens.
 pub fn batch_loss(model: &Llama, batch: &Batch) -> MlxResult<Array> {
-    let logits = model.forward(&batch.inputs)?;
+    let logits = model.forward_batch(batch)?;
     let sum = masked_cross_entropy_sum(&logits, &batch.targets, &batch.mask)?;
     sum.divide(Array::from_f32(batch.tokens.max(1) as f32))
 }
@@ -378,14 +378,9 @@ pub fn train(
             "needs examples, iters, eval_every and grad_accumulation of at least 1".into(),
         ));
     }
-    memory::reset_peak_memory()?;
     let mut optimizer = config.optimizer.build();
-    let start = Instant::now();
+    let mut log = RunLog::start(config)?;
     let (mut epoch, mut queue) = (0u64, Vec::new().into_iter());
-    let mut pending: Vec<Array> = Vec::new();
-    let mut losses = Vec::with_capacity(config.iters);
-    let (mut tokens, mut positions) = (0usize, 0usize);
-    let mut memory_trace = Vec::new();
     for i in 0..config.iters {
         let mut micro = Vec::with_capacity(config.grad_accumulation);
         while micro.len() < config.grad_accumulation {
@@ -397,32 +392,74 @@ pub fn train(
                 }
             }
         }
-        positions += micro.iter().map(|b| b.inputs.size()).sum::<usize>();
+        let positions = micro.iter().map(|b| b.inputs.size()).sum::<usize>();
         let out = step.step(model, &mut optimizer, &micro)?;
-        tokens += out.tokens;
-        pending.push(out.loss);
-        if (i + 1) % config.eval_every == 0 || i + 1 == config.iters {
-            let mut arrays: Vec<&Array> = pending.iter().collect();
+        log.after_step(i, out, positions, model)?;
+    }
+    log.finish()
+}
+
+/// The bookkeeping of a training loop: losses read and the graph evaluated
+/// at the evaluation cadence, tokens and positions counted, the memory
+/// counters sampled, the clock. Peak memory is measured from [`RunLog::start`].
+pub(crate) struct RunLog {
+    iters: usize,
+    eval_every: usize,
+    start: Instant,
+    pending: Vec<Array>,
+    losses: Vec<f32>,
+    tokens: usize,
+    positions: usize,
+    memory_trace: Vec<MemorySample>,
+}
+
+impl RunLog {
+    pub(crate) fn start(config: &TrainConfig) -> Result<Self> {
+        memory::reset_peak_memory()?;
+        Ok(Self {
+            iters: config.iters,
+            eval_every: config.eval_every,
+            start: Instant::now(),
+            pending: Vec::new(),
+            losses: Vec::with_capacity(config.iters),
+            tokens: 0,
+            positions: 0,
+            memory_trace: Vec::new(),
+        })
+    }
+
+    /// After step `i` (0-based): counts it, and at the cadence evaluates the
+    /// graph (losses, adapters, and through them the optimizer state).
+    pub(crate) fn after_step(&mut self, i: usize, out: StepOutput, positions: usize, model: &Llama) -> Result<()> {
+        self.tokens += out.tokens;
+        self.positions += positions;
+        self.pending.push(out.loss);
+        if (i + 1) % self.eval_every == 0 || i + 1 == self.iters {
+            let mut arrays: Vec<&Array> = self.pending.iter().collect();
             let params = model.trainable_parameters().flatten();
             arrays.extend(params.values().copied());
             transforms::eval(arrays)?;
-            for loss in pending.drain(..) {
-                losses.push(loss.as_dtype(Dtype::Float32)?.item_exact::<f32>());
+            for loss in self.pending.drain(..) {
+                self.losses.push(loss.as_dtype(Dtype::Float32)?.item_exact::<f32>());
             }
             let now = MemoryStats::now()?;
-            memory_trace.push(MemorySample { step: i + 1, active: now.active, peak: now.peak });
+            self.memory_trace.push(MemorySample { step: i + 1, active: now.active, peak: now.peak });
         }
+        Ok(())
     }
-    let seconds = start.elapsed().as_secs_f64();
-    Ok(TrainReport {
-        losses,
-        tokens,
-        positions,
-        seconds,
-        tokens_per_second: tokens as f64 / seconds,
-        memory: MemoryStats::now()?,
-        memory_trace,
-    })
+
+    pub(crate) fn finish(self) -> Result<TrainReport> {
+        let seconds = self.start.elapsed().as_secs_f64();
+        Ok(TrainReport {
+            losses: self.losses,
+            tokens: self.tokens,
+            positions: self.positions,
+            seconds,
+            tokens_per_second: self.tokens as f64 / seconds,
+            memory: MemoryStats::now()?,
+            memory_trace: self.memory_trace,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,8 @@ use mlx_rs::{Array, Dtype, random};
 use crate::data::{Batch, BatchFn, BatchOptions, Tokenized, make_batches};
 use crate::lora::{LoraForwardFn, adapter_arrays, standard_forward};
 use crate::model::Llama;
-use crate::train::{OptimizerConfig, StandardStep, TrainStep};
+use crate::settings::{Plan, TrainingSettings, first_steps};
+use crate::train::{OptimizerConfig, StandardStep, TrainConfig, TrainStep};
 
 /// How far a part may be from the reference: relative to the size of what
 /// is compared. Reordered float arithmetic stays far inside them; a
@@ -191,6 +192,29 @@ pub fn check_step(
     optimizer: OptimizerConfig,
     tol: &Tolerances,
 ) -> Check {
+    check_step_on(step, model, &|_| {}, groups, groups, optimizer, tol)
+}
+
+/// [`check_step`] where the candidate batches the same examples its own way
+/// (`candidate_groups`, step by step the same examples as
+/// `reference_groups`) and runs on its own copy of the model, set up by
+/// `setup` (e.g. attention in chunks).
+pub fn check_step_on(
+    step: &mut dyn TrainStep,
+    model: &Llama,
+    setup: &dyn Fn(&mut Llama),
+    candidate_groups: &[Vec<Batch>],
+    reference_groups: &[Vec<Batch>],
+    optimizer: OptimizerConfig,
+    tol: &Tolerances,
+) -> Check {
+    if candidate_groups.len() != reference_groups.len() {
+        return Err(format!(
+            "{} candidate steps to check against {} reference steps",
+            candidate_groups.len(),
+            reference_groups.len()
+        ));
+    }
     let err = mlx("the step check");
     let mut start = model.clone();
     let mut nonzero_b = Vec::new();
@@ -210,12 +234,13 @@ pub fn check_step(
     use mlx_rs::module::ModuleParameters as _;
     start.update_flattened(nonzero_b.into_iter().collect());
     let (mut reference, mut candidate) = (start.clone(), start.clone());
+    setup(&mut candidate);
     let (mut opt_r, mut opt_c) = (optimizer.build(), optimizer.build());
-    for (i, group) in groups.iter().enumerate() {
+    for (i, (group, own)) in reference_groups.iter().zip(candidate_groups).enumerate() {
         let r = StandardStep
             .step(&mut reference, &mut opt_r, group)
             .map_err(|e| format!("reference step {i}: {e}"))?;
-        let c = step.step(&mut candidate, &mut opt_c, group).map_err(|e| format!("step {i} failed: {e}"))?;
+        let c = step.step(&mut candidate, &mut opt_c, own).map_err(|e| format!("step {i} failed: {e}"))?;
         if c.tokens != r.tokens {
             return Err(format!(
                 "step {i} reports {} tokens in its loss; the batch has {}",
@@ -249,7 +274,7 @@ pub fn check_step(
     if !(rel <= tol.update) {
         return Err(format!(
             "after {} steps the adapters differ from the reference's by {rel:.3} of the reference's change (allowed {})",
-            groups.len(),
+            reference_groups.len(),
             tol.update
         ));
     }
@@ -263,4 +288,36 @@ pub fn check_step(
         }
     }
     Ok(())
+}
+
+/// A memory-example candidate (its settings and step) against the standard
+/// run: the settings must be valid for `config`, and over the first
+/// `steps` steps' examples, its step on its own batches (and attention
+/// chunking) must train as [`StandardStep`] does on the standard batches
+/// ([`check_step_on`]). The settings' micro-batch size is used as given;
+/// under a memory budget the run picks a divisor of the same step, which
+/// trains the same.
+pub fn check_plan(
+    plan: &mut Plan,
+    model: &Llama,
+    examples: &[Tokenized],
+    config: &TrainConfig,
+    steps: usize,
+    tol: &Tolerances,
+) -> Check {
+    let settings = plan.settings.clone();
+    settings.validate(config).map_err(|e| e.to_string())?;
+    let standard = TrainingSettings::default();
+    let (micro, standard_micro) = (settings.micro_batch_size(config), standard.micro_batch_size(config));
+    let (mut reference, mut own) = (Vec::new(), Vec::new());
+    for step_examples in first_steps(examples, config, steps) {
+        let batches = |s: &TrainingSettings, micro: usize| {
+            s.step_batches(config, micro, &step_examples).map_err(|e| format!("batching: {e}"))
+        };
+        reference.push(batches(&standard, standard_micro)?);
+        own.push(batches(&settings, micro)?);
+    }
+    let chunk = settings.attention_query_chunk.map(|c| c as i32);
+    let setup = move |m: &mut Llama| m.attention_query_chunk = chunk;
+    check_step_on(plan.step.as_mut(), model, &setup, &own, &reference, config.optimizer, tol)
 }

@@ -125,12 +125,18 @@ fn tokenization_masks_the_prompt_and_batches_pad_and_pack() {
     let unmasked = make_batches(&refs, &BatchOptions { mask_prompt: false, ..options }).unwrap();
     let all_targets: usize = all.iter().map(|t| t.tokens.len() - 1).sum();
     assert_eq!(unmasked.iter().map(|b| b.tokens).sum::<usize>(), all_targets);
-    // Packing: full rows of 64 positions, the same completion tokens counted.
+    // Packing: whole examples share rows of at most 128 positions, each
+    // labelled with its example; the same completion tokens counted.
     let packed =
-        make_batches(&refs, &BatchOptions { pack_len: Some(64), pad_multiple: 1, ..options }).unwrap();
+        make_batches(&refs, &BatchOptions { pack_len: Some(128), pad_multiple: 1, ..options }).unwrap();
     assert!(packed.len() < batches.len());
-    assert_eq!(packed[0].inputs.shape(), &[4, 64]);
+    assert!(packed[0].inputs.shape()[1] <= 128 && packed[0].inputs.shape()[0] == 4);
     assert_eq!(packed.iter().map(|b| b.tokens).sum::<usize>(), completion_tokens);
+    let segments = packed[0].segments.as_ref().expect("packed rows carry segment ids");
+    let ids = segments.as_slice::<i32>();
+    let width = packed[0].inputs.shape()[1] as usize;
+    assert_eq!((ids[0], ids[width - 1] >= 1), (0, true), "the first row holds several examples: {ids:?}");
+    assert!(batches[0].segments.is_none());
 }
 
 #[test]

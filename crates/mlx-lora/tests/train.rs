@@ -262,3 +262,127 @@ fn base_weights_quantized_to_8_or_4_bits_at_load_give_the_dense_loss() {
     let bad = Llama::load_gguf(&path, LoadOptions { quantize_bits: Some(7), ..LoadOptions::default() });
     assert!(bad.err().unwrap().to_string().contains("quantize_bits is 7"));
 }
+
+fn adapted(base: &Llama, layers: i32) -> Llama {
+    let mut model = base.clone();
+    lora::apply(&mut model, &LoraConfig { num_layers: layers, ..LoraConfig::default() }).unwrap();
+    model
+}
+
+#[test]
+fn packed_rows_and_chunked_attention_compute_what_separate_rows_do() {
+    let (base, tok) = load();
+    let (train_set, _) = data(&tok, 8, 0);
+    let refs: Vec<_> = train_set.iter().collect();
+    let options = BatchOptions { batch_size: 8, ..batch_options(&tok) };
+    let plain = &make_batches(&refs, &options).unwrap()[0];
+    let packed_options = BatchOptions { pack_len: Some(128), pad_multiple: 1, ..options };
+    let packed = &make_batches(&refs, &packed_options).unwrap()[0];
+    // Fewer, fuller rows, the same tokens in the loss.
+    assert!(packed.inputs.size() < plain.inputs.size(), "{:?} vs {:?}", packed.inputs.shape(), plain.inputs.shape());
+    assert_eq!(packed.tokens, plain.tokens);
+    assert!(packed.segments.is_some() && plain.segments.is_none());
+
+    let model = base.clone();
+    let loss = |m: &Llama, b: &mlx_lora::data::Batch| mlx_lora::train::batch_loss(m, b).unwrap().item_exact::<f32>();
+    let reference = loss(&model, plain);
+    let packed_loss = loss(&model, packed);
+    assert!((packed_loss - reference).abs() < 1e-4 * reference, "{packed_loss} vs {reference}");
+    // Without the segment mask, examples see each other: another number.
+    let leaky = mlx_lora::data::Batch { segments: None, ..packed.clone() };
+    assert!((loss(&model, &leaky) - reference).abs() > 1e-3 * reference);
+
+    // Attention in chunks of 8 queries, on plain and on packed rows.
+    let mut chunked = model.clone();
+    chunked.attention_query_chunk = Some(8);
+    for (batch, want) in [(plain, reference), (packed, reference)] {
+        let got = loss(&chunked, batch);
+        assert!((got - want).abs() < 1e-4 * want, "chunked {got} vs {want}");
+    }
+    let whole = model.forward(&plain.inputs).unwrap();
+    assert!(max_abs_diff(&chunked.forward(&plain.inputs).unwrap(), &whole) < 1e-3);
+}
+
+#[test]
+fn settings_batch_differently_and_train_the_same() {
+    use mlx_lora::settings::{TrainingSettings, train_with_settings};
+    let (base, tok) = load();
+    let (train_set, _) = data(&tok, 16, 0);
+    let config = TrainConfig {
+        iters: 3,
+        batch: BatchOptions { batch_size: 4, ..batch_options(&tok) },
+        grad_accumulation: 2,
+        optimizer: OptimizerConfig::Adam { lr: 1e-3 },
+        eval_every: 1,
+        seed: 5,
+    };
+    let run = |settings: &TrainingSettings| {
+        let mut model = adapted(&base, 2);
+        let report = train_with_settings(&mut model, &train_set, &config, settings, &mut StandardStep).unwrap();
+        assert_eq!(model.attention_query_chunk, None, "the run's chunking is put back");
+        (report, adapter_arrays(&model))
+    };
+    // The default settings train exactly as the plain trainer does.
+    let (reference, ref_arrays) = run(&TrainingSettings::default());
+    let mut model = adapted(&base, 2);
+    let plain = train(&mut model, &train_set, &config, &mut StandardStep, make_batches).unwrap();
+    assert_eq!(reference.losses, plain.losses);
+    assert_eq!((reference.tokens, reference.positions), (plain.tokens, plain.positions));
+
+    // Micro-batches of 2, packed rows, chunked attention, lazy evaluation,
+    // cache clearing and prefetching: fewer positions, the same training.
+    let lean = TrainingSettings {
+        micro_batch_examples: 2,
+        pack_len: Some(96),
+        attention_query_chunk: Some(16),
+        eval_every: 3,
+        clear_cache_every: Some(1),
+        prefetch_steps: 2,
+        ..TrainingSettings::default()
+    };
+    let (report, arrays) = run(&lean);
+    assert_eq!(report.tokens, reference.tokens);
+    assert!(report.positions < reference.positions, "{} vs {}", report.positions, reference.positions);
+    assert_eq!(report.memory_trace.len(), 1, "evaluated once, at the end");
+    for (a, b) in report.losses.iter().zip(&reference.losses) {
+        assert!((a - b).abs() < 1e-4 * b, "{:?} vs {:?}", report.losses, reference.losses);
+    }
+    // Adam turns tiny gradient differences into whole steps where a
+    // gradient is near zero, so compare the adapters' change as a whole.
+    let start = adapter_arrays(&adapted(&base, 2));
+    let sq = |a: Array| a.square().unwrap().sum(None).unwrap().item_exact::<f32>() as f64;
+    let (mut diff, mut moved) = (0.0, 0.0);
+    for (k, v) in &ref_arrays {
+        diff += sq(arrays[k].subtract(v).unwrap());
+        moved += sq(v.subtract(&start[k]).unwrap());
+    }
+    assert!(moved > 0.0 && (diff / moved).sqrt() < 2e-2, "adapters differ by {:.4} of their change", (diff / moved).sqrt());
+
+    // A budget too small for any micro-batch is an error that says so.
+    let starved = TrainingSettings { memory_budget_mb: Some(1.0), ..TrainingSettings::default() };
+    let mut model = adapted(&base, 2);
+    let e = train_with_settings(&mut model, &train_set, &config, &starved, &mut StandardStep).unwrap_err();
+    assert!(e.to_string().contains("no batch size"), "{e}");
+}
+
+#[test]
+fn settings_files_are_read_and_bad_values_named() {
+    use mlx_lora::settings::TrainingSettings;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("settings.json");
+    let found = TrainingSettings { micro_batch_examples: 2, pack_len: Some(256), quantize_bits: Some(8), ..Default::default() };
+    std::fs::write(&path, serde_json::to_string_pretty(&found).unwrap()).unwrap();
+    assert_eq!(TrainingSettings::from_json_file(&path).unwrap(), found);
+    // Keys left out keep their defaults.
+    std::fs::write(&path, r#"{"eval_every": 4}"#).unwrap();
+    assert_eq!(TrainingSettings::from_json_file(&path).unwrap(), TrainingSettings { eval_every: 4, ..Default::default() });
+    std::fs::write(&path, r#"{"micro_batch": 2}"#).unwrap();
+    let e = TrainingSettings::from_json_file(&path).unwrap_err().to_string();
+    assert!(e.contains("settings.json") && e.contains("micro_batch") && e.contains("micro_batch_examples"), "{e}");
+
+    let config = TrainConfig { batch: BatchOptions { batch_size: 4, ..BatchOptions::default() }, ..TrainConfig::default() };
+    let e = TrainingSettings { micro_batch_examples: 3, ..Default::default() }.validate(&config).unwrap_err();
+    assert!(e.to_string().contains("3 does not divide the 4 examples"), "{e}");
+    let e = TrainingSettings { quantize_bits: Some(7), ..Default::default() }.validate(&config).unwrap_err();
+    assert!(e.to_string().contains("quantize_bits"), "{e}");
+}

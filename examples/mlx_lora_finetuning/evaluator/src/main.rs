@@ -2,7 +2,7 @@
 //!
 //! One evaluation is several processes, so that each training run's peak
 //! memory is its own: this worker re-runs its own executable as a child per
-//! training run (`role` in the evaluator arguments), alternating the
+//! training run (`mlx_lora::evaluation`), alternating the
 //! baseline (the standard implementation compiled in here) and the
 //! candidate over `trials` trials with the same seeds, data order and step
 //! count. The first candidate run checks the candidate's parts against the
@@ -10,17 +10,14 @@
 //! puts each run's saved adapters on it and measures the validation loss
 //! itself, and scores.
 
-mod args;
-mod child;
 mod score;
 mod trial;
 
+use mlx_lora::evaluation::{EvaluatorArgs, Role, Runs, alternate_trials, run_child};
 use openevolve_sdk::{Candidate, EvaluationResult};
 
-use args::{Args, Role, Variant};
-
 fn evaluate(candidate: &Candidate) -> Result<EvaluationResult, String> {
-    let args = Args::parse(candidate.evaluator_args())?;
+    let args = EvaluatorArgs::parse(candidate.evaluator_args())?;
     match &args.role {
         Role::Evaluate => orchestrate(candidate, &args),
         Role::Train { variant, adapters, check } => {
@@ -29,19 +26,16 @@ fn evaluate(candidate: &Candidate) -> Result<EvaluationResult, String> {
     }
 }
 
-/// What the training runs measured, or why the candidate's stopped.
-enum Runs {
-    Done { baseline: Vec<trial::TrialReport>, candidate: Vec<trial::TrialReport> },
-    CandidateFailed(String),
-}
-
-fn orchestrate(candidate: &Candidate, args: &Args) -> Result<EvaluationResult, String> {
-    let experiment = args.experiment()?;
+fn orchestrate(candidate: &Candidate, args: &EvaluatorArgs) -> Result<EvaluationResult, String> {
+    let experiment = trial::experiment(args)?;
     // Fail early and clearly when the model or the data are missing.
     mlx_lora::paths::smollm2_gguf().map_err(|e| format!("{e} (config.yaml's evaluator.env says where)"))?;
     mlx_lora::paths::wordnet_dir().map_err(|e| format!("{e} (config.yaml's evaluator.env says where)"))?;
     let work = std::env::current_dir().map_err(|e| format!("no working directory: {e}"))?;
-    let (baseline, candidate_runs) = match run_trials(candidate, args, &work)? {
+    let runs = alternate_trials(args.trials, &work, |role| {
+        trial::TrialReport::from_json(&run_child(candidate.path(), args, role, trial::REPORT_KEY)?)
+    })?;
+    let (baseline, candidate_runs) = match runs {
         Runs::Done { baseline, candidate } => (baseline, candidate),
         Runs::CandidateFailed(why) => return Ok(score::rejected(&why)),
     };
@@ -67,31 +61,6 @@ fn orchestrate(candidate: &Candidate, args: &Args) -> Result<EvaluationResult, S
         baseline_losses: &baseline_losses,
         candidate_losses: &candidate_losses,
     }))
-}
-
-/// Baseline and candidate runs, alternating which goes first so that drift
-/// in the machine's speed falls on both.
-fn run_trials(candidate: &Candidate, args: &Args, work: &std::path::Path) -> Result<Runs, String> {
-    let (mut baseline, mut candidate_runs) = (Vec::new(), Vec::new());
-    for t in 0..args.trials {
-        let order = if t % 2 == 0 {
-            [Variant::Candidate, Variant::Baseline]
-        } else {
-            [Variant::Baseline, Variant::Candidate]
-        };
-        for variant in order {
-            let adapters = work.join(format!("{}-{t}.safetensors", variant.name()));
-            let check = variant == Variant::Candidate && t == 0;
-            let role = Role::Train { variant, adapters, check };
-            match (variant, child::run(candidate, args, role)) {
-                (Variant::Baseline, Ok(report)) => baseline.push(report),
-                (Variant::Baseline, Err(e)) => return Err(format!("the baseline run failed: {e}")),
-                (Variant::Candidate, Ok(report)) => candidate_runs.push(report),
-                (Variant::Candidate, Err(e)) => return Ok(Runs::CandidateFailed(e)),
-            }
-        }
-    }
-    Ok(Runs::Done { baseline, candidate: candidate_runs })
 }
 
 openevolve_sdk::evaluator!(evaluate);

@@ -12,6 +12,7 @@
 //!   `combined_score` = 0.5 × convergence, below 0.5, with no credit for
 //!   speed: a candidate outside the rule never outscores one inside it.
 
+use mlx_lora::evaluation::median;
 use mlx_lora::experiment::Experiment;
 use openevolve_sdk::EvaluationResult;
 
@@ -43,18 +44,6 @@ pub fn rejected(why: &str) -> EvaluationResult {
         .metric("convergence", 0.0)
         .metric("within_tolerance", 0.0)
         .artifact("rejected", why)
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    if n == 0 {
-        f64::NAN
-    } else if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
-    }
 }
 
 /// Mean relative gap between two runs' per-step training losses.

@@ -5,13 +5,21 @@
 use std::path::{Path, PathBuf};
 
 use mlx_lora::data::{Tokenized, epoch_order, make_batches};
-use mlx_lora::experiment::{Hooks, Prepared, forward_flops_per_position, prepare, train_prepared};
+use mlx_lora::experiment::{Experiment, Hooks, Prepared, forward_flops_per_position, prepare, train_prepared};
 use mlx_lora::train::{TrainConfig, TrainReport};
 use mlx_lora::verify::{self, Tolerances};
 use openevolve_sdk::{Candidate, EvaluationResult};
 use serde_json::{Value, json};
 
-use crate::args::{Args, Variant};
+use mlx_lora::evaluation::{EvaluatorArgs, Variant};
+
+/// The artifact a child reports itself in.
+pub const REPORT_KEY: &str = "trial_report";
+
+/// The LoRA preset of the arguments' size.
+pub fn experiment(args: &EvaluatorArgs) -> Result<Experiment, String> {
+    Experiment::by_name(&args.size).map_err(|e| e.to_string())
+}
 
 /// What one run measured.
 #[derive(Debug, Clone)]
@@ -53,12 +61,12 @@ fn candidate_hooks(candidate: &Candidate) -> Result<Hooks, String> {
 
 pub fn train(
     candidate: &Candidate,
-    args: &Args,
+    args: &EvaluatorArgs,
     variant: Variant,
     adapters: &Path,
     check: bool,
 ) -> Result<EvaluationResult, String> {
-    let experiment = args.experiment()?;
+    let experiment = experiment(args)?;
     let mut prepared = prepare(&experiment).map_err(|e| e.to_string())?;
     if check {
         check_parts(&mut candidate_hooks(candidate)?, &prepared).map_err(|e| format!("check failed: {e}"))?;
@@ -90,7 +98,7 @@ pub fn train(
     };
     Ok(EvaluationResult::new()
         .metric("seconds", report.train.seconds)
-        .artifact("trial_report", report.to_json()))
+        .artifact(REPORT_KEY, report.to_json()))
 }
 
 /// Untimed steps before each timed run.

@@ -1,0 +1,139 @@
+//! The score (README.md states it for users; keep the two in step).
+//!
+//! - The rule: the candidate's validation loss must be within 1% (relative,
+//!   either way) of the baseline's. Inside, `convergence` is 1.
+//! - The measure: tokens per second per MB of peak MLX memory, the
+//!   candidate's over the baseline's (`throughput_per_mb_ratio` = speed ×
+//!   memory ratio, medians over the trials). Both train the same tokens.
+//! - `efficiency` = clamp(0.5 + 0.125 × log2(throughput_per_mb_ratio), 0, 1):
+//!   equal to the baseline is 0.5, four times better 0.75.
+//! - Inside the rule: `combined_score` = 0.7 + 0.3 × efficiency.
+//! - Outside: `convergence` = max(0, 1 − (|difference| − 1%) / 9%) and
+//!   `combined_score` = 0.5 × convergence, below 0.5, with no credit for
+//!   speed or memory.
+
+use mlx_lora::evaluation::median;
+use mlx_lora::experiment::Experiment;
+use openevolve_sdk::EvaluationResult;
+
+use crate::trial::TrialReport;
+
+/// Relative validation-loss difference allowed.
+pub const LOSS_TOLERANCE: f64 = 0.01;
+/// Where convergence reaches 0 outside the rule.
+const LOSS_ZERO: f64 = 0.10;
+
+pub struct Measured<'a> {
+    pub experiment: &'a Experiment,
+    pub baseline: &'a [TrialReport],
+    pub candidate: &'a [TrialReport],
+    pub baseline_losses: &'a [f64],
+    pub candidate_losses: &'a [f64],
+}
+
+/// A candidate that failed before it could be measured.
+pub fn rejected(why: &str) -> EvaluationResult {
+    EvaluationResult::new()
+        .metric("combined_score", 0.0)
+        .metric("convergence", 0.0)
+        .metric("within_tolerance", 0.0)
+        .artifact("rejected", why)
+}
+
+/// Medians of one variant's runs.
+struct Summary {
+    seconds: f64,
+    peak_mb: f64,
+    rss_mb: f64,
+    loss: f64,
+}
+
+impl Summary {
+    fn of(runs: &[TrialReport], losses: &[f64]) -> Self {
+        let mb = |f: &dyn Fn(&TrialReport) -> f64| median(runs.iter().map(f).collect()) / 1e6;
+        Self {
+            seconds: median(runs.iter().map(|r| r.train.seconds).collect()),
+            peak_mb: mb(&|r| r.train.memory.peak as f64),
+            rss_mb: mb(&|r| r.peak_rss_bytes.map_or(f64::NAN, |b| b as f64)),
+            loss: median(losses.to_vec()),
+        }
+    }
+}
+
+pub fn score(m: &Measured) -> EvaluationResult {
+    let base = Summary::of(m.baseline, m.baseline_losses);
+    let cand = Summary::of(m.candidate, m.candidate_losses);
+    let tokens = m.baseline[0].train.tokens as f64;
+    let (base_tps, cand_tps) = (tokens / base.seconds, tokens / cand.seconds);
+    let (base_per_mb, cand_per_mb) = (base_tps / base.peak_mb, cand_tps / cand.peak_mb);
+    let ratio = cand_per_mb / base_per_mb;
+    let relative = (cand.loss - base.loss) / base.loss;
+    let inside = relative.abs() <= LOSS_TOLERANCE;
+    let efficiency = (0.5 + 0.125 * ratio.log2()).clamp(0.0, 1.0);
+    let convergence = if inside {
+        1.0
+    } else {
+        (1.0 - (relative.abs() - LOSS_TOLERANCE) / (LOSS_ZERO - LOSS_TOLERANCE)).max(0.0)
+    };
+    let combined = if inside { 0.7 + 0.3 * efficiency } else { 0.5 * convergence };
+    let growth = mlx_lora::train::memory_growth(&m.candidate[0].train.memory_trace);
+    let growth_mb = growth.map_or(0.0, |g| g.projected_bytes / 1e6);
+    let times = |runs: &[TrialReport]| runs.iter().map(|r| format!("{:.2}", r.train.seconds)).collect::<Vec<_>>();
+    let settings = serde_json::to_string_pretty(&m.candidate[0].settings).expect("plain data");
+    let summary = format!(
+        "experiment {} ({} steps of {} examples, {} trials of each)\n\
+         validation loss: baseline {:.5}, candidate {:.5} ({:+.3}%; the rule allows ±{:.0}%)\n\
+         throughput: baseline {base_tps:.0}, candidate {cand_tps:.0} tokens/s (×{:.3}); runs (s): {:?} vs {:?}\n\
+         peak MLX memory: baseline {:.1} MB, candidate {:.1} MB (×{:.3} leaner); process peak RSS {:.0} vs {:.0} MB\n\
+         tokens/s per MB: baseline {base_per_mb:.3}, candidate {cand_per_mb:.3} (×{ratio:.3})\n\
+         positions through the model: baseline {}, candidate {} (padding included)\n\
+         score: convergence {convergence:.3}, efficiency {efficiency:.3}, combined {combined:.4}{}{}",
+        m.experiment.name,
+        m.experiment.train.iters,
+        mlx_lora::settings::step_examples(&m.experiment.train),
+        m.baseline.len(),
+        base.loss,
+        cand.loss,
+        100.0 * relative,
+        100.0 * LOSS_TOLERANCE,
+        cand_tps / base_tps,
+        times(m.baseline),
+        times(m.candidate),
+        base.peak_mb,
+        cand.peak_mb,
+        base.peak_mb / cand.peak_mb,
+        base.rss_mb,
+        cand.rss_mb,
+        m.baseline[0].train.positions,
+        m.candidate[0].train.positions,
+        if inside { "" } else { "\nOUTSIDE the 1% rule: no credit for speed or memory" },
+        match growth {
+            Some(g) if g.leaking => format!("\nactive memory grows steadily ({growth_mb:.1} MB over the run): a leak?"),
+            _ => String::new(),
+        },
+    );
+    EvaluationResult::new()
+        .metric("combined_score", combined)
+        .metric("convergence", convergence)
+        .metric("efficiency", efficiency)
+        .metric("within_tolerance", if inside { 1.0 } else { 0.0 })
+        .metric("baseline_valid_loss", base.loss)
+        .metric("candidate_valid_loss", cand.loss)
+        .metric("loss_relative_difference", relative)
+        .metric("baseline_tokens_per_second", base_tps)
+        .metric("candidate_tokens_per_second", cand_tps)
+        .metric("speed_ratio", cand_tps / base_tps)
+        .metric("baseline_peak_mb", base.peak_mb)
+        .metric("candidate_peak_mb", cand.peak_mb)
+        .metric("memory_ratio", base.peak_mb / cand.peak_mb)
+        .metric("baseline_tokens_per_second_per_mb", base_per_mb)
+        .metric("candidate_tokens_per_second_per_mb", cand_per_mb)
+        .metric("throughput_per_mb_ratio", ratio)
+        .metric("baseline_peak_rss_mb", base.rss_mb)
+        .metric("candidate_peak_rss_mb", cand.rss_mb)
+        .metric("candidate_memory_growth_mb", growth_mb)
+        .artifact("summary", summary)
+        // The settings as a file `mlx-lora-run --settings` and
+        // `TrainingSettings::from_json_file` read.
+        .artifact("settings.json", settings)
+}
