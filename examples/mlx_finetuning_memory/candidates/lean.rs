@@ -1,6 +1,6 @@
-//! A leaner run: micro-batches, exact packing, lazy evaluation, prefetched
-//! batches and 8-bit base weights. Everything but the 8 bits is exact; the
-//! 8 bits are an approximation the loss rule judges.
+//! A leaner run that trains exactly the same: small micro-batches, their
+//! examples packed into one row, the graph evaluated every step, the next
+//! step's batches prepared ahead.
 
 use mlx_lora::data::Batch;
 use mlx_lora::model::Llama;
@@ -15,18 +15,18 @@ use mlx_rs::{Array, Dtype, nn};
 /// the same examples whatever these say; see `TrainingSettings` for each.
 pub fn settings() -> TrainingSettings {
     TrainingSettings {
-        // Two micro-batches of 4 examples: half the activations at a time.
-        micro_batch_examples: 4,
+        // Four micro-batches of 2 examples: a quarter of the activations
+        // (the logits above all) alive at a time.
+        micro_batch_examples: 2,
         memory_budget_mb: None,
-        // Whole examples packed into rows of up to 128 positions: less padding.
+        // A micro-batch's examples share a row: no padding between them.
         pack_len: Some(128),
         attention_query_chunk: None,
-        // Read losses and sync with MLX every 4 steps instead of every step.
-        eval_every: 4,
+        // Evaluating every step keeps one step's graph alive, not several.
+        eval_every: 1,
         clear_cache_every: None,
-        prefetch_steps: 2,
-        // Base weights in 8 bits: a quarter of the f32 weights' memory.
-        quantize_bits: Some(8),
+        prefetch_steps: 1,
+        quantize_bits: None,
     }
 }
 // EVOLVE-BLOCK-END

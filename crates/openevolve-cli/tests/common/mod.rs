@@ -63,6 +63,39 @@ pub fn eval_json(program: &Path, evaluator: &Path, config: &Path, manifest: &Pat
     serde_json::from_str(&stdout).unwrap()
 }
 
+/// An MLX training example (`examples/<name>`) with its evaluator crate.
+pub struct TrainingExample(pub &'static str);
+
+impl TrainingExample {
+    pub fn dir(&self) -> PathBuf {
+        repo_root().join("examples").join(self.0)
+    }
+
+    /// The example's config with one trial of each variant instead of two.
+    pub fn one_trial_config(&self, tmp: &Path) -> PathBuf {
+        let text = std::fs::read_to_string(self.dir().join("config.yaml")).unwrap();
+        assert!(text.contains("    trials: 2\n"), "the example's config changed: update this test");
+        write_config(tmp, &text.replace("    trials: 2\n", "    trials: 1\n"))
+    }
+
+    /// `openevolve eval` of `program` (relative to the example), its summary
+    /// or rejection printed.
+    pub fn evaluate(&self, program: &str, config: &Path) -> serde_json::Value {
+        let dir = self.dir();
+        let evaluation = eval_json(&dir.join(program), &dir.join("evaluator"), config, &dir.join("candidate.toml"));
+        eprintln!(
+            "{program}: {}",
+            evaluation["artifacts"]["summary"].as_str().or(evaluation["artifacts"]["rejected"].as_str()).unwrap_or("")
+        );
+        evaluation
+    }
+}
+
+/// A metric of an evaluation's JSON.
+pub fn metric(e: &serde_json::Value, name: &str) -> f64 {
+    e["metrics"][name].as_f64().unwrap_or_else(|| panic!("no metric {name}: {e:#}"))
+}
+
 /// One build cache for every test of this binary: the SDK is built once.
 pub fn cache_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("openevolve-cli-cache")

@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
-# On a build machine (registries reachable): builds the evaluator and the
-# programs given (default: candidates/sparse_logits.rs) for MLX's CUDA 13
-# backend and packs everything an offline GPU machine needs into OUT (default
-# target/lora-gpu, ignored by git), in pieces of at most PIECE_MB (45) MB so
-# that each can travel alone: bin/ (the evaluator and <program>.so), the
-# mlx-cuda-13 wheel, the model file and the WordNet data.
-# Then, on the GPU machine: gpu-run.sh OUT (see there).
+# For the MLX training examples (mlx_lora_finetuning, mlx_finetuning_memory).
+# On a build machine (registries reachable): builds the example's evaluator
+# and the programs given (default: its initial.rs) for MLX's CUDA 13 backend
+# and packs everything an offline GPU machine needs into OUT (ignored by git
+# under target/), in pieces of at most PIECE_MB (45) MB so that each can
+# travel alone: bin/ (the evaluator and <program>.so), the mlx-cuda-13
+# wheel, the model file and the WordNet data.
+# Then, on the GPU machine: scripts/mlx-training-gpu-run.sh OUT (see there).
 #
-#   examples/mlx_lora_finetuning/gpu-pack.sh [OUT] [PROGRAM.rs ...]
+#   scripts/mlx-training-gpu-pack.sh EXAMPLE_DIR OUT [PROGRAM.rs ...]
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-ex=examples/mlx_lora_finetuning
-out="${1:-target/lora-gpu}"
-shift || true
+ex="${1:?usage: mlx-training-gpu-pack.sh EXAMPLE_DIR OUT [PROGRAM.rs ...]}"
+out="${2:?usage: mlx-training-gpu-pack.sh EXAMPLE_DIR OUT [PROGRAM.rs ...]}"
+shift 2
 programs=("$@")
-[ ${#programs[@]} -gt 0 ] || programs=("$ex/candidates/sparse_logits.rs")
+[ ${#programs[@]} -gt 0 ] || programs=("$ex/initial.rs")
+cd "$(dirname "$0")/.."
 piece="${PIECE_MB:-45}M"
 
 scripts/setup-mlx.sh --backend cuda13

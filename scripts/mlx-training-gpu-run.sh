@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# On the GPU machine (no registries, no Rust): joins the pieces gpu-pack.sh
-# made, sets MLX up without compilers (the NVIDIA libraries come from the
+# On the GPU machine (no registries, no Rust): joins the pieces
+# mlx-training-gpu-pack.sh made, sets MLX up without compilers (the NVIDIA libraries come from the
 # Python packages already installed, e.g. PyTorch's), then evaluates each
 # program in DIR/bin at the `full` size: baseline and candidate, TRIALS times
 # each, exactly as `openevolve eval` would. Each result is DIR/<program>.json.
 #
-#   examples/mlx_lora_finetuning/gpu-run.sh DIR [TRIALS]
+#   scripts/mlx-training-gpu-run.sh DIR [TRIALS]
 set -euo pipefail
-dir="$(cd "${1:?usage: gpu-run.sh DIR [TRIALS]}" && pwd)"
+dir="$(cd "${1:?usage: mlx-training-gpu-run.sh DIR [TRIALS]}" && pwd)"
 trials="${2:-3}"
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/.."
 source scripts/lib/mlx-gpu-runtime.sh && mlx_gpu_runtime "$dir"
 export MLX_LORA_MODEL_DIR="$dir/models" MLX_LORA_DATA_DIR="$dir/data"
 mkdir -p "$MLX_LORA_MODEL_DIR" "$MLX_LORA_DATA_DIR"
