@@ -404,7 +404,10 @@ pub fn pack_rows(examples: &[&Tokenized], len: usize, mask_prompt: bool) -> Vec<
 /// with `pack_len`. Plain host data, so another thread can prepare them.
 pub fn batch_rows(examples: &[&Tokenized], options: &BatchOptions) -> Result<Vec<Vec<SegmentToken>>> {
     Ok(match options.pack_len {
-        None => examples.iter().map(|t| labelled(t, options.mask_prompt).map(|(a, b)| (a, b, 0)).collect()).collect(),
+        None => examples
+            .iter()
+            .map(|t| labelled(t, options.mask_prompt).map(|(a, b)| (a, b, 0)).collect())
+            .collect(),
         Some(0) => return Err(Error::Data("pack_len must be at least 1".into())),
         Some(len) => pack_rows(examples, len, options.mask_prompt),
     })

@@ -109,7 +109,12 @@ impl EvaluatorArgs {
 /// worker's `run` mode on `candidate` (the candidate library's path), as
 /// `role`. Returns the child's artifact `report_key` (its own report), or
 /// why there is none, as a sentence for the record.
-pub fn run_child(candidate: impl AsRef<std::ffi::OsStr>, args: &EvaluatorArgs, role: Role, report_key: &str) -> Result<String, String> {
+pub fn run_child(
+    candidate: impl AsRef<std::ffi::OsStr>,
+    args: &EvaluatorArgs,
+    role: Role,
+    report_key: &str,
+) -> Result<String, String> {
     let Role::Train { variant, adapters, .. } = &role else {
         return Err("only training runs go to child processes".into());
     };
@@ -161,8 +166,11 @@ pub fn alternate_trials<R>(
 ) -> Result<Runs<R>, String> {
     let (mut baseline, mut candidate) = (Vec::new(), Vec::new());
     for t in 0..trials {
-        let order =
-            if t % 2 == 0 { [Variant::Candidate, Variant::Baseline] } else { [Variant::Baseline, Variant::Candidate] };
+        let order = if t % 2 == 0 {
+            [Variant::Candidate, Variant::Baseline]
+        } else {
+            [Variant::Baseline, Variant::Candidate]
+        };
         for variant in order {
             let adapters = work.join(format!("{}-{t}.safetensors", variant.name()));
             let check = variant == Variant::Candidate && t == 0;

@@ -74,8 +74,22 @@ impl Attention {
         let v = heads(self.v_proj.forward(x)?, self.num_kv_heads)?;
         let scale = 1.0 / (self.head_dim as f32).sqrt();
         let attend = |q: Array, k: Array, v: Array, mask: Option<Array>| match mask {
-            Some(m) => fast::scaled_dot_product_attention(q, k, v, scale, ScaledDotProductAttentionMask::Array(&m), None),
-            None => fast::scaled_dot_product_attention(q, k, v, scale, ScaledDotProductAttentionMask::Causal, None),
+            Some(m) => fast::scaled_dot_product_attention(
+                q,
+                k,
+                v,
+                scale,
+                ScaledDotProductAttentionMask::Array(&m),
+                None,
+            ),
+            None => fast::scaled_dot_product_attention(
+                q,
+                k,
+                v,
+                scale,
+                ScaledDotProductAttentionMask::Causal,
+                None,
+            ),
         };
         let o = match context.query_chunk {
             Some(chunk) if chunk > 0 && chunk < l => {

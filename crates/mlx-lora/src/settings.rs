@@ -195,7 +195,13 @@ struct StepExamples<'a> {
 
 impl<'a> StepExamples<'a> {
     fn new(examples: &'a [Tokenized], config: &TrainConfig) -> Self {
-        Self { examples, per_step: step_examples(config), seed: config.seed, epoch: 0, order: Vec::new().into_iter() }
+        Self {
+            examples,
+            per_step: step_examples(config),
+            seed: config.seed,
+            epoch: 0,
+            order: Vec::new().into_iter(),
+        }
     }
 
     fn next_step(&mut self) -> Vec<&'a Tokenized> {
@@ -215,7 +221,11 @@ impl<'a> StepExamples<'a> {
 
 /// The examples of the first `steps` optimizer steps of a run over
 /// `examples` with `config`, in the order the trainer uses them.
-pub fn first_steps<'a>(examples: &'a [Tokenized], config: &TrainConfig, steps: usize) -> Vec<Vec<&'a Tokenized>> {
+pub fn first_steps<'a>(
+    examples: &'a [Tokenized],
+    config: &TrainConfig,
+    steps: usize,
+) -> Vec<Vec<&'a Tokenized>> {
     let mut all = StepExamples::new(examples, config);
     (0..steps).map(|_| all.next_step()).collect()
 }
@@ -235,7 +245,15 @@ pub fn choose_micro_batch(
     let Some(budget_mb) = settings.memory_budget_mb else { return Ok(cap) };
     let sizes: Vec<usize> = (1..=cap).filter(|d| per_step % d == 0).collect();
     let options = settings.batch_options(config, 1);
-    largest_batch_within(model, examples, &options, config.optimizer, step, &sizes, (budget_mb * 1e6) as usize)
+    largest_batch_within(
+        model,
+        examples,
+        &options,
+        config.optimizer,
+        step,
+        &sizes,
+        (budget_mb * 1e6) as usize,
+    )
 }
 
 /// Trains like [`crate::train::train`], the same examples per step in the

@@ -430,7 +430,13 @@ impl RunLog {
 
     /// After step `i` (0-based): counts it, and at the cadence evaluates the
     /// graph (losses, adapters, and through them the optimizer state).
-    pub(crate) fn after_step(&mut self, i: usize, out: StepOutput, positions: usize, model: &Llama) -> Result<()> {
+    pub(crate) fn after_step(
+        &mut self,
+        i: usize,
+        out: StepOutput,
+        positions: usize,
+        model: &Llama,
+    ) -> Result<()> {
         self.tokens += out.tokens;
         self.positions += positions;
         self.pending.push(out.loss);

@@ -279,12 +279,18 @@ fn packed_rows_and_chunked_attention_compute_what_separate_rows_do() {
     let packed_options = BatchOptions { pack_len: Some(128), pad_multiple: 1, ..options };
     let packed = &make_batches(&refs, &packed_options).unwrap()[0];
     // Fewer, fuller rows, the same tokens in the loss.
-    assert!(packed.inputs.size() < plain.inputs.size(), "{:?} vs {:?}", packed.inputs.shape(), plain.inputs.shape());
+    assert!(
+        packed.inputs.size() < plain.inputs.size(),
+        "{:?} vs {:?}",
+        packed.inputs.shape(),
+        plain.inputs.shape()
+    );
     assert_eq!(packed.tokens, plain.tokens);
     assert!(packed.segments.is_some() && plain.segments.is_none());
 
     let model = base.clone();
-    let loss = |m: &Llama, b: &mlx_lora::data::Batch| mlx_lora::train::batch_loss(m, b).unwrap().item_exact::<f32>();
+    let loss =
+        |m: &Llama, b: &mlx_lora::data::Batch| mlx_lora::train::batch_loss(m, b).unwrap().item_exact::<f32>();
     let reference = loss(&model, plain);
     let packed_loss = loss(&model, packed);
     assert!((packed_loss - reference).abs() < 1e-4 * reference, "{packed_loss} vs {reference}");
@@ -318,7 +324,8 @@ fn settings_batch_differently_and_train_the_same() {
     };
     let run = |settings: &TrainingSettings| {
         let mut model = adapted(&base, 2);
-        let report = train_with_settings(&mut model, &train_set, &config, settings, &mut StandardStep).unwrap();
+        let report =
+            train_with_settings(&mut model, &train_set, &config, settings, &mut StandardStep).unwrap();
         assert_eq!(model.attention_query_chunk, None, "the run's chunking is put back");
         (report, adapter_arrays(&model))
     };
@@ -356,7 +363,11 @@ fn settings_batch_differently_and_train_the_same() {
         diff += sq(arrays[k].subtract(v).unwrap());
         moved += sq(v.subtract(&start[k]).unwrap());
     }
-    assert!(moved > 0.0 && (diff / moved).sqrt() < 2e-2, "adapters differ by {:.4} of their change", (diff / moved).sqrt());
+    assert!(
+        moved > 0.0 && (diff / moved).sqrt() < 2e-2,
+        "adapters differ by {:.4} of their change",
+        (diff / moved).sqrt()
+    );
 
     // A budget too small for any micro-batch is an error that says so.
     let starved = TrainingSettings { memory_budget_mb: Some(1.0), ..TrainingSettings::default() };
@@ -370,17 +381,31 @@ fn settings_files_are_read_and_bad_values_named() {
     use mlx_lora::settings::TrainingSettings;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("settings.json");
-    let found = TrainingSettings { micro_batch_examples: 2, pack_len: Some(256), quantize_bits: Some(8), ..Default::default() };
+    let found = TrainingSettings {
+        micro_batch_examples: 2,
+        pack_len: Some(256),
+        quantize_bits: Some(8),
+        ..Default::default()
+    };
     std::fs::write(&path, serde_json::to_string_pretty(&found).unwrap()).unwrap();
     assert_eq!(TrainingSettings::from_json_file(&path).unwrap(), found);
     // Keys left out keep their defaults.
     std::fs::write(&path, r#"{"eval_every": 4}"#).unwrap();
-    assert_eq!(TrainingSettings::from_json_file(&path).unwrap(), TrainingSettings { eval_every: 4, ..Default::default() });
+    assert_eq!(
+        TrainingSettings::from_json_file(&path).unwrap(),
+        TrainingSettings { eval_every: 4, ..Default::default() }
+    );
     std::fs::write(&path, r#"{"micro_batch": 2}"#).unwrap();
     let e = TrainingSettings::from_json_file(&path).unwrap_err().to_string();
-    assert!(e.contains("settings.json") && e.contains("micro_batch") && e.contains("micro_batch_examples"), "{e}");
+    assert!(
+        e.contains("settings.json") && e.contains("micro_batch") && e.contains("micro_batch_examples"),
+        "{e}"
+    );
 
-    let config = TrainConfig { batch: BatchOptions { batch_size: 4, ..BatchOptions::default() }, ..TrainConfig::default() };
+    let config = TrainConfig {
+        batch: BatchOptions { batch_size: 4, ..BatchOptions::default() },
+        ..TrainConfig::default()
+    };
     let e = TrainingSettings { micro_batch_examples: 3, ..Default::default() }.validate(&config).unwrap_err();
     assert!(e.to_string().contains("3 does not divide the 4 examples"), "{e}");
     let e = TrainingSettings { quantize_bits: Some(7), ..Default::default() }.validate(&config).unwrap_err();

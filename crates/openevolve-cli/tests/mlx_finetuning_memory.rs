@@ -30,7 +30,8 @@ fn the_memory_evaluator_rewards_a_leaner_run_and_rejects_changed_computations() 
     // The settings found, as the JSON `TrainingSettings::from_json_file`
     // reads (tested in crates/mlx-lora) and `mlx-lora-run --settings` applies.
     let settings: serde_json::Value =
-        serde_json::from_str(lean["artifacts"]["settings.json"].as_str().expect("settings artifact")).unwrap();
+        serde_json::from_str(lean["artifacts"]["settings.json"].as_str().expect("settings artifact"))
+            .unwrap();
     assert_eq!(settings["micro_batch_examples"], 2);
     assert_eq!(settings["pack_len"], 128);
 

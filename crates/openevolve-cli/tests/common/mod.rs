@@ -82,10 +82,14 @@ impl TrainingExample {
     /// or rejection printed.
     pub fn evaluate(&self, program: &str, config: &Path) -> serde_json::Value {
         let dir = self.dir();
-        let evaluation = eval_json(&dir.join(program), &dir.join("evaluator"), config, &dir.join("candidate.toml"));
+        let evaluation =
+            eval_json(&dir.join(program), &dir.join("evaluator"), config, &dir.join("candidate.toml"));
         eprintln!(
             "{program}: {}",
-            evaluation["artifacts"]["summary"].as_str().or(evaluation["artifacts"]["rejected"].as_str()).unwrap_or("")
+            evaluation["artifacts"]["summary"]
+                .as_str()
+                .or(evaluation["artifacts"]["rejected"].as_str())
+                .unwrap_or("")
         );
         evaluation
     }

@@ -22,7 +22,9 @@ fn evaluate(candidate: &Candidate) -> Result<EvaluationResult, String> {
     let args = EvaluatorArgs::parse(candidate.evaluator_args())?;
     match &args.role {
         Role::Evaluate => orchestrate(candidate, &args),
-        Role::Train { variant, adapters, check } => trial::train(candidate, &args, *variant, adapters, *check),
+        Role::Train { variant, adapters, check } => {
+            trial::train(candidate, &args, *variant, adapters, *check)
+        }
     }
 }
 

@@ -78,7 +78,8 @@ pub fn score(m: &Measured) -> EvaluationResult {
     let combined = if inside { 0.7 + 0.3 * efficiency } else { 0.5 * convergence };
     let growth = mlx_lora::train::memory_growth(&m.candidate[0].train.memory_trace);
     let growth_mb = growth.map_or(0.0, |g| g.projected_bytes / 1e6);
-    let times = |runs: &[TrialReport]| runs.iter().map(|r| format!("{:.2}", r.train.seconds)).collect::<Vec<_>>();
+    let times =
+        |runs: &[TrialReport]| runs.iter().map(|r| format!("{:.2}", r.train.seconds)).collect::<Vec<_>>();
     let settings = serde_json::to_string_pretty(&m.candidate[0].settings).expect("plain data");
     let summary = format!(
         "experiment {} ({} steps of {} examples, {} trials of each)\n\
@@ -108,7 +109,8 @@ pub fn score(m: &Measured) -> EvaluationResult {
         m.candidate[0].train.positions,
         if inside { "" } else { "\nOUTSIDE the 1% rule: no credit for speed or memory" },
         match growth {
-            Some(g) if g.leaking => format!("\nactive memory grows steadily ({growth_mb:.1} MB over the run): a leak?"),
+            Some(g) if g.leaking =>
+                format!("\nactive memory grows steadily ({growth_mb:.1} MB over the run): a leak?"),
             _ => String::new(),
         },
     );

@@ -73,16 +73,29 @@ pub fn train(
     let mut prepared = prepare(&experiment).map_err(|e| e.to_string())?;
     if check {
         let tol = Tolerances::for_dtype(prepared.model.dtype);
-        verify::check_plan(&mut plan()?, &prepared.model, &prepared.train_set, &prepared.config, CHECKED_STEPS, &tol)
-            .map_err(|e| format!("check failed: {e}"))?;
+        verify::check_plan(
+            &mut plan()?,
+            &prepared.model,
+            &prepared.train_set,
+            &prepared.config,
+            CHECKED_STEPS,
+            &tol,
+        )
+        .map_err(|e| format!("check failed: {e}"))?;
     }
     // Untimed warm-up on a copy (kernels compiled on first use), then a
     // fresh plan so that no state carries over.
     let warm_config = TrainConfig { iters: WARM_UP_STEPS, ..prepared.config.clone() };
     let mut warm = prepared.model.clone();
     let mut warm_plan = plan()?;
-    train_with_settings(&mut warm, &prepared.train_set, &warm_config, &warm_plan.settings, warm_plan.step.as_mut())
-        .map_err(|e| format!("training failed: {e}"))?;
+    train_with_settings(
+        &mut warm,
+        &prepared.train_set,
+        &warm_config,
+        &warm_plan.settings,
+        warm_plan.step.as_mut(),
+    )
+    .map_err(|e| format!("training failed: {e}"))?;
     drop((warm, warm_plan));
     mlx_rs::memory::clear_cache().map_err(|e| e.to_string())?;
     let train = timed_run(&mut prepared, &mut plan()?)?;
@@ -100,6 +113,12 @@ pub fn train(
 }
 
 fn timed_run(prepared: &mut Prepared, plan: &mut Plan) -> Result<TrainReport, String> {
-    train_with_settings(&mut prepared.model, &prepared.train_set, &prepared.config, &plan.settings, plan.step.as_mut())
-        .map_err(|e| format!("training failed: {e}"))
+    train_with_settings(
+        &mut prepared.model,
+        &prepared.train_set,
+        &prepared.config,
+        &plan.settings,
+        plan.step.as_mut(),
+    )
+    .map_err(|e| format!("training failed: {e}"))
 }

@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use mlx_lora::data::{Tokenized, epoch_order, make_batches};
-use mlx_lora::experiment::{Experiment, Hooks, Prepared, forward_flops_per_position, prepare, train_prepared};
+use mlx_lora::experiment::{
+    Experiment, Hooks, Prepared, forward_flops_per_position, prepare, train_prepared,
+};
 use mlx_lora::train::{TrainConfig, TrainReport};
 use mlx_lora::verify::{self, Tolerances};
 use openevolve_sdk::{Candidate, EvaluationResult};
@@ -96,9 +98,7 @@ pub fn train(
         load_seconds: prepared.load_seconds,
         train,
     };
-    Ok(EvaluationResult::new()
-        .metric("seconds", report.train.seconds)
-        .artifact(REPORT_KEY, report.to_json()))
+    Ok(EvaluationResult::new().metric("seconds", report.train.seconds).artifact(REPORT_KEY, report.to_json()))
 }
 
 /// Untimed steps before each timed run.
