@@ -204,9 +204,10 @@ impl<'a> StepExamples<'a> {
         }
     }
 
+    /// The next step's examples; none when there are no examples at all.
     fn next_step(&mut self) -> Vec<&'a Tokenized> {
         let mut step = Vec::with_capacity(self.per_step);
-        while step.len() < self.per_step {
+        while step.len() < self.per_step && !self.examples.is_empty() {
             match self.order.next() {
                 Some(i) => step.push(&self.examples[i]),
                 None => {
@@ -231,7 +232,7 @@ pub fn first_steps<'a>(
 }
 
 /// The micro-batch size these settings train with: `micro_batch_examples`
-/// (the whole step when 0), or under a memory budget the largest divisor of
+/// (the experiment's batch size when 0), or under a memory budget the largest divisor of
 /// the step's examples that fits it, measured.
 pub fn choose_micro_batch(
     settings: &TrainingSettings,
