@@ -227,7 +227,9 @@ pub fn tokenize_all(tokenizer: &Tokenizer, examples: &[Example], max_len: usize)
 /// [`tokenize_all`], kept on disk in `cache_dir` and reused while the
 /// tokenizer, the examples and `max_len` are the same (the file name hashes
 /// them, the tokenizer by its vocabulary size and its encoding of a probe
-/// text). A damaged cache file is rebuilt.
+/// text). A damaged cache file is rebuilt. The cache is an optimisation: a
+/// folder that cannot be written (a read-only data folder in an evaluation
+/// sandbox) only means the next call tokenizes again.
 pub fn tokenize_all_cached(
     tokenizer: &Tokenizer,
     examples: &[Example],
@@ -249,12 +251,14 @@ pub fn tokenize_all_cached(
         return Ok(tokenized);
     }
     let tokenized = tokenize_all(tokenizer, examples, max_len)?;
-    std::fs::create_dir_all(cache_dir).map_err(|e| Error::io(cache_dir, e))?;
     // Written whole, then renamed: a reader never sees half a file.
     let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
-    std::fs::write(&tmp, serde_json::to_string(&tokenized).expect("token ids serialize"))
-        .and_then(|()| std::fs::rename(&tmp, &path))
-        .map_err(|e| Error::io(&path, e))?;
+    let written = std::fs::create_dir_all(cache_dir)
+        .and_then(|()| std::fs::write(&tmp, serde_json::to_string(&tokenized).expect("token ids serialize")))
+        .and_then(|()| std::fs::rename(&tmp, &path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
     Ok(tokenized)
 }
 

@@ -16,7 +16,7 @@ use mlx_rs::Dtype;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{
-    BatchFn, BatchOptions, Tokenized, WordnetOptions, build_wordnet, make_batches, tokenize_all,
+    BatchFn, BatchOptions, Tokenized, WordnetOptions, build_wordnet, make_batches, tokenize_all_cached,
 };
 use crate::lora::{self, LoraConfig, LoraForwardFn};
 use crate::model::Llama;
@@ -173,8 +173,9 @@ pub fn prepare(experiment: &Experiment) -> Result<Prepared> {
     let tokenizer = Tokenizer::from_gguf(&file)?;
     drop(file);
     let splits = build_wordnet(&crate::paths::wordnet_dir()?, &experiment.data)?;
-    let train_set = tokenize_all(&tokenizer, &splits.train, experiment.max_len)?;
-    let valid_set = tokenize_all(&tokenizer, &splits.valid, experiment.max_len)?;
+    let cache = crate::paths::token_cache_dir();
+    let train_set = tokenize_all_cached(&tokenizer, &splits.train, experiment.max_len, &cache)?;
+    let valid_set = tokenize_all_cached(&tokenizer, &splits.valid, experiment.max_len, &cache)?;
     let mut config = experiment.train.clone();
     config.batch.pad_id = tokenizer.pad_id;
     lora::apply(&mut model, &experiment.lora)?;

@@ -34,6 +34,12 @@ pub fn data_dir() -> PathBuf {
         .unwrap_or_else(|| cache_dir().join("data"))
 }
 
+/// Token ids of the tokenized data sets (`data::tokenize_all_cached`):
+/// `tokens` in the data folder.
+pub fn token_cache_dir() -> PathBuf {
+    data_dir().join("tokens")
+}
+
 /// The SmolLM2-135M-Instruct GGUF file, which must exist.
 pub fn smollm2_gguf() -> Result<PathBuf> {
     let path = model_dir().join(SMOLLM2_GGUF);

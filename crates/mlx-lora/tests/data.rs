@@ -183,4 +183,7 @@ fn tokenization_is_cached_on_disk_per_tokenizer_examples_and_length() {
     assert_eq!(files().len(), 3);
     std::fs::write(&file, "{ not json").unwrap();
     assert_eq!(mlx_lora::data::tokenize_all_cached(&tok, &splits.train, 64, dir.path()).unwrap(), fresh);
+    // A folder that cannot be written (a sandbox's read-only data) caches nothing and costs nothing.
+    let unwritable = std::path::Path::new("/proc/self/no-such-cache");
+    assert_eq!(mlx_lora::data::tokenize_all_cached(&tok, &splits.train, 64, unwritable).unwrap(), fresh);
 }
