@@ -251,8 +251,11 @@ pub fn tokenize_all_cached(
         return Ok(tokenized);
     }
     let tokenized = tokenize_all(tokenizer, examples, max_len)?;
-    // Written whole, then renamed: a reader never sees half a file.
-    let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
+    // Written whole under a name of this call's own, then renamed: a reader
+    // never sees half a file, and two writers never share one.
+    static WRITES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_extension(format!("{}-{n}.tmp", std::process::id()));
     let written = std::fs::create_dir_all(cache_dir)
         .and_then(|()| std::fs::write(&tmp, serde_json::to_string(&tokenized).expect("token ids serialize")))
         .and_then(|()| std::fs::rename(&tmp, &path));
