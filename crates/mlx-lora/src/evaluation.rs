@@ -105,6 +105,15 @@ impl EvaluatorArgs {
     }
 }
 
+/// Fails early and clearly when the model or the data are missing, saying
+/// where an evaluator's config tells the worker they are.
+pub fn require_model_and_data() -> Result<(), String> {
+    let hint = |e: crate::Error| format!("{e} (config.yaml's evaluator.env says where)");
+    crate::paths::smollm2_gguf().map_err(hint)?;
+    crate::paths::wordnet_dir().map_err(hint)?;
+    Ok(())
+}
+
 /// Runs one training run in a child process: this executable in the
 /// worker's `run` mode on `candidate` (the candidate library's path), as
 /// `role`. Returns the child's artifact `report_key` (its own report), or

@@ -282,4 +282,12 @@ impl Validator {
         lora::load_adapters(&mut model, path)?;
         validation_loss(&model, &self.valid_set, &self.batch)
     }
+
+    /// [`Validator::loss_of`] of each file; an error names the file.
+    pub fn losses_of<'a>(&self, paths: impl IntoIterator<Item = &'a Path>) -> Result<Vec<f64>> {
+        paths
+            .into_iter()
+            .map(|p| self.loss_of(p).map_err(|e| Error::Adapters(format!("{}: {e}", p.display()))))
+            .collect()
+    }
 }

@@ -13,8 +13,10 @@
 mod score;
 mod trial;
 
-use mlx_lora::evaluation::{EvaluatorArgs, Role, Runs, alternate_trials, run_child};
+use mlx_lora::evaluation::{EvaluatorArgs, Role, Runs, alternate_trials, require_model_and_data, run_child};
 use openevolve_sdk::{Candidate, EvaluationResult};
+
+use trial::TrialReport;
 
 fn evaluate(candidate: &Candidate) -> Result<EvaluationResult, String> {
     let args = EvaluatorArgs::parse(candidate.evaluator_args())?;
@@ -28,12 +30,10 @@ fn evaluate(candidate: &Candidate) -> Result<EvaluationResult, String> {
 
 fn orchestrate(candidate: &Candidate, args: &EvaluatorArgs) -> Result<EvaluationResult, String> {
     let experiment = trial::experiment(args)?;
-    // Fail early and clearly when the model or the data are missing.
-    mlx_lora::paths::smollm2_gguf().map_err(|e| format!("{e} (config.yaml's evaluator.env says where)"))?;
-    mlx_lora::paths::wordnet_dir().map_err(|e| format!("{e} (config.yaml's evaluator.env says where)"))?;
+    require_model_and_data()?;
     let work = std::env::current_dir().map_err(|e| format!("no working directory: {e}"))?;
     let runs = alternate_trials(args.trials, &work, |role| {
-        trial::TrialReport::from_json(&run_child(candidate.path(), args, role, trial::REPORT_KEY)?)
+        TrialReport::from_json(&run_child(candidate.path(), args, role, trial::REPORT_KEY)?)
     })?;
     let (baseline, candidate_runs) = match runs {
         Runs::Done { baseline, candidate } => (baseline, candidate),
@@ -42,13 +42,9 @@ fn orchestrate(candidate: &Candidate, args: &EvaluatorArgs) -> Result<Evaluation
     let validator =
         mlx_lora::experiment::Validator::new(&experiment).map_err(|e| format!("validation model: {e}"))?;
     let base_loss = validator.base_loss().map_err(|e| e.to_string())?;
-    let losses = |runs: &[trial::TrialReport]| -> Result<Vec<f64>, String> {
-        runs.iter()
-            .map(|r| validator.loss_of(&r.adapters).map_err(|e| format!("{}: {e}", r.adapters.display())))
-            .collect()
-    };
-    let baseline_losses = losses(&baseline)?;
-    let candidate_losses = match losses(&candidate_runs) {
+    let baseline_losses =
+        validator.losses_of(baseline.iter().map(|r| r.adapters.as_path())).map_err(|e| e.to_string())?;
+    let candidate_losses = match validator.losses_of(candidate_runs.iter().map(|r| r.adapters.as_path())) {
         Ok(l) => l,
         // The candidate's process wrote the file: a wrong one is its fault.
         Err(e) => return Ok(score::rejected(&format!("its adapters cannot be judged: {e}"))),
