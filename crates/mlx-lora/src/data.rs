@@ -341,9 +341,7 @@ pub type SegmentToken = (u32, bool, i32);
 pub fn rows_to_batch(rows: &[Vec<RowToken>], options: &BatchOptions) -> Batch {
     let segmented: Vec<Vec<SegmentToken>> =
         rows.iter().map(|row| row.iter().map(|&(t, c)| (t, c, 0)).collect()).collect();
-    let mut batch = segmented_rows_to_batch(&segmented, options);
-    batch.segments = None;
-    batch
+    build_batch(&segmented, options, false)
 }
 
 /// Rows of (token, counts-in-loss, segment) into a batch with segment ids.
@@ -351,6 +349,11 @@ pub fn rows_to_batch(rows: &[Vec<RowToken>], options: &BatchOptions) -> Batch {
 /// example is asked to predict the next one's first token. Padding gets a
 /// segment of its own.
 pub fn segmented_rows_to_batch(rows: &[Vec<SegmentToken>], options: &BatchOptions) -> Batch {
+    build_batch(rows, options, true)
+}
+
+/// The batch of `rows`, with their segment ids when `segmented`.
+fn build_batch(rows: &[Vec<SegmentToken>], options: &BatchOptions, segmented: bool) -> Batch {
     let longest = rows.iter().map(Vec::len).max().unwrap_or(2).max(2) - 1;
     let m = options.pad_multiple.max(1);
     let width = longest.div_ceil(m) * m;
@@ -379,7 +382,7 @@ pub fn segmented_rows_to_batch(rows: &[Vec<SegmentToken>], options: &BatchOption
         targets: Array::from_slice(&targets, &shape),
         mask: Array::from_slice(&mask, &shape),
         tokens,
-        segments: Some(Array::from_slice(&segments, &shape)),
+        segments: segmented.then(|| Array::from_slice(&segments, &shape)),
     }
 }
 
@@ -424,13 +427,7 @@ pub fn batch_rows(examples: &[&Tokenized], options: &BatchOptions) -> Result<Vec
 /// only where rows are packed.
 pub fn rows_into_batches(rows: &[Vec<SegmentToken>], options: &BatchOptions) -> Vec<Batch> {
     rows.chunks(options.batch_size.max(1))
-        .map(|chunk| {
-            let mut batch = segmented_rows_to_batch(chunk, options);
-            if options.pack_len.is_none() {
-                batch.segments = None;
-            }
-            batch
-        })
+        .map(|chunk| build_batch(chunk, options, options.pack_len.is_some()))
         .collect()
 }
 

@@ -73,23 +73,10 @@ impl Attention {
         let k = rope(&heads(self.k_proj.forward(x)?, self.num_kv_heads)?)?;
         let v = heads(self.v_proj.forward(x)?, self.num_kv_heads)?;
         let scale = 1.0 / (self.head_dim as f32).sqrt();
-        let attend = |q: Array, k: Array, v: Array, mask: Option<Array>| match mask {
-            Some(m) => fast::scaled_dot_product_attention(
-                q,
-                k,
-                v,
-                scale,
-                ScaledDotProductAttentionMask::Array(&m),
-                None,
-            ),
-            None => fast::scaled_dot_product_attention(
-                q,
-                k,
-                v,
-                scale,
-                ScaledDotProductAttentionMask::Causal,
-                None,
-            ),
+        let attend = |q: Array, k: Array, v: Array, mask: Option<&Array>| {
+            let mode =
+                mask.map_or(ScaledDotProductAttentionMask::Causal, ScaledDotProductAttentionMask::Array);
+            fast::scaled_dot_product_attention(q, k, v, scale, mode, None)
         };
         let o = match context.query_chunk {
             Some(chunk) if chunk > 0 && chunk < l => {
@@ -104,13 +91,13 @@ impl Attention {
                         q.index((.., .., start..end, ..)),
                         k.index((.., .., ..end, ..)),
                         v.index((.., .., ..end, ..)),
-                        mask,
+                        mask.as_ref(),
                     )?);
                     start = end;
                 }
                 mlx_rs::ops::concatenate(&parts, 2)?
             }
-            _ => attend(q, k, v, context.mask.clone())?,
+            _ => attend(q, k, v, context.mask.as_ref())?,
         };
         let o = o.transpose_axes(&[0, 2, 1, 3])?.reshape(&[b, l, self.num_heads * self.head_dim])?;
         self.o_proj.forward(&o)

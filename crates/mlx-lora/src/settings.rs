@@ -81,6 +81,9 @@ impl Plan {
     }
 }
 
+/// One step's rows, per micro-batch with the options that batch them.
+pub type StepRows = Result<Vec<(Vec<Vec<SegmentToken>>, BatchOptions)>>;
+
 /// Examples per optimizer step of `config`.
 pub fn step_examples(config: &TrainConfig) -> usize {
     config.batch.batch_size * config.grad_accumulation
@@ -151,7 +154,7 @@ impl TrainingSettings {
         config: &TrainConfig,
         micro_batch_examples: usize,
         examples: &[&Tokenized],
-    ) -> Result<Vec<(Vec<Vec<SegmentToken>>, BatchOptions)>> {
+    ) -> StepRows {
         examples
             .chunks(micro_batch_examples.max(1))
             .map(|chunk| {
@@ -281,9 +284,6 @@ pub fn train_with_settings(
     model.attention_query_chunk = previous_chunk;
     result
 }
-
-/// One step's rows, as [`TrainingSettings::step_rows`] gives them.
-type StepRows = Result<Vec<(Vec<Vec<SegmentToken>>, BatchOptions)>>;
 
 /// The rows of each step built on a thread of their own, up to
 /// `prefetch_steps` ahead; only host data crosses threads, the MLX arrays
