@@ -1,6 +1,7 @@
 //! A leaner run that trains exactly the same: small micro-batches, their
-//! examples packed into one row, the graph evaluated every step, the next
-//! step's batches prepared ahead.
+//! examples packed into one row, the gradients summed so far evaluated
+//! after each micro-batch (so only one micro-batch's activations are alive
+//! at a time), the next step's batches prepared ahead.
 
 use mlx_lora::data::Batch;
 use mlx_lora::model::Llama;
@@ -73,6 +74,7 @@ impl TrainStep for Step {
                 };
                 grads.insert(name, sum);
             }
+            mlx_rs::transforms::eval(grads.values().chain([&loss]))?;
         }
         let grads = grads
             .into_iter()

@@ -74,6 +74,7 @@ impl TrainStep for Step {
                 };
                 grads.insert(name, sum);
             }
+            mlx_rs::transforms::eval(grads.values().chain([&loss]))?;
         }
         let grads = grads
             .into_iter()
