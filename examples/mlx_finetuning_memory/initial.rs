@@ -78,6 +78,10 @@ impl TrainStep for Step {
                 };
                 grads.insert(name, sum);
             }
+            // Nothing is computed yet: unless evaluated here (e.g.
+            // `mlx_rs::transforms::eval` of `grads` and `loss`), every
+            // micro-batch's graph, activations included, stays alive until
+            // the trainer evaluates the whole step.
         }
         let grads = grads
             .into_iter()
