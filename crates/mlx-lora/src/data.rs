@@ -344,15 +344,10 @@ pub fn rows_to_batch(rows: &[Vec<RowToken>], options: &BatchOptions) -> Batch {
     build_batch(&segmented, options, false)
 }
 
-/// Rows of (token, counts-in-loss, segment) into a batch with segment ids.
-/// A target counts only where it belongs to its input's segment, so no
-/// example is asked to predict the next one's first token. Padding gets a
+/// The batch of `rows`, with their segment ids when `segmented`. A target
+/// counts only where it belongs to its input's segment, so no packed
+/// example is asked to predict the next one's first token; padding gets a
 /// segment of its own.
-pub fn segmented_rows_to_batch(rows: &[Vec<SegmentToken>], options: &BatchOptions) -> Batch {
-    build_batch(rows, options, true)
-}
-
-/// The batch of `rows`, with their segment ids when `segmented`.
 fn build_batch(rows: &[Vec<SegmentToken>], options: &BatchOptions, segmented: bool) -> Batch {
     let longest = rows.iter().map(Vec::len).max().unwrap_or(2).max(2) - 1;
     let m = options.pad_multiple.max(1);
@@ -386,8 +381,9 @@ fn build_batch(rows: &[Vec<SegmentToken>], options: &BatchOptions, segmented: bo
     }
 }
 
-fn labelled(t: &Tokenized, mask_prompt: bool) -> impl Iterator<Item = RowToken> + '_ {
-    t.tokens.iter().enumerate().map(move |(i, &tok)| (tok, !mask_prompt || i >= t.prompt_len))
+/// An example's tokens as part of `segment` of a row.
+fn labelled(t: &Tokenized, mask_prompt: bool, segment: i32) -> impl Iterator<Item = SegmentToken> + '_ {
+    t.tokens.iter().enumerate().map(move |(i, &tok)| (tok, !mask_prompt || i >= t.prompt_len, segment))
 }
 
 /// Whole examples, in order, into rows of at most `len + 1` tokens (`len`
@@ -405,7 +401,7 @@ pub fn pack_rows(examples: &[&Tokenized], len: usize, mask_prompt: bool) -> Vec<
         });
         let segment = segments[r];
         segments[r] += 1;
-        rows[r].extend(labelled(t, mask_prompt).map(|(tok, counts)| (tok, counts, segment)));
+        rows[r].extend(labelled(t, mask_prompt, segment));
     }
     rows
 }
@@ -414,10 +410,7 @@ pub fn pack_rows(examples: &[&Tokenized], len: usize, mask_prompt: bool) -> Vec<
 /// with `pack_len`. Plain host data, so another thread can prepare them.
 pub fn batch_rows(examples: &[&Tokenized], options: &BatchOptions) -> Result<Vec<Vec<SegmentToken>>> {
     Ok(match options.pack_len {
-        None => examples
-            .iter()
-            .map(|t| labelled(t, options.mask_prompt).map(|(a, b)| (a, b, 0)).collect())
-            .collect(),
+        None => examples.iter().map(|t| labelled(t, options.mask_prompt, 0).collect()).collect(),
         Some(0) => return Err(Error::Data("pack_len must be at least 1".into())),
         Some(len) => pack_rows(examples, len, options.mask_prompt),
     })

@@ -10,7 +10,13 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
+
+use crate::train::{MemorySample, memory_growth};
+
+/// The artifact in which a training run's child process reports itself.
+pub const REPORT_ARTIFACT: &str = "trial_report";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Variant {
@@ -116,14 +122,13 @@ pub fn require_model_and_data() -> Result<(), String> {
 
 /// Runs one training run in a child process: this executable in the
 /// worker's `run` mode on `candidate` (the candidate library's path), as
-/// `role`. Returns the child's artifact `report_key` (its own report), or
-/// why there is none, as a sentence for the record.
-pub fn run_child(
+/// `role`. Returns the child's report (its [`REPORT_ARTIFACT`]), or why there
+/// is none, as a sentence for the record.
+pub fn run_child<R: DeserializeOwned>(
     candidate: impl AsRef<std::ffi::OsStr>,
     args: &EvaluatorArgs,
     role: Role,
-    report_key: &str,
-) -> Result<String, String> {
+) -> Result<R, String> {
     let Role::Train { variant, adapters, .. } = &role else {
         return Err("only training runs go to child processes".into());
     };
@@ -147,13 +152,64 @@ pub fn run_child(
     let text = std::fs::read_to_string(&result)
         .map_err(|e| format!("the {name} run left no result ({}): {e}", result.display()))?;
     let value: Value = serde_json::from_str(&text).map_err(|e| format!("the {name} run's result: {e}"))?;
-    match value["status"].as_str() {
-        Some("ok") => value["artifacts"][report_key]
-            .as_str()
-            .map(str::to_string)
-            .ok_or_else(|| format!("the {name} run reported no {report_key}")),
-        _ => Err(value["message"].as_str().unwrap_or("no message").to_string()),
+    if value["status"].as_str() != Some("ok") {
+        return Err(value["message"].as_str().unwrap_or("no message").to_string());
     }
+    let report = value["artifacts"][REPORT_ARTIFACT]
+        .as_str()
+        .ok_or_else(|| format!("the {name} run reported no {REPORT_ARTIFACT}"))?;
+    serde_json::from_str(report).map_err(|e| format!("the {name} run's {REPORT_ARTIFACT}: {e}"))
+}
+
+/// Relative validation-loss difference the training examples allow.
+pub const LOSS_TOLERANCE: f64 = 0.01;
+/// Where `convergence` reaches 0 outside the rule.
+const LOSS_ZERO: f64 = 0.10;
+
+/// The training examples' correctness rule: the candidate's validation loss
+/// within [`LOSS_TOLERANCE`] (relative, either way) of the baseline's.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LossRule {
+    /// (candidate − baseline) / baseline.
+    pub relative: f64,
+    pub inside: bool,
+    /// 1 inside; outside, max(0, 1 − (|relative| − 1%) / 9%).
+    pub convergence: f64,
+}
+
+impl LossRule {
+    pub fn judge(baseline_loss: f64, candidate_loss: f64) -> Self {
+        let relative = (candidate_loss - baseline_loss) / baseline_loss;
+        let inside = relative.abs() <= LOSS_TOLERANCE;
+        let convergence = if inside {
+            1.0
+        } else {
+            (1.0 - (relative.abs() - LOSS_TOLERANCE) / (LOSS_ZERO - LOSS_TOLERANCE)).max(0.0)
+        };
+        Self { relative, inside, convergence }
+    }
+
+    /// `combined_score` for an `efficiency` in [0, 1]: 0.7 + 0.3 ×
+    /// efficiency inside the rule, 0.5 × convergence outside, so a
+    /// candidate outside never outscores one inside.
+    pub fn combined(&self, efficiency: f64) -> f64 {
+        if self.inside { 0.7 + 0.3 * efficiency } else { 0.5 * self.convergence }
+    }
+}
+
+/// The candidate's memory growth over its run ([`memory_growth`]): the MB
+/// projected over the run, and a line for the summary when it looks like
+/// a leak (empty otherwise). Reported, not scored.
+pub fn memory_growth_note(trace: &[MemorySample]) -> (f64, String) {
+    let growth = memory_growth(trace);
+    let mb = growth.map_or(0.0, |g| g.projected_bytes / 1e6);
+    let note = match growth {
+        Some(g) if g.leaking => {
+            format!("\nthe candidate's active memory grows steadily ({mb:.1} MB over the run): a leak?")
+        }
+        _ => String::new(),
+    };
+    (mb, note)
 }
 
 /// What the training runs of an evaluation gave, or why the candidate's
@@ -214,4 +270,22 @@ pub fn peak_rss_bytes() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_loss_rule_credits_efficiency_only_inside_one_percent() {
+        let inside = LossRule::judge(2.0, 2.019);
+        assert!(inside.inside && inside.convergence == 1.0);
+        assert!((inside.combined(0.5) - 0.85).abs() < 1e-12);
+        // 5.5% off: halfway from the 1% edge to the 10% zero.
+        let outside = LossRule::judge(2.0, 1.89);
+        assert!(!outside.inside && (outside.convergence - 0.5).abs() < 1e-9, "{outside:?}");
+        assert_eq!(outside.combined(1.0), outside.combined(0.0));
+        assert!(outside.combined(1.0) < inside.combined(0.0));
+        assert_eq!(LossRule::judge(2.0, 2.4).convergence, 0.0);
+    }
 }

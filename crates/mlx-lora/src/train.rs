@@ -305,16 +305,20 @@ pub fn step_peak_memory(
     memory::clear_cache()?;
     memory::reset_peak_memory()?;
     let out = step.step(&mut probe, &mut opt, &batch[..1])?;
-    let peak = {
-        let mut arrays: Vec<&Array> = vec![&out.loss];
-        let params = probe.trainable_parameters().flatten();
-        arrays.extend(params.values().copied());
-        transforms::eval(arrays)?;
-        memory::peak_memory()?
-    };
+    eval_with_adapters(vec![&out.loss], &probe)?;
+    let peak = memory::peak_memory()?;
     drop((out, probe, opt));
     memory::clear_cache()?;
     Ok(peak)
+}
+
+/// Evaluates `arrays` with the model's adapters (and through them the
+/// optimizer state): what a step's graph must have computed.
+fn eval_with_adapters<'a>(mut arrays: Vec<&'a Array>, model: &'a Llama) -> Result<()> {
+    let params = model.trainable_parameters().flatten();
+    arrays.extend(params.values().copied());
+    transforms::eval(arrays)?;
+    Ok(())
 }
 
 /// The largest of `sizes` whose step stays within `budget_bytes` of MLX
@@ -441,10 +445,7 @@ impl RunLog {
         self.positions += positions;
         self.pending.push(out.loss);
         if (i + 1) % self.eval_every == 0 || i + 1 == self.iters {
-            let mut arrays: Vec<&Array> = self.pending.iter().collect();
-            let params = model.trainable_parameters().flatten();
-            arrays.extend(params.values().copied());
-            transforms::eval(arrays)?;
+            eval_with_adapters(self.pending.iter().collect(), model)?;
             for loss in self.pending.drain(..) {
                 self.losses.push(loss.as_dtype(Dtype::Float32)?.item_exact::<f32>());
             }

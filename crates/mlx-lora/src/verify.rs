@@ -305,7 +305,7 @@ pub fn check_plan(
     steps: usize,
     tol: &Tolerances,
 ) -> Check {
-    let settings = plan.settings.clone();
+    let Plan { settings, step } = plan;
     settings.validate(config).map_err(|e| e.to_string())?;
     let standard = TrainingSettings::default();
     let (micro, standard_micro) = (settings.micro_batch_size(config), standard.micro_batch_size(config));
@@ -315,9 +315,9 @@ pub fn check_plan(
             s.step_batches(config, micro, &step_examples).map_err(|e| format!("batching: {e}"))
         };
         reference.push(batches(&standard, standard_micro)?);
-        own.push(batches(&settings, micro)?);
+        own.push(batches(settings, micro)?);
     }
     let chunk = settings.attention_query_chunk.map(|c| c as i32);
     let setup = move |m: &mut Llama| m.attention_query_chunk = chunk;
-    check_step_on(plan.step.as_mut(), model, &setup, &own, &reference, config.optimizer, tol)
+    check_step_on(step.as_mut(), model, &setup, &own, &reference, config.optimizer, tol)
 }

@@ -117,7 +117,6 @@ impl Default for LoadOptions {
 }
 
 /// Bit widths MLX's affine quantization packs.
-/// The bit widths MLX packs.
 pub const QUANT_BITS: [i32; 6] = [2, 3, 4, 5, 6, 8];
 
 /// `tensor` quantized to `bits` from its dense values; scales and biases in

@@ -32,9 +32,8 @@ fn orchestrate(candidate: &Candidate, args: &EvaluatorArgs) -> Result<Evaluation
     let experiment = trial::experiment(&args.size)?;
     require_model_and_data()?;
     let work = std::env::current_dir().map_err(|e| format!("no working directory: {e}"))?;
-    let runs = alternate_trials(args.trials, &work, |role| {
-        TrialReport::from_json(&run_child(candidate.path(), args, role, trial::REPORT_KEY)?)
-    })?;
+    let runs =
+        alternate_trials(args.trials, &work, |role| run_child::<TrialReport>(candidate.path(), args, role))?;
     let (baseline, candidate_runs) = match runs {
         Runs::Done { baseline, candidate } => (baseline, candidate),
         Runs::CandidateFailed(why) => return Ok(score::rejected(&why)),

@@ -12,16 +12,11 @@
 //!   `combined_score` = 0.5 × convergence, below 0.5, with no credit for
 //!   speed or memory.
 
-use mlx_lora::evaluation::median;
+use mlx_lora::evaluation::{LOSS_TOLERANCE, LossRule, median, memory_growth_note};
 use mlx_lora::experiment::Experiment;
 use openevolve_sdk::EvaluationResult;
 
 use crate::trial::TrialReport;
-
-/// Relative validation-loss difference allowed.
-pub const LOSS_TOLERANCE: f64 = 0.01;
-/// Where convergence reaches 0 outside the rule.
-const LOSS_ZERO: f64 = 0.10;
 
 pub struct Measured<'a> {
     pub experiment: &'a Experiment,
@@ -67,17 +62,11 @@ pub fn score(m: &Measured) -> EvaluationResult {
     let (base_tps, cand_tps) = (tokens / base.seconds, tokens / cand.seconds);
     let (base_per_mb, cand_per_mb) = (base_tps / base.peak_mb, cand_tps / cand.peak_mb);
     let ratio = cand_per_mb / base_per_mb;
-    let relative = (cand.loss - base.loss) / base.loss;
-    let inside = relative.abs() <= LOSS_TOLERANCE;
+    let rule = LossRule::judge(base.loss, cand.loss);
+    let LossRule { relative, inside, convergence } = rule;
     let efficiency = (0.5 + 0.125 * ratio.log2()).clamp(0.0, 1.0);
-    let convergence = if inside {
-        1.0
-    } else {
-        (1.0 - (relative.abs() - LOSS_TOLERANCE) / (LOSS_ZERO - LOSS_TOLERANCE)).max(0.0)
-    };
-    let combined = if inside { 0.7 + 0.3 * efficiency } else { 0.5 * convergence };
-    let growth = mlx_lora::train::memory_growth(&m.candidate[0].train.memory_trace);
-    let growth_mb = growth.map_or(0.0, |g| g.projected_bytes / 1e6);
+    let combined = rule.combined(efficiency);
+    let (growth_mb, leak_note) = memory_growth_note(&m.candidate[0].train.memory_trace);
     let times =
         |runs: &[TrialReport]| runs.iter().map(|r| format!("{:.2}", r.train.seconds)).collect::<Vec<_>>();
     let settings = serde_json::to_string_pretty(&m.candidate[0].settings).expect("plain data");
@@ -88,7 +77,7 @@ pub fn score(m: &Measured) -> EvaluationResult {
          peak MLX memory: baseline {:.1} MB, candidate {:.1} MB (×{:.3} leaner); process peak RSS {:.0} vs {:.0} MB\n\
          tokens/s per MB: baseline {base_per_mb:.3}, candidate {cand_per_mb:.3} (×{ratio:.3})\n\
          positions through the model: baseline {}, candidate {} (padding included)\n\
-         score: convergence {convergence:.3}, efficiency {efficiency:.3}, combined {combined:.4}{}{}",
+         score: convergence {convergence:.3}, efficiency {efficiency:.3}, combined {combined:.4}{}{leak_note}",
         m.experiment.name,
         m.experiment.train.iters,
         mlx_lora::settings::step_examples(&m.experiment.train),
@@ -108,11 +97,6 @@ pub fn score(m: &Measured) -> EvaluationResult {
         m.baseline[0].train.positions,
         m.candidate[0].train.positions,
         if inside { "" } else { "\nOUTSIDE the 1% rule: no credit for speed or memory" },
-        match growth {
-            Some(g) if g.leaking =>
-                format!("\nactive memory grows steadily ({growth_mb:.1} MB over the run): a leak?"),
-            _ => String::new(),
-        },
     );
     EvaluationResult::new()
         .metric("combined_score", combined)

@@ -5,16 +5,15 @@
 
 use std::path::{Path, PathBuf};
 
-use mlx_lora::evaluation::{EvaluatorArgs, Variant, peak_rss_bytes};
-use mlx_lora::experiment::{Experiment, Prepared, prepare};
+use mlx_lora::data::Tokenized;
+use mlx_lora::evaluation::{EvaluatorArgs, REPORT_ARTIFACT, Variant, peak_rss_bytes};
+use mlx_lora::experiment::{Experiment, prepare};
+use mlx_lora::model::Llama;
 use mlx_lora::settings::{Plan, TrainingSettings, train_with_settings};
 use mlx_lora::train::{TrainConfig, TrainReport};
 use mlx_lora::verify::{self, Tolerances};
 use openevolve_sdk::{Candidate, EvaluationResult};
 use serde::{Deserialize, Serialize};
-
-/// The artifact a child reports itself in.
-pub const REPORT_KEY: &str = "trial_report";
 
 /// The experiment of each size: the LoRA presets with 8 examples per step
 /// on the CPU (room for micro-batches), the `full` preset's 16 on a GPU.
@@ -37,12 +36,6 @@ pub struct TrialReport {
     pub load_seconds: f64,
     /// The process's peak resident memory at the end of the run.
     pub peak_rss_bytes: Option<u64>,
-}
-
-impl TrialReport {
-    pub fn from_json(text: &str) -> Result<Self, String> {
-        serde_json::from_str(text).map_err(|e| format!("trial report: {e}"))
-    }
 }
 
 fn candidate_plan(candidate: &Candidate) -> Result<Plan, String> {
@@ -87,18 +80,10 @@ pub fn train(
     // fresh plan so that no state carries over.
     let warm_config = TrainConfig { iters: WARM_UP_STEPS, ..prepared.config.clone() };
     let mut warm = prepared.model.clone();
-    let mut warm_plan = plan()?;
-    train_with_settings(
-        &mut warm,
-        &prepared.train_set,
-        &warm_config,
-        &warm_plan.settings,
-        warm_plan.step.as_mut(),
-    )
-    .map_err(|e| format!("training failed: {e}"))?;
-    drop((warm, warm_plan));
+    run_plan(&mut warm, &prepared.train_set, &warm_config, plan()?)?;
+    drop(warm);
     mlx_rs::memory::clear_cache().map_err(|e| e.to_string())?;
-    let train = timed_run(&mut prepared, &mut plan()?)?;
+    let train = run_plan(&mut prepared.model, &prepared.train_set, &prepared.config, plan()?)?;
     mlx_lora::lora::save_adapters(&prepared.model, adapters).map_err(|e| e.to_string())?;
     let report = TrialReport {
         adapters: adapters.to_path_buf(),
@@ -109,16 +94,15 @@ pub fn train(
     };
     Ok(EvaluationResult::new()
         .metric("seconds", report.train.seconds)
-        .artifact(REPORT_KEY, serde_json::to_string(&report).expect("plain data")))
+        .artifact(REPORT_ARTIFACT, serde_json::to_string(&report).expect("plain data")))
 }
 
-fn timed_run(prepared: &mut Prepared, plan: &mut Plan) -> Result<TrainReport, String> {
-    train_with_settings(
-        &mut prepared.model,
-        &prepared.train_set,
-        &prepared.config,
-        &plan.settings,
-        plan.step.as_mut(),
-    )
-    .map_err(|e| format!("training failed: {e}"))
+fn run_plan(
+    model: &mut Llama,
+    examples: &[Tokenized],
+    config: &TrainConfig,
+    mut plan: Plan,
+) -> Result<TrainReport, String> {
+    train_with_settings(model, examples, config, &plan.settings, plan.step.as_mut())
+        .map_err(|e| format!("training failed: {e}"))
 }

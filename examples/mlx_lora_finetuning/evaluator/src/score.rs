@@ -12,16 +12,11 @@
 //!   `combined_score` = 0.5 × convergence, below 0.5, with no credit for
 //!   speed: a candidate outside the rule never outscores one inside it.
 
-use mlx_lora::evaluation::median;
+use mlx_lora::evaluation::{LOSS_TOLERANCE, LossRule, median, memory_growth_note};
 use mlx_lora::experiment::Experiment;
 use openevolve_sdk::EvaluationResult;
 
 use crate::trial::TrialReport;
-
-/// Relative validation-loss difference allowed.
-pub const LOSS_TOLERANCE: f64 = 0.01;
-/// Where convergence reaches 0 outside the rule.
-const LOSS_ZERO: f64 = 0.10;
 
 /// Model FLOPs per token position of one LoRA training step, as a multiple
 /// of the forward's: the forward plus the backward pass's input gradients
@@ -64,19 +59,14 @@ pub fn score(m: &Measured) -> EvaluationResult {
     let seconds = |runs: &[TrialReport]| median(runs.iter().map(|r| r.train.seconds).collect());
     let peak = |runs: &[TrialReport]| median(runs.iter().map(|r| r.train.memory.peak as f64).collect());
     let (base_loss, cand_loss) = (median(m.baseline_losses.to_vec()), median(m.candidate_losses.to_vec()));
-    let relative = (cand_loss - base_loss) / base_loss;
+    let rule = LossRule::judge(base_loss, cand_loss);
+    let LossRule { relative, inside, convergence } = rule;
     let (base_s, cand_s) = (seconds(m.baseline), seconds(m.candidate));
     let (base_peak, cand_peak) = (peak(m.baseline), peak(m.candidate));
     let speed = base_s / cand_s;
     let memory = base_peak / cand_peak;
     let efficiency = (0.5 + 0.25 * (0.7 * speed.log2() + 0.3 * memory.log2())).clamp(0.0, 1.0);
-    let inside = relative.abs() <= LOSS_TOLERANCE;
-    let convergence = if inside {
-        1.0
-    } else {
-        (1.0 - (relative.abs() - LOSS_TOLERANCE) / (LOSS_ZERO - LOSS_TOLERANCE)).max(0.0)
-    };
-    let combined = if inside { 0.7 * convergence + 0.3 * efficiency } else { 0.5 * convergence };
+    let combined = rule.combined(efficiency);
     // The same work for both: the baseline's tokens and positions.
     let reference = &m.baseline[0];
     let tokens = reference.train.tokens as f64;
@@ -85,14 +75,7 @@ pub fn score(m: &Measured) -> EvaluationResult {
     let gap = curve_gap(&m.candidate[0].train.losses, &reference.train.losses);
     // Steady growth of active memory through the run: a leak, which a longer
     // run would pay for. Reported, not scored.
-    let growth = mlx_lora::train::memory_growth(&m.candidate[0].train.memory_trace);
-    let growth_mb = growth.map_or(0.0, |g| g.projected_bytes / 1e6);
-    let leak_note = match growth {
-        Some(g) if g.leaking => format!(
-            "\nthe candidate's active memory grows steadily ({growth_mb:.1} MB over the run): a leak?"
-        ),
-        _ => String::new(),
-    };
+    let (growth_mb, leak_note) = memory_growth_note(&m.candidate[0].train.memory_trace);
     let mb = |bytes: f64| bytes / 1e6;
 
     let summary = format!(

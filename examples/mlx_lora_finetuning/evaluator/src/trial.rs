@@ -5,18 +5,14 @@
 use std::path::{Path, PathBuf};
 
 use mlx_lora::data::{Tokenized, epoch_order, make_batches};
+use mlx_lora::evaluation::{EvaluatorArgs, REPORT_ARTIFACT, Variant};
 use mlx_lora::experiment::{
     Experiment, Hooks, Prepared, forward_flops_per_position, prepare, train_prepared,
 };
 use mlx_lora::train::{TrainConfig, TrainReport};
 use mlx_lora::verify::{self, Tolerances};
 use openevolve_sdk::{Candidate, EvaluationResult};
-use serde_json::{Value, json};
-
-use mlx_lora::evaluation::{EvaluatorArgs, Variant};
-
-/// The artifact a child reports itself in.
-pub const REPORT_KEY: &str = "trial_report";
+use serde::{Deserialize, Serialize};
 
 /// The LoRA preset of the arguments' size.
 pub fn experiment(args: &EvaluatorArgs) -> Result<Experiment, String> {
@@ -24,35 +20,12 @@ pub fn experiment(args: &EvaluatorArgs) -> Result<Experiment, String> {
 }
 
 /// What one run measured.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrialReport {
     pub adapters: PathBuf,
     pub train: TrainReport,
     pub load_seconds: f64,
     pub forward_flops_per_position: f64,
-}
-
-impl TrialReport {
-    fn to_json(&self) -> String {
-        json!({
-            "adapters": self.adapters,
-            "train": self.train,
-            "load_seconds": self.load_seconds,
-            "forward_flops_per_position": self.forward_flops_per_position,
-        })
-        .to_string()
-    }
-
-    pub fn from_json(text: &str) -> Result<Self, String> {
-        let v: Value = serde_json::from_str(text).map_err(|e| format!("trial report: {e}"))?;
-        let number = |key: &str| v[key].as_f64().ok_or(format!("trial report: no {key}"));
-        Ok(Self {
-            adapters: PathBuf::from(v["adapters"].as_str().ok_or("trial report: no adapters")?),
-            train: serde_json::from_value(v["train"].clone()).map_err(|e| format!("trial report: {e}"))?,
-            load_seconds: number("load_seconds")?,
-            forward_flops_per_position: number("forward_flops_per_position")?,
-        })
-    }
 }
 
 fn candidate_hooks(candidate: &Candidate) -> Result<Hooks, String> {
@@ -98,7 +71,9 @@ pub fn train(
         load_seconds: prepared.load_seconds,
         train,
     };
-    Ok(EvaluationResult::new().metric("seconds", report.train.seconds).artifact(REPORT_KEY, report.to_json()))
+    Ok(EvaluationResult::new()
+        .metric("seconds", report.train.seconds)
+        .artifact(REPORT_ARTIFACT, serde_json::to_string(&report).expect("plain data")))
 }
 
 /// Untimed steps before each timed run.
