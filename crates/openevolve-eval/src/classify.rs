@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use openevolve_sdk::{Exit, FailureKind, classify_death};
+
 use crate::evaluation::{Failure, FailureReason};
 use crate::worker::{Ending, WorkerRun};
 
@@ -17,6 +19,22 @@ enum ResultFile {
     Ok { metrics: BTreeMap<String, Option<f64>>, artifacts: BTreeMap<String, String> },
     EvaluatorError { message: String },
     CandidateRejected { message: String },
+    CandidateFailed { reason: String, message: String },
+}
+
+/// The host's name for a failure the judge saw in a candidate process.
+fn reason_of(kind: FailureKind) -> FailureReason {
+    match kind {
+        FailureKind::Crashed { signal } => FailureReason::Crashed { signal },
+        FailureKind::Panicked => FailureReason::Panicked,
+        FailureKind::Aborted => FailureReason::Aborted,
+        FailureKind::StackOverflow => FailureReason::StackOverflow,
+        FailureKind::MemoryLimit => FailureReason::MemoryLimit,
+        FailureKind::CpuLimit => FailureReason::CpuLimit,
+        FailureKind::ExitedEarly { code } => FailureReason::ExitedWithoutResult { code },
+        FailureKind::ChildProcessLeft => FailureReason::ChildProcessLeft,
+        FailureKind::Protocol => FailureReason::CandidateProtocol,
+    }
 }
 
 /// Parses the JSON an evaluator writes (worker file or in-process sink).
@@ -27,7 +45,19 @@ pub(crate) fn parse_result(json: &str) -> Result<StageReport, Failure> {
     })?;
     match parsed {
         ResultFile::Ok { metrics, artifacts } => {
+            // A score is a number: a metric the judge could not give one
+            // for fails the evaluation rather than sort anywhere.
+            if let Some((name, _)) = metrics.iter().find(|(_, v)| !v.is_some_and(f64::is_finite)) {
+                return Err(Failure {
+                    reason: FailureReason::EvaluatorError,
+                    message: format!("the evaluator reported metric `{name}` as NaN or infinite"),
+                });
+            }
             Ok((metrics.into_iter().map(|(k, v)| (k, v.unwrap_or(f64::NAN))).collect(), artifacts))
+        }
+        ResultFile::CandidateFailed { reason, message } => {
+            let reason = FailureKind::from_code(&reason).map_or(FailureReason::CandidateProtocol, reason_of);
+            Err(Failure { reason, message })
         }
         ResultFile::EvaluatorError { message } => {
             Err(Failure { reason: FailureReason::EvaluatorError, message })
@@ -76,59 +106,19 @@ pub(crate) fn classify(
         }
         return Ok(report);
     }
-    let stderr = &run.stderr;
-    if stderr.contains("has overflowed its stack") {
-        return fail(FailureReason::StackOverflow, "the candidate overflowed its stack".into());
-    }
-    if let Some(line) = stderr.lines().find(|l| l.starts_with("memory allocation of")) {
-        return fail(FailureReason::MemoryLimit, format!("out of memory: {line}"));
-    }
+    // The judge died without a verdict. Evaluators that map the candidate
+    // themselves (`unsealed_fn!`) die of the candidate's faults, so the
+    // same rules read its exit.
     use std::os::unix::process::ExitStatusExt;
-    let signal = status.signal();
-    if signal == Some(libc::SIGXCPU) || (cpu_limited && signal == Some(libc::SIGKILL)) {
-        return fail(FailureReason::CpuLimit, "used up its CPU-time limit".into());
-    }
-    if let Some(message) = panic_message(stderr) {
-        return fail(FailureReason::Panicked, message);
-    }
-    match (signal, status.code()) {
-        (Some(libc::SIGABRT), _) => fail(FailureReason::Aborted, "the process aborted (SIGABRT)".into()),
-        (Some(sig), _) => {
-            fail(FailureReason::Crashed { signal: sig }, format!("killed by {}", signal_name(sig)))
-        }
-        (None, code) => {
-            let code = code.unwrap_or(-1);
-            fail(
-                FailureReason::ExitedWithoutResult { code },
-                format!(
-                    "the worker exited with code {code} without a result; stderr: {}",
-                    crate::diagnostics::tail(stderr.trim(), 1000)
-                ),
-            )
-        }
-    }
-}
-
-/// "panicked at <location>:\n<message>" from the default panic hook.
-fn panic_message(stderr: &str) -> Option<String> {
-    let start = stderr.find("panicked at")?;
-    let text: Vec<&str> = stderr[start..]
-        .lines()
-        .take_while(|l| !l.starts_with("note: run with `RUST_BACKTRACE"))
-        .take(6)
-        .collect();
-    Some(format!("the candidate {}", text.join("\n").trim_end()))
-}
-
-fn signal_name(sig: i32) -> String {
-    let name = match sig {
-        libc::SIGSEGV => "SIGSEGV (segmentation fault)",
-        libc::SIGBUS => "SIGBUS (bus error)",
-        libc::SIGILL => "SIGILL (illegal instruction)",
-        libc::SIGFPE => "SIGFPE (arithmetic fault)",
-        libc::SIGKILL => "SIGKILL",
-        libc::SIGTERM => "SIGTERM",
-        _ => return format!("signal {sig}"),
+    let exit = match status.signal() {
+        Some(signal) => Exit::Signal(signal),
+        None => Exit::Code(status.code().unwrap_or(-1)),
     };
-    name.to_string()
+    match classify_death(exit, &run.stderr, cpu_limited) {
+        Some(failure) => Err(Failure { reason: reason_of(failure.kind), message: failure.message }),
+        None => fail(
+            FailureReason::ExitedWithoutResult { code: 0 },
+            "the judge exited without a verdict".into(),
+        ),
+    }
 }

@@ -45,6 +45,8 @@ pub enum FailureReason {
     },
     /// The worker could not be started or its result not read.
     WorkerFailed,
+    /// A candidate process sent the judge something that is not an answer.
+    CandidateProtocol,
 }
 
 impl FailureReason {
@@ -67,6 +69,7 @@ impl FailureReason {
             Self::ChildProcessLeft => "child_process_left",
             Self::ExitedWithoutResult { .. } => "exited_without_result",
             Self::WorkerFailed => "worker_failed",
+            Self::CandidateProtocol => "candidate_protocol",
         }
     }
 }

@@ -2,7 +2,6 @@
 //! then builds and evaluates candidates, bounded by
 //! `parallel_builds`/`parallel_evaluations`, with cascades and retries.
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +17,7 @@ use crate::error::{PrepareError, io_err};
 use crate::evaluation::{Evaluation, Failure, FailureReason};
 use crate::inprocess::InProcessEvaluator;
 use crate::toolchain::Toolchain;
-use crate::worker::run_worker;
+use crate::worker::{judge_args, run_worker};
 
 /// Where a problem's files are.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,7 +97,9 @@ impl EvaluatorHost {
     /// Builds the evaluator's worker executable and the candidate `source`
     /// without running anything, for evaluation on another machine of the
     /// same OS (e.g. one with a GPU and no Rust): returns their paths in the
-    /// cache. Run there as `<worker> run <candidate> 0 <result.json> [args]`.
+    /// cache. Run there as `<worker> judge <candidate> 0 <limits> [args]
+    /// 3>verdict.json` (limits as `memory_mb=N,cpu_seconds=N,network=0`), the
+    /// same judge and candidate processes as a local evaluation.
     pub async fn build_for_elsewhere(
         problem: &ProblemFiles,
         config: &EvaluatorConfig,
@@ -280,12 +281,8 @@ impl EvaluatorHost {
                     });
             return StageRun::silent(outcome);
         }
-        let mut args: Vec<OsString> =
-            vec!["run".into(), library.as_os_str().into(), stage.to_string().into(), "{result}".into()];
-        if let Some(a) = &self.evaluator_args {
-            args.push(a.into());
-        }
         let limits = worker_limits(&self.config);
+        let args = judge_args(library, stage, &limits, self.evaluator_args.as_deref());
         match run_worker(&self.worker, &args, &limits, &self.scratch).await {
             Ok(run) => {
                 let outcome = classify(

@@ -5,8 +5,10 @@
 //! (see `openevolve_sdk::evaluator!`) and optionally `candidate.toml` (the
 //! crates candidates may use; see [`deps`]). [`EvaluatorHost::prepare`]
 //! builds the dependency set and the evaluator once; then each child is
-//! compiled alone with rustc ([`compile`]) and evaluated in a contained
-//! worker process ([`sandbox`], [`EvaluatorHost::evaluate`]).
+//! compiled alone with rustc ([`compile`]) and evaluated by the evaluator's
+//! judge process, which runs the candidate in candidate processes of its
+//! own ([`sandbox`], [`EvaluatorHost::evaluate`]); the host reads the
+//! verdict from the judge alone.
 //!
 //! Cache layout (`cache_dir`, e.g. `$XDG_CACHE_HOME/openevolve`, see
 //! [`default_cache_dir`]): `deps-<key>/{crate,target,deps.json}`, with
@@ -30,11 +32,14 @@ mod executor;
 mod host;
 mod inprocess;
 pub mod manifest;
-pub mod sandbox;
 pub mod sdk_source;
 pub mod slurm;
 pub mod toolchain;
 mod worker;
+
+/// The limits of judge and candidate processes; the SDK owns them, since
+/// the judge applies them to its candidate processes.
+pub use openevolve_sdk::confine as sandbox;
 
 pub use compile::{BuildFailure, BuiltCandidate, Compiler, Output};
 pub use config::{EvaluatorConfig, ExecutorKind, SlurmConfig};

@@ -12,9 +12,16 @@ pub const SDK_FILES: &[(&str, &str)] = &[
     ("src/lib.rs", include_str!("../../openevolve-sdk/src/lib.rs")),
     ("src/abi.rs", include_str!("../../openevolve-sdk/src/abi.rs")),
     ("src/candidate.rs", include_str!("../../openevolve-sdk/src/candidate.rs")),
+    ("src/confine.rs", include_str!("../../openevolve-sdk/src/confine.rs")),
+    ("src/failure.rs", include_str!("../../openevolve-sdk/src/failure.rs")),
     ("src/json.rs", include_str!("../../openevolve-sdk/src/json.rs")),
+    ("src/judge.rs", include_str!("../../openevolve-sdk/src/judge.rs")),
     ("src/macros.rs", include_str!("../../openevolve-sdk/src/macros.rs")),
+    ("src/process.rs", include_str!("../../openevolve-sdk/src/process.rs")),
     ("src/result.rs", include_str!("../../openevolve-sdk/src/result.rs")),
+    ("src/serve.rs", include_str!("../../openevolve-sdk/src/serve.rs")),
+    ("src/sys.rs", include_str!("../../openevolve-sdk/src/sys.rs")),
+    ("src/wire.rs", include_str!("../../openevolve-sdk/src/wire.rs")),
     ("src/worker.rs", include_str!("../../openevolve-sdk/src/worker.rs")),
 ];
 

@@ -1,8 +1,11 @@
-//! Running one evaluator stage in a worker process and reading what
-//! happened: wall-clock timeout (the whole process group is killed and
-//! reaped), bounded capture of stdout/stderr, leftover-process sweep.
+//! Running one evaluator stage in a judge process and reading what
+//! happened: the verdict from a pipe only the judge holds (its fd 3),
+//! wall-clock timeout (the whole process group is killed and reaped),
+//! bounded capture of stdout/stderr, leftover-process sweep.
 
 use std::ffi::OsString;
+use std::io::Read;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,8 +14,29 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::mpsc;
 
-use crate::sandbox::Confinement;
+use openevolve_sdk::confine::{Confinement, Limits};
+
 use crate::toolchain::{WORKER_ENV_KEEP, clean_env};
+
+/// The judge's arguments for one stage (see `openevolve_sdk::worker`).
+pub(crate) fn judge_args(
+    candidate: &Path,
+    stage: u8,
+    limits: &WorkerLimits,
+    evaluator_args: Option<&str>,
+) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec![
+        "judge".into(),
+        candidate.as_os_str().into(),
+        stage.to_string().into(),
+        limits.candidate_limits().to_arg().into(),
+    ];
+    args.extend(evaluator_args.map(OsString::from));
+    args
+}
+
+/// The verdict is small; more than this is not one.
+const MAX_VERDICT_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Limits of one worker run.
 #[derive(Debug, Clone)]
@@ -35,13 +59,20 @@ pub(crate) enum Ending {
     OutputLimit { stream: &'static str },
 }
 
+impl WorkerLimits {
+    /// What the judge's candidate processes get: the same limits.
+    pub fn candidate_limits(&self) -> Limits {
+        Limits { memory_mb: self.memory_mb, cpu_seconds: self.cpu_seconds, allow_network: self.allow_network }
+    }
+}
+
 /// Everything a worker run left behind.
 #[derive(Debug)]
 pub(crate) struct WorkerRun {
     pub ending: Ending,
     pub stdout: String,
     pub stderr: String,
-    /// The result file's contents, if the worker wrote one.
+    /// The verdict the judge wrote on its fd 3, if it wrote one.
     pub result: Option<String>,
     /// Processes of the worker's group still running after it exited.
     pub leftover_processes: bool,
@@ -71,9 +102,9 @@ fn group_exists(pgid: i32) -> bool {
     unsafe { libc::kill(-pgid, 0) == 0 }
 }
 
-/// Runs `program args…` as a contained worker. `{result}` in `args` is
-/// replaced by the result file's path. The private directory (the working
-/// directory and `HOME`) is created under `scratch_root` and removed after.
+/// Runs `program args…` as a contained judge whose fd 3 is the write end of
+/// the verdict pipe. The private directory (the working directory and
+/// `HOME`) is created under `scratch_root` and removed after.
 pub(crate) async fn run_worker(
     program: &Path,
     args: &[OsString],
@@ -85,28 +116,47 @@ pub(crate) async fn run_worker(
     let work = private.join("work");
     std::fs::create_dir_all(&work)?;
     let _cleanup = RemoveDir(private.clone());
-    let result_path = private.join("result.json");
-    let args: Vec<OsString> = args
-        .iter()
-        .map(|a| if a == "{result}" { result_path.clone().into_os_string() } else { a.clone() })
-        .collect();
-
-    let confinement = Confinement::new(&private, limits.memory_mb, limits.cpu_seconds, limits.allow_network)?;
+    let (verdict_read, verdict_write) = pipe()?;
+    let confinement = Confinement::new(&private, &limits.candidate_limits())?;
     let mut cmd = tokio::process::Command::new(program);
     clean_env(&mut cmd, WORKER_ENV_KEEP);
     cmd.envs(limits.env.iter().map(|(k, v)| (k, v)));
     cmd.env("HOME", &work)
         .env("TMPDIR", &work)
         .current_dir(&work)
-        .args(&args)
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    // SAFETY: `apply_in_child` makes only async-signal-safe calls.
-    unsafe { cmd.pre_exec(move || confinement.apply_in_child()) };
+    let write_fd = verdict_write.as_raw_fd();
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setsid() < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // fd 3 without close-on-exec: the verdict channel.
+            let ok = if write_fd == 3 {
+                libc::fcntl(3, libc::F_SETFD, 0) == 0
+            } else {
+                libc::dup2(write_fd, 3) == 3
+            };
+            if !ok {
+                return Err(std::io::Error::last_os_error());
+            }
+            confinement.apply_in_child()
+        })
+    };
 
     let mut child = cmd.spawn()?;
+    // Only the judge holds the write end now: EOF when it is done.
+    drop(verdict_write);
+    let verdict = tokio::task::spawn_blocking(move || {
+        let mut text = Vec::new();
+        let mut reader = std::fs::File::from(verdict_read).take(MAX_VERDICT_BYTES);
+        reader.read_to_end(&mut text).ok().map(|_| text)
+    });
     let pgid = child.id().map(|p| p as i32);
     let mut guard = GroupGuard(pgid);
 
@@ -139,7 +189,10 @@ pub(crate) async fn run_worker(
     // the bound only matters for a process that escaped the group.
     let stdout = join_capture(stdout).await;
     let stderr = join_capture(stderr).await;
-    let result = std::fs::read_to_string(&result_path).ok();
+    let result = match tokio::time::timeout(Duration::from_secs(2), verdict).await {
+        Ok(Ok(Some(bytes))) if !bytes.is_empty() => Some(String::from_utf8_lossy(&bytes).into_owned()),
+        _ => None,
+    };
     Ok(WorkerRun { ending, stdout, stderr, result, leftover_processes })
 }
 
@@ -206,6 +259,17 @@ async fn capture<R: AsyncRead + Unpin>(
         text.push_str(&format!("\n... ({} more bytes not kept)", total - kept.len()));
     }
     text
+}
+
+/// A pipe, both ends close-on-exec.
+fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: a valid two-int array.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: fresh fds owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
 struct RemoveDir(PathBuf);

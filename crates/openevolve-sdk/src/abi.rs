@@ -5,7 +5,7 @@
 //! SDK can be read safely enough to say what differs.
 
 /// Bumped when the layout of the records below changes.
-pub const ABI_LAYOUT: u32 = 1;
+pub const ABI_LAYOUT: u32 = 2;
 /// This SDK's version.
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// `rustc -V` of the compiler that built this SDK (captured by build.rs).
@@ -108,3 +108,10 @@ pub struct CandidateEntry {
 
 // SAFETY: a function pointer and 'static text, both immutable.
 unsafe impl Sync for CandidateEntry {}
+
+/// The wire shim of one entry point: `openevolve_serve_<name>`, called by
+/// the candidate process with encoded arguments (see [`crate::wire`]).
+#[repr(C)]
+pub struct ServeEntry {
+    pub serve: crate::wire::ServeFn,
+}

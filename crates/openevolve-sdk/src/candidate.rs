@@ -1,4 +1,6 @@
-//! A loaded candidate library and typed access to its entry points.
+//! A candidate library mapped into this process, and typed access to its
+//! entry points. Only the candidate process maps one (and the opt-in
+//! in-process mode, and `unsealed_fn!`): the judge never does.
 
 use std::ffi::{CStr, CString, c_char, c_int, c_void};
 use std::fmt;
@@ -59,19 +61,18 @@ pub fn normalize_type(ty: &str) -> String {
     ty.chars().filter(|c| !c.is_whitespace()).collect()
 }
 
-/// A candidate library loaded into this process. It stays loaded until
+/// A candidate library mapped into this process. It stays loaded until
 /// dropped: function pointers taken from it must not outlive it.
-pub struct Candidate {
+pub struct Library {
     handle: *mut c_void,
     path: String,
-    evaluator_args: Option<String>,
 }
 
 // SAFETY: the handle is only used with dlsym/dlclose, which are thread-safe.
-unsafe impl Send for Candidate {}
-unsafe impl Sync for Candidate {}
+unsafe impl Send for Library {}
+unsafe impl Sync for Library {}
 
-impl Candidate {
+impl Library {
     /// Loads the library at `path` and checks its fingerprint against
     /// `expected` (the evaluator's own).
     ///
@@ -79,18 +80,14 @@ impl Candidate {
     /// Loading a library runs its initializers: the library must be a
     /// candidate built for this evaluator, or the process must be one that
     /// may be lost (a worker).
-    pub unsafe fn load(
-        path: &str,
-        expected: &AbiFingerprint,
-        evaluator_args: Option<String>,
-    ) -> Result<Self, CandidateError> {
+    pub unsafe fn load(path: &str, expected: &AbiFingerprint) -> Result<Self, CandidateError> {
         let c_path = CString::new(path).map_err(|e| CandidateError::Load(e.to_string()))?;
         // SAFETY: a valid C string; the caller accepts running its initializers.
         let handle = unsafe { dlopen(c_path.as_ptr(), RTLD_NOW | RTLD_LOCAL) };
         if handle.is_null() {
             return Err(CandidateError::Load(last_dl_error()));
         }
-        let candidate = Self { handle, path: path.to_string(), evaluator_args };
+        let candidate = Self { handle, path: path.to_string() };
         let fingerprint = candidate.symbol("openevolve_abi_fingerprint") as *const AbiFingerprint;
         if fingerprint.is_null() {
             return Err(CandidateError::MissingFingerprint);
@@ -105,11 +102,6 @@ impl Candidate {
         &self.path
     }
 
-    /// `evaluator.evaluator_args` from config.yaml, as JSON text.
-    pub fn evaluator_args(&self) -> Option<&str> {
-        self.evaluator_args.as_deref()
-    }
-
     /// The entry point `name` as a function of type `F`, refused unless its
     /// exported type text equals `expected_type` (whitespace ignored). Use
     /// [`crate::candidate_fn!`], which spells both from one type.
@@ -122,6 +114,14 @@ impl Candidate {
             std::mem::size_of::<*const ()>(),
             "candidate entry types must be function pointers"
         );
+        let record = self.checked_entry(name, expected_type)?;
+        // SAFETY: same type text, same compiler, same dependency set.
+        Ok(unsafe { std::mem::transmute_copy::<*const (), F>(&record.function) })
+    }
+
+    /// The record of entry `name`, refused unless its type text equals
+    /// `expected_type` (whitespace ignored).
+    pub fn checked_entry(&self, name: &str, expected_type: &str) -> Result<&CandidateEntry, CandidateError> {
         let record = self.symbol(&format!("openevolve_entry_{name}")) as *const CandidateEntry;
         if record.is_null() {
             return Err(CandidateError::MissingEntry(name.to_string()));
@@ -137,8 +137,18 @@ impl Candidate {
                 found: found.to_string(),
             });
         }
-        // SAFETY: same type text, same compiler, same dependency set.
-        Ok(unsafe { std::mem::transmute_copy::<*const (), F>(&record.function) })
+        Ok(record)
+    }
+
+    /// Calls entry `name` through its wire shim: encoded arguments in,
+    /// encoded result out (what the candidate process does per call).
+    pub fn serve_call(&self, name: &str, args: &[u8]) -> Result<Vec<u8>, String> {
+        let record = self.symbol(&format!("openevolve_serve_{name}")) as *const crate::abi::ServeEntry;
+        if record.is_null() {
+            return Err(format!("the candidate exports no wire shim for `{name}`"));
+        }
+        // SAFETY: the record `export_candidate!` emits beside the entry.
+        (unsafe { &*record }.serve)(args)
     }
 
     fn symbol(&self, name: &str) -> *mut c_void {
@@ -148,7 +158,7 @@ impl Candidate {
     }
 }
 
-impl Drop for Candidate {
+impl Drop for Library {
     fn drop(&mut self) {
         // SAFETY: the handle came from dlopen and is closed once.
         unsafe { dlclose(self.handle) };
@@ -162,5 +172,30 @@ fn last_dl_error() -> String {
         "unknown dlopen error".into()
     } else {
         unsafe { CStr::from_ptr(e) }.to_string_lossy().into_owned()
+    }
+}
+
+impl crate::wire::Wire for CandidateError {
+    fn encode(&self, out: &mut Vec<u8>) {
+        match self {
+            Self::Load(m) => (0u8, m.clone(), String::new(), String::new()),
+            Self::AbiMismatch(m) => (1, m.clone(), String::new(), String::new()),
+            Self::MissingFingerprint => (2, String::new(), String::new(), String::new()),
+            Self::MissingEntry(n) => (3, n.clone(), String::new(), String::new()),
+            Self::EntryType { name, expected, found } => (4, name.clone(), expected.clone(), found.clone()),
+        }
+        .encode(out)
+    }
+
+    fn decode(input: &mut &[u8]) -> Result<Self, crate::wire::WireError> {
+        let (tag, a, b, c) = <(u8, String, String, String)>::decode(input)?;
+        Ok(match tag {
+            0 => Self::Load(a),
+            1 => Self::AbiMismatch(a),
+            2 => Self::MissingFingerprint,
+            3 => Self::MissingEntry(a),
+            4 => Self::EntryType { name: a, expected: b, found: c },
+            t => return Err(crate::wire::WireError(format!("candidate error tag {t}"))),
+        })
     }
 }

@@ -30,6 +30,13 @@ pub(crate) fn outcome_to_json(outcome: &StageOutcome) -> String {
         }
         StageOutcome::EvaluatorError(m) => status_message(&mut out, "evaluator_error", m),
         StageOutcome::CandidateRejected(m) => status_message(&mut out, "candidate_rejected", m),
+        StageOutcome::CandidateFailed(f) => {
+            out.push_str("{\"status\":\"candidate_failed\",\"reason\":");
+            push_str(&mut out, &f.kind.code());
+            out.push_str(",\"message\":");
+            push_str(&mut out, &f.message);
+            out.push('}');
+        }
     }
     out
 }
@@ -89,5 +96,10 @@ mod tests {
         );
         let e = outcome_to_json(&StageOutcome::EvaluatorError("x\\y".into()));
         assert_eq!(e, r#"{"status":"evaluator_error","message":"x\\y"}"#);
+        let f = outcome_to_json(&StageOutcome::CandidateFailed(crate::CandidateFailure {
+            kind: crate::FailureKind::Crashed { signal: 11 },
+            message: "killed".into(),
+        }));
+        assert_eq!(f, r#"{"status":"candidate_failed","reason":"crashed:11","message":"killed"}"#);
     }
 }

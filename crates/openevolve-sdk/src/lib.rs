@@ -7,15 +7,28 @@
 //!   [`AbiFingerprint`].
 //! * An **evaluator** defines `fn evaluate(candidate: &Candidate) ->
 //!   EvaluationResult` (optionally `evaluate_stage1/2/3` for cascades) and calls
-//!   [`evaluator!`], which generates the `main` of a worker executable and a
-//!   C-ABI entry for the opt-in in-process mode. It reaches the candidate's
-//!   functions with [`candidate_fn!`], which refuses a type mismatch.
+//!   [`evaluator!`], which generates the `main` of the evaluator's
+//!   executable and a C-ABI entry for the opt-in in-process mode. It reaches
+//!   the candidate's functions with [`candidate_fn!`], which refuses a type
+//!   mismatch.
 //!
-//! Passing a Rust-ABI function pointer across a `cdylib` boundary is sound in
-//! practice only when both sides were built by the same compiler against the
-//! same SDK and the same dependency set; the fingerprint (SDK version, rustc
-//! version, dependency-set hash) is checked before anything is called, and a
-//! mismatch is refused with a message naming what differs.
+//! **Sealed evaluation.** `evaluate` runs in a *judge* process that never
+//! maps the candidate library. The candidate runs in *candidate processes*
+//! the judge starts from its own executable (under the evaluation's memory,
+//! CPU and file-system limits, see [`confine`]); a [`candidate_fn!`] proxy
+//! encodes the arguments ([`wire`]), crosses a socket pair, and decodes the
+//! result. The judge reports its verdict to the host on a descriptor no
+//! candidate process inherits. So whatever the candidate does at load
+//! time or in a call, it can change only the values it returns, which the
+//! evaluator checks, and the time and memory its own processes use, which
+//! the judge and the kernel measure.
+//!
+//! Inside the candidate process, passing a Rust-ABI function pointer across
+//! the `cdylib` boundary is sound in practice only when both sides were
+//! built by the same compiler against the same SDK and the same dependency
+//! set; the fingerprint (SDK version, rustc version, dependency-set hash)
+//! is checked before anything is called, and a mismatch is refused with a
+//! message naming what differs.
 //!
 //! ```ignore
 //! // initial.rs (a candidate)
@@ -34,17 +47,30 @@
 //! openevolve_sdk::evaluator!(evaluate);
 //! ```
 //!
-//! The SDK has no dependencies: it loads libraries with the platform's
-//! `dlopen` and writes its small JSON by hand.
+//! The SDK has no dependencies: it declares the few Linux calls it makes
+//! (`dlopen`, `wait4`, Landlock, rlimits) itself and writes its small JSON
+//! by hand.
 
 mod abi;
 mod candidate;
+pub mod confine;
+mod failure;
 mod json;
+mod judge;
 mod macros;
+mod process;
 mod result;
+mod serve;
+mod sys;
+pub mod wire;
 #[doc(hidden)]
 pub mod worker;
 
-pub use abi::{ABI_LAYOUT, AbiFingerprint, AbiStr, CandidateEntry, RUSTC_VERSION, SDK_VERSION};
-pub use candidate::{Candidate, CandidateError, normalize_type};
+pub use abi::{ABI_LAYOUT, AbiFingerprint, AbiStr, CandidateEntry, RUSTC_VERSION, SDK_VERSION, ServeEntry};
+pub use candidate::{CandidateError, Library, normalize_type};
+pub use failure::{CandidateFailure, FailureKind, classify_death};
+pub use judge::Candidate;
+pub use process::{CandidateProcess, ProcessEnd};
 pub use result::{EvaluationResult, IntoEvaluation, StageOutcome};
+pub use sys::Exit;
+pub use wire::{Wire, WireFn};

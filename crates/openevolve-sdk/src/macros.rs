@@ -24,30 +24,62 @@ macro_rules! export_candidate {
                     type_name: $crate::AbiStr::new(stringify!($ty)),
                     function: $name as $ty as *const (),
                 };
+                // The shim a candidate process calls with encoded arguments;
+                // it refuses at run time a type that cannot cross.
+                fn serve(input: &[u8]) -> ::std::result::Result<::std::vec::Vec<u8>, ::std::string::String> {
+                    #[allow(unused_imports)]
+                    use $crate::wire::{ServeRefused as _, ServeViaWire as _};
+                    (&&$crate::wire::Probe::<$ty>::new()).serve_call($name as $ty, input)
+                }
+                #[unsafe(export_name = concat!("openevolve_serve_", stringify!($name)))]
+                pub static SERVE: $crate::ServeEntry = $crate::ServeEntry { serve };
             };
         )+
     };
 }
 
-/// Takes a candidate's entry point as a typed function pointer, or a
-/// [`crate::CandidateError`] when it is missing or its declared type
-/// differs (whitespace ignored).
+/// A candidate's entry point as a proxy the judge calls like the function:
+/// arguments and result cross into a candidate process (see
+/// [`crate::wire`] for the types that can). `Err(CandidateError)` when the
+/// candidate lacks it or declares another type (whitespace ignored). Works
+/// on a [`crate::Candidate`] (its shared process) and on a
+/// [`crate::CandidateProcess`].
 ///
 /// ```ignore
 /// let search = openevolve_sdk::candidate_fn!(candidate, search: fn(usize, u64) -> (f64, f64))?;
+/// let (x, y) = search(1000, 42); // crosses the process boundary
 /// ```
-/// The pointer must not outlive `candidate`.
+/// If the candidate process fails during a call, the call unwinds and the
+/// stage's verdict is that failure.
 #[macro_export]
 macro_rules! candidate_fn {
-    ($candidate:expr, $name:ident : $ty:ty) => {{
-        let candidate: &$crate::Candidate = &$candidate;
+    ($candidate:expr, $name:ident : $ty:ty) => {
+        $candidate.entry::<$ty>(stringify!($name), stringify!($ty))
+    };
+}
+
+/// The entry point as a plain function pointer into a library mapped with
+/// [`crate::Candidate::map_unsealed`], for types that cannot cross a
+/// process boundary. The candidate's code then runs in the calling
+/// process: **not sealed**, so never call it in a judge whose verdict must
+/// be believed. The pointer must not outlive `library`.
+///
+/// ```ignore
+/// let library = unsafe { candidate.map_unsealed() }?;
+/// let hooks = openevolve_sdk::unsealed_fn!(library, hooks: fn() -> Hooks)?;
+/// ```
+#[macro_export]
+macro_rules! unsealed_fn {
+    ($library:expr, $name:ident : $ty:ty) => {{
+        let library: &$crate::Library = &$library;
         // SAFETY: `$ty` is both the type asked for and the text compared.
-        unsafe { candidate.entry::<$ty>(stringify!($name), stringify!($ty)) }
+        unsafe { library.entry::<$ty>(stringify!($name), stringify!($ty)) }
     }};
 }
 
 /// Turns `evaluate` (and optional cascade stages) into an evaluator: the
-/// `main` of a worker executable, and the C-ABI entry
+/// `main` of its executable (judge and candidate-process modes, see
+/// `openevolve_sdk::worker`), and the C-ABI entry
 /// `openevolve_evaluator_run` used by the in-process mode. Each function
 /// takes `&Candidate` and returns an `EvaluationResult` or a
 /// `Result<EvaluationResult, E: Display>`.

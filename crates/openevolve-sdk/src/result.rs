@@ -37,6 +37,9 @@ pub enum StageOutcome {
     EvaluatorError(String),
     /// The candidate does not fit: missing entry, wrong type, ABI mismatch.
     CandidateRejected(String),
+    /// A candidate process failed: crashed, panicked, exited, ran out of
+    /// memory or CPU time, left a process behind, garbled an answer.
+    CandidateFailed(crate::CandidateFailure),
 }
 
 /// What an evaluate function may return: a result, or a `Result` whose error
@@ -58,7 +61,9 @@ impl<E: Display + 'static> IntoEvaluation for Result<EvaluationResult, E> {
             Ok(r) => StageOutcome::Ok(r),
             Err(e) => {
                 let any: &dyn std::any::Any = &e;
-                if any.is::<crate::CandidateError>() {
+                if let Some(failure) = any.downcast_ref::<crate::CandidateFailure>() {
+                    StageOutcome::CandidateFailed(failure.clone())
+                } else if any.is::<crate::CandidateError>() {
                     StageOutcome::CandidateRejected(e.to_string())
                 } else {
                     StageOutcome::EvaluatorError(e.to_string())

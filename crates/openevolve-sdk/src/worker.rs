@@ -1,13 +1,30 @@
-//! The code behind [`crate::evaluator!`]: the worker executable's `main` and
-//! the C-ABI entry of the in-process mode. Not for direct use.
+//! The code behind [`crate::evaluator!`]: the modes of the evaluator's
+//! executable, and the C-ABI entry of the in-process mode. Not for direct
+//! use.
+//!
+//! * `describe`: the cascade stages it defines, on stdout.
+//! * `judge <candidate.so> <stage> <limits> [args]`: runs one stage and
+//!   writes the verdict to fd 3, which the host passed in and nothing else
+//!   inherits. The judge never maps the candidate; candidate processes do.
+//! * `serve <candidate.so>`: a candidate process (see [`crate::serve`]).
+//! * `run <candidate.so> <stage> <result.json> [args]`: a judge that writes
+//!   its verdict to a file, for evaluators that start themselves as
+//!   children (the MLX examples' training runs).
 
 use std::ffi::{CStr, c_char, c_void};
+use std::io::Write;
+use std::os::fd::FromRawFd;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
 
 use crate::abi::AbiFingerprint;
-use crate::candidate::Candidate;
+use crate::candidate::Library;
+use crate::confine::Limits;
+use crate::failure::CandidateFailure;
+use crate::judge::Candidate;
 use crate::json::outcome_to_json;
 use crate::result::StageOutcome;
+use crate::sys;
 
 /// An evaluate function with its return type already converted.
 pub type StageFn = fn(&Candidate) -> StageOutcome;
@@ -42,64 +59,92 @@ impl Stages {
     }
 }
 
-/// Loads the candidate, checks its fingerprint, runs one stage; an
-/// evaluator panic becomes an evaluator error. (A panic raised inside the
-/// candidate library unwinds with the candidate's own copy of std, which
-/// this side cannot catch: the process aborts and the host reads the panic
-/// message from stderr.)
-pub fn run_stage(
-    stages: &Stages,
-    fingerprint: &AbiFingerprint,
-    candidate_path: &str,
-    stage: u32,
-    args: Option<String>,
-) -> StageOutcome {
+/// Runs one stage on `candidate`. A candidate failure in a proxy call, or
+/// one found when its shared process ends, is the verdict; an evaluator
+/// panic is an evaluator error.
+pub fn run_stage(stages: &Stages, candidate: &Candidate, stage: u32) -> StageOutcome {
     let Some(stage_fn) = stages.get(stage) else {
         return StageOutcome::EvaluatorError(format!("the evaluator defines no stage {stage}"));
     };
-    // SAFETY: this process is a worker (or a trusted in-process host).
-    let candidate = match unsafe { Candidate::load(candidate_path, fingerprint, args) } {
-        Ok(c) => c,
-        Err(e) => return StageOutcome::CandidateRejected(e.to_string()),
-    };
-    match catch_unwind(AssertUnwindSafe(|| stage_fn(&candidate))) {
+    let outcome = match catch_unwind(AssertUnwindSafe(|| stage_fn(candidate))) {
         Ok(outcome) => outcome,
-        Err(payload) => {
-            let msg = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "non-text panic payload".into());
-            StageOutcome::EvaluatorError(format!("the evaluator panicked: {msg}"))
-        }
+        Err(payload) => match payload.downcast::<CandidateFailure>() {
+            Ok(failure) => StageOutcome::CandidateFailed(*failure),
+            Err(payload) => {
+                let msg = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "non-text panic payload".into());
+                StageOutcome::EvaluatorError(format!("the evaluator panicked: {msg}"))
+            }
+        },
+    };
+    match (candidate.finish(), outcome) {
+        (Some(failure), StageOutcome::Ok(_)) => StageOutcome::CandidateFailed(failure),
+        (_, outcome) => outcome,
     }
 }
 
-const USAGE: &str =
-    "usage: <worker> describe | run <candidate.so> <stage 0-3> <result.json> [evaluator-args-json]";
+const USAGE: &str = "usage: <evaluator> describe | judge <candidate.so> <stage 0-3> <limits> [evaluator-args-json] \
+     | serve <candidate.so> | run <candidate.so> <stage 0-3> <result.json> [evaluator-args-json]";
 
-/// `main` of an evaluator worker. The result goes to a file, not stdout, so
-/// whatever the candidate prints cannot be mistaken for it.
-pub fn worker_main(stages: &Stages, fingerprint: &AbiFingerprint) {
+fn usage() -> ! {
+    eprintln!("{USAGE}");
+    std::process::exit(2)
+}
+
+/// `main` of an evaluator's executable.
+pub fn worker_main(stages: &Stages, fingerprint: &'static AbiFingerprint) {
     let args: Vec<String> = std::env::args().collect();
+    let stage = |i: usize| args.get(i).and_then(|s| s.parse::<u32>().ok()).unwrap_or_else(|| usage());
     match args.get(1).map(String::as_str) {
         Some("describe") => println!("{}", stages.describe()),
-        Some("run") if args.len() >= 5 => {
-            let Ok(stage) = args[3].parse::<u32>() else {
-                eprintln!("{USAGE}");
+        Some("serve") if args.len() == 3 => crate::serve::serve(&args[2], fingerprint),
+        Some("judge") if args.len() >= 5 => {
+            // The verdict channel: kept from every process this one starts.
+            if sys::set_cloexec(3, true).is_err() {
+                eprintln!("fd 3, the verdict channel, is not open\n{USAGE}");
                 std::process::exit(2);
-            };
-            let outcome = run_stage(stages, fingerprint, &args[2], stage, args.get(5).cloned());
+            }
+            let limits = Limits::from_arg(&args[4]).unwrap_or_else(|e| {
+                eprintln!("{e}\n{USAGE}");
+                std::process::exit(2)
+            });
+            let outcome = judge(stages, fingerprint, &args[2], stage(3), limits, args.get(5).cloned());
+            // SAFETY: fd 3 is open (checked above) and ours alone.
+            let mut channel = unsafe { std::fs::File::from_raw_fd(3) };
+            if channel.write_all(outcome_to_json(&outcome).as_bytes()).is_err() {
+                std::process::exit(3);
+            }
+        }
+        Some("run") if args.len() >= 5 => {
+            let outcome =
+                judge(stages, fingerprint, &args[2], stage(3), Limits::default(), args.get(5).cloned());
             if let Err(e) = std::fs::write(&args[4], outcome_to_json(&outcome)) {
                 eprintln!("cannot write the result file {}: {e}", args[4]);
                 std::process::exit(3);
             }
         }
-        _ => {
-            eprintln!("{USAGE}");
-            std::process::exit(2);
-        }
+        _ => usage(),
     }
+}
+
+fn judge(
+    stages: &Stages,
+    fingerprint: &'static AbiFingerprint,
+    library: &str,
+    stage: u32,
+    limits: Limits,
+    args: Option<String>,
+) -> StageOutcome {
+    // Whatever a candidate process leaves behind becomes our child when
+    // its parent dies, however it detached, so it can be found and killed.
+    // SAFETY: a plain prctl.
+    unsafe { sys::prctl(sys::PR_SET_CHILD_SUBREAPER, 1u64) };
+    let dir = std::env::current_dir().unwrap_or_else(|_| Path::new(".").to_path_buf());
+    let candidate = Candidate::new(library, args, fingerprint, limits, &dir);
+    run_stage(stages, &candidate, stage)
 }
 
 /// Receives the result JSON in the in-process mode.
@@ -107,13 +152,14 @@ pub type ResultSink = extern "C" fn(ctx: *mut c_void, json: *const u8, len: usiz
 
 /// The in-process entry `openevolve_evaluator_run`: stage 0-3 or
 /// `u32::MAX` for "describe"; the JSON goes to `sink`. Returns 0, or 2 for
-/// bad arguments.
+/// bad arguments. The candidate is mapped into the calling process: for
+/// trusted code only.
 ///
 /// # Safety
 /// `candidate_path` must be a C string; `args_json` null or a C string.
 pub unsafe fn run_in_process(
     stages: &Stages,
-    fingerprint: &AbiFingerprint,
+    fingerprint: &'static AbiFingerprint,
     candidate_path: *const c_char,
     stage: u32,
     args_json: *const c_char,
@@ -125,7 +171,16 @@ pub unsafe fn run_in_process(
     } else {
         let Some(path) = (unsafe { c_str(candidate_path) }) else { return 2 };
         let args = unsafe { c_str(args_json) };
-        outcome_to_json(&run_stage(stages, fingerprint, &path, stage, args))
+        // SAFETY: the in-process mode is for trusted candidates.
+        let outcome = match unsafe { Library::load(&path, fingerprint) } {
+            Err(e) => StageOutcome::CandidateRejected(e.to_string()),
+            Ok(library) => {
+                let dir = std::env::temp_dir();
+                let candidate = Candidate::new(&path, args, fingerprint, Limits::default(), &dir).mapped(library);
+                run_stage(stages, &candidate, stage)
+            }
+        };
+        outcome_to_json(&outcome)
     };
     sink(ctx, json.as_ptr(), json.len());
     0

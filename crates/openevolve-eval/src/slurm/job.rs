@@ -13,7 +13,7 @@ use crate::cascade::{StageRun, run_cascade, worker_limits};
 use crate::classify::classify;
 use crate::config::EvaluatorConfig;
 use crate::evaluation::{Evaluation, Failure, FailureReason};
-use crate::worker::run_worker;
+use crate::worker::{judge_args, run_worker};
 
 /// What one job evaluates; written by the controller as `spec.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -117,16 +117,9 @@ async fn run_stage(spec: &JobSpec, stage: u8, scratch: &Path) -> StageRun {
         args.push(spec.worker.clone().into_os_string());
         PathBuf::from("env")
     };
-    args.extend([
-        "run".into(),
-        spec.candidate.clone().into_os_string(),
-        stage.to_string().into(),
-        "{result}".into(),
-    ]);
-    if let Some(a) = &config.evaluator_args {
-        args.push(serde_json::to_string(a).expect("JSON values serialize").into());
-    }
     let limits = worker_limits(config);
+    let evaluator_args = config.evaluator_args.as_ref().map(|a| serde_json::to_string(a).expect("JSON values serialize"));
+    args.extend(judge_args(&spec.candidate, stage, &limits, evaluator_args.as_deref()));
     match run_worker(&program, &args, &limits, scratch).await {
         Ok(run) => {
             let outcome =
