@@ -116,9 +116,8 @@ pub(crate) fn classify(
     };
     match classify_death(exit, &run.stderr, cpu_limited) {
         Some(failure) => Err(Failure { reason: reason_of(failure.kind), message: failure.message }),
-        None => fail(
-            FailureReason::ExitedWithoutResult { code: 0 },
-            "the judge exited without a verdict".into(),
-        ),
+        None => {
+            fail(FailureReason::ExitedWithoutResult { code: 0 }, "the judge exited without a verdict".into())
+        }
     }
 }

@@ -85,8 +85,10 @@ impl Limits {
     pub fn from_arg(text: &str) -> Result<Self, String> {
         let mut limits = Limits::default();
         for part in text.split(',').filter(|p| !p.is_empty()) {
-            let (key, value) = part.split_once('=').ok_or_else(|| format!("limit `{part}` is not key=value"))?;
-            let number = || value.parse::<u64>().map_err(|_| format!("limit `{key}`: `{value}` is not a number"));
+            let (key, value) =
+                part.split_once('=').ok_or_else(|| format!("limit `{part}` is not key=value"))?;
+            let number =
+                || value.parse::<u64>().map_err(|_| format!("limit `{key}`: `{value}` is not a number"));
             match key {
                 "memory_mb" => limits.memory_mb = Some(number()?),
                 "cpu_seconds" => limits.cpu_seconds = Some(number()?),
@@ -112,7 +114,11 @@ impl Confinement {
     pub fn new(own_dir: &Path, limits: &Limits) -> io::Result<Self> {
         let abi = landlock_abi();
         let ruleset = if abi == 0 { None } else { Some(ruleset(abi, own_dir, limits.allow_network)?) };
-        Ok(Self { memory_bytes: limits.memory_mb.map(|mb| mb * 1024 * 1024), cpu_seconds: limits.cpu_seconds, ruleset })
+        Ok(Self {
+            memory_bytes: limits.memory_mb.map(|mb| mb * 1024 * 1024),
+            cpu_seconds: limits.cpu_seconds,
+            ruleset,
+        })
     }
 
     /// Runs in the forked child: only async-signal-safe calls.
@@ -171,7 +177,8 @@ fn ruleset(abi: u32, own_dir: &Path, allow_network: bool) -> io::Result<OwnedFd>
         _ => std::mem::size_of::<RulesetAttr>(),
     };
     // SAFETY: a valid attr of the stated size.
-    let fd = unsafe { sys::syscall(sys::SYS_LANDLOCK_CREATE_RULESET, &attr as *const RulesetAttr, size, 0u32) };
+    let fd =
+        unsafe { sys::syscall(sys::SYS_LANDLOCK_CREATE_RULESET, &attr as *const RulesetAttr, size, 0u32) };
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }

@@ -11,7 +11,9 @@ use crate::sys::Exit;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailureKind {
     /// Killed by a signal not covered below (SIGSEGV, SIGBUS, SIGILL, ...).
-    Crashed { signal: i32 },
+    Crashed {
+        signal: i32,
+    },
     Panicked,
     /// SIGABRT without a panic or allocation failure.
     Aborted,
@@ -21,7 +23,9 @@ pub enum FailureKind {
     /// Used up the CPU-time limit.
     CpuLimit,
     /// Exited while a call was open (e.g. `process::exit` in a constructor).
-    ExitedEarly { code: i32 },
+    ExitedEarly {
+        code: i32,
+    },
     /// A process it started was still running after it ended.
     ChildProcessLeft,
     /// Sent bytes that are not an answer of the protocol.
@@ -112,7 +116,9 @@ pub fn classify_death(exit: Exit, stderr: &str, cpu_limited: bool) -> Option<Can
     }
     match exit {
         Exit::Signal(SIGABRT) => failure(FailureKind::Aborted, "the process aborted (SIGABRT)".into()),
-        Exit::Signal(signal) => failure(FailureKind::Crashed { signal }, format!("killed by {}", signal_name(signal))),
+        Exit::Signal(signal) => {
+            failure(FailureKind::Crashed { signal }, format!("killed by {}", signal_name(signal)))
+        }
         Exit::Code(0) => None,
         Exit::Code(code) => failure(
             FailureKind::ExitedEarly { code },
@@ -182,7 +188,10 @@ mod tests {
         assert!(f.message.contains("boom"), "{f:?}");
         assert_eq!(classify_death(Exit::Signal(6), "", false).unwrap().kind, FailureKind::Aborted);
         assert_eq!(classify_death(Exit::Signal(9), "", true).unwrap().kind, FailureKind::CpuLimit);
-        assert_eq!(classify_death(Exit::Signal(9), "", false).unwrap().kind, FailureKind::Crashed { signal: 9 });
+        assert_eq!(
+            classify_death(Exit::Signal(9), "", false).unwrap().kind,
+            FailureKind::Crashed { signal: 9 }
+        );
         assert_eq!(classify_death(Exit::Code(0), "", false), None);
     }
 }

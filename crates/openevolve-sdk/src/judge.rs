@@ -83,7 +83,9 @@ impl Candidate {
             library.checked_entry(name, expected_type)?;
             let (library, name) = (library.clone(), name.to_string());
             return Ok(F::proxy(Arc::new(move |args: &[u8]| {
-                library.serve_call(&name, args).unwrap_or_else(|refusal| fail_call(FailureKind::Protocol, refusal))
+                library
+                    .serve_call(&name, args)
+                    .unwrap_or_else(|refusal| fail_call(FailureKind::Protocol, refusal))
             })));
         }
         let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());

@@ -83,9 +83,11 @@ impl CandidateProcess {
     pub fn start(library: &Path, limits: &Limits, own_dir: &Path) -> Result<Self, CandidateError> {
         let start_error = |what: &str, e: io::Error| CandidateError::Load(format!("{what}: {e}"));
         std::fs::create_dir_all(own_dir).map_err(|e| start_error("cannot create its directory", e))?;
-        let exe = std::env::current_exe().map_err(|e| start_error("cannot find the evaluator's executable", e))?;
+        let exe =
+            std::env::current_exe().map_err(|e| start_error("cannot find the evaluator's executable", e))?;
         let (ours, theirs) = UnixStream::pair().map_err(|e| start_error("cannot make a socket pair", e))?;
-        let confinement = Confinement::new(own_dir, limits).map_err(|e| start_error("cannot confine it", e))?;
+        let confinement =
+            Confinement::new(own_dir, limits).map_err(|e| start_error("cannot confine it", e))?;
         let their_fd = theirs.as_raw_fd();
         let mut cmd = Command::new(exe);
         cmd.arg("serve")
@@ -126,7 +128,7 @@ impl CandidateProcess {
         };
         let hello = process.exchange(None)?;
         decode_all::<Result<(), CandidateError>>(&hello)
-            .unwrap_or_else(|e| fail_call(FailureKind::Protocol, format!("its greeting: {e}")))?;
+            .unwrap_or_else(|e| garbled(&process.inner, format!("its greeting: {e}")))?;
         Ok(process)
     }
 
@@ -137,7 +139,7 @@ impl CandidateProcess {
         (name.to_string(), expected_type.to_string()).encode(&mut request);
         let answer = self.exchange(Some(&request))?;
         decode_all::<Result<(), CandidateError>>(&answer)
-            .unwrap_or_else(|e| fail_call(FailureKind::Protocol, format!("its answer to a lookup: {e}")))?;
+            .unwrap_or_else(|e| garbled(&self.inner, format!("its answer to a lookup: {e}")))?;
         let inner = self.inner.clone();
         let name = name.to_string();
         Ok(F::proxy(Arc::new(move |args: &[u8]| {
@@ -147,8 +149,8 @@ impl CandidateProcess {
             let answer = exchange(&inner, Some(&request));
             match decode_all::<Result<Vec<u8>, String>>(&answer) {
                 Ok(Ok(result)) => result,
-                Ok(Err(refusal)) => fail_call(FailureKind::Protocol, refusal),
-                Err(e) => fail_call(FailureKind::Protocol, format!("its answer to a call: {e}")),
+                Ok(Err(refusal)) => garbled(&inner, refusal),
+                Err(e) => garbled(&inner, format!("its answer to a call: {e}")),
             }
         })))
     }
@@ -156,7 +158,7 @@ impl CandidateProcess {
     /// Ends the process and says how it went: its peak memory and CPU
     /// time, or why it failed (a process it left behind counts).
     pub fn finish(self) -> Result<ProcessEnd, CandidateFailure> {
-        end(&self.inner, false)
+        end(&self.inner, Cause::Finished)
     }
 
     fn exchange(&self, request: Option<&[u8]>) -> Result<Vec<u8>, CandidateError> {
@@ -166,7 +168,7 @@ impl CandidateProcess {
 
 impl Drop for CandidateProcess {
     fn drop(&mut self) {
-        let _ = end(&self.inner, false);
+        let _ = end(&self.inner, Cause::Finished);
     }
 }
 
@@ -178,7 +180,9 @@ fn exchange(inner: &Mutex<Inner>, request: Option<&[u8]>) -> Vec<u8> {
     if let Some(end) = &guard.end {
         let failure = match end {
             Err(f) => f.clone(),
-            Ok(_) => CandidateFailure { kind: FailureKind::Protocol, message: "called after it ended".into() },
+            Ok(_) => {
+                CandidateFailure { kind: FailureKind::Protocol, message: "called after it ended".into() }
+            }
         };
         drop(guard);
         fail_call(failure.kind, failure.message);
@@ -192,22 +196,32 @@ fn exchange(inner: &Mutex<Inner>, request: Option<&[u8]>) -> Vec<u8> {
     drop(guard);
     match answer {
         Ok(answer) => answer,
-        Err(e) => {
-            let failure = match end(inner, true) {
-                Err(f) => f,
-                Ok(_) => CandidateFailure {
-                    kind: FailureKind::Protocol,
-                    message: format!("the candidate process broke the exchange ({e}) and exited normally"),
-                },
-            };
+        Err(e) if e.kind() == io::ErrorKind::InvalidData => garbled(inner, format!("its answer: {e}")),
+        Err(_) => {
+            let failure = end(inner, Cause::Died).expect_err("a died process is a failure");
             fail_call(failure.kind, failure.message)
         }
     }
 }
 
+/// Ends the process for sending what is not an answer, and the call with it.
+fn garbled(inner: &Mutex<Inner>, message: String) -> ! {
+    let failure = end(inner, Cause::Garbled(message)).expect_err("a garbled exchange is a failure");
+    fail_call(failure.kind, failure.message)
+}
+
+/// Why a candidate process is being ended.
+enum Cause {
+    /// The judge is done with it.
+    Finished,
+    /// It broke the exchange: its exit says why.
+    Died,
+    /// It sent something that is not an answer.
+    Garbled(String),
+}
+
 /// Kills and reaps the process (once), then every process it left behind.
-/// `died`: it broke the exchange, so its exit says why.
-fn end(inner: &Mutex<Inner>, died: bool) -> Result<ProcessEnd, CandidateFailure> {
+fn end(inner: &Mutex<Inner>, cause: Cause) -> Result<ProcessEnd, CandidateFailure> {
     let mut guard = inner.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(end) = &guard.end {
         return end.clone();
@@ -218,21 +232,33 @@ fn end(inner: &Mutex<Inner>, died: bool) -> Result<ProcessEnd, CandidateFailure>
     let reaped = sys::wait_child(guard.pid);
     LIVE.lock().unwrap_or_else(|e| e.into_inner()).retain(|&p| p != guard.pid);
     let result = match reaped {
-        Err(e) => Err(CandidateFailure { kind: FailureKind::Protocol, message: format!("cannot wait for it: {e}") }),
+        Err(e) => {
+            Err(CandidateFailure { kind: FailureKind::Protocol, message: format!("cannot wait for it: {e}") })
+        }
         Ok((exit, usage)) => {
             let left = sweep_leftovers();
             if let Some(done) = guard.stderr_done.take() {
                 // Every holder of the pipe is gone now; bounded all the same.
                 let _ = done.recv_timeout(Duration::from_secs(2));
             }
-            let stderr = String::from_utf8_lossy(&guard.stderr_tail.lock().unwrap_or_else(|e| e.into_inner())).into_owned();
-            let death = if died { classify_death(exit, &stderr, guard.cpu_limited) } else { None };
+            let stderr =
+                String::from_utf8_lossy(&guard.stderr_tail.lock().unwrap_or_else(|e| e.into_inner()))
+                    .into_owned();
+            let death = match &cause {
+                Cause::Died => {
+                    Some(classify_death(exit, &stderr, guard.cpu_limited).unwrap_or(CandidateFailure {
+                        kind: FailureKind::ExitedEarly { code: 0 },
+                        message: "the candidate process exited while a call was open".into(),
+                    }))
+                }
+                Cause::Garbled(message) => Some(CandidateFailure {
+                    kind: FailureKind::Protocol,
+                    message: format!("the candidate process broke the protocol: {message}"),
+                }),
+                Cause::Finished => None,
+            };
             match death {
                 Some(f) => Err(f),
-                None if died => Err(CandidateFailure {
-                    kind: FailureKind::ExitedEarly { code: 0 },
-                    message: "the candidate process exited while a call was open".into(),
-                }),
                 None if left > 0 => Err(CandidateFailure {
                     kind: FailureKind::ChildProcessLeft,
                     message: format!("the candidate left {left} process(es) running; they were killed"),

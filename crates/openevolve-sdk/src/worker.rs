@@ -21,8 +21,8 @@ use crate::abi::AbiFingerprint;
 use crate::candidate::Library;
 use crate::confine::Limits;
 use crate::failure::CandidateFailure;
-use crate::judge::Candidate;
 use crate::json::outcome_to_json;
+use crate::judge::Candidate;
 use crate::result::StageOutcome;
 use crate::sys;
 
@@ -176,7 +176,8 @@ pub unsafe fn run_in_process(
             Err(e) => StageOutcome::CandidateRejected(e.to_string()),
             Ok(library) => {
                 let dir = std::env::temp_dir();
-                let candidate = Candidate::new(&path, args, fingerprint, Limits::default(), &dir).mapped(library);
+                let candidate =
+                    Candidate::new(&path, args, fingerprint, Limits::default(), &dir).mapped(library);
                 run_stage(stages, &candidate, stage)
             }
         };

@@ -118,7 +118,8 @@ async fn run_stage(spec: &JobSpec, stage: u8, scratch: &Path) -> StageRun {
         PathBuf::from("env")
     };
     let limits = worker_limits(config);
-    let evaluator_args = config.evaluator_args.as_ref().map(|a| serde_json::to_string(a).expect("JSON values serialize"));
+    let evaluator_args =
+        config.evaluator_args.as_ref().map(|a| serde_json::to_string(a).expect("JSON values serialize"));
     args.extend(judge_args(&spec.candidate, stage, &limits, evaluator_args.as_deref()));
     match run_worker(&program, &args, &limits, scratch).await {
         Ok(run) => {

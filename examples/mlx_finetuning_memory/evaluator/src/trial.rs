@@ -39,9 +39,18 @@ pub struct TrialReport {
 }
 
 fn candidate_plan(candidate: &Candidate) -> Result<Plan, String> {
-    let plan = openevolve_sdk::candidate_fn!(candidate, plan: fn() -> mlx_lora::settings::Plan)
+    let plan = openevolve_sdk::unsealed_fn!(mapped(candidate)?, plan: fn() -> mlx_lora::settings::Plan)
         .map_err(|e| e.to_string())?;
     Ok(plan())
+}
+
+/// The candidate mapped into this training process, for good: its plan
+/// holds pointers into it. Not sealed (the sealed-evaluation work moves
+/// these runs behind the judge).
+fn mapped(candidate: &Candidate) -> Result<&'static openevolve_sdk::Library, String> {
+    // SAFETY: this child process exists to run the candidate's training.
+    let library = unsafe { candidate.map_unsealed() }.map_err(|e| e.to_string())?;
+    Ok(Box::leak(Box::new(library)))
 }
 
 /// Untimed steps before each timed run.

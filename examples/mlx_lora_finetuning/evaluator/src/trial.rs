@@ -29,9 +29,18 @@ pub struct TrialReport {
 }
 
 fn candidate_hooks(candidate: &Candidate) -> Result<Hooks, String> {
-    let hooks = openevolve_sdk::candidate_fn!(candidate, hooks: fn() -> mlx_lora::experiment::Hooks)
+    let hooks = openevolve_sdk::unsealed_fn!(mapped(candidate)?, hooks: fn() -> mlx_lora::experiment::Hooks)
         .map_err(|e| e.to_string())?;
     Ok(hooks())
+}
+
+/// The candidate mapped into this training process, for good: its hooks
+/// point into it. Not sealed (the sealed-evaluation work moves these runs
+/// behind the judge).
+fn mapped(candidate: &Candidate) -> Result<&'static openevolve_sdk::Library, String> {
+    // SAFETY: this child process exists to run the candidate's training.
+    let library = unsafe { candidate.map_unsealed() }.map_err(|e| e.to_string())?;
+    Ok(Box::leak(Box::new(library)))
 }
 
 pub fn train(
