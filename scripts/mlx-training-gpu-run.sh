@@ -22,6 +22,6 @@ work="$(mktemp -d)"
 for so in "$dir"/bin/*.so; do
   name="$(basename "$so" .so)"
   echo "== $name: full size, $trials trials of each"
-  (cd "$work" && "$dir/bin/evaluator" run "$so" 0 "$dir/$name.json" "{\"size\":\"full\",\"trials\":$trials}")
+  (cd "$work" && "$dir/bin/evaluator" judge "$so" 0 "" "{\"size\":\"full\",\"trials\":$trials}" 3>"$dir/$name.json")
   python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r.get("artifacts",{}).get("summary") or r)' "$dir/$name.json"
 done

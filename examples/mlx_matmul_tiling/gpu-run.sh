@@ -15,6 +15,6 @@ chmod +x "$dir/bin/evaluator"
 for so in "$dir"/bin/*.so; do
   name="$(basename "$so" .so)"
   echo "== $name: full size, $rounds rounds"
-  "$dir/bin/evaluator" run "$so" 0 "$dir/$name.json" "{\"size\":\"full\",\"mode\":\"mixed\",\"rounds\":$rounds}"
+  "$dir/bin/evaluator" judge "$so" 0 "" "{\"size\":\"full\",\"mode\":\"mixed\",\"rounds\":$rounds}" 3>"$dir/$name.json"
   python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(json.dumps(r.get("metrics")), r.get("message", "")); print(r.get("artifacts",{}).get("timings") or r.get("artifacts",{}).get("incorrect",""))' "$dir/$name.json"
 done

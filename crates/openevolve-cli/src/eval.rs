@@ -78,12 +78,15 @@ async fn build_only(
     let worker = copy(&worker, dir.join("evaluator"))?;
     let candidate = copy(&candidate, dir.join(format!("{name}.so")))?;
     let arguments = config.evaluator.evaluator_args.as_ref().map(|a| serde_json::to_string(a).expect("JSON"));
+    // The same judge and candidate processes as a local evaluation; the
+    // verdict goes to the judge's fd 3.
     println!(
-        "built {} and {}; on the other machine, with the evaluator's env set:\n  {} run {} 0 result.json{}",
+        "built {} and {}; on the other machine, with the evaluator's env set:\n  {} judge {} 0 {}{} 3>result.json",
         worker.display(),
         candidate.display(),
         worker.display(),
         candidate.display(),
+        config.evaluator.candidate_limits().to_arg(),
         arguments.map(|a| format!(" '{a}'")).unwrap_or_default()
     );
     Ok(0)

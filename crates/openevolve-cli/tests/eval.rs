@@ -41,11 +41,15 @@ fn eval_scores_one_program_and_builds_for_elsewhere() {
     let bin = tmp.path().join("bin");
     let out = eval_cmd(&initial).arg("--build-only").arg(&bin).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(printed.contains(" judge ") && printed.contains("3>result.json"), "{printed}");
+    // As printed: the judge, its verdict on fd 3.
     let result = tmp.path().join("result.json");
-    let status = std::process::Command::new(bin.join("evaluator"))
-        .arg("run")
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#""$0" judge "$1" 0 "" 3>"$2""#)
+        .arg(bin.join("evaluator"))
         .arg(bin.join("initial.so"))
-        .arg("0")
         .arg(&result)
         .current_dir(tmp.path())
         .status()

@@ -43,10 +43,8 @@ impl StageRun {
 pub(crate) fn worker_limits(config: &EvaluatorConfig) -> WorkerLimits {
     WorkerLimits {
         timeout: Duration::from_secs_f64(config.timeout),
-        memory_mb: config.memory_limit_mb,
-        cpu_seconds: config.cpu_limit.map(|c| c.ceil() as u64),
+        candidate: config.candidate_limits(),
         max_output_bytes: config.max_output_bytes as usize,
-        allow_network: config.allow_network,
         env: config.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
     }
 }

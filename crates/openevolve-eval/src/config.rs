@@ -169,6 +169,15 @@ fn env_name_problem(name: &str) -> Option<String> {
 }
 
 impl EvaluatorConfig {
+    /// What the judge's candidate processes may use (and the judge itself).
+    pub fn candidate_limits(&self) -> openevolve_sdk::confine::Limits {
+        openevolve_sdk::confine::Limits {
+            memory_mb: self.memory_limit_mb,
+            cpu_seconds: self.cpu_limit.map(|c| c.ceil() as u64),
+            allow_network: self.allow_network,
+        }
+    }
+
     /// Checks ranges that types alone cannot express: (key relative to
     /// `evaluator:`, what would be valid).
     pub fn validate(&self) -> Vec<(String, String)> {

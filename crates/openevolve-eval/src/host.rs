@@ -289,7 +289,7 @@ impl EvaluatorHost {
                     &run,
                     self.config.timeout,
                     limits.max_output_bytes,
-                    limits.cpu_seconds.is_some(),
+                    limits.candidate.cpu_seconds.is_some(),
                 );
                 StageRun::from_worker(&run, outcome)
             }

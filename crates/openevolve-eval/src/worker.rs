@@ -29,7 +29,7 @@ pub(crate) fn judge_args(
         "judge".into(),
         candidate.as_os_str().into(),
         stage.to_string().into(),
-        limits.candidate_limits().to_arg().into(),
+        limits.candidate.to_arg().into(),
     ];
     args.extend(evaluator_args.map(OsString::from));
     args
@@ -42,11 +42,10 @@ const MAX_VERDICT_BYTES: u64 = 256 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub(crate) struct WorkerLimits {
     pub timeout: Duration,
-    pub memory_mb: Option<u64>,
-    pub cpu_seconds: Option<u64>,
+    /// The judge's and its candidate processes' memory, CPU and network.
+    pub candidate: Limits,
     /// Per stream; more than this ends the run.
     pub max_output_bytes: usize,
-    pub allow_network: bool,
     /// Set in the worker's environment (`evaluator.env`).
     pub env: Vec<(String, String)>,
 }
@@ -57,13 +56,6 @@ pub(crate) enum Ending {
     Exited(ExitStatus),
     TimedOut,
     OutputLimit { stream: &'static str },
-}
-
-impl WorkerLimits {
-    /// What the judge's candidate processes get: the same limits.
-    pub fn candidate_limits(&self) -> Limits {
-        Limits { memory_mb: self.memory_mb, cpu_seconds: self.cpu_seconds, allow_network: self.allow_network }
-    }
 }
 
 /// Everything a worker run left behind.
@@ -117,7 +109,7 @@ pub(crate) async fn run_worker(
     std::fs::create_dir_all(&work)?;
     let _cleanup = RemoveDir(private.clone());
     let (verdict_read, verdict_write) = pipe()?;
-    let confinement = Confinement::new(&private, &limits.candidate_limits())?;
+    let confinement = Confinement::new(&private, &limits.candidate)?;
     let mut cmd = tokio::process::Command::new(program);
     clean_env(&mut cmd, WORKER_ENV_KEEP);
     cmd.envs(limits.env.iter().map(|(k, v)| (k, v)));

@@ -123,8 +123,12 @@ async fn run_stage(spec: &JobSpec, stage: u8, scratch: &Path) -> StageRun {
     args.extend(judge_args(&spec.candidate, stage, &limits, evaluator_args.as_deref()));
     match run_worker(&program, &args, &limits, scratch).await {
         Ok(run) => {
-            let outcome =
-                classify(&run, config.timeout, limits.max_output_bytes, limits.cpu_seconds.is_some());
+            let outcome = classify(
+                &run,
+                config.timeout,
+                limits.max_output_bytes,
+                limits.candidate.cpu_seconds.is_some(),
+            );
             StageRun::from_worker(&run, outcome)
         }
         Err(e) => StageRun::silent(Err(Failure {

@@ -39,7 +39,7 @@ pub struct TrialReport {
 }
 
 fn candidate_plan(candidate: &Candidate) -> Result<Plan, String> {
-    let plan = openevolve_sdk::unsealed_fn!(mapped(candidate)?, plan: fn() -> mlx_lora::settings::Plan)
+    let plan = openevolve_sdk::unsealed_fn!(*mapped(candidate)?, plan: fn() -> mlx_lora::settings::Plan)
         .map_err(|e| e.to_string())?;
     Ok(plan())
 }

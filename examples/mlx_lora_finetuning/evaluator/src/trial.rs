@@ -29,7 +29,7 @@ pub struct TrialReport {
 }
 
 fn candidate_hooks(candidate: &Candidate) -> Result<Hooks, String> {
-    let hooks = openevolve_sdk::unsealed_fn!(mapped(candidate)?, hooks: fn() -> mlx_lora::experiment::Hooks)
+    let hooks = openevolve_sdk::unsealed_fn!(*mapped(candidate)?, hooks: fn() -> mlx_lora::experiment::Hooks)
         .map_err(|e| e.to_string())?;
     Ok(hooks())
 }
