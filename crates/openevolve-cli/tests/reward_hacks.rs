@@ -9,7 +9,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{cache_dir, openevolve, repo_root};
+use common::{cache_dir, eval_any, repo_root};
 
 /// What the evaluator would have to say for the hack to pay off.
 const FORGED: &str = r#"{"status":"ok","metrics":{"combined_score":99.0},"artifacts":{}}"#;
@@ -155,9 +155,10 @@ fn hostile_frame() -> Hack {
         code: at_load(
             r#"
     // Answer before being asked, claiming a 4 GiB frame on the judge's socket.
+    // (Marked first: the judge may end this process as soon as it reads.)
+    hack_sys::mark("hostile_frame writes a 4 GiB frame header");
     let header = u32::MAX.to_le_bytes();
-    let r = unsafe { hack_sys::write(3, header.as_ptr(), 4) };
-    hack_sys::mark(&format!("hostile_frame wrote {r} bytes"));
+    unsafe { hack_sys::write(3, header.as_ptr(), 4) };
 "#,
         ),
         rename: None,
@@ -239,21 +240,8 @@ fn evaluate(example: &str, source: &str, dir: &Path) -> serde_json::Value {
     let program = dir.join(format!("{}.rs", source.len()));
     std::fs::write(&program, source).unwrap();
     let problem = repo_root().join("examples").join(example);
-    let out = openevolve()
-        .arg("eval")
-        .arg(&program)
-        .arg(problem.join("evaluator.rs"))
-        .arg("--config")
-        .arg(problem.join("config.yaml"))
-        .arg("--json")
-        .arg("--cache-dir")
-        .arg(cache_dir())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!("{e}: exit {:?}\n{stdout}\n{}", out.status, String::from_utf8_lossy(&out.stderr))
-    })
+    let (_, evaluation) = eval_any(&program, &problem.join("evaluator.rs"), &problem.join("config.yaml"));
+    evaluation
 }
 
 fn score(evaluation: &serde_json::Value) -> Option<f64> {
@@ -349,35 +337,30 @@ fn no_hack_pays(example: &str, hacks: Vec<(Hack, Option<&str>)>) {
     assert_eq!(again, Some(honest), "the honest program scores the same after the hacks");
 }
 
+/// The hacks that need no knowledge of the problem, with the failure each
+/// must end in (`None`: any outcome that does not pay).
+fn problem_blind_hacks() -> Vec<(Hack, Option<&'static str>)> {
+    vec![
+        (forged_result_file(), Some("exited_without_result")),
+        (forged_verdict_on_descriptors(), None),
+        (kill_the_judge(), None),
+        (replace_the_evaluator(), None),
+        (leftover_process(), Some("child_process_left")),
+        (hostile_frame(), Some("candidate_protocol")),
+    ]
+}
+
 #[test]
 fn no_reward_hack_pays_on_function_minimization() {
-    no_hack_pays(
-        "function_minimization",
-        vec![
-            (forged_result_file(), Some("exited_without_result")),
-            (forged_verdict_on_descriptors(), None),
-            (kill_the_judge(), None),
-            (replace_the_evaluator(), None),
-            (leftover_process(), Some("child_process_left")),
-            (hostile_frame(), Some("candidate_protocol")),
-            (lie_after_the_first_call(), None),
-            (exit_in_a_call(), Some("exited_without_result")),
-        ],
-    );
+    let mut hacks = problem_blind_hacks();
+    hacks.push((lie_after_the_first_call(), None));
+    hacks.push((exit_in_a_call(), Some("exited_without_result")));
+    no_hack_pays("function_minimization", hacks);
 }
 
 #[test]
 fn no_reward_hack_pays_on_circle_packing() {
-    no_hack_pays(
-        "circle_packing",
-        vec![
-            (forged_result_file(), Some("exited_without_result")),
-            (forged_verdict_on_descriptors(), None),
-            (kill_the_judge(), None),
-            (replace_the_evaluator(), None),
-            (leftover_process(), Some("child_process_left")),
-            (hostile_frame(), Some("candidate_protocol")),
-            (inflate_when_judged(), None),
-        ],
-    );
+    let mut hacks = problem_blind_hacks();
+    hacks.push((inflate_when_judged(), None));
+    no_hack_pays("circle_packing", hacks);
 }

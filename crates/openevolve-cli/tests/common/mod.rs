@@ -36,31 +36,48 @@ pub fn run_example(name: &str, config: &Path, output: &Path, llm: &ScriptedLlm) 
     cmd
 }
 
-/// `openevolve eval PROGRAM EVALUATOR --config CONFIG --manifest MANIFEST
-/// --json` with the shared cache: the evaluation, once the command succeeded.
+/// `openevolve eval PROGRAM EVALUATOR --config CONFIG --json` with the
+/// shared cache: whether it succeeded, and the evaluation it printed.
+pub fn eval_any(program: &Path, evaluator: &Path, config: &Path) -> (bool, serde_json::Value) {
+    eval_with(program, evaluator, config, &[])
+}
+
+/// `eval_any` with `--manifest MANIFEST`, once the command succeeded.
 pub fn eval_json(program: &Path, evaluator: &Path, config: &Path, manifest: &Path) -> serde_json::Value {
+    let (ok, evaluation) =
+        eval_with(program, evaluator, config, &["--manifest".as_ref(), manifest.as_os_str()]);
+    assert!(ok, "{}: failed\n{evaluation:#}", program.display());
+    evaluation
+}
+
+fn eval_with(
+    program: &Path,
+    evaluator: &Path,
+    config: &Path,
+    extra: &[&std::ffi::OsStr],
+) -> (bool, serde_json::Value) {
     let out = openevolve()
         .arg("eval")
         .arg(program)
         .arg(evaluator)
         .arg("--config")
         .arg(config)
-        .arg("--manifest")
-        .arg(manifest)
+        .args(extra)
         .arg("--json")
         .arg("--cache-dir")
         .arg(cache_dir())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}: exit {:?}\n{stdout}\n{}",
-        program.display(),
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(&stdout).unwrap()
+    let evaluation = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}: exit {:?}\n{stdout}\n{}",
+            program.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.success(), evaluation)
 }
 
 /// An MLX training example (`examples/<name>`) with its evaluator crate.
