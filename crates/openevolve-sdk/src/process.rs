@@ -126,7 +126,7 @@ impl CandidateProcess {
                 end: None,
             })),
         };
-        let hello = process.exchange(None)?;
+        let hello = exchange(&process.inner, None);
         decode_all::<Result<(), CandidateError>>(&hello)
             .unwrap_or_else(|e| garbled(&process.inner, format!("its greeting: {e}")))?;
         Ok(process)
@@ -137,7 +137,7 @@ impl CandidateProcess {
     pub fn entry<F: WireFn>(&self, name: &str, expected_type: &str) -> Result<F::Proxy, CandidateError> {
         let mut request = vec![b'L'];
         (name.to_string(), expected_type.to_string()).encode(&mut request);
-        let answer = self.exchange(Some(&request))?;
+        let answer = exchange(&self.inner, Some(&request));
         decode_all::<Result<(), CandidateError>>(&answer)
             .unwrap_or_else(|e| garbled(&self.inner, format!("its answer to a lookup: {e}")))?;
         let inner = self.inner.clone();
@@ -159,10 +159,6 @@ impl CandidateProcess {
     /// time, or why it failed (a process it left behind counts).
     pub fn finish(self) -> Result<ProcessEnd, CandidateFailure> {
         end(&self.inner, Cause::Finished)
-    }
-
-    fn exchange(&self, request: Option<&[u8]>) -> Result<Vec<u8>, CandidateError> {
-        Ok(exchange(&self.inner, request))
     }
 }
 
