@@ -1,22 +1,10 @@
-//! What the MLX examples' evaluators share: their arguments, the role a
-//! process plays, training runs in child processes of their own, and the
-//! alternation of baseline and candidate runs.
-//!
-//! An evaluation is several processes so that each run's peak memory is its
-//! own: the evaluator's worker re-runs its own executable per training run,
-//! in the worker's `run` mode, with the role added to its arguments. The
-//! child's limits and environment are the worker's.
+//! What the MLX examples' evaluators share: their arguments, the
+//! alternation of baseline and candidate runs, the loss rule, and the
+//! summary helpers. How one run is driven and measured is [`crate::runs`].
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-use serde::de::DeserializeOwned;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::train::{MemorySample, memory_growth};
-
-/// The artifact in which a training run's child process reports itself.
-pub const REPORT_ARTIFACT: &str = "trial_report";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Variant {
@@ -34,15 +22,6 @@ impl Variant {
     }
 }
 
-#[derive(Debug, Clone)]
-pub enum Role {
-    /// The whole evaluation (what openevolve asks for).
-    Evaluate,
-    /// One training run in a child process: train, save the adapters there;
-    /// `check` first compares the candidate's parts with the reference.
-    Train { variant: Variant, adapters: PathBuf, check: bool },
-}
-
 /// `evaluator_args` of an MLX example: the experiment's size and the trials.
 #[derive(Debug, Clone)]
 pub struct EvaluatorArgs {
@@ -50,9 +29,6 @@ pub struct EvaluatorArgs {
     pub size: String,
     /// Runs of each variant.
     pub trials: usize,
-    pub role: Role,
-    /// The arguments as given, passed on to children.
-    raw: Map<String, Value>,
 }
 
 const KEYS: [&str; 2] = ["size", "trials"];
@@ -68,7 +44,7 @@ impl EvaluatorArgs {
         };
         let bad = |key: &str, want: &str| format!("evaluator_args.{key}: expected {want}, got {}", raw[key]);
         for key in raw.keys() {
-            if !KEYS.contains(&key.as_str()) && !key.starts_with("role") {
+            if !KEYS.contains(&key.as_str()) {
                 return Err(format!("evaluator_args.{key}: unknown; this evaluator takes {KEYS:?}"));
             }
         }
@@ -85,29 +61,7 @@ impl EvaluatorArgs {
                 _ => return Err(bad("trials", "a whole number from 1 to 20")),
             },
         };
-        let role = match raw.get("role").and_then(Value::as_str) {
-            None | Some("evaluate") => Role::Evaluate,
-            Some(v @ ("baseline" | "candidate")) => Role::Train {
-                variant: if v == "baseline" { Variant::Baseline } else { Variant::Candidate },
-                adapters: PathBuf::from(
-                    raw.get("role_adapters").and_then(Value::as_str).ok_or("role_adapters missing")?,
-                ),
-                check: raw.get("role_check").and_then(Value::as_bool).unwrap_or(false),
-            },
-            Some(other) => return Err(format!("role {other:?} is not one of this evaluator's")),
-        };
-        Ok(Self { size, trials, role, raw })
-    }
-
-    /// The arguments a child playing `role` gets.
-    pub fn for_child(&self, role: &Role) -> String {
-        let mut raw = self.raw.clone();
-        if let Role::Train { variant, adapters, check } = role {
-            raw.insert("role".into(), json!(variant.name()));
-            raw.insert("role_adapters".into(), json!(adapters.to_string_lossy()));
-            raw.insert("role_check".into(), json!(check));
-        }
-        Value::Object(raw).to_string()
+        Ok(Self { size, trials })
     }
 }
 
@@ -118,47 +72,6 @@ pub fn require_model_and_data() -> Result<(), String> {
     crate::paths::smollm2_gguf().map_err(hint)?;
     crate::paths::wordnet_dir().map_err(hint)?;
     Ok(())
-}
-
-/// Runs one training run in a child process: this executable in the
-/// worker's `run` mode on `candidate` (the candidate library's path), as
-/// `role`. Returns the child's report (its [`REPORT_ARTIFACT`]), or why there
-/// is none, as a sentence for the record.
-pub fn run_child<R: DeserializeOwned>(
-    candidate: impl AsRef<std::ffi::OsStr>,
-    args: &EvaluatorArgs,
-    role: Role,
-) -> Result<R, String> {
-    let Role::Train { variant, adapters, .. } = &role else {
-        return Err("only training runs go to child processes".into());
-    };
-    let name = variant.name();
-    let result = adapters.with_extension("result.json");
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find the evaluator's executable: {e}"))?;
-    let status = Command::new(exe)
-        .arg("run")
-        .arg(candidate)
-        .arg("0")
-        .arg(&result)
-        .arg(args.for_child(&role))
-        .status()
-        .map_err(|e| format!("cannot start the {name} run: {e}"))?;
-    if !status.success() {
-        return Err(match (status.code(), std::os::unix::process::ExitStatusExt::signal(&status)) {
-            (_, Some(signal)) => format!("the {name} training process was killed by signal {signal}"),
-            (code, None) => format!("the {name} training process exited with {code:?}"),
-        });
-    }
-    let text = std::fs::read_to_string(&result)
-        .map_err(|e| format!("the {name} run left no result ({}): {e}", result.display()))?;
-    let value: Value = serde_json::from_str(&text).map_err(|e| format!("the {name} run's result: {e}"))?;
-    if value["status"].as_str() != Some("ok") {
-        return Err(value["message"].as_str().unwrap_or("no message").to_string());
-    }
-    let report = value["artifacts"][REPORT_ARTIFACT]
-        .as_str()
-        .ok_or_else(|| format!("the {name} run reported no {REPORT_ARTIFACT}"))?;
-    serde_json::from_str(report).map_err(|e| format!("the {name} run's {REPORT_ARTIFACT}: {e}"))
 }
 
 /// Relative validation-loss difference the training examples allow.
@@ -220,14 +133,12 @@ pub enum Runs<R> {
 }
 
 /// `trials` runs of each variant, alternating which goes first so that
-/// drift in the machine's speed falls on both; the first candidate run
-/// checks the candidate (`run`'s last argument). A baseline failure is the
-/// evaluator's error; a candidate failure ends the runs and is the
-/// candidate's.
+/// drift in the machine's speed falls on both. `run` gets the variant and
+/// the trial's number. A baseline failure is the evaluator's error; a
+/// candidate failure ends the runs and is the candidate's.
 pub fn alternate_trials<R>(
     trials: usize,
-    work: &Path,
-    mut run: impl FnMut(Role) -> Result<R, String>,
+    mut run: impl FnMut(Variant, usize) -> Result<R, String>,
 ) -> Result<Runs<R>, String> {
     let (mut baseline, mut candidate) = (Vec::new(), Vec::new());
     for t in 0..trials {
@@ -237,9 +148,7 @@ pub fn alternate_trials<R>(
             [Variant::Baseline, Variant::Candidate]
         };
         for variant in order {
-            let adapters = work.join(format!("{}-{t}.safetensors", variant.name()));
-            let check = variant == Variant::Candidate && t == 0;
-            match (variant, run(Role::Train { variant, adapters, check })) {
+            match (variant, run(variant, t)) {
                 (Variant::Baseline, Ok(report)) => baseline.push(report),
                 (Variant::Baseline, Err(e)) => return Err(format!("the baseline run failed: {e}")),
                 (Variant::Candidate, Ok(report)) => candidate.push(report),
@@ -261,15 +170,6 @@ pub fn median(mut values: Vec<f64>) -> f64 {
     } else {
         (values[n / 2 - 1] + values[n / 2]) / 2.0
     }
-}
-
-/// The process's peak resident memory so far (Linux's `VmHWM`), in bytes:
-/// what the system gave it, MLX's cache and the program included.
-pub fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
 }
 
 #[cfg(test)]

@@ -167,19 +167,59 @@ pub struct Prepared {
 
 /// Loads the base model and the data and adds the adapters.
 pub fn prepare(experiment: &Experiment) -> Result<Prepared> {
+    Ok(prepare_with_held_out(experiment)?.0)
+}
+
+/// [`prepare`], and the test split: examples to warm up on that are
+/// neither trained on nor judged.
+fn prepare_with_held_out(experiment: &Experiment) -> Result<(Prepared, Vec<Tokenized>)> {
     let start = Instant::now();
-    let path = crate::paths::smollm2_gguf()?;
-    let (mut model, file) = Llama::load_gguf(&path, experiment.load_options())?;
-    let tokenizer = Tokenizer::from_gguf(&file)?;
-    drop(file);
+    let (mut model, tokenizer) = load_model(experiment)?;
     let splits = build_wordnet(&crate::paths::wordnet_dir()?, &experiment.data)?;
     let cache = crate::paths::token_cache_dir();
-    let train_set = tokenize_all_cached(&tokenizer, &splits.train, experiment.max_len, &cache)?;
-    let valid_set = tokenize_all_cached(&tokenizer, &splits.valid, experiment.max_len, &cache)?;
+    let tokenize = |split| tokenize_all_cached(&tokenizer, split, experiment.max_len, &cache);
+    let (train_set, valid_set, test_set) = (tokenize(&splits.train)?, tokenize(&splits.valid)?, tokenize(&splits.test)?);
     let mut config = experiment.train.clone();
     config.batch.pad_id = tokenizer.pad_id;
     lora::apply(&mut model, &experiment.lora)?;
-    Ok(Prepared { model, train_set, valid_set, config, load_seconds: start.elapsed().as_secs_f64() })
+    let prepared = Prepared { model, train_set, valid_set, config, load_seconds: start.elapsed().as_secs_f64() };
+    Ok((prepared, test_set))
+}
+
+fn load_model(experiment: &Experiment) -> Result<(Llama, Tokenizer)> {
+    let path = crate::paths::smollm2_gguf()?;
+    let (model, file) = Llama::load_gguf(&path, experiment.load_options())?;
+    let tokenizer = Tokenizer::from_gguf(&file)?;
+    Ok((model, tokenizer))
+}
+
+/// What a sealed training run gets before it trains (see [`crate::runs`]):
+/// no training examples yet, and no validation split at all.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunSetup {
+    pub experiment: Experiment,
+    /// The experiment's training settings with the tokenizer's pad id.
+    pub config: TrainConfig,
+    /// Examples to warm up on: the test split, which is neither trained on
+    /// nor judged.
+    pub warm_up: Vec<Tokenized>,
+}
+
+impl RunSetup {
+    /// The run's model (with untrained adapters) and `train_set`, which the
+    /// judge sends when the timed training starts.
+    pub fn prepare(&self, train_set: Vec<Tokenized>) -> Result<Prepared> {
+        let start = Instant::now();
+        let (mut model, _) = load_model(&self.experiment)?;
+        lora::apply(&mut model, &self.experiment.lora)?;
+        Ok(Prepared {
+            model,
+            train_set,
+            valid_set: Vec::new(),
+            config: self.config.clone(),
+            load_seconds: start.elapsed().as_secs_f64(),
+        })
+    }
 }
 
 /// Trains the prepared model's adapters with `hooks`, then puts the
@@ -262,12 +302,32 @@ pub struct Validator {
     untrained: Llama,
     valid_set: Vec<Tokenized>,
     batch: BatchOptions,
+    /// What runs get: the setup, and the training examples.
+    setup: RunSetup,
+    train_set: Vec<Tokenized>,
 }
 
 impl Validator {
     pub fn new(experiment: &Experiment) -> Result<Self> {
-        let prepared = prepare(experiment)?;
-        Ok(Self { untrained: prepared.model, valid_set: prepared.valid_set, batch: prepared.config.batch })
+        let (prepared, warm_up) = prepare_with_held_out(experiment)?;
+        let setup = RunSetup { experiment: experiment.clone(), config: prepared.config.clone(), warm_up };
+        Ok(Self {
+            untrained: prepared.model,
+            valid_set: prepared.valid_set,
+            batch: prepared.config.batch,
+            setup,
+            train_set: prepared.train_set,
+        })
+    }
+
+    /// What a sealed run gets before it trains.
+    pub fn run_setup(&self) -> &RunSetup {
+        &self.setup
+    }
+
+    /// The training examples, which a sealed run gets when it trains.
+    pub fn train_set(&self) -> &[Tokenized] {
+        &self.train_set
     }
 
     /// The base model's loss.

@@ -24,7 +24,8 @@
 //! - [`verify`]: checks of replaceable parts against the reference (forward,
 //!   batching, step) that an evaluator runs before trusting a speed-up;
 //! - [`evaluation`]: what the MLX examples' evaluators share (arguments,
-//!   training runs in child processes, alternating trials);
+//!   alternating trials, the loss rule);
+//! - [`runs`]: sealed training runs, driven and measured by the judge;
 //! - [`experiment`]: a whole run (load, data, adapters, training, validation)
 //!   from a preset (`tiny` for CPU tests, `full` for a GPU) with the pluggable
 //!   parts bundled as [`experiment::Hooks`].
@@ -39,6 +40,7 @@ pub mod experiment;
 pub mod lora;
 pub mod model;
 pub mod paths;
+pub mod runs;
 pub mod settings;
 pub mod tokenizer;
 pub mod train;

@@ -59,3 +59,21 @@ pub fn wordnet_dir() -> Result<PathBuf> {
         Err(Error::Missing { path: path.display().to_string(), var: "MLX_LORA_DATA_DIR" })
     }
 }
+
+/// The install prefixes of the MLX libraries this process has mapped
+/// (`<prefix>/lib/libmlx.so`): MLX's CPU backend compiles fused kernels at
+/// run time against the headers there, so a run confined to what it may
+/// read needs them.
+pub fn mlx_prefixes() -> Vec<PathBuf> {
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
+    let mut prefixes: Vec<PathBuf> = maps
+        .lines()
+        .filter_map(|line| line.split_whitespace().nth(5))
+        .map(std::path::Path::new)
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("libmlx")))
+        .filter_map(|p| p.parent()?.parent().map(std::path::Path::to_path_buf))
+        .collect();
+    prefixes.sort();
+    prefixes.dedup();
+    prefixes
+}

@@ -122,37 +122,50 @@ fn batch_rows(batch: &Batch, index: usize) -> std::result::Result<(Vec<i32>, Vec
 }
 
 /// The batches of `batch_fn` against [`make_batches`] over the same
-/// examples: each batch's `tokens` must be its mask's sum, and together
-/// they must put the same target tokens in the loss, none lost or added.
-pub fn check_batches(batch_fn: BatchFn, examples: &[&Tokenized], options: &BatchOptions) -> Check {
-    let counted = |batches: &[Batch]| -> std::result::Result<Vec<i32>, String> {
-        let mut all = Vec::new();
-        for (i, batch) in batches.iter().enumerate() {
-            let (targets, mask) = batch_rows(batch, i)?;
-            let ones = mask.iter().filter(|&&m| m != 0.0).count();
-            if mask.iter().any(|&m| m != 0.0 && m != 1.0) {
-                return Err(format!("batch {i}: the mask holds values other than 0 and 1"));
+/// examples, optimizer step by optimizer step (`batches_per_step`
+/// micro-batches each): each batch's `tokens` must be its mask's sum, and
+/// every step must put the same target tokens in the loss as the
+/// reference's step of the same number, none lost, added or moved to
+/// another step.
+pub fn check_batches(
+    batch_fn: BatchFn,
+    examples: &[&Tokenized],
+    options: &BatchOptions,
+    batches_per_step: usize,
+) -> Check {
+    let per_step = |batches: &[Batch]| -> std::result::Result<Vec<Vec<i32>>, String> {
+        let mut steps = Vec::new();
+        for (s, step) in batches.chunks(batches_per_step.max(1)).enumerate() {
+            let mut targets_in_loss = Vec::new();
+            for (k, batch) in step.iter().enumerate() {
+                let i = s * batches_per_step.max(1) + k;
+                let (targets, mask) = batch_rows(batch, i)?;
+                let ones = mask.iter().filter(|&&m| m != 0.0).count();
+                if mask.iter().any(|&m| m != 0.0 && m != 1.0) {
+                    return Err(format!("batch {i}: the mask holds values other than 0 and 1"));
+                }
+                if ones != batch.tokens {
+                    return Err(format!("batch {i} says it has {} tokens in the loss; its mask has {ones}", batch.tokens));
+                }
+                targets_in_loss.extend(targets.iter().zip(&mask).filter(|(_, m)| **m != 0.0).map(|(t, _)| *t));
             }
-            if ones != batch.tokens {
-                return Err(format!(
-                    "batch {i} says it has {} tokens in the loss; its mask has {ones}",
-                    batch.tokens
-                ));
-            }
-            all.extend(targets.iter().zip(&mask).filter(|(_, m)| **m != 0.0).map(|(t, _)| *t));
+            targets_in_loss.sort_unstable();
+            steps.push(targets_in_loss);
         }
-        all.sort_unstable();
-        Ok(all)
+        Ok(steps)
     };
     let candidate = batch_fn(examples, options).map_err(|e| format!("the batching failed: {e}"))?;
     let reference =
         make_batches(examples, options).map_err(|e| format!("the reference batching failed: {e}"))?;
-    let (got, want) = (counted(&candidate)?, counted(&reference)?);
-    if got != want {
+    let (got, want) = (per_step(&candidate)?, per_step(&reference)?);
+    if got.len() != want.len() {
+        return Err(format!("the batches make {} optimizer steps; the reference's make {}", got.len(), want.len()));
+    }
+    if let Some(step) = (0..got.len()).find(|&s| got[s] != want[s]) {
         return Err(format!(
-            "the batches put {} target tokens in the loss; the reference batching puts {} (a different multiset)",
-            got.len(),
-            want.len()
+            "optimizer step {step} trains on {} target tokens that are not the reference step's {} (other examples, or a different order)",
+            got[step].len(),
+            want[step].len()
         ));
     }
     Ok(())

@@ -82,6 +82,11 @@ pub struct EvaluatorHost {
     build_slots: Semaphore,
 }
 
+/// Builds run in other folders, where a relative cache would point nowhere.
+fn absolute(cache_dir: &Path) -> Result<PathBuf, PrepareError> {
+    std::path::absolute(cache_dir).map_err(io_err(cache_dir))
+}
+
 impl EvaluatorHost {
     /// Builds (or reuses from `cache_dir`) the dependency set and the
     /// evaluator, and asks the evaluator which cascade stages it defines.
@@ -90,6 +95,7 @@ impl EvaluatorHost {
         config: &EvaluatorConfig,
         cache_dir: &Path,
     ) -> Result<Self, PrepareError> {
+        let cache_dir = &absolute(cache_dir)?;
         let (compiler, evaluator) = Self::prepare_compiler(problem, config, cache_dir).await?;
         Self::with_evaluator(compiler, &evaluator, config, cache_dir).await
     }
@@ -106,6 +112,7 @@ impl EvaluatorHost {
         cache_dir: &Path,
         source: &str,
     ) -> Result<(PathBuf, PathBuf), PrepareError> {
+        let cache_dir = &absolute(cache_dir)?;
         let (compiler, evaluator) = Self::prepare_compiler(problem, config, cache_dir).await?;
         let worker = evaluator
             .build(&compiler, Output::Executable)
@@ -187,6 +194,7 @@ impl EvaluatorHost {
         config: &EvaluatorConfig,
         cache_dir: &Path,
     ) -> Result<Self, PrepareError> {
+        let cache_dir = &absolute(cache_dir)?;
         Self::with_evaluator(compiler, &EvaluatorCode::File(evaluator_source.to_string()), config, cache_dir)
             .await
     }

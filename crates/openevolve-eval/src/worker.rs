@@ -109,7 +109,7 @@ pub(crate) async fn run_worker(
     std::fs::create_dir_all(&work)?;
     let _cleanup = RemoveDir(private.clone());
     let (verdict_read, verdict_write) = pipe()?;
-    let confinement = Confinement::new(&private, &limits.candidate)?;
+    let confinement = Confinement::for_judge(&private, &limits.candidate)?;
     let mut cmd = tokio::process::Command::new(program);
     clean_env(&mut cmd, WORKER_ENV_KEEP);
     cmd.envs(limits.env.iter().map(|(k, v)| (k, v)));

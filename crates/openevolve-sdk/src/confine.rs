@@ -5,7 +5,9 @@
 //!   no core files.
 //! * Landlock (Linux 5.13+, where the kernel offers it): writing, creating,
 //!   removing and renaming files only beneath the process's own directory
-//!   and on `/dev/null`; reading stays allowed everywhere. ABI 4+: TCP
+//!   and on `/dev/null`. Reading stays allowed everywhere unless the judge
+//!   names what a process may read ([`Reads::Only`]): then only those
+//!   paths, its own directory and the system's folders. ABI 4+: TCP
 //!   bind/connect refused unless `allow_network`. ABI 6+: no signals to, and
 //!   no abstract Unix sockets of, processes outside the domain. Landlock
 //!   also refuses `ptrace` (and so `/proc/<pid>/mem` and `/proc/<pid>/fd`)
@@ -17,11 +19,14 @@ use std::ffi::{CString, c_int};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::sys;
 
+const FS_EXECUTE: u64 = 1 << 0;
 const FS_WRITE_FILE: u64 = 1 << 1;
+const FS_READ_FILE: u64 = 1 << 2;
+const FS_READ_DIR: u64 = 1 << 3;
 const FS_REMOVE_DIR: u64 = 1 << 4;
 const FS_REMOVE_FILE: u64 = 1 << 5;
 const FS_MAKE_CHAR: u64 = 1 << 6;
@@ -100,6 +105,42 @@ impl Limits {
     }
 }
 
+/// What a contained process may read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Reads {
+    /// Every file the user may read (the default).
+    #[default]
+    Anywhere,
+    /// These files and folders, its own directory, and the system's
+    /// folders ([`SYSTEM_DIRS`]): what keeps a data split the judge holds
+    /// back out of a candidate's reach.
+    Only(Vec<PathBuf>),
+}
+
+impl Reads {
+    /// Only `paths`, and what this executable needs to start again in a
+    /// child process: itself and the code it has mapped (its shared
+    /// libraries, wherever they live).
+    pub fn only_with_this_executable(mut paths: Vec<PathBuf>) -> io::Result<Self> {
+        paths.push(std::env::current_exe()?);
+        let maps = std::fs::read_to_string("/proc/self/maps")?;
+        for line in maps.lines() {
+            let mut fields = line.split_whitespace();
+            let executable = fields.nth(1).is_some_and(|perms| perms.contains('x'));
+            if let Some(path) = fields.nth(3).filter(|p| executable && p.starts_with('/')) {
+                paths.push(PathBuf::from(path));
+            }
+        }
+        paths.sort();
+        paths.dedup();
+        Ok(Reads::Only(paths))
+    }
+}
+
+/// Folders every process reads to start at all: programs, libraries,
+/// configuration, and the kernel's views of itself.
+pub const SYSTEM_DIRS: [&str; 10] = ["/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/etc", "/proc", "/sys", "/dev"];
+
 /// Limits of one process, prepared in the parent (where allocating is
 /// allowed) and applied in the child before exec.
 pub struct Confinement {
@@ -110,10 +151,23 @@ pub struct Confinement {
 }
 
 impl Confinement {
-    /// For a process whose writable directory is `own_dir`.
-    pub fn new(own_dir: &Path, limits: &Limits) -> io::Result<Self> {
+    /// For a candidate process whose writable directory is `own_dir` and
+    /// which reads what `reads` allows.
+    pub fn new(own_dir: &Path, limits: &Limits, reads: &Reads) -> io::Result<Self> {
+        Self::with_rules(own_dir, limits, reads, false)
+    }
+
+    /// For a judge: as [`Confinement::new`], and it may also write under
+    /// `/proc`, to reset its candidate processes' peak-memory marks (their
+    /// own, stricter rules still keep them from doing so).
+    pub fn for_judge(own_dir: &Path, limits: &Limits) -> io::Result<Self> {
+        Self::with_rules(own_dir, limits, &Reads::Anywhere, true)
+    }
+
+    fn with_rules(own_dir: &Path, limits: &Limits, reads: &Reads, proc_writes: bool) -> io::Result<Self> {
         let abi = landlock_abi();
-        let ruleset = if abi == 0 { None } else { Some(ruleset(abi, own_dir, limits.allow_network)?) };
+        let ruleset =
+            if abi == 0 { None } else { Some(ruleset(abi, own_dir, limits.allow_network, reads, proc_writes)?) };
         Ok(Self {
             memory_bytes: limits.memory_mb.map(|mb| mb * 1024 * 1024),
             cpu_seconds: limits.cpu_seconds,
@@ -150,7 +204,13 @@ fn set_limit(resource: c_int, soft: u64, hard: u64) -> io::Result<()> {
     sys::check(unsafe { sys::setrlimit(resource, &limit) }).map(drop)
 }
 
-fn ruleset(abi: u32, own_dir: &Path, allow_network: bool) -> io::Result<OwnedFd> {
+fn ruleset(
+    abi: u32,
+    own_dir: &Path,
+    allow_network: bool,
+    reads: &Reads,
+    proc_writes: bool,
+) -> io::Result<OwnedFd> {
     let mut fs = FS_WRITE_FILE
         | FS_REMOVE_DIR
         | FS_REMOVE_FILE
@@ -166,6 +226,10 @@ fn ruleset(abi: u32, own_dir: &Path, allow_network: bool) -> io::Result<OwnedFd>
     }
     if abi >= 3 {
         fs |= FS_TRUNCATE;
+    }
+    let read = FS_EXECUTE | FS_READ_FILE | FS_READ_DIR;
+    if let Reads::Only(_) = reads {
+        fs |= read;
     }
     let net = if abi >= 4 && !allow_network { NET_BIND_TCP | NET_CONNECT_TCP } else { 0 };
     let scoped = if abi >= 6 { SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL } else { 0 };
@@ -188,6 +252,20 @@ fn ruleset(abi: u32, own_dir: &Path, allow_network: bool) -> io::Result<OwnedFd>
     // Files (not directories) accept only file rights.
     let file_rights = FS_WRITE_FILE | if abi >= 3 { FS_TRUNCATE } else { 0 };
     allow_beneath(&ruleset, Path::new("/dev/null"), file_rights)?;
+    if proc_writes {
+        allow_beneath(&ruleset, Path::new("/proc"), file_rights)?;
+    }
+    if let Reads::Only(paths) = reads {
+        let system = SYSTEM_DIRS.iter().map(Path::new).filter(|p| p.exists());
+        for path in system.chain(paths.iter().map(PathBuf::as_path)) {
+            // A file accepts only file rights; a path that is gone allows nothing.
+            let rights = if path.is_dir() { read } else { FS_EXECUTE | FS_READ_FILE };
+            match allow_beneath(&ruleset, path, rights) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                other => other?,
+            }
+        }
+    }
     Ok(ruleset)
 }
 
@@ -216,7 +294,45 @@ fn allow_beneath(ruleset: &OwnedFd, path: &Path, access: u64) -> io::Result<()> 
 
 #[cfg(test)]
 mod tests {
-    use super::Limits;
+    use std::os::unix::process::CommandExt;
+    use std::process::Command;
+
+    use super::*;
+
+    /// `cat path` confined to `own` with `reads`; whether it could read.
+    fn can_cat(own: &Path, reads: &Reads, path: &Path) -> bool {
+        let confinement = Confinement::new(own, &Limits::default(), reads).unwrap();
+        let mut cmd = Command::new("cat");
+        cmd.arg(path).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+        // SAFETY: apply_in_child makes only async-signal-safe calls.
+        unsafe { cmd.pre_exec(move || confinement.apply_in_child()) };
+        cmd.status().unwrap().success()
+    }
+
+    #[test]
+    fn a_process_that_may_read_only_named_paths_cannot_read_a_held_back_file() {
+        if landlock_abi() == 0 {
+            eprintln!("no Landlock on this kernel: reads cannot be limited, nothing to test");
+            return;
+        }
+        let root = std::env::temp_dir().join(format!("oe-reads-{}", std::process::id()));
+        let (own, shared, held) = (root.join("own"), root.join("shared"), root.join("held"));
+        for dir in [&own, &shared, &held] {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        for (dir, name) in [(&own, "mine"), (&shared, "model"), (&held, "validation")] {
+            std::fs::write(dir.join(name), name).unwrap();
+        }
+        let only = Reads::Only(vec![shared.join("model")]);
+        assert!(can_cat(&own, &only, &shared.join("model")), "a named file is unreadable");
+        assert!(can_cat(&own, &only, &own.join("mine")), "its own folder is unreadable");
+        assert!(!can_cat(&own, &only, &held.join("validation")), "a held-back file was read");
+        assert!(can_cat(&own, &Reads::Anywhere, &held.join("validation")));
+        let this = Reads::only_with_this_executable(vec![]).unwrap();
+        let Reads::Only(paths) = &this else { panic!("not limited") };
+        assert!(paths.contains(&std::env::current_exe().unwrap()));
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 
     #[test]
     fn limits_round_trip_and_bad_ones_are_named() {

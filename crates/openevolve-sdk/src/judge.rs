@@ -9,7 +9,12 @@
 //!   its peak memory and CPU time as the kernel counted them.
 //! * A candidate process that crashes, panics, exits or garbles an answer
 //!   ends the call: the proxy unwinds, and the stage's verdict says why.
-//! * Time what the score uses here, in the judge, around the calls.
+//! * [`Candidate::start_process_with`] starts a reference process (the
+//!   evaluator's own code, no candidate) or one that reads only what the
+//!   judge names; [`CandidateProcess::call_routine`] runs evaluator code
+//!   there, beside the candidate.
+//! * Time what the score uses here, in the judge, around the calls; read
+//!   memory from the kernel ([`CandidateProcess::peak_memory_bytes`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,10 +22,19 @@ use std::sync::{Arc, Mutex};
 
 use crate::abi::AbiFingerprint;
 use crate::candidate::{CandidateError, Library};
-use crate::confine::Limits;
+use crate::confine::{Limits, Reads};
 use crate::failure::{CandidateFailure, FailureKind, fail_call};
 use crate::process::CandidateProcess;
 use crate::wire::WireFn;
+
+/// Whom a process started by the judge runs for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcessRole {
+    /// It maps the candidate.
+    Candidate,
+    /// It maps no candidate: the evaluator's reference code only.
+    Reference,
+}
 
 /// The candidate handed to an evaluator's `evaluate`.
 pub struct Candidate {
@@ -97,8 +111,19 @@ impl Candidate {
 
     /// A fresh candidate process with a directory of its own.
     pub fn start_process(&self) -> Result<CandidateProcess, CandidateError> {
+        self.start_process_with(ProcessRole::Candidate, &Reads::Anywhere)
+    }
+
+    /// A fresh process playing `role`, reading what `reads` allows, with a
+    /// directory of its own, under the candidate's limits either way (so
+    /// that both sides of a comparison run alike).
+    pub fn start_process_with(&self, role: ProcessRole, reads: &Reads) -> Result<CandidateProcess, CandidateError> {
         let n = self.started.fetch_add(1, Ordering::Relaxed);
-        CandidateProcess::start(Path::new(&self.path), &self.limits, &self.dir.join(format!("candidate-{n}")))
+        let (library, name) = match role {
+            ProcessRole::Candidate => (Some(Path::new(&self.path)), "candidate"),
+            ProcessRole::Reference => (None, "reference"),
+        };
+        CandidateProcess::start(library, &self.limits, &self.dir.join(format!("{name}-{n}")), reads)
     }
 
     /// Maps the candidate into *this* process and returns it, for entry

@@ -87,10 +87,12 @@ macro_rules! unsealed_fn {
 /// ```ignore
 /// openevolve_sdk::evaluator!(evaluate);
 /// openevolve_sdk::evaluator!(evaluate, stage1 = quick_check, stage2 = full_run);
+/// // Evaluator code that runs inside candidate processes (see `CandidateProcess::call_routine`):
+/// openevolve_sdk::evaluator!(evaluate, routines = &[("train", trial::train_routine)]);
 /// ```
 #[macro_export]
 macro_rules! evaluator {
-    ($evaluate:path $(, stage1 = $s1:path)? $(, stage2 = $s2:path)? $(, stage3 = $s3:path)? $(,)?) => {
+    ($evaluate:path $(, stage1 = $s1:path)? $(, stage2 = $s2:path)? $(, stage3 = $s3:path)? $(, routines = $routines:expr)? $(,)?) => {
         static __OPENEVOLVE_FINGERPRINT: $crate::AbiFingerprint =
             $crate::AbiFingerprint::current(option_env!("OPENEVOLVE_DEPS_HASH"));
         static __OPENEVOLVE_STAGES: $crate::worker::Stages = $crate::worker::Stages {
@@ -98,6 +100,7 @@ macro_rules! evaluator {
             stage1: $crate::evaluator!(@stage $($s1)?),
             stage2: $crate::evaluator!(@stage $($s2)?),
             stage3: $crate::evaluator!(@stage $($s3)?),
+            routines: $crate::evaluator!(@routines $($routines)?),
         };
 
         /// In-process entry of this evaluator (see `openevolve_sdk::worker`).
@@ -125,6 +128,8 @@ macro_rules! evaluator {
             $crate::worker::worker_main(&__OPENEVOLVE_STAGES, &__OPENEVOLVE_FINGERPRINT)
         }
     };
+    (@routines) => { &[] };
+    (@routines $r:expr) => { $r };
     (@stage) => { None };
     (@stage $f:path) => { Some(|c| $crate::IntoEvaluation::into_outcome($f(c))) };
 }

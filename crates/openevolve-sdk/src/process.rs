@@ -4,7 +4,8 @@
 //! peak memory come from the kernel.
 //!
 //! Frames are a `u32` length then the payload; the payload's first byte
-//! says what it is (`L` look up an entry, `C` call one). Every answer is
+//! says what it is (`L` look up an entry, `C` call one, `R` run one of the
+//! evaluator's routines there, see [`crate::serve`]). Every answer is
 //! [`Wire`]-encoded. The candidate process's stdout is the judge's; its
 //! stderr passes through the judge, which keeps the tail to tell a panic
 //! from an abort.
@@ -19,7 +20,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use crate::candidate::CandidateError;
-use crate::confine::{Confinement, Limits};
+use crate::confine::{Confinement, Limits, Reads};
 use crate::failure::{CandidateFailure, FailureKind, classify_death, fail_call};
 use crate::sys;
 use crate::wire::{Wire, WireFn, decode_all};
@@ -77,21 +78,27 @@ pub struct CandidateProcess {
 
 impl CandidateProcess {
     /// Starts `library` in a new candidate process whose writable
-    /// directory is `own_dir`. A candidate that fails while loading (a
-    /// constructor that crashes or exits) unwinds with a
-    /// [`CandidateFailure`], as a failing call does.
-    pub fn start(library: &Path, limits: &Limits, own_dir: &Path) -> Result<Self, CandidateError> {
+    /// directory is `own_dir` (`None`: a reference process, which maps no
+    /// candidate and runs only the evaluator's routines). A candidate that
+    /// fails while loading (a constructor that crashes or exits) unwinds
+    /// with a [`CandidateFailure`], as a failing call does.
+    pub fn start(
+        library: Option<&Path>,
+        limits: &Limits,
+        own_dir: &Path,
+        reads: &Reads,
+    ) -> Result<Self, CandidateError> {
         let start_error = |what: &str, e: io::Error| CandidateError::Load(format!("{what}: {e}"));
         std::fs::create_dir_all(own_dir).map_err(|e| start_error("cannot create its directory", e))?;
         let exe =
             std::env::current_exe().map_err(|e| start_error("cannot find the evaluator's executable", e))?;
         let (ours, theirs) = UnixStream::pair().map_err(|e| start_error("cannot make a socket pair", e))?;
         let confinement =
-            Confinement::new(own_dir, limits).map_err(|e| start_error("cannot confine it", e))?;
+            Confinement::new(own_dir, limits, reads).map_err(|e| start_error("cannot confine it", e))?;
         let their_fd = theirs.as_raw_fd();
         let mut cmd = Command::new(exe);
         cmd.arg("serve")
-            .arg(library)
+            .arg(library.map_or(Path::new(crate::serve::NO_CANDIDATE), |l| l))
             .current_dir(own_dir)
             .env("HOME", own_dir)
             .env("TMPDIR", own_dir)
@@ -153,6 +160,43 @@ impl CandidateProcess {
                 Err(e) => garbled(&inner, format!("its answer to a call: {e}")),
             }
         })))
+    }
+
+    /// Runs the evaluator's routine `name` in this process on `input` (see
+    /// [`crate::serve`]); `Err` is the routine's own error. The answer is
+    /// the process's word: check it. A process that dies in the routine
+    /// ends the call as a failing candidate call does.
+    pub fn call_routine(&self, name: &str, input: &[u8]) -> Result<Vec<u8>, String> {
+        let mut request = vec![b'R'];
+        name.to_string().encode(&mut request);
+        request.extend_from_slice(input);
+        let answer = exchange(&self.inner, Some(&request));
+        decode_all::<Result<Vec<u8>, String>>(&answer)
+            .unwrap_or_else(|e| garbled(&self.inner, format!("its answer to a routine: {e}")))
+    }
+
+    /// Sets the kernel's peak-memory mark of the process to its current
+    /// resident size (`clear_refs` 5), so that [`Self::peak_memory_bytes`]
+    /// measures from now. The process itself cannot do this (its writes
+    /// stay in its own directory).
+    pub fn reset_peak_memory(&self) -> io::Result<()> {
+        std::fs::write(format!("/proc/{}/clear_refs", self.pid()), "5")
+    }
+
+    /// The kernel's peak resident size of the live process (`VmHWM`) since
+    /// it started or since [`Self::reset_peak_memory`].
+    pub fn peak_memory_bytes(&self) -> io::Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
+        let kb = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .ok_or_else(|| io::Error::other("no VmHWM in its status"))?;
+        Ok(kb * 1024)
+    }
+
+    fn pid(&self) -> i32 {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).pid
     }
 
     /// Ends the process and says how it went: its peak memory and CPU

@@ -6,10 +6,8 @@
 //! * `judge <candidate.so> <stage> <limits> [args]`: runs one stage and
 //!   writes the verdict to fd 3, which the host passed in and nothing else
 //!   inherits. The judge never maps the candidate; candidate processes do.
-//! * `serve <candidate.so>`: a candidate process (see [`crate::serve`]).
-//! * `run <candidate.so> <stage> <result.json> [args]`: a judge that writes
-//!   its verdict to a file, for evaluators that start themselves as
-//!   children (the MLX examples' training runs).
+//! * `serve <candidate.so | ->`: a candidate process, or with `-` a
+//!   reference process (see [`crate::serve`]).
 
 use std::ffi::{CStr, c_char, c_void};
 use std::io::Write;
@@ -35,6 +33,8 @@ pub struct Stages {
     pub stage1: Option<StageFn>,
     pub stage2: Option<StageFn>,
     pub stage3: Option<StageFn>,
+    /// Evaluator code that candidate and reference processes run.
+    pub routines: crate::serve::Routines,
 }
 
 impl Stages {
@@ -87,7 +87,7 @@ pub fn run_stage(stages: &Stages, candidate: &Candidate, stage: u32) -> StageOut
 }
 
 const USAGE: &str = "usage: <evaluator> describe | judge <candidate.so> <stage 0-3> <limits> [evaluator-args-json] \
-     | serve <candidate.so> | run <candidate.so> <stage 0-3> <result.json> [evaluator-args-json]";
+     | serve <candidate.so | ->";
 
 fn usage() -> ! {
     eprintln!("{USAGE}");
@@ -100,7 +100,7 @@ pub fn worker_main(stages: &Stages, fingerprint: &'static AbiFingerprint) {
     let stage = |i: usize| args.get(i).and_then(|s| s.parse::<u32>().ok()).unwrap_or_else(|| usage());
     match args.get(1).map(String::as_str) {
         Some("describe") => println!("{}", stages.describe()),
-        Some("serve") if args.len() == 3 => crate::serve::serve(&args[2], fingerprint),
+        Some("serve") if args.len() == 3 => crate::serve::serve(&args[2], fingerprint, stages.routines),
         Some("judge") if args.len() >= 5 => {
             // The verdict channel: kept from every process this one starts.
             if sys::set_cloexec(3, true).is_err() {
@@ -115,14 +115,6 @@ pub fn worker_main(stages: &Stages, fingerprint: &'static AbiFingerprint) {
             // SAFETY: fd 3 is open (checked above) and ours alone.
             let mut channel = unsafe { std::fs::File::from_raw_fd(3) };
             if channel.write_all(outcome_to_json(&outcome).as_bytes()).is_err() {
-                std::process::exit(3);
-            }
-        }
-        Some("run") if args.len() >= 5 => {
-            let outcome =
-                judge(stages, fingerprint, &args[2], stage(3), Limits::default(), args.get(5).cloned());
-            if let Err(e) = std::fs::write(&args[4], outcome_to_json(&outcome)) {
-                eprintln!("cannot write the result file {}: {e}", args[4]);
                 std::process::exit(3);
             }
         }

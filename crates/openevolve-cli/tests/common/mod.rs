@@ -64,8 +64,10 @@ fn eval_with(
         .arg(config)
         .args(extra)
         .arg("--json")
+        // Relative on purpose: builds run elsewhere, and must still find it.
+        .current_dir(cache_dir().parent().expect("the cache has a parent"))
         .arg("--cache-dir")
-        .arg(cache_dir())
+        .arg(cache_dir().file_name().expect("the cache has a name"))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);

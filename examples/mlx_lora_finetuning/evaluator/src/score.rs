@@ -3,8 +3,9 @@
 //! - The rule: the candidate's validation loss must be within 1% (relative,
 //!   either way) of the baseline's. Inside, `convergence` is 1.
 //! - `efficiency` = clamp(0.5 + 0.25 × (0.7 × log2(speed) + 0.3 × log2(memory)), 0, 1),
-//!   where speed = baseline / candidate training seconds and memory =
-//!   baseline / candidate peak MLX memory (medians over the trials). Equal to
+//!   where speed = baseline / candidate training seconds (the judge's
+//!   clock) and memory = baseline / candidate peak resident memory while
+//!   training (the kernel's count), medians over the trials. Equal to
 //!   the baseline is 0.5; twice as fast at equal memory is 0.675.
 //! - Inside the rule: `combined_score` = 0.7 × convergence + 0.3 × efficiency,
 //!   so from 0.7 to 1.
@@ -14,9 +15,16 @@
 
 use mlx_lora::evaluation::{LOSS_TOLERANCE, LossRule, median, memory_growth_note};
 use mlx_lora::experiment::Experiment;
+use mlx_lora::runs::JudgedRun;
 use openevolve_sdk::EvaluationResult;
 
 use crate::trial::TrialReport;
+
+/// One run as the judge measured it, and its adapters' validation loss.
+pub struct Trial {
+    pub run: JudgedRun<TrialReport>,
+    pub valid_loss: f64,
+}
 
 /// Model FLOPs per token position of one LoRA training step, as a multiple
 /// of the forward's: the forward plus the backward pass's input gradients
@@ -26,10 +34,8 @@ const TRAIN_FLOPS_PER_FORWARD: f64 = 2.0;
 pub struct Measured<'a> {
     pub experiment: &'a Experiment,
     pub base_model_loss: f64,
-    pub baseline: &'a [TrialReport],
-    pub candidate: &'a [TrialReport],
-    pub baseline_losses: &'a [f64],
-    pub candidate_losses: &'a [f64],
+    pub baseline: &'a [Trial],
+    pub candidate: &'a [Trial],
 }
 
 /// A candidate that failed before it could be measured.
@@ -51,14 +57,15 @@ fn curve_gap(a: &[f32], b: &[f32]) -> f64 {
 }
 
 /// Each run's training seconds, in the order they ran.
-fn run_times(runs: &[TrialReport]) -> String {
-    runs.iter().map(|r| format!("{:.2}", r.train.seconds)).collect::<Vec<_>>().join(", ")
+fn run_times(runs: &[Trial]) -> String {
+    runs.iter().map(|t| format!("{:.2}", t.run.seconds)).collect::<Vec<_>>().join(", ")
 }
 
 pub fn score(m: &Measured) -> EvaluationResult {
-    let seconds = |runs: &[TrialReport]| median(runs.iter().map(|r| r.train.seconds).collect());
-    let peak = |runs: &[TrialReport]| median(runs.iter().map(|r| r.train.memory.peak as f64).collect());
-    let (base_loss, cand_loss) = (median(m.baseline_losses.to_vec()), median(m.candidate_losses.to_vec()));
+    let seconds = |runs: &[Trial]| median(runs.iter().map(|t| t.run.seconds).collect());
+    let peak = |runs: &[Trial]| median(runs.iter().map(|t| t.run.peak_memory_bytes as f64).collect());
+    let loss = |runs: &[Trial]| median(runs.iter().map(|t| t.valid_loss).collect());
+    let (base_loss, cand_loss) = (loss(m.baseline), loss(m.candidate));
     let rule = LossRule::judge(base_loss, cand_loss);
     let LossRule { relative, inside, convergence } = rule;
     let (base_s, cand_s) = (seconds(m.baseline), seconds(m.candidate));
@@ -67,15 +74,18 @@ pub fn score(m: &Measured) -> EvaluationResult {
     let memory = base_peak / cand_peak;
     let efficiency = (0.5 + 0.25 * (0.7 * speed.log2() + 0.3 * memory.log2())).clamp(0.0, 1.0);
     let combined = rule.combined(efficiency);
-    // The same work for both: the baseline's tokens and positions.
-    let reference = &m.baseline[0];
+    // The same work for both: the baseline's tokens and positions (a
+    // reference process's report).
+    let reference = &m.baseline[0].run.report;
     let tokens = reference.train.tokens as f64;
     let train_flops =
         reference.train.positions as f64 * reference.forward_flops_per_position * TRAIN_FLOPS_PER_FORWARD;
-    let gap = curve_gap(&m.candidate[0].train.losses, &reference.train.losses);
+    // The candidate's own word from here on: reported, not scored.
+    let candidate_report = &m.candidate[0].run.report;
+    let gap = curve_gap(&candidate_report.train.losses, &reference.train.losses);
     // Steady growth of active memory through the run: a leak, which a longer
-    // run would pay for. Reported, not scored.
-    let (growth_mb, leak_note) = memory_growth_note(&m.candidate[0].train.memory_trace);
+    // run would pay for.
+    let (growth_mb, leak_note) = memory_growth_note(&candidate_report.train.memory_trace);
     let mb = |bytes: f64| bytes / 1e6;
 
     let summary = format!(
@@ -83,7 +93,7 @@ pub fn score(m: &Measured) -> EvaluationResult {
          validation loss: baseline {base_loss:.5}, candidate {cand_loss:.5} ({:+.3}%; the rule allows ±{:.0}%); base model {:.5}\n\
          training: baseline {base_s:.2} s, candidate {cand_s:.2} s (speed ×{speed:.3}); {:.0} vs {:.0} tokens/s\n\
          runs (s): baseline {}; candidate {}\n\
-         peak MLX memory: baseline {:.1} MB, candidate {:.1} MB (×{memory:.3} leaner)\n\
+         peak resident memory while training: baseline {:.1} MB, candidate {:.1} MB (×{memory:.3} leaner)\n\
          per-step training losses differ by {:.3}% on average\n\
          score: convergence {convergence:.3}, efficiency {efficiency:.3}, combined {combined:.4}{}{leak_note}",
         m.experiment.name,

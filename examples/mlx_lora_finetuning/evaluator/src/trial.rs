@@ -1,17 +1,21 @@
-//! One training run, in a child process: the baseline's standard parts or
-//! the candidate's, on the experiment's model, data, order and step count;
-//! the adapters are saved for the parent to judge.
+//! One training run, sealed (`mlx_lora::runs`): the judge starts a process
+//! per run, a reference process for the baseline's standard parts and a
+//! candidate process for the candidate's, and drives two routines there.
+//! [`prepare_routine`] loads the model, checks the candidate's parts
+//! against the reference and warms up; [`train_routine`] trains on the
+//! examples the judge sends and answers with the adapters' bytes.
 
-use std::path::{Path, PathBuf};
+use std::cell::RefCell;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use mlx_lora::data::{Tokenized, epoch_order, make_batches};
-use mlx_lora::evaluation::{EvaluatorArgs, REPORT_ARTIFACT, Variant};
-use mlx_lora::experiment::{
-    Experiment, Hooks, Prepared, forward_flops_per_position, prepare, train_prepared,
-};
+use mlx_lora::evaluation::{EvaluatorArgs, Variant};
+use mlx_lora::experiment::{Experiment, Hooks, Prepared, RunSetup, forward_flops_per_position, train_prepared};
+use mlx_lora::runs::{JudgedRun, RunProcess, judge_run, train_answer};
 use mlx_lora::train::{TrainConfig, TrainReport};
 use mlx_lora::verify::{self, Tolerances};
-use openevolve_sdk::{Candidate, EvaluationResult};
+use openevolve_sdk::confine::Reads;
+use openevolve_sdk::{Candidate, CandidateFailure, CandidateProcess, Library, ProcessRole};
 use serde::{Deserialize, Serialize};
 
 /// The LoRA preset of the arguments' size.
@@ -19,70 +23,117 @@ pub fn experiment(args: &EvaluatorArgs) -> Result<Experiment, String> {
     Experiment::by_name(&args.size).map_err(|e| e.to_string())
 }
 
-/// What one run measured.
+/// What one run says of itself: reported, never scored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrialReport {
-    pub adapters: PathBuf,
     pub train: TrainReport,
     pub load_seconds: f64,
     pub forward_flops_per_position: f64,
 }
 
-fn candidate_hooks(candidate: &Candidate) -> Result<Hooks, String> {
-    let hooks = openevolve_sdk::unsealed_fn!(*mapped(candidate)?, hooks: fn() -> mlx_lora::experiment::Hooks)
-        .map_err(|e| e.to_string())?;
-    Ok(hooks())
-}
-
-/// The candidate mapped into this training process, for good: its hooks
-/// point into it. Not sealed (the sealed-evaluation work moves these runs
-/// behind the judge).
-fn mapped(candidate: &Candidate) -> Result<&'static openevolve_sdk::Library, String> {
-    // SAFETY: this child process exists to run the candidate's training.
-    let library = unsafe { candidate.map_unsealed() }.map_err(|e| e.to_string())?;
-    Ok(Box::leak(Box::new(library)))
-}
-
-pub fn train(
+/// Runs `variant` once in a fresh process reading only `reads`; a
+/// candidate process's death unwinds as its failure, a reference
+/// process's is an error.
+pub fn judged_run(
     candidate: &Candidate,
-    args: &EvaluatorArgs,
     variant: Variant,
-    adapters: &Path,
-    check: bool,
-) -> Result<EvaluationResult, String> {
-    let experiment = experiment(args)?;
-    let mut prepared = prepare(&experiment).map_err(|e| e.to_string())?;
-    if check {
-        check_parts(&mut candidate_hooks(candidate)?, &prepared).map_err(|e| format!("check failed: {e}"))?;
-    }
-    let hooks = || match variant {
-        Variant::Baseline => Ok(Hooks::standard()),
-        Variant::Candidate => candidate_hooks(candidate),
+    reads: &Reads,
+    setup: &[u8],
+    data: &[u8],
+) -> Result<JudgedRun<TrialReport>, String> {
+    let run = || -> Result<JudgedRun<TrialReport>, String> {
+        let role = match variant {
+            Variant::Baseline => ProcessRole::Reference,
+            Variant::Candidate => ProcessRole::Candidate,
+        };
+        let process = Sealed(candidate.start_process_with(role, reads).map_err(|e| e.to_string())?);
+        let judged = judge_run(&process, setup, data);
+        process.0.finish().map_err(|f| f.message)?;
+        judged
     };
+    match variant {
+        Variant::Candidate => run(),
+        Variant::Baseline => catch_unwind(AssertUnwindSafe(run)).unwrap_or_else(|payload| {
+            Err(payload.downcast::<CandidateFailure>().map_or("it panicked".into(), |f| f.message))
+        }),
+    }
+}
+
+/// The SDK's process as `mlx_lora::runs` drives it.
+struct Sealed(CandidateProcess);
+
+impl RunProcess for Sealed {
+    fn call_routine(&self, name: &str, input: &[u8]) -> Result<Vec<u8>, String> {
+        self.0.call_routine(name, input)
+    }
+    fn reset_peak_memory(&self) -> std::io::Result<()> {
+        self.0.reset_peak_memory()
+    }
+    fn peak_memory_bytes(&self) -> std::io::Result<u64> {
+        self.0.peak_memory_bytes()
+    }
+}
+
+/// A run process's state between its two routines.
+struct Run {
+    prepared: Prepared,
+    hooks: Box<dyn Fn() -> Hooks>,
+}
+
+thread_local! {
+    static RUN: RefCell<Option<Run>> = const { RefCell::new(None) };
+}
+
+/// In the run's process: loads the model, checks the candidate's parts
+/// (every candidate run), warms up on the setup's held-out examples.
+pub fn prepare_routine(library: Option<&Library>, input: &[u8]) -> Result<Vec<u8>, String> {
+    let setup: RunSetup = serde_json::from_slice(input).map_err(|e| format!("the run's setup: {e}"))?;
+    let hooks: Box<dyn Fn() -> Hooks> = match library {
+        None => Box::new(Hooks::standard),
+        Some(library) => {
+            let hooks = openevolve_sdk::unsealed_fn!(*library, hooks: fn() -> mlx_lora::experiment::Hooks)
+                .map_err(|e| e.to_string())?;
+            Box::new(hooks)
+        }
+    };
+    let prepared = setup.prepare(Vec::new()).map_err(|e| e.to_string())?;
+    if library.is_some() {
+        check_parts(&mut hooks(), &prepared, &setup.warm_up).map_err(|e| format!("check failed: {e}"))?;
+    }
     // Untimed warm-up on a copy: kernels compiled on first use (MLX's CUDA
     // backend compiles at run time) must not count against whichever run
-    // comes first. Then fresh parts, so no state carries over.
+    // comes first.
     let mut warm = Prepared {
         model: prepared.model.clone(),
-        train_set: prepared.train_set.clone(),
+        train_set: setup.warm_up.clone(),
         valid_set: Vec::new(),
         config: TrainConfig { iters: WARM_UP_STEPS, ..prepared.config.clone() },
         load_seconds: 0.0,
     };
-    train_prepared(&mut warm, &mut hooks()?).map_err(|e| format!("training failed: {e}"))?;
+    train_prepared(&mut warm, &mut hooks()).map_err(|e| format!("training failed: {e}"))?;
     drop(warm);
     mlx_rs::memory::clear_cache().map_err(|e| e.to_string())?;
-    let train = train_prepared(&mut prepared, &mut hooks()?).map_err(|e| format!("training failed: {e}"))?;
-    mlx_lora::lora::save_adapters(&prepared.model, adapters).map_err(|e| e.to_string())?;
+    RUN.with_borrow_mut(|run| *run = Some(Run { prepared, hooks }));
+    Ok(Vec::new())
+}
+
+/// In the run's process: trains fresh parts on the judge's examples and
+/// answers with the report and the adapters.
+pub fn train_routine(_: Option<&Library>, input: &[u8]) -> Result<Vec<u8>, String> {
+    let train_set: Vec<Tokenized> =
+        serde_json::from_slice(input).map_err(|e| format!("the training examples: {e}"))?;
+    let Run { mut prepared, hooks } = RUN.take().ok_or("train before prepare")?;
+    prepared.train_set = train_set;
+    let train = train_prepared(&mut prepared, &mut hooks()).map_err(|e| format!("training failed: {e}"))?;
+    let path = std::path::Path::new("adapters.safetensors");
+    mlx_lora::lora::save_adapters(&prepared.model, path).map_err(|e| e.to_string())?;
+    let adapters = std::fs::read(path).map_err(|e| format!("cannot read back the adapters: {e}"))?;
     let report = TrialReport {
-        adapters: adapters.to_path_buf(),
         forward_flops_per_position: forward_flops_per_position(&prepared.model),
         load_seconds: prepared.load_seconds,
         train,
     };
-    Ok(EvaluationResult::new()
-        .metric("seconds", report.train.seconds)
-        .artifact(REPORT_ARTIFACT, serde_json::to_string(&report).expect("plain data")))
+    Ok(train_answer(&report, &adapters))
 }
 
 /// Untimed steps before each timed run.
@@ -92,18 +143,18 @@ const WARM_UP_STEPS: usize = 2;
 /// pattern that only shows from the second step.
 const CHECKED_STEPS: usize = 3;
 
-/// The candidate's parts against the reference on this run's own model and
-/// data (see `mlx_lora::verify`).
-fn check_parts(hooks: &mut Hooks, prepared: &Prepared) -> Result<(), String> {
+/// The candidate's parts against the reference on this run's own model,
+/// over `examples` (see `mlx_lora::verify`).
+fn check_parts(hooks: &mut Hooks, prepared: &Prepared, examples: &[Tokenized]) -> Result<(), String> {
     let config = &prepared.config;
     let tol = Tolerances::for_dtype(prepared.model.dtype);
     if hooks.eval_every == Some(0) {
         return Err("eval_every must be at least 1".into());
     }
     verify::check_lora_forward(hooks.lora_forward, &prepared.model, &tol)?;
-    let order = epoch_order(prepared.train_set.len(), config.seed, 0);
-    let ordered: Vec<&Tokenized> = order.iter().map(|&i| &prepared.train_set[i]).collect();
-    verify::check_batches(hooks.batch_fn, &ordered, &config.batch)?;
+    let order = epoch_order(examples.len(), config.seed, 0);
+    let ordered: Vec<&Tokenized> = order.iter().map(|&i| &examples[i]).collect();
+    verify::check_batches(hooks.batch_fn, &ordered, &config.batch, config.grad_accumulation)?;
     let per_group = config.grad_accumulation * config.batch.batch_size;
     let take = (CHECKED_STEPS * per_group).min(ordered.len());
     let batches = make_batches(&ordered[..take], &config.batch).map_err(|e| e.to_string())?;
