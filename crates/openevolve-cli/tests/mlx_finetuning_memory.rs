@@ -23,11 +23,10 @@ fn the_memory_evaluator_rewards_a_leaner_run_and_rejects_changed_computations() 
     // Exact: the same adapters up to float rounding.
     assert!(metric(&lean, "loss_relative_difference").abs() < 1e-3, "{lean:#}");
     // One micro-batch of four alive at a time, the gradients evaluated
-    // after each: 1029 -> 657 MB here, runs within a few MB of each other.
-    // (Left lazy, the four micro-batches' graph peaked anywhere from 800 to
-    // 920 MB, as MLX's scheduler happened to free it.) Speed is reported,
-    // not asserted.
-    assert!(metric(&lean, "memory_ratio") > 1.3, "{lean:#}");
+    // after each: the kernel's peak resident size while training went from
+    // 1100 to 815 MB here (the model's weights included in both). Speed is
+    // reported, not asserted.
+    assert!(metric(&lean, "memory_ratio") > 1.2, "{lean:#}");
     assert!(metric(&lean, "combined_score") > 0.7, "{lean:#}");
     // The settings found, as the JSON `TrainingSettings::from_json_file`
     // reads (tested in crates/mlx-lora) and `mlx-lora-run --settings` applies.

@@ -2,9 +2,11 @@
 //!
 //! - The rule: the candidate's validation loss must be within 1% (relative,
 //!   either way) of the baseline's. Inside, `convergence` is 1.
-//! - The measure: tokens per second per MB of peak MLX memory, the
-//!   candidate's over the baseline's (`throughput_per_mb_ratio` = speed ×
-//!   memory ratio, medians over the trials). Both train the same tokens.
+//! - The measure: tokens per second per MB of peak resident memory while
+//!   training, the candidate's over the baseline's
+//!   (`throughput_per_mb_ratio` = speed × memory ratio, medians over the
+//!   trials). The judge times the training; the kernel counts the memory.
+//!   Both train the same tokens.
 //! - `efficiency` = clamp(0.5 + 0.125 × log2(throughput_per_mb_ratio), 0, 1):
 //!   equal to the baseline is 0.5, four times better 0.75.
 //! - Inside the rule: `combined_score` = 0.7 + 0.3 × efficiency.
@@ -14,16 +16,21 @@
 
 use mlx_lora::evaluation::{LOSS_TOLERANCE, LossRule, median, memory_growth_note};
 use mlx_lora::experiment::Experiment;
+use mlx_lora::runs::JudgedRun;
 use openevolve_sdk::EvaluationResult;
 
 use crate::trial::TrialReport;
 
+/// One run as the judge measured it, and its adapters' validation loss.
+pub struct Trial {
+    pub run: JudgedRun<TrialReport>,
+    pub valid_loss: f64,
+}
+
 pub struct Measured<'a> {
     pub experiment: &'a Experiment,
-    pub baseline: &'a [TrialReport],
-    pub candidate: &'a [TrialReport],
-    pub baseline_losses: &'a [f64],
-    pub candidate_losses: &'a [f64],
+    pub baseline: &'a [Trial],
+    pub candidate: &'a [Trial],
 }
 
 /// A candidate that failed before it could be measured.
@@ -39,26 +46,25 @@ pub fn rejected(why: &str) -> EvaluationResult {
 struct Summary {
     seconds: f64,
     peak_mb: f64,
-    rss_mb: f64,
     loss: f64,
 }
 
 impl Summary {
-    fn of(runs: &[TrialReport], losses: &[f64]) -> Self {
-        let mb = |f: &dyn Fn(&TrialReport) -> f64| median(runs.iter().map(f).collect()) / 1e6;
+    fn of(runs: &[Trial]) -> Self {
         Self {
-            seconds: median(runs.iter().map(|r| r.train.seconds).collect()),
-            peak_mb: mb(&|r| r.train.memory.peak as f64),
-            rss_mb: mb(&|r| r.peak_rss_bytes.map_or(f64::NAN, |b| b as f64)),
-            loss: median(losses.to_vec()),
+            seconds: median(runs.iter().map(|t| t.run.seconds).collect()),
+            peak_mb: median(runs.iter().map(|t| t.run.peak_memory_bytes as f64).collect()) / 1e6,
+            loss: median(runs.iter().map(|t| t.valid_loss).collect()),
         }
     }
 }
 
 pub fn score(m: &Measured) -> EvaluationResult {
-    let base = Summary::of(m.baseline, m.baseline_losses);
-    let cand = Summary::of(m.candidate, m.candidate_losses);
-    let tokens = m.baseline[0].train.tokens as f64;
+    let base = Summary::of(m.baseline);
+    let cand = Summary::of(m.candidate);
+    // The same work for both: the baseline's tokens (a reference process's report).
+    let (base_report, cand_report) = (&m.baseline[0].run.report, &m.candidate[0].run.report);
+    let tokens = base_report.train.tokens as f64;
     let (base_tps, cand_tps) = (tokens / base.seconds, tokens / cand.seconds);
     let (base_per_mb, cand_per_mb) = (base_tps / base.peak_mb, cand_tps / cand.peak_mb);
     let ratio = cand_per_mb / base_per_mb;
@@ -66,15 +72,15 @@ pub fn score(m: &Measured) -> EvaluationResult {
     let LossRule { relative, inside, convergence } = rule;
     let efficiency = (0.5 + 0.125 * ratio.log2()).clamp(0.0, 1.0);
     let combined = rule.combined(efficiency);
-    let (growth_mb, leak_note) = memory_growth_note(&m.candidate[0].train.memory_trace);
-    let times =
-        |runs: &[TrialReport]| runs.iter().map(|r| format!("{:.2}", r.train.seconds)).collect::<Vec<_>>();
-    let settings = serde_json::to_string_pretty(&m.candidate[0].settings).expect("plain data");
+    // The candidate's own word from here on: reported, not scored.
+    let (growth_mb, leak_note) = memory_growth_note(&cand_report.train.memory_trace);
+    let times = |runs: &[Trial]| runs.iter().map(|t| format!("{:.2}", t.run.seconds)).collect::<Vec<_>>();
+    let settings = serde_json::to_string_pretty(&cand_report.settings).expect("plain data");
     let summary = format!(
         "experiment {} ({} steps of {} examples, {} trials of each)\n\
          validation loss: baseline {:.5}, candidate {:.5} ({:+.3}%; the rule allows ±{:.0}%)\n\
          throughput: baseline {base_tps:.0}, candidate {cand_tps:.0} tokens/s (×{:.3}); runs (s): {:?} vs {:?}\n\
-         peak MLX memory: baseline {:.1} MB, candidate {:.1} MB (×{:.3} leaner); process peak RSS {:.0} vs {:.0} MB\n\
+         peak resident memory while training: baseline {:.1} MB, candidate {:.1} MB (×{:.3} leaner)\n\
          tokens/s per MB: baseline {base_per_mb:.3}, candidate {cand_per_mb:.3} (×{ratio:.3})\n\
          positions through the model: baseline {}, candidate {} (padding included)\n\
          score: convergence {convergence:.3}, efficiency {efficiency:.3}, combined {combined:.4}{}{leak_note}",
@@ -92,10 +98,8 @@ pub fn score(m: &Measured) -> EvaluationResult {
         base.peak_mb,
         cand.peak_mb,
         base.peak_mb / cand.peak_mb,
-        base.rss_mb,
-        cand.rss_mb,
-        m.baseline[0].train.positions,
-        m.candidate[0].train.positions,
+        base_report.train.positions,
+        cand_report.train.positions,
         if inside { "" } else { "\nOUTSIDE the 1% rule: no credit for speed or memory" },
     );
     EvaluationResult::new()
@@ -115,8 +119,6 @@ pub fn score(m: &Measured) -> EvaluationResult {
         .metric("baseline_tokens_per_second_per_mb", base_per_mb)
         .metric("candidate_tokens_per_second_per_mb", cand_per_mb)
         .metric("throughput_per_mb_ratio", ratio)
-        .metric("baseline_peak_rss_mb", base.rss_mb)
-        .metric("candidate_peak_rss_mb", cand.rss_mb)
         .metric("candidate_memory_growth_mb", growth_mb)
         .artifact("summary", summary)
         // The settings as a file `mlx-lora-run --settings` and

@@ -1,18 +1,24 @@
-//! One training run, in a child process: the standard settings and step or
-//! the candidate's, on the experiment's model (at the candidate's bits),
-//! data, examples per step and step count; the adapters are saved for the
-//! parent to judge.
+//! One training run, sealed (`mlx_lora::runs`): the judge starts a process
+//! per run, a reference process for the standard settings and step, a
+//! candidate process for the candidate's plan, and drives two routines
+//! there. [`prepare_routine`] loads the model (at the plan's bits), checks
+//! the candidate's plan against the standard run and warms up;
+//! [`train_routine`] trains on the examples the judge sends and answers
+//! with the adapters' bytes.
 
-use std::path::{Path, PathBuf};
+use std::cell::RefCell;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use mlx_lora::data::Tokenized;
-use mlx_lora::evaluation::{EvaluatorArgs, REPORT_ARTIFACT, Variant, peak_rss_bytes};
-use mlx_lora::experiment::{Experiment, prepare};
+use mlx_lora::evaluation::Variant;
+use mlx_lora::experiment::{Experiment, Prepared, RunSetup};
 use mlx_lora::model::Llama;
+use mlx_lora::runs::{JudgedRun, RunProcess, judge_run, train_answer};
 use mlx_lora::settings::{Plan, TrainingSettings, train_with_settings};
 use mlx_lora::train::{TrainConfig, TrainReport};
 use mlx_lora::verify::{self, Tolerances};
-use openevolve_sdk::{Candidate, EvaluationResult};
+use openevolve_sdk::confine::Reads;
+use openevolve_sdk::{Candidate, CandidateFailure, CandidateProcess, Library, ProcessRole};
 use serde::{Deserialize, Serialize};
 
 /// The experiment of each size: the LoRA presets with 8 examples per step
@@ -27,30 +33,55 @@ pub fn experiment(size: &str) -> Result<Experiment, String> {
     Ok(e)
 }
 
-/// What one run measured.
+/// What one run says of itself: reported, never scored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrialReport {
-    pub adapters: PathBuf,
     pub train: TrainReport,
     pub settings: TrainingSettings,
     pub load_seconds: f64,
-    /// The process's peak resident memory at the end of the run.
-    pub peak_rss_bytes: Option<u64>,
 }
 
-fn candidate_plan(candidate: &Candidate) -> Result<Plan, String> {
-    let plan = openevolve_sdk::unsealed_fn!(*mapped(candidate)?, plan: fn() -> mlx_lora::settings::Plan)
-        .map_err(|e| e.to_string())?;
-    Ok(plan())
+/// Runs `variant` once in a fresh process reading only `reads`; a
+/// candidate process's death unwinds as its failure, a reference
+/// process's is an error.
+pub fn judged_run(
+    candidate: &Candidate,
+    variant: Variant,
+    reads: &Reads,
+    setup: &[u8],
+    data: &[u8],
+) -> Result<JudgedRun<TrialReport>, String> {
+    let run = || -> Result<JudgedRun<TrialReport>, String> {
+        let role = match variant {
+            Variant::Baseline => ProcessRole::Reference,
+            Variant::Candidate => ProcessRole::Candidate,
+        };
+        let process = Sealed(candidate.start_process_with(role, reads).map_err(|e| e.to_string())?);
+        let judged = judge_run(&process, setup, data);
+        process.0.finish().map_err(|f| f.message)?;
+        judged
+    };
+    match variant {
+        Variant::Candidate => run(),
+        Variant::Baseline => catch_unwind(AssertUnwindSafe(run)).unwrap_or_else(|payload| {
+            Err(payload.downcast::<CandidateFailure>().map_or("it panicked".into(), |f| f.message))
+        }),
+    }
 }
 
-/// The candidate mapped into this training process, for good: its plan
-/// holds pointers into it. Not sealed (the sealed-evaluation work moves
-/// these runs behind the judge).
-fn mapped(candidate: &Candidate) -> Result<&'static openevolve_sdk::Library, String> {
-    // SAFETY: this child process exists to run the candidate's training.
-    let library = unsafe { candidate.map_unsealed() }.map_err(|e| e.to_string())?;
-    Ok(Box::leak(Box::new(library)))
+/// The SDK's process as `mlx_lora::runs` drives it.
+struct Sealed(CandidateProcess);
+
+impl RunProcess for Sealed {
+    fn call_routine(&self, name: &str, input: &[u8]) -> Result<Vec<u8>, String> {
+        self.0.call_routine(name, input)
+    }
+    fn reset_peak_memory(&self) -> std::io::Result<()> {
+        self.0.reset_peak_memory()
+    }
+    fn peak_memory_bytes(&self) -> std::io::Result<u64> {
+        self.0.peak_memory_bytes()
+    }
 }
 
 /// Untimed steps before each timed run.
@@ -59,51 +90,62 @@ const WARM_UP_STEPS: usize = 2;
 /// Steps the check runs.
 const CHECKED_STEPS: usize = 3;
 
-pub fn train(
-    candidate: &Candidate,
-    args: &EvaluatorArgs,
-    variant: Variant,
-    adapters: &Path,
-    check: bool,
-) -> Result<EvaluationResult, String> {
-    let plan = || match variant {
-        Variant::Baseline => Ok(Plan::standard()),
-        Variant::Candidate => candidate_plan(candidate),
+/// A run process's state between its two routines.
+struct Run {
+    prepared: Prepared,
+    plan: Box<dyn Fn() -> Plan>,
+}
+
+thread_local! {
+    static RUN: RefCell<Option<Run>> = const { RefCell::new(None) };
+}
+
+/// In the run's process: loads the model at the plan's bits, checks the
+/// candidate's plan (every candidate run), warms up on the setup's
+/// held-out examples.
+pub fn prepare_routine(library: Option<&Library>, input: &[u8]) -> Result<Vec<u8>, String> {
+    let setup: RunSetup = serde_json::from_slice(input).map_err(|e| format!("the run's setup: {e}"))?;
+    let plan: Box<dyn Fn() -> Plan> = match library {
+        None => Box::new(Plan::standard),
+        Some(library) => {
+            let plan = openevolve_sdk::unsealed_fn!(*library, plan: fn() -> mlx_lora::settings::Plan)
+                .map_err(|e| e.to_string())?;
+            Box::new(plan)
+        }
     };
-    let settings = plan()?.settings;
-    let experiment = settings.apply_to(&experiment(&args.size)?);
-    let mut prepared = prepare(&experiment).map_err(|e| e.to_string())?;
-    if check {
+    let settings = plan().settings;
+    let setup = RunSetup { experiment: settings.apply_to(&setup.experiment), ..setup };
+    let prepared = setup.prepare(Vec::new()).map_err(|e| e.to_string())?;
+    if library.is_some() {
         let tol = Tolerances::for_dtype(prepared.model.dtype);
-        verify::check_plan(
-            &mut plan()?,
-            &prepared.model,
-            &prepared.train_set,
-            &prepared.config,
-            CHECKED_STEPS,
-            &tol,
-        )
-        .map_err(|e| format!("check failed: {e}"))?;
+        verify::check_plan(&mut plan(), &prepared.model, &setup.warm_up, &prepared.config, CHECKED_STEPS, &tol)
+            .map_err(|e| format!("check failed: {e}"))?;
     }
     // Untimed warm-up on a copy (kernels compiled on first use), then a
     // fresh plan so that no state carries over.
     let warm_config = TrainConfig { iters: WARM_UP_STEPS, ..prepared.config.clone() };
     let mut warm = prepared.model.clone();
-    run_plan(&mut warm, &prepared.train_set, &warm_config, plan()?)?;
+    run_plan(&mut warm, &setup.warm_up, &warm_config, plan())?;
     drop(warm);
     mlx_rs::memory::clear_cache().map_err(|e| e.to_string())?;
-    let train = run_plan(&mut prepared.model, &prepared.train_set, &prepared.config, plan()?)?;
-    mlx_lora::lora::save_adapters(&prepared.model, adapters).map_err(|e| e.to_string())?;
-    let report = TrialReport {
-        adapters: adapters.to_path_buf(),
-        train,
-        settings,
-        load_seconds: prepared.load_seconds,
-        peak_rss_bytes: peak_rss_bytes(),
-    };
-    Ok(EvaluationResult::new()
-        .metric("seconds", report.train.seconds)
-        .artifact(REPORT_ARTIFACT, serde_json::to_string(&report).expect("plain data")))
+    RUN.with_borrow_mut(|run| *run = Some(Run { prepared, plan }));
+    Ok(Vec::new())
+}
+
+/// In the run's process: trains with a fresh plan on the judge's examples
+/// and answers with the report and the adapters.
+pub fn train_routine(_: Option<&Library>, input: &[u8]) -> Result<Vec<u8>, String> {
+    let train_set: Vec<Tokenized> =
+        serde_json::from_slice(input).map_err(|e| format!("the training examples: {e}"))?;
+    let Run { mut prepared, plan } = RUN.take().ok_or("train before prepare")?;
+    let plan = plan();
+    let settings = plan.settings.clone();
+    let train = run_plan(&mut prepared.model, &train_set, &prepared.config, plan)?;
+    let path = std::path::Path::new("adapters.safetensors");
+    mlx_lora::lora::save_adapters(&prepared.model, path).map_err(|e| e.to_string())?;
+    let adapters = std::fs::read(path).map_err(|e| format!("cannot read back the adapters: {e}"))?;
+    let report = TrialReport { train, settings, load_seconds: prepared.load_seconds };
+    Ok(train_answer(&report, &adapters))
 }
 
 fn run_plan(
