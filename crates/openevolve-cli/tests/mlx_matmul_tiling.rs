@@ -61,4 +61,49 @@ fn the_matmul_evaluator_times_correct_tilings_and_rejects_a_wrong_one() {
     let training = evaluate("candidates/untiled.rs", &quick("config-training.yaml", tmp.path()));
     assert!(training["metrics"]["inference_speedup"].is_null(), "{training:#}");
     assert_eq!(training["metrics"]["combined_score"], training["metrics"]["training_speedup"]);
+
+    // Baseline sabotage: threads started at load time that spin, taking the
+    // machine's cores, whenever the candidate itself is not multiplying.
+    // The reference runs in another process, timed while the candidate's
+    // processes are stopped, so it gains nothing over `untiled.rs`, which
+    // is MLX's own matmul (about ×1).
+    let untiled = std::fs::read_to_string(example().join("candidates/untiled.rs")).unwrap();
+    let honest = "        return a.matmul(b);\n";
+    assert!(untiled.contains(honest), "untiled.rs changed: update this test");
+    let saboteur = tmp.path().join("saboteur.rs");
+    let busy = "        BUSY_UNTIL.store(now_micros() + 2_000, std::sync::atomic::Ordering::Relaxed);\n        \
+                let c = a.matmul(b)?;\n        c.eval()?;\n        \
+                BUSY_UNTIL.store(now_micros() + 2_000, std::sync::atomic::Ordering::Relaxed);\n        return Ok(c);\n";
+    let code = untiled.replace(honest, busy).replace("// EVOLVE-BLOCK-START\n", &format!("// EVOLVE-BLOCK-START\n{SABOTEUR}"));
+    std::fs::write(&saboteur, code).unwrap();
+    let e = eval_json(&saboteur, &example().join("evaluator.rs"), &mixed, &example().join("candidate.toml"));
+    eprintln!("saboteur: {}", e["metrics"]);
+    assert_eq!(e["metrics"]["correct"], 1.0, "{e:#}");
+    let score = e["metrics"]["combined_score"].as_f64().unwrap();
+    assert!(score < 1.25, "slowing the reference paid: combined_score {score}\n{}", e["artifacts"]["timings"]);
 }
+
+/// Two threads started at load time that spin unless the candidate has
+/// multiplied in the last 2 ms.
+const SABOTEUR: &str = r#"static BUSY_UNTIL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+fn now_micros() -> u64 {
+    std::time::UNIX_EPOCH.elapsed().map(|d| d.as_micros() as u64).unwrap_or(0)
+}
+#[used]
+#[unsafe(link_section = ".init_array")]
+static SABOTAGE_AT_LOAD: extern "C" fn() = sabotage_at_load;
+extern "C" fn sabotage_at_load() {
+    for _ in 0..2 {
+        std::thread::spawn(|| loop {
+            if now_micros() < BUSY_UNTIL.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_micros(200));
+            } else {
+                let start = now_micros();
+                while now_micros() < start + 1_000 {
+                    std::hint::spin_loop();
+                }
+            }
+        });
+    }
+}
+"#;

@@ -70,7 +70,7 @@ pub use abi::{ABI_LAYOUT, AbiFingerprint, AbiStr, CandidateEntry, RUSTC_VERSION,
 pub use candidate::{CandidateError, Library, normalize_type};
 pub use failure::{CandidateFailure, FailureKind, classify_death};
 pub use judge::{Candidate, ProcessRole};
-pub use process::{CandidateProcess, ProcessEnd};
+pub use process::{CandidateProcess, Paused, ProcessEnd};
 pub use result::{EvaluationResult, IntoEvaluation, StageOutcome};
 pub use serve::{NO_CANDIDATE, RoutineFn, Routines};
 pub use sys::Exit;

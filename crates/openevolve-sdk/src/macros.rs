@@ -58,15 +58,22 @@ macro_rules! candidate_fn {
     };
 }
 
-/// The entry point as a plain function pointer into a library mapped with
-/// [`crate::Candidate::map_unsealed`], for types that cannot cross a
-/// process boundary. The candidate's code then runs in the calling
-/// process: **not sealed**, so never call it in a judge whose verdict must
-/// be believed. The pointer must not outlive `library`.
+/// The entry point as a plain function pointer into a mapped library, for
+/// types that cannot cross a process boundary. Use it in a routine (see
+/// [`crate::evaluator!`]), which gets the library its candidate process
+/// mapped: what the routine answers is then checked by the judge like any
+/// candidate answer. Used in a judge on [`crate::Candidate::map_unsealed`]'s
+/// library instead, the candidate's code runs in the judge: **not sealed**.
+/// The pointer must not outlive `library`.
 ///
 /// ```ignore
-/// let library = unsafe { candidate.map_unsealed() }?;
-/// let hooks = openevolve_sdk::unsealed_fn!(library, hooks: fn() -> Hooks)?;
+/// fn train_routine(library: Option<&Library>, input: &[u8]) -> Result<Vec<u8>, String> {
+///     let hooks = match library {
+///         Some(library) => openevolve_sdk::unsealed_fn!(*library, hooks: fn() -> Hooks).map_err(|e| e.to_string())?,
+///         None => Hooks::standard, // a reference process
+///     };
+///     // ... train with hooks(), answer with what the judge will check
+/// }
 /// ```
 #[macro_export]
 macro_rules! unsealed_fn {

@@ -60,6 +60,8 @@ pub const F_SETFD: c_int = 2;
 pub const FD_CLOEXEC: c_int = 1;
 
 pub const SIGKILL: c_int = 9;
+pub const SIGCONT: c_int = 18;
+pub const SIGSTOP: c_int = 19;
 
 /// `Err(last OS error)` when `r` is negative.
 pub fn check(r: c_int) -> io::Result<c_int> {
@@ -107,7 +109,12 @@ pub fn wait_child(pid: c_int) -> io::Result<(Exit, Rusage)> {
 /// The children of this process, from `/proc` (ppid field of each stat).
 pub fn children_of_self() -> Vec<c_int> {
     // SAFETY: no arguments.
-    let me = unsafe { getpid() }.to_string();
+    children_of(unsafe { getpid() })
+}
+
+/// The pids whose parent is `parent`, from /proc.
+pub fn children_of(parent: c_int) -> Vec<c_int> {
+    let me = parent.to_string();
     let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
     dir.filter_map(|e| e.ok())
         .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<c_int>().ok()))

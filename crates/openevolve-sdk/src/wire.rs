@@ -228,7 +228,7 @@ pub type Transport = std::sync::Arc<dyn Fn(&[u8]) -> Vec<u8> + Send + Sync>;
 /// judge calls it through a proxy, the candidate process through a shim.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be called across the process boundary",
-    note = "arguments and results must be numbers, bool, char, String, Vec, arrays, tuples, Option or Result of those (no references); for anything else the evaluator must map the candidate itself (`unsealed_fn!`), which is not sealed"
+    note = "arguments and results must be numbers, bool, char, String, Vec, arrays, tuples, Option or Result of those (no references); for anything else, call the entry in an evaluator routine inside the candidate process (`evaluator!(.., routines = ..)` and `unsealed_fn!`)"
 )]
 pub trait WireFn: Copy {
     /// What the judge calls: encodes the arguments, crosses, decodes.
