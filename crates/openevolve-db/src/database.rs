@@ -145,7 +145,7 @@ impl ProgramDatabase {
         let features =
             self.space.values(&program.code, &program.metrics, fit, || diversity.unwrap_or(0.0))?;
         let cell_key = self.space.cell_key(&self.space.bins_of(&features));
-        let code_hash = format!("{:016x}", fnv1a(program.code.as_bytes()));
+        let code_hash = crate::identity::code_key(&program.code);
         let prompt = program.prompt.as_deref().filter(|_| self.config.log_prompts);
 
         let mut written = Vec::new();
@@ -324,18 +324,18 @@ impl ProgramDatabase {
         Ok(self.index.islands[island].members.clone())
     }
 
-    /// A stored program with exactly this code, if any (the oldest), so a
-    /// duplicate child need not be evaluated again.
+    /// A stored program with this code up to [`crate::normalize_code`], if
+    /// any (the oldest), so a duplicate child need not be evaluated again.
     pub fn find_by_code(&self, code: &str) -> Result<Option<ProgramId>, DbError> {
-        let hash = format!("{:016x}", fnv1a(code.as_bytes()));
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id FROM programs WHERE code_hash = ?1 AND code = ?2 ORDER BY id LIMIT 1",
-        )?;
-        let mut rows = stmt.query(rusqlite::params![hash, code])?;
-        Ok(match rows.next()? {
-            Some(row) => Some(row.get(0)?),
-            None => None,
-        })
+        let mut stmt =
+            self.conn.prepare_cached("SELECT id, code FROM programs WHERE code_hash = ?1 ORDER BY id")?;
+        let mut rows = stmt.query([crate::identity::code_key(code)])?;
+        while let Some(row) = rows.next()? {
+            if crate::identity::same_program(&row.get::<_, String>(1)?, code) {
+                return Ok(Some(row.get(0)?));
+            }
+        }
+        Ok(None)
     }
 
     /// Highest `iteration_found` stored, for resuming.

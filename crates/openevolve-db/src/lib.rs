@@ -28,6 +28,7 @@
 //!   lists in id or rank order.
 
 mod config;
+mod identity;
 mod database;
 mod error;
 mod features;
@@ -47,6 +48,7 @@ pub use config::{DatabaseConfig, FeatureBins};
 pub use database::ProgramDatabase;
 pub use error::DbError;
 pub use fitness::fitness;
+pub use identity::normalize_code;
 pub use snapshot::prompt_log_path;
 pub use types::{
     Artifact, CellChange, CellOccupant, InsertOutcome, IterationRecord, Metrics, MigrationReport, Mutation,

@@ -79,6 +79,12 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX programs_code_hash ON programs (code_hash);
     CREATE INDEX programs_island_id ON programs (island, id);
     "#,
+    // 3 -> 4: `code_hash` keys the normalized code (`identity`), so that a
+    // whitespace-only variant is found as a duplicate. Emptied here and
+    // filled again from each row's code by `rekey_programs`.
+    r#"
+    UPDATE programs SET code_hash = '';
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -103,8 +109,24 @@ pub(crate) fn prepare(conn: &mut Connection) -> Result<(), DbError> {
     for (from, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
+        if from == 3 {
+            rekey_programs(&tx)?;
+        }
         tx.pragma_update(None, "user_version", from as i64 + 1)?;
         tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Fills every program's `code_hash` from its code (migration 3 -> 4).
+fn rekey_programs(tx: &rusqlite::Transaction) -> Result<(), DbError> {
+    let rows: Vec<(i64, String)> = tx
+        .prepare("SELECT id, code FROM programs")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut update = tx.prepare("UPDATE programs SET code_hash = ?1 WHERE id = ?2")?;
+    for (id, code) in rows {
+        update.execute(rusqlite::params![crate::identity::code_key(&code), id])?;
     }
     Ok(())
 }

@@ -278,10 +278,12 @@ pub(crate) fn island_has_code(
     code_hash: &str,
     code: &str,
 ) -> Result<bool, DbError> {
-    let found: bool = conn
-        .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM programs WHERE island = ?1 AND code_hash = ?2 AND code = ?3)",
-        )?
-        .query_row(params![island as i64, code_hash, code], |row| row.get(0))?;
-    Ok(found)
+    let mut stmt = conn.prepare_cached("SELECT code FROM programs WHERE island = ?1 AND code_hash = ?2")?;
+    let mut rows = stmt.query(params![island as i64, code_hash])?;
+    while let Some(row) = rows.next()? {
+        if crate::identity::same_program(&row.get::<_, String>(0)?, code) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }

@@ -252,5 +252,37 @@ fn find_by_code_and_last_iteration() {
     let id = db.insert(p).unwrap().id();
     assert_eq!(db.find_by_code("fn f() {}").unwrap(), Some(id));
     assert_eq!(db.find_by_code("fn g() {}").unwrap(), None);
+    // The same program up to trailing whitespace, line endings and blank lines.
+    assert_eq!(db.find_by_code("fn f() {}  \r\n\n\n").unwrap(), Some(id));
+    // Indentation and inner spacing are code: not the same program.
+    assert_eq!(db.find_by_code("  fn f() {}").unwrap(), None);
+    assert_eq!(db.find_by_code("fn f() { }").unwrap(), None);
     assert_eq!(db.last_iteration().unwrap(), Some(7));
+}
+
+#[test]
+fn a_database_of_the_previous_schema_finds_whitespace_variants_once_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.db");
+    let config = DatabaseConfig { random_seed: Some(1), ..DatabaseConfig::default() };
+    let code = "fn f() {}   \n\n";
+    let id = {
+        let mut db = ProgramDatabase::open(&path, &config).unwrap();
+        db.insert(program(code, 0, 0.1, None)).unwrap().id()
+    };
+    // As version 3 stored it: the key of the raw code.
+    let raw_key = format!("{:016x}", {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in code.bytes() {
+            h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+        }
+        h
+    });
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute("UPDATE programs SET code_hash = ?1", [&raw_key]).unwrap();
+    conn.pragma_update(None, "user_version", 3).unwrap();
+    drop(conn);
+    let db = ProgramDatabase::open(&path, &config).unwrap();
+    assert_eq!(db.find_by_code("fn f() {}").unwrap(), Some(id), "not re-keyed by the migration");
+    assert_eq!(db.find_by_code(code).unwrap(), Some(id));
 }

@@ -71,6 +71,8 @@ fn the_shipped_default_config_documents_every_key() {
     let schema = serde_yaml::to_value(Config::default()).unwrap();
     let mut missing = Vec::new();
     missing_keys(&schema, &file, "", &mut missing);
+    // Keys that are warned about and ignored are documented in comments.
+    missing.retain(|path| !text.contains(&format!("# {}: ", path.rsplit('.').next().unwrap_or(path))));
     let model = serde_yaml::to_value(openevolve::config::ModelConfig::default()).unwrap();
     for key in model.as_mapping().unwrap().keys() {
         let key = key.as_str().unwrap();

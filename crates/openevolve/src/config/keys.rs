@@ -51,6 +51,16 @@ const NOT_IMPLEMENTED: &[(&str, &str, &str)] = &[
     ("evaluator", "distributed", "evaluations run in local worker processes"),
 ];
 
+/// Keys our structs carry (the LLM crate keeps a second ensemble) but that
+/// nothing acts on yet: OpenEvolve's LLM review of each program as extra
+/// metrics. Warned about and dropped like [`NOT_IMPLEMENTED`], so that no
+/// config believes it is on.
+const INERT: &[(&str, &str, &str)] = &[
+    ("evaluator", "use_llm_feedback", "LLM feedback on programs is not implemented; scores are the evaluator's metrics alone"),
+    ("evaluator", "llm_feedback_weight", "LLM feedback on programs is not implemented"),
+    ("llm", "evaluator_models", "only LLM feedback on programs would use them, and it is not implemented"),
+];
+
 /// Keys that are not ours nor OpenEvolve's today, but that configs written for
 /// older OpenEvolve versions still carry: (section, key, what to write instead).
 const OLD_SPELLINGS: &[(&str, &str, &str)] = &[
@@ -94,7 +104,10 @@ fn walk(user: &mut Value, schema: &Value, root: &Value, path: &str, section: &st
                     continue;
                 };
                 let child_path = join(path, name);
-                if let Some(child_schema) = known.get(name) {
+                if let Some((_, _, why)) = INERT.iter().find(|(s, k, _)| *s == section && *k == name) {
+                    out.warnings.push((child_path, format!("ignored by openevolve-rs: {why}")));
+                    map.remove(&key);
+                } else if let Some(child_schema) = known.get(name) {
                     let child_section = join(section, name);
                     let child = map.get_mut(&key).expect("key listed above");
                     walk(child, child_schema, root, &child_path, &child_section, out);
@@ -223,12 +236,25 @@ mod tests {
     }
 
     #[test]
+    fn warns_about_and_drops_llm_feedback_which_nothing_acts_on() {
+        let (v, r) = check(
+            "evaluator:\n  use_llm_feedback: true\n  llm_feedback_weight: 0.3\nllm:\n  evaluator_models:\n    - name: judge\n",
+        );
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        let keys: Vec<&str> = r.warnings.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["evaluator.use_llm_feedback", "evaluator.llm_feedback_weight", "llm.evaluator_models"]);
+        assert!(r.warnings[0].1.contains("not implemented"), "{}", r.warnings[0].1);
+        assert!(v["evaluator"].get("use_llm_feedback").is_none());
+        assert!(v["llm"].get("evaluator_models").is_none());
+    }
+
+    #[test]
     fn checks_model_entries_and_leaves_free_form_maps_alone() {
         let (_, r) = check(
-            "llm:\n  evaluator_models:\n    - name: m\n      wieght: 1\nprompt:\n  template_variations:\n    anything: [a]\n",
+            "llm:\n  models:\n    - name: m\n      wieght: 1\nprompt:\n  template_variations:\n    anything: [a]\n",
         );
         assert_eq!(r.errors.len(), 1);
-        assert_eq!(r.errors[0].0, "llm.evaluator_models[0].wieght");
+        assert_eq!(r.errors[0].0, "llm.models[0].wieght");
         assert!(r.errors[0].1.contains("`weight`"));
     }
 }

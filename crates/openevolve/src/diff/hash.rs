@@ -1,21 +1,8 @@
-//! Program identity: two programs are the same when their normalized code is.
+//! Program identity: two programs are the same when their normalized code is
+//! (the rule is `openevolve_db`'s, which keys stored programs by it).
 
+pub use openevolve_db::normalize_code;
 use sha2::{Digest, Sha256};
-
-/// The code with line endings as `\n`, trailing whitespace removed from each
-/// line, and trailing blank lines removed (a non-empty result ends with one
-/// `\n`). Edits that only touch these are not changes worth evaluating.
-pub fn normalize_code(code: &str) -> String {
-    let mut lines: Vec<&str> = code.split('\n').map(|l| l.trim_end()).collect();
-    while lines.last().is_some_and(|l| l.is_empty()) {
-        lines.pop();
-    }
-    let mut normalized = lines.join("\n");
-    if !normalized.is_empty() {
-        normalized.push('\n');
-    }
-    normalized
-}
 
 /// Stable identity of a program: lowercase hex SHA-256 of [`normalize_code`].
 /// The same across runs, platforms and versions, so it may be stored.
