@@ -11,14 +11,16 @@
 //! candidate process, MLX's `matmul` in a reference process the candidate
 //! never touches, both through the routines below. A round gives both the
 //! same fresh operands, a new pair per call, made untimed from a seed the
-//! judge draws; the judge then times each side's batch of calls on its own
-//! clock (enough calls for about 10 ms of `matmul`), the two taking turns to
-//! go first, with the candidate's processes stopped while the reference is
-//! timed. Afterwards it asks both for the same randomly chosen entries of
-//! every product: the largest difference over the reference's largest
-//! magnitude must stay within the dtype's tolerance, or the candidate scores
-//! 0 (`incorrect` artifact). Times are medians over the rounds. Per shape, speed-up =
-//! matmul's time / the candidate's; per phase, the geometric mean over its
+//! judge draws, each side's just before its own timing; the judge times
+//! each side's batch of calls on its own clock (enough calls for about 10 ms
+//! of `matmul`), the two taking turns to go first as often each, with the
+//! candidate's processes stopped while the reference is timed. Afterwards
+//! it asks both for the same randomly chosen entries of every product: the
+//! largest difference over the reference's largest magnitude must stay
+//! within the dtype's tolerance, or the candidate scores 0 (`incorrect`
+//! artifact). Per shape, speed-up = the geometric mean over the rounds of
+//! matmul's time / the candidate's (the table shows median times); per
+//! phase, the geometric mean over its
 //! shapes. `combined_score` = the weighted geometric mean of the phases'
 //! speed-ups (inference 0.7, training 0.3; or training alone), so 1 means
 //! as fast as MLX's kernel.
@@ -275,6 +277,8 @@ const ENTRIES_PER_CALL: u32 = 256;
 struct Measured {
     reference: f64,
     candidate: f64,
+    /// Geometric mean over the rounds of each round's reference ÷ candidate.
+    speedup: f64,
     worst_error: f32,
 }
 
@@ -291,20 +295,29 @@ fn measure(sides: &Sides, s: &Shape, set: &Settings, seed: u64) -> Result<Measur
     };
     let (mut reference, mut candidate, mut worst_error) = (Vec::new(), Vec::new(), 0f32);
     let mut calls = 1usize;
-    for round in 0..=set.rounds {
+    // As many timed rounds with each side first, and each side's operands
+    // made just before its own timing: on a small machine, a process timed
+    // right after another one's work runs measurably slower, and any other
+    // order hands that to one side (an A/A run, `matmul` against itself, came
+    // out ×1.3 on the small shapes before).
+    let rounds = set.rounds + set.rounds % 2;
+    for round in 0..=rounds {
         let mut operands = Vec::new();
         (next(), s.m, s.k, s.n, set.dtype.clone(), calls as u32).encode(&mut operands);
-        sides.candidate.call_routine("operands", &operands)?;
-        on_reference(|| sides.reference.call_routine("operands", &operands));
         let time_reference = || {
+            on_reference(|| sides.reference.call_routine("operands", &operands));
             let _paused = sides.candidate.pause();
             on_reference(|| time_multiply(&sides.reference, calls))
         };
+        let time_candidate = || -> Result<f64, String> {
+            sides.candidate.call_routine("operands", &operands)?;
+            time_multiply(&sides.candidate, calls)
+        };
         let (t_ref, t_cand) = if round % 2 == 0 {
             let r = time_reference();
-            (r, time_multiply(&sides.candidate, calls)?)
+            (r, time_candidate()?)
         } else {
-            let c = time_multiply(&sides.candidate, calls)?;
+            let c = time_candidate()?;
             (time_reference(), c)
         };
         let wanted: Vec<(u32, u32, u32)> = (0..calls as u32)
@@ -343,7 +356,8 @@ fn measure(sides: &Sides, s: &Shape, set: &Settings, seed: u64) -> Result<Measur
             candidate.push(t_cand);
         }
     }
-    Ok(Measured { reference: median(reference), candidate: median(candidate), worst_error })
+    let speedup = geometric_mean(reference.iter().zip(&candidate).map(|(r, c)| r / c));
+    Ok(Measured { reference: median(reference), candidate: median(candidate), speedup, worst_error })
 }
 
 fn evaluate(c: &Candidate) -> Result<EvaluationResult, CandidateError> {
@@ -380,7 +394,7 @@ fn evaluate(c: &Candidate) -> Result<EvaluationResult, CandidateError> {
                     .artifact("timings", table));
             }
         };
-        let speedup = m.reference / m.candidate;
+        let speedup = m.speedup;
         worst = worst.max(m.worst_error);
         table.push_str(&format!(
             "{} ({}×{}·{}×{}): {tiles:?}, {:.3}, {:.3}, ×{speedup:.3}\n",
