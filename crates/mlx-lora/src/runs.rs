@@ -21,10 +21,14 @@
 //! its own folder). The adapters cross as bytes into the judge, which
 //! scores them at once on its own model and held-out split.
 
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+
+use crate::evaluation::{Runs, Variant, alternate_trials};
+use crate::experiment::Validator;
 
 /// The routine that loads, checks and warms up.
 pub const PREPARE: &str = "prepare";
@@ -53,6 +57,59 @@ pub struct JudgedRun<R> {
     pub peak_memory_bytes: u64,
     /// The trained adapters (safetensors), as the run sent them.
     pub adapters: Vec<u8>,
+}
+
+/// One run as the judge measured it, and its adapters' validation loss.
+#[derive(Debug, Clone)]
+pub struct Trial<R> {
+    pub run: JudgedRun<R>,
+    pub valid_loss: f64,
+}
+
+/// What the judge sends every run: the setup (for [`PREPARE`]) and the
+/// training examples (for [`TRAIN`]), encoded once.
+pub struct Payloads {
+    pub setup: Vec<u8>,
+    pub data: Vec<u8>,
+}
+
+impl Payloads {
+    pub fn of(validator: &Validator) -> Self {
+        Self {
+            setup: serde_json::to_vec(validator.run_setup()).expect("plain data"),
+            data: serde_json::to_vec(validator.train_set()).expect("plain data"),
+        }
+    }
+}
+
+/// What a run may read besides its own folder and the system's: the model,
+/// the candidate library, and MLX's install prefixes (the data splits are
+/// not among them).
+pub fn readable_by_runs(candidate_library: &Path) -> crate::Result<Vec<PathBuf>> {
+    let mut paths = vec![crate::paths::smollm2_gguf()?, candidate_library.to_path_buf()];
+    paths.extend(crate::paths::mlx_prefixes());
+    Ok(paths)
+}
+
+/// `trials` runs of each variant, alternating (see [`alternate_trials`]),
+/// each judged as it ends: its adapters written into `adapters_dir`, a
+/// folder of the judge's, and scored there by `validator`. `run` starts and
+/// drives one run of a variant.
+pub fn judge_trials<R>(
+    validator: &Validator,
+    trials: usize,
+    adapters_dir: &Path,
+    mut run: impl FnMut(Variant) -> Result<JudgedRun<R>, String>,
+) -> Result<Runs<Trial<R>>, String> {
+    std::fs::create_dir_all(adapters_dir).map_err(|e| format!("{}: {e}", adapters_dir.display()))?;
+    alternate_trials(trials, |variant, t| {
+        let run = run(variant)?;
+        let path = adapters_dir.join(format!("{}-{t}.safetensors", variant.name()));
+        std::fs::write(&path, &run.adapters).map_err(|e| format!("{}: {e}", path.display()))?;
+        let valid_loss =
+            validator.loss_of(&path).map_err(|e| format!("its adapters cannot be judged: {e}"))?;
+        Ok(Trial { run, valid_loss })
+    })
 }
 
 /// Runs [`PREPARE`] on `setup`, then [`TRAIN`] on `data`, measuring the

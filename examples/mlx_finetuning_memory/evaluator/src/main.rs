@@ -14,8 +14,9 @@
 mod score;
 mod trial;
 
-use mlx_lora::evaluation::{EvaluatorArgs, Runs, alternate_trials, require_model_and_data};
+use mlx_lora::evaluation::{EvaluatorArgs, Runs, require_model_and_data};
 use mlx_lora::experiment::Validator;
+use mlx_lora::runs::{Payloads, judge_trials, readable_by_runs};
 use openevolve_sdk::confine::Reads;
 use openevolve_sdk::{Candidate, EvaluationResult};
 
@@ -24,22 +25,13 @@ fn evaluate(candidate: &Candidate) -> Result<EvaluationResult, String> {
     let experiment = trial::experiment(&args.size)?;
     require_model_and_data()?;
     let validator = Validator::new(&experiment).map_err(|e| format!("validation model: {e}"))?;
-    let setup = serde_json::to_vec(validator.run_setup()).expect("plain data");
-    let data = serde_json::to_vec(validator.train_set()).expect("plain data");
-    let model = mlx_lora::paths::smollm2_gguf().map_err(|e| e.to_string())?;
-    let mut readable = vec![model, candidate.path().into()];
-    readable.extend(mlx_lora::paths::mlx_prefixes());
+    let payloads = Payloads::of(&validator);
+    let readable = readable_by_runs(candidate.path().as_ref()).map_err(|e| e.to_string())?;
     let reads = Reads::only_with_this_executable(readable)
         .map_err(|e| format!("cannot list what a run may read: {e}"))?;
     let adapters = std::env::current_dir().map_err(|e| e.to_string())?.join("adapters");
-    std::fs::create_dir_all(&adapters).map_err(|e| format!("{}: {e}", adapters.display()))?;
-    let runs = alternate_trials(args.trials, |variant, t| {
-        let run = trial::judged_run(candidate, variant, &reads, &setup, &data)?;
-        // Judged as the run ends, from bytes only the judge holds.
-        let path = adapters.join(format!("{}-{t}.safetensors", variant.name()));
-        std::fs::write(&path, &run.adapters).map_err(|e| format!("{}: {e}", path.display()))?;
-        let loss = validator.loss_of(&path).map_err(|e| format!("its adapters cannot be judged: {e}"))?;
-        Ok(score::Trial { run, valid_loss: loss })
+    let runs = judge_trials(&validator, args.trials, &adapters, |variant| {
+        trial::judged_run(candidate, variant, &reads, &payloads.setup, &payloads.data)
     })?;
     let (baseline, candidate_runs) = match runs {
         Runs::Done { baseline, candidate } => (baseline, candidate),

@@ -16,16 +16,12 @@
 
 use mlx_lora::evaluation::{LOSS_TOLERANCE, LossRule, median, memory_growth_note};
 use mlx_lora::experiment::Experiment;
-use mlx_lora::runs::JudgedRun;
 use openevolve_sdk::EvaluationResult;
 
 use crate::trial::TrialReport;
 
 /// One run as the judge measured it, and its adapters' validation loss.
-pub struct Trial {
-    pub run: JudgedRun<TrialReport>,
-    pub valid_loss: f64,
-}
+pub type Trial = mlx_lora::runs::Trial<TrialReport>;
 
 pub struct Measured<'a> {
     pub experiment: &'a Experiment,

@@ -15,16 +15,12 @@
 
 use mlx_lora::evaluation::{LOSS_TOLERANCE, LossRule, median, memory_growth_note};
 use mlx_lora::experiment::Experiment;
-use mlx_lora::runs::JudgedRun;
 use openevolve_sdk::EvaluationResult;
 
 use crate::trial::TrialReport;
 
 /// One run as the judge measured it, and its adapters' validation loss.
-pub struct Trial {
-    pub run: JudgedRun<TrialReport>,
-    pub valid_loss: f64,
-}
+pub type Trial = mlx_lora::runs::Trial<TrialReport>;
 
 /// Model FLOPs per token position of one LoRA training step, as a multiple
 /// of the forward's: the forward plus the backward pass's input gradients
