@@ -52,5 +52,5 @@ pub use identity::normalize_code;
 pub use snapshot::prompt_log_path;
 pub use types::{
     Artifact, CellChange, CellOccupant, InsertOutcome, IterationRecord, Metrics, MigrationReport, Mutation,
-    NewProgram, Program, ProgramId,
+    NewProgram, Program, ProgramId, ShownPrograms,
 };

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use crate::index::Island;
-use crate::{DbError, Program, ProgramDatabase, ProgramId};
+use crate::{DbError, Program, ProgramDatabase, ProgramId, ShownPrograms};
 
 impl ProgramDatabase {
     /// A parent for the next child on `island`: with `exploration_ratio` a
@@ -60,20 +60,23 @@ impl ProgramDatabase {
         Ok(weighted_pick(&self.index.islands[island], &mut self.rng))
     }
 
-    /// Programs to show beside `parent` in the prompt, parent excluded: the
-    /// island's best, its next `num_top` fittest, then up to `num_diverse`
-    /// from cells near the parent's (nearest first, random order within a
-    /// distance), filled up with uniform picks from the island.
+    /// Programs to show beside `parent` in the prompt, parent excluded, in
+    /// their parts: the island's best and its next `num_top` fittest; up to
+    /// `num_diverse` from cells near the parent's (nearest first, random
+    /// order within a distance); and, where fewer cells were near, as many
+    /// uniform picks from the island as inspirations.
     pub fn sample_inspirations(
         &mut self,
         island: usize,
         parent: ProgramId,
         num_top: usize,
         num_diverse: usize,
-    ) -> Result<Vec<Program>, DbError> {
+    ) -> Result<ShownPrograms, DbError> {
         self.check_island(island)?;
         let isl = &self.index.islands[island];
         let mut chosen: Vec<ProgramId> = Vec::new();
+        let mut diverse: Vec<ProgramId> = Vec::new();
+        let mut inspirations: Vec<ProgramId> = Vec::new();
         let mut taken: BTreeSet<ProgramId> = BTreeSet::from([parent]);
 
         let mut by_rank = isl.ranking.iter().rev().map(|r| r.id).filter(|id| *id != parent);
@@ -82,7 +85,7 @@ impl ProgramDatabase {
             taken.insert(id);
         }
 
-        let wanted = chosen.len() + num_diverse;
+        let wanted = num_diverse;
         let parent_cell = self.index.get(parent).map(|h| h.cell_key);
         if let Some(parent_cell) = parent_cell {
             let mut near: Vec<(u32, u64, ProgramId)> = isl
@@ -98,23 +101,26 @@ impl ProgramDatabase {
             }
             near.sort_unstable();
             for (_, _, id) in near.into_iter().take(num_diverse) {
-                chosen.push(id);
+                diverse.push(id);
                 taken.insert(id);
             }
         }
 
         let members = &self.index.islands[island].members;
         let available = members.iter().filter(|id| !taken.contains(id)).count();
-        let mut fill = wanted.saturating_sub(chosen.len()).min(available);
+        let mut fill = wanted.saturating_sub(diverse.len()).min(available);
         while fill > 0 {
             let id = members[self.rng.below(members.len() as u64) as usize];
             if taken.insert(id) {
-                chosen.push(id);
+                inspirations.push(id);
                 fill -= 1;
             }
         }
         self.save_rng()?;
-        chosen.into_iter().map(|id| self.program(id)).collect()
+        let load = |db: &Self, ids: Vec<ProgramId>| -> Result<Vec<Program>, DbError> {
+            ids.into_iter().map(|id| db.program(id)).collect()
+        };
+        Ok(ShownPrograms { top: load(self, chosen)?, diverse: load(self, diverse)?, inspirations: load(self, inspirations)? })
     }
 }
 

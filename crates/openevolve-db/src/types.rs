@@ -146,6 +146,34 @@ pub struct CellOccupant {
     pub fitness: f64,
 }
 
+/// The programs a prompt shows beside a parent, by why each was picked (see
+/// `ProgramDatabase::sample_inspirations`). A migrant stays in the part it
+/// was picked for; `Program::migrated_from` says it is one.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ShownPrograms {
+    /// The island's best, then its next fittest, best first.
+    pub top: Vec<Program>,
+    /// From the cells nearest the parent's.
+    pub diverse: Vec<Program>,
+    /// Uniform picks from the island, where too few cells were near.
+    pub inspirations: Vec<Program>,
+}
+
+impl ShownPrograms {
+    /// Every program shown, in the order the parts were picked.
+    pub fn iter(&self) -> impl Iterator<Item = &Program> {
+        self.top.iter().chain(&self.diverse).chain(&self.inspirations)
+    }
+
+    pub fn len(&self) -> usize {
+        self.top.len() + self.diverse.len() + self.inspirations.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// What one migration round did.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct MigrationReport {

@@ -191,6 +191,7 @@ fn sampling_parents_and_inspirations() {
         assert_eq!(parent.island, 0);
         let insp = db.sample_inspirations(0, parent.id, 3, 4).unwrap();
         assert_eq!(insp.len(), 1 + 3 + 4);
+        assert_eq!(insp.top.len(), 1 + 3);
         assert!(insp.iter().all(|p| p.id != parent.id && p.island == 0));
         let mut ids: Vec<_> = insp.iter().map(|p| p.id).collect();
         ids.sort();
@@ -198,8 +199,10 @@ fn sampling_parents_and_inspirations() {
         assert_eq!(ids.len(), insp.len(), "inspirations are distinct");
         let best = db.best_on_island(0).unwrap().unwrap().id;
         if parent.id != best {
-            assert_eq!(insp[0].id, best, "the island's best comes first");
+            assert_eq!(insp.top[0].id, best, "the island's best comes first");
         }
+        let fitness = |p: &openevolve_db::Program| p.metrics["combined_score"];
+        assert!(insp.top.windows(2).all(|w| fitness(&w[0]) >= fitness(&w[1])), "top is fittest first");
     }
     // Island 1 holds only the initial copy; its parent may come from the
     // archive elsewhere, but inspirations come from the island, parent excluded.
@@ -212,6 +215,55 @@ fn sampling_parents_and_inspirations() {
         assert_eq!(insp, expected);
     }
     assert!(matches!(db.sample_parent(2), Err(DbError::NoSuchIsland { .. })));
+}
+
+#[test]
+fn shown_programs_come_in_their_parts_and_a_migrant_stays_in_the_part_it_was_picked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = ProgramDatabase::open(dir.path().join("run.db"), &small_config(2, 100, 10)).unwrap();
+    db.insert(initial("init", 0.0)).unwrap();
+    for i in 0..12 {
+        db.insert(program(format!("{}{i}", "y".repeat(i * 400)), 0, i as f64 / 12.0, None)).unwrap();
+    }
+    db.migrate_now().unwrap();
+    let migrants: Vec<_> = db
+        .island_members(1)
+        .unwrap()
+        .into_iter()
+        .filter(|id| db.program(*id).unwrap().migrated_from.is_some())
+        .collect();
+    assert!(migrants.len() >= 2, "nothing migrated to island 1");
+    let parent = db.program(db.island_members(1).unwrap()[0]).unwrap();
+    let shown = db.sample_inspirations(1, parent.id, 1, 3).unwrap();
+    let ids = |part: &[openevolve_db::Program]| part.iter().map(|p| p.id).collect::<Vec<_>>();
+    // The best first, by fitness, before anything nearer or random.
+    let fitness = |p: &openevolve_db::Program| p.metrics["combined_score"];
+    assert!(!shown.top.is_empty() && shown.top.windows(2).all(|w| fitness(&w[0]) >= fitness(&w[1])));
+    let (top, diverse, inspirations) = (ids(&shown.top), ids(&shown.diverse), ids(&shown.inspirations));
+    for id in &diverse {
+        assert!(!top.contains(id) && !inspirations.contains(id), "program {id} is in two parts");
+    }
+    // Migrants picked as near cells stay among the diverse ones.
+    assert!(
+        shown.diverse.iter().any(|p| p.migrated_from.is_some()),
+        "no migrant among the diverse programs: {diverse:?} (migrants {migrants:?})"
+    );
+    assert!(shown.iter().all(|p| p.island == 1 && p.id != parent.id));
+}
+
+#[test]
+fn too_few_near_cells_are_made_up_with_inspirations() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = ProgramDatabase::open(dir.path().join("run.db"), &small_config(1, 100, 5)).unwrap();
+    db.insert(initial("init", 0.0)).unwrap();
+    // Same length and near scores: few cells for many programs.
+    for i in 0..8 {
+        db.insert(program(format!("fn f{i}() {{}}"), 0, 0.5 + i as f64 / 1000.0, None)).unwrap();
+    }
+    let parent = db.sample_parent(0).unwrap();
+    let shown = db.sample_inspirations(0, parent.id, 1, 6).unwrap();
+    assert_eq!(shown.diverse.len() + shown.inspirations.len(), 6, "{shown:?}");
+    assert!(!shown.inspirations.is_empty(), "every pick came from a near cell");
 }
 
 #[test]

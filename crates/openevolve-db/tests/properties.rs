@@ -91,6 +91,7 @@ fn run(
                 samples.push(parent.id);
                 let insp = db.sample_inspirations(*island, parent.id, 2, 2).unwrap();
                 samples.extend(insp.iter().map(|p| p.id));
+                assert_eq!(insp.len(), insp.top.len() + insp.diverse.len() + insp.inspirations.len());
                 Vec::new()
             }
             Op::Migrate { forced } => {

@@ -338,23 +338,20 @@ impl Controller {
     fn render_prompt(&mut self, iteration: u64, island: usize, parent: &Program) -> Result<Prompt, RunError> {
         let p = &self.config.prompt;
         let num_top = p.num_top_programs;
-        let others = self.db.sample_inspirations(island, parent.id, num_top, p.num_diverse_programs)?;
-        let mut top_programs = Vec::new();
-        let mut diverse_programs = Vec::new();
-        for (i, program) in others.iter().enumerate() {
-            let label = if program.migrated_from.is_some() {
-                ProgramLabel::Migrant
-            } else if i <= num_top {
-                ProgramLabel::TopProgram
-            } else {
-                ProgramLabel::Diverse
-            };
-            let shown = self.prompt_program(program, label, false)?;
-            match label {
-                ProgramLabel::Diverse => diverse_programs.push(shown),
-                _ => top_programs.push(shown),
-            }
-        }
+        let shown = self.db.sample_inspirations(island, parent.id, num_top, p.num_diverse_programs)?;
+        // Each part keeps its section; a migrant is labelled as one there.
+        let section = |programs: &[Program], label: ProgramLabel| -> Result<Vec<PromptProgram>, RunError> {
+            programs
+                .iter()
+                .map(|program| {
+                    let label = if program.migrated_from.is_some() { ProgramLabel::Migrant } else { label };
+                    self.prompt_program(program, label, false)
+                })
+                .collect()
+        };
+        let top_programs = section(&shown.top, ProgramLabel::TopProgram)?;
+        let diverse_programs = section(&shown.diverse, ProgramLabel::Diverse)?;
+        let inspirations = section(&shown.inspirations, ProgramLabel::Inspiration)?;
         let previous_attempts = self
             .db
             .recent_programs_on_island(island, PREVIOUS_ATTEMPTS + 1)?
@@ -368,7 +365,7 @@ impl Controller {
             previous_attempts,
             top_programs,
             diverse_programs,
-            inspirations: Vec::new(),
+            inspirations,
             island,
             iteration,
             feature_dimensions: self.config.database.feature_dimensions.clone(),
