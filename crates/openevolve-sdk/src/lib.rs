@@ -58,6 +58,7 @@ mod failure;
 mod json;
 mod judge;
 mod macros;
+mod measure;
 mod process;
 mod result;
 mod serve;
@@ -70,7 +71,8 @@ pub use abi::{ABI_LAYOUT, AbiFingerprint, AbiStr, CandidateEntry, RUSTC_VERSION,
 pub use candidate::{CandidateError, Library, normalize_type};
 pub use failure::{CandidateFailure, FailureKind, classify_death};
 pub use judge::{Candidate, ProcessRole};
-pub use process::{CandidateProcess, Paused, ProcessEnd};
+pub use measure::Paused;
+pub use process::{CandidateProcess, ProcessEnd};
 pub use result::{EvaluationResult, IntoEvaluation, StageOutcome};
 pub use serve::{NO_CANDIDATE, RoutineFn, Routines};
 pub use sys::Exit;
