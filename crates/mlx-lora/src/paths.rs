@@ -60,18 +60,22 @@ pub fn wordnet_dir() -> Result<PathBuf> {
     }
 }
 
-/// The install prefixes of the MLX libraries this process has mapped
-/// (`<prefix>/lib/libmlx.so`): MLX's CPU backend compiles fused kernels at
-/// run time against the headers there, so a run confined to what it may
-/// read needs them.
-pub fn mlx_prefixes() -> Vec<PathBuf> {
+/// The install prefixes of the shared libraries this process has mapped
+/// from a `lib` folder (`<prefix>/lib/libmlx.so`, and on a GPU the CUDA
+/// wheels' `<prefix>/lib/libnvrtc.so`): MLX compiles kernels at run time
+/// against the headers beside them, so a run confined to what it may read
+/// needs them.
+pub fn library_prefixes() -> Vec<PathBuf> {
     let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
     let mut prefixes: Vec<PathBuf> = maps
         .lines()
         .filter_map(|line| line.split_whitespace().nth(5))
         .map(std::path::Path::new)
-        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("libmlx")))
-        .filter_map(|p| p.parent()?.parent().map(std::path::Path::to_path_buf))
+        .filter(|p| p.extension().is_some_and(|e| e == "so") || p.to_string_lossy().contains(".so."))
+        .filter_map(|p| p.parent())
+        .filter(|dir| dir.file_name().is_some_and(|n| n == "lib" || n == "lib64"))
+        .filter_map(|dir| dir.parent().map(std::path::Path::to_path_buf))
+        .filter(|prefix| prefix.parent().is_some_and(|up| up != std::path::Path::new("/")))
         .collect();
     prefixes.sort();
     prefixes.dedup();

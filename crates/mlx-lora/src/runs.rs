@@ -83,11 +83,12 @@ impl Payloads {
 }
 
 /// What a run may read besides its own folder and the system's: the model,
-/// the candidate library, and MLX's install prefixes (the data splits are
-/// not among them).
+/// the candidate library, and the install prefixes of the libraries this
+/// process has mapped, where MLX's headers live. The data splits are not
+/// among them.
 pub fn readable_by_runs(candidate_library: &Path) -> crate::Result<Vec<PathBuf>> {
     let mut paths = vec![crate::paths::smollm2_gguf()?, candidate_library.to_path_buf()];
-    paths.extend(crate::paths::mlx_prefixes());
+    paths.extend(crate::paths::library_prefixes());
     Ok(paths)
 }
 
