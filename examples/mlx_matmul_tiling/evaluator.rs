@@ -30,7 +30,6 @@
 //! `mode` `mixed` or `training`; `rounds` (default 15).
 
 use std::cell::RefCell;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Instant, UNIX_EPOCH};
 
 use mlx_rs::{Array, Device, DeviceType, Dtype, random};
@@ -252,13 +251,10 @@ struct Sides {
     reference: CandidateProcess,
 }
 
-/// A reference routine's failure is this evaluator's, not the candidate's.
+/// A reference routine's error is this evaluator's, not the candidate's (a
+/// reference process that dies is one already, the SDK sees to that).
 fn on_reference<T>(f: impl FnOnce() -> Result<T, String>) -> T {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(Ok(value)) => value,
-        Ok(Err(e)) => panic!("the reference process: {e}"),
-        Err(_) => panic!("the reference process died"),
-    }
+    f().unwrap_or_else(|e| panic!("the reference process: {e}"))
 }
 
 /// Seconds per call of one side's `multiply`, on the judge's clock.
@@ -304,21 +300,28 @@ fn measure(sides: &Sides, s: &Shape, set: &Settings, seed: u64) -> Result<Measur
     for round in 0..=rounds {
         let mut operands = Vec::new();
         (next(), s.m, s.k, s.n, set.dtype.clone(), calls as u32).encode(&mut operands);
+        // The candidate's processes are stopped while the reference works,
+        // and from the end of the candidate's own timing until its products
+        // are checked, so no thread of its can finish them off untimed.
         let time_reference = || {
             on_reference(|| sides.reference.call_routine("operands", &operands));
-            let _paused = sides.candidate.pause();
             on_reference(|| time_multiply(&sides.reference, calls))
         };
         let time_candidate = || -> Result<f64, String> {
             sides.candidate.call_routine("operands", &operands)?;
             time_multiply(&sides.candidate, calls)
         };
-        let (t_ref, t_cand) = if round % 2 == 0 {
-            let r = time_reference();
-            (r, time_candidate()?)
+        let (t_ref, t_cand, held) = if round % 2 == 0 {
+            let r = {
+                let _paused = sides.candidate.pause();
+                time_reference()
+            };
+            let c = time_candidate()?;
+            (r, c, sides.candidate.pause())
         } else {
             let c = time_candidate()?;
-            (time_reference(), c)
+            let held = sides.candidate.pause();
+            (time_reference(), c, held)
         };
         let wanted: Vec<(u32, u32, u32)> = (0..calls as u32)
             .flat_map(|call| (0..ENTRIES_PER_CALL).map(move |_| call))
@@ -329,6 +332,7 @@ fn measure(sides: &Sides, s: &Shape, set: &Settings, seed: u64) -> Result<Measur
         type Entries = (Vec<(Vec<i32>, String)>, Vec<f32>, f32);
         let (want_shapes, want, largest) =
             on_reference(|| decode_all::<Entries>(&sides.reference.call_routine("entries", &ask)?).map_err(|e| e.to_string()));
+        drop(held);
         let (got_shapes, got, _) = decode_all::<Entries>(&sides.candidate.call_routine("entries", &ask)?)
             .map_err(|e| format!("its answer: {e}"))?;
         if got_shapes != want_shapes {

@@ -67,6 +67,8 @@ struct Inner {
     stderr_tail: Arc<Mutex<Vec<u8>>>,
     stderr_done: Option<mpsc::Receiver<()>>,
     cpu_limited: bool,
+    /// It maps no candidate: its failure is the evaluator's.
+    reference: bool,
     /// Set once the process has ended.
     end: Option<Result<ProcessEnd, CandidateFailure>>,
 }
@@ -130,6 +132,7 @@ impl CandidateProcess {
                 stderr_tail,
                 stderr_done: Some(stderr_done),
                 cpu_limited: limits.cpu_seconds.is_some(),
+                reference: library.is_none(),
                 end: None,
             })),
         };
@@ -164,8 +167,9 @@ impl CandidateProcess {
 
     /// Runs the evaluator's routine `name` in this process on `input` (see
     /// [`crate::serve`]); `Err` is the routine's own error. The answer is
-    /// the process's word: check it. A process that dies in the routine
-    /// ends the call as a failing candidate call does.
+    /// the process's word: check it. A candidate process that dies in the
+    /// routine ends the call as a failing candidate call does; a reference
+    /// process that does is an evaluator error.
     pub fn call_routine(&self, name: &str, input: &[u8]) -> Result<Vec<u8>, String> {
         let mut request = vec![b'R'];
         name.to_string().encode(&mut request);
@@ -204,8 +208,9 @@ fn exchange(inner: &Mutex<Inner>, request: Option<&[u8]>) -> Vec<u8> {
                 CandidateFailure { kind: FailureKind::Protocol, message: "called after it ended".into() }
             }
         };
+        let reference = guard.reference;
         drop(guard);
-        fail_call(failure.kind, failure.message);
+        fail(reference, failure);
     }
     let answer = (|| {
         if let Some(request) = request {
@@ -213,20 +218,30 @@ fn exchange(inner: &Mutex<Inner>, request: Option<&[u8]>) -> Vec<u8> {
         }
         read_frame(&mut guard.socket)
     })();
+    let reference = guard.reference;
     drop(guard);
     match answer {
         Ok(answer) => answer,
         Err(e) if e.kind() == io::ErrorKind::InvalidData => garbled(inner, format!("its answer: {e}")),
         Err(_) => {
-            let failure = end(inner, Cause::Died).expect_err("a died process is a failure");
-            fail_call(failure.kind, failure.message)
+            fail(reference, end(inner, Cause::Died).expect_err("a died process is a failure"))
         }
     }
 }
 
 /// Ends the process for sending what is not an answer, and the call with it.
 fn garbled(inner: &Mutex<Inner>, message: String) -> ! {
-    let failure = end(inner, Cause::Garbled(message)).expect_err("a garbled exchange is a failure");
+    let reference = inner.lock().unwrap_or_else(|e| e.into_inner()).reference;
+    fail(reference, end(inner, Cause::Garbled(message)).expect_err("a garbled exchange is a failure"))
+}
+
+/// Ends the call: as the candidate's failure, or for a reference process,
+/// which runs only the evaluator's code, as the evaluator's (a plain panic,
+/// which the stage's verdict reports as an evaluator error).
+fn fail(reference: bool, failure: CandidateFailure) -> ! {
+    if reference {
+        panic!("the reference process failed: {}", failure.message);
+    }
     fail_call(failure.kind, failure.message)
 }
 

@@ -7,7 +7,6 @@
 //! with the adapters' bytes.
 
 use std::cell::RefCell;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use mlx_lora::data::Tokenized;
 use mlx_lora::evaluation::Variant;
@@ -18,7 +17,7 @@ use mlx_lora::settings::{Plan, TrainingSettings, train_with_settings};
 use mlx_lora::train::{TrainConfig, TrainReport};
 use mlx_lora::verify::{self, Tolerances};
 use openevolve_sdk::confine::Reads;
-use openevolve_sdk::{Candidate, CandidateFailure, CandidateProcess, Library, ProcessRole};
+use openevolve_sdk::{Candidate, CandidateProcess, Library, ProcessRole};
 use serde::{Deserialize, Serialize};
 
 /// The experiment of each size: the LoRA presets with 8 examples per step
@@ -41,9 +40,9 @@ pub struct TrialReport {
     pub load_seconds: f64,
 }
 
-/// Runs `variant` once in a fresh process reading only `reads`; a
-/// candidate process's death unwinds as its failure, a reference
-/// process's is an error.
+/// Runs `variant` once in a fresh process reading only `reads`. A
+/// candidate process's death unwinds as its failure; a reference process's
+/// as an evaluator error (the SDK tells them apart).
 pub fn judged_run(
     candidate: &Candidate,
     variant: Variant,
@@ -51,22 +50,14 @@ pub fn judged_run(
     setup: &[u8],
     data: &[u8],
 ) -> Result<JudgedRun<TrialReport>, String> {
-    let run = || -> Result<JudgedRun<TrialReport>, String> {
-        let role = match variant {
-            Variant::Baseline => ProcessRole::Reference,
-            Variant::Candidate => ProcessRole::Candidate,
-        };
-        let process = Sealed(candidate.start_process_with(role, reads).map_err(|e| e.to_string())?);
-        let judged = judge_run(&process, setup, data);
-        process.0.finish().map_err(|f| f.message)?;
-        judged
+    let role = match variant {
+        Variant::Baseline => ProcessRole::Reference,
+        Variant::Candidate => ProcessRole::Candidate,
     };
-    match variant {
-        Variant::Candidate => run(),
-        Variant::Baseline => catch_unwind(AssertUnwindSafe(run)).unwrap_or_else(|payload| {
-            Err(payload.downcast::<CandidateFailure>().map_or("it panicked".into(), |f| f.message))
-        }),
-    }
+    let process = Sealed(candidate.start_process_with(role, reads).map_err(|e| e.to_string())?);
+    let judged = judge_run(&process, setup, data);
+    process.0.finish().map_err(|f| f.message)?;
+    judged
 }
 
 /// The SDK's process as `mlx_lora::runs` drives it.
