@@ -35,21 +35,25 @@ pub type Routines = &'static [(&'static str, RoutineFn)];
 /// `main` of a candidate process; returns when the judge hangs up.
 pub(crate) fn serve(library_path: &str, fingerprint: &AbiFingerprint, routines: Routines) {
     // SAFETY: the judge hands us fd 3, one end of a socket pair.
-    let mut socket = unsafe { UnixStream::from_raw_fd(3) };
-    let loaded = if library_path == NO_CANDIDATE {
+    // Neither the socket nor the library is dropped here: a candidate's
+    // panic unwinds through this frame, and would hang up (the judge then
+    // kills the process before it has said why it dies) or unmap the code
+    // that is unwinding. Both go when the process does.
+    let mut socket = std::mem::ManuallyDrop::new(unsafe { UnixStream::from_raw_fd(3) });
+    let loaded = std::mem::ManuallyDrop::new(if library_path == NO_CANDIDATE {
         Ok(None)
     } else {
         // SAFETY: this process exists to run the candidate.
         unsafe { Library::load(library_path, fingerprint) }.map(Some)
-    };
+    });
     let mut hello = Vec::new();
     loaded.as_ref().map(|_| ()).map_err(Clone::clone).encode(&mut hello);
-    if write_frame(&mut socket, &hello).is_err() {
+    if write_frame(&mut *socket, &hello).is_err() {
         return;
     }
-    let Ok(library) = loaded else { return };
+    let Ok(library) = &*loaded else { return };
     let no_candidate = || CandidateError::Load("a reference process maps no candidate".into());
-    while let Ok(frame) = read_frame(&mut socket) {
+    while let Ok(frame) = read_frame(&mut *socket) {
         let mut answer = Vec::new();
         match frame.split_first() {
             Some((b'L', rest)) => {
@@ -80,7 +84,7 @@ pub(crate) fn serve(library_path: &str, fingerprint: &AbiFingerprint, routines: 
             }
             _ => return,
         }
-        if write_frame(&mut socket, &answer).is_err() {
+        if write_frame(&mut *socket, &answer).is_err() {
             return;
         }
     }
