@@ -25,7 +25,8 @@
 //!   batching, step) that an evaluator runs before trusting a speed-up;
 //! - [`evaluation`]: what the MLX examples' evaluators share (arguments,
 //!   alternating trials, the loss rule);
-//! - [`runs`]: sealed training runs, driven and measured by the judge;
+//! - [`runs`]: sealed training runs, driven and measured by the judge, and
+//!   [`device_memory`]: a GPU's memory as the driver reports it;
 //! - [`experiment`]: a whole run (load, data, adapters, training, validation)
 //!   from a preset (`tiny` for CPU tests, `full` for a GPU) with the pluggable
 //!   parts bundled as [`experiment::Hooks`].
@@ -35,6 +36,7 @@
 
 pub mod config;
 pub mod data;
+pub mod device_memory;
 pub mod evaluation;
 pub mod experiment;
 pub mod lora;

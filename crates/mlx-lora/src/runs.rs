@@ -15,11 +15,14 @@
 //!    before the clock starts. The answer is the run's report (its own
 //!    word, used only for reporting) and the trained adapters' bytes.
 //!
-//! The judge resets the kernel's peak-memory mark of the process just
+//! Memory is measured by a [`MemoryMeter`] that MLX's device picks. On the
+//! CPU the judge resets the kernel's peak-memory mark of the process just
 //! before [`TRAIN`] and reads it just after: the training phase's peak
 //! resident memory, which the process cannot reset (it may write only in
-//! its own folder). The adapters cross as bytes into the judge, which
-//! scores them at once on its own model and held-out split.
+//! its own folder). On a GPU it samples the devices' used memory from the
+//! driver over [`TRAIN`], less what was in use before the process started
+//! (see [`crate::device_memory`]). The adapters cross as bytes into the
+//! judge, which scores them at once on its own model and held-out split.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -27,6 +30,7 @@ use std::time::Instant;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::device_memory::DeviceMemory;
 use crate::evaluation::{Runs, Variant, alternate_trials};
 use crate::experiment::Validator;
 
@@ -53,7 +57,7 @@ pub struct JudgedRun<R> {
     pub report: R,
     /// Seconds of [`TRAIN`], on the judge's clock.
     pub seconds: f64,
-    /// Peak resident memory during [`TRAIN`], from the kernel.
+    /// Peak memory during [`TRAIN`], measured by the [`MemoryMeter`].
     pub peak_memory_bytes: u64,
     /// The trained adapters (safetensors), as the run sent them.
     pub adapters: Vec<u8>,
@@ -113,20 +117,57 @@ pub fn judge_trials<R>(
     })
 }
 
+/// How the judge measures a run's memory.
+pub enum MemoryMeter {
+    /// The kernel's peak resident size of the run's process (MLX on the CPU).
+    Resident,
+    /// The devices' used memory, sampled from the driver, less
+    /// `others_bytes`, what was in use before the run's process started
+    /// (MLX on a GPU). The host memory of the run is not counted.
+    Device { devices: DeviceMemory, others_bytes: u64 },
+}
+
+impl MemoryMeter {
+    /// The meter for MLX's default device, read before the run's process
+    /// starts: nothing the run does, from its first instruction, counts as
+    /// another's use.
+    pub fn before_start() -> Result<Self, String> {
+        use mlx_rs::{Device, DeviceType};
+        let device = Device::try_default().and_then(|d| d.get_type()).map_err(|e| e.to_string())?;
+        if !matches!(device, DeviceType::Gpu) {
+            return Ok(Self::Resident);
+        }
+        let devices = DeviceMemory::open().map_err(|e| format!("MLX runs on a GPU, but {e}"))?;
+        let others_bytes = devices.used_bytes();
+        Ok(Self::Device { devices, others_bytes })
+    }
+}
+
 /// Runs [`PREPARE`] on `setup`, then [`TRAIN`] on `data`, measuring the
-/// latter. `Err` says which routine failed and why.
+/// latter with `meter`. `Err` says which routine failed and why.
 pub fn judge_run<R: DeserializeOwned>(
     process: &impl RunProcess,
+    meter: &MemoryMeter,
     setup: &[u8],
     data: &[u8],
 ) -> Result<JudgedRun<R>, String> {
     process.call_routine(PREPARE, setup)?;
-    process.reset_peak_memory().map_err(|e| format!("cannot reset the run's peak memory: {e}"))?;
+    let device_peak = match meter {
+        MemoryMeter::Resident => {
+            process.reset_peak_memory().map_err(|e| format!("cannot reset the run's peak memory: {e}"))?;
+            None
+        }
+        MemoryMeter::Device { devices, .. } => Some(devices.watch()),
+    };
     let start = Instant::now();
-    let answer = process.call_routine(TRAIN, data)?;
+    let answer = process.call_routine(TRAIN, data);
     let seconds = start.elapsed().as_secs_f64();
-    let peak_memory_bytes =
-        process.peak_memory_bytes().map_err(|e| format!("cannot read the run's peak memory: {e}"))?;
+    let device_peak = device_peak.map(|peak| peak.finish());
+    let answer = answer?;
+    let peak_memory_bytes = match (meter, device_peak) {
+        (MemoryMeter::Device { others_bytes, .. }, Some(peak)) => peak.saturating_sub(*others_bytes),
+        _ => process.peak_memory_bytes().map_err(|e| format!("cannot read the run's peak memory: {e}"))?,
+    };
     let (report, adapters) = split_answer(&answer)?;
     let report = serde_json::from_slice(report).map_err(|e| format!("the run's report: {e}"))?;
     Ok(JudgedRun { report, seconds, peak_memory_bytes, adapters: adapters.to_vec() })
@@ -187,7 +228,7 @@ mod tests {
     #[test]
     fn a_run_is_prepared_then_trained_after_the_reset_and_its_answer_split() {
         let process = scripted(vec![Ok(vec![]), Ok(train_answer(&[1.5f32, 2.0], b"SAFETENSORS"))]);
-        let run: JudgedRun<Vec<f32>> = judge_run(&process, b"setup", b"data").unwrap();
+        let run: JudgedRun<Vec<f32>> = judge_run(&process, &MemoryMeter::Resident, b"setup", b"data").unwrap();
         assert_eq!(*process.calls.borrow(), [PREPARE, TRAIN]);
         assert_eq!((run.report, run.adapters.as_slice(), run.peak_memory_bytes), (vec![1.5, 2.0], &b"SAFETENSORS"[..], 7));
     }
@@ -195,12 +236,12 @@ mod tests {
     #[test]
     fn a_failed_check_or_a_garbled_answer_is_an_error_that_says_so() {
         let process = scripted(vec![Err("check failed: the batches differ at step 2".into())]);
-        let err = judge_run::<Vec<f32>>(&process, b"", b"").unwrap_err();
+        let err = judge_run::<Vec<f32>>(&process, &MemoryMeter::Resident, b"", b"").unwrap_err();
         assert!(err.contains("step 2"), "{err}");
         assert_eq!(process.resets.get(), 0, "a run that failed its check was measured");
         for answer in [vec![1, 2], u64::MAX.to_le_bytes().to_vec(), train_answer(&"text", b"")] {
             let process = scripted(vec![Ok(vec![]), Ok(answer)]);
-            assert!(judge_run::<Vec<f32>>(&process, b"", b"").is_err());
+            assert!(judge_run::<Vec<f32>>(&process, &MemoryMeter::Resident, b"", b"").is_err());
         }
     }
 }

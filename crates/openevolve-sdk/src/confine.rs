@@ -4,8 +4,9 @@
 //! * rlimits: address space (`memory_limit_mb`), CPU seconds (`cpu_limit`),
 //!   no core files.
 //! * Landlock (Linux 5.13+, where the kernel offers it): writing, creating,
-//!   removing and renaming files only beneath the process's own directory
-//!   and on `/dev/null`. Reading stays allowed everywhere unless the judge
+//!   removing and renaming files only beneath the process's own directory,
+//!   on `/dev/null`, and on the GPU's device nodes ([`gpu_device_nodes`]),
+//!   which a process must open for writing to use the GPU at all. Reading stays allowed everywhere unless the judge
 //!   names what a process may read ([`Reads::Only`]): then only those
 //!   paths, its own directory and the system's folders. ABI 4+: TCP
 //!   bind/connect refused unless `allow_network`. ABI 6+: no signals to, and
@@ -141,6 +142,21 @@ impl Reads {
 /// configuration, and the kernel's views of itself.
 pub const SYSTEM_DIRS: [&str; 10] = ["/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/etc", "/proc", "/sys", "/dev"];
 
+/// The NVIDIA driver's device nodes (`/dev/nvidia*`: the devices, the
+/// control node, unified memory, capabilities). A CUDA process opens them
+/// read-write; writing to them is how it talks to the driver, and confers
+/// no way to change a file.
+pub fn gpu_device_nodes() -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir("/dev") else { return Vec::new() };
+    let mut nodes: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("nvidia"))
+        .map(|e| e.path())
+        .collect();
+    nodes.sort();
+    nodes
+}
+
 /// Limits of one process, prepared in the parent (where allocating is
 /// allowed) and applied in the child before exec.
 pub struct Confinement {
@@ -252,6 +268,9 @@ fn ruleset(
     // Files (not directories) accept only file rights.
     let file_rights = FS_WRITE_FILE | if abi >= 3 { FS_TRUNCATE } else { 0 };
     allow_beneath(&ruleset, Path::new("/dev/null"), file_rights)?;
+    for node in gpu_device_nodes() {
+        allow_beneath(&ruleset, &node, file_rights)?;
+    }
     if proc_writes {
         allow_beneath(&ruleset, Path::new("/proc"), file_rights)?;
     }

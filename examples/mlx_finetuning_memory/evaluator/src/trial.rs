@@ -12,7 +12,7 @@ use mlx_lora::data::Tokenized;
 use mlx_lora::evaluation::Variant;
 use mlx_lora::experiment::{Experiment, Prepared, RunSetup};
 use mlx_lora::model::Llama;
-use mlx_lora::runs::{JudgedRun, RunProcess, judge_run, train_answer};
+use mlx_lora::runs::{JudgedRun, MemoryMeter, RunProcess, judge_run, train_answer};
 use mlx_lora::settings::{Plan, TrainingSettings, train_with_settings};
 use mlx_lora::train::{TrainConfig, TrainReport};
 use mlx_lora::verify::{self, Tolerances};
@@ -54,8 +54,9 @@ pub fn judged_run(
         Variant::Baseline => ProcessRole::Reference,
         Variant::Candidate => ProcessRole::Candidate,
     };
+    let meter = MemoryMeter::before_start()?;
     let process = Sealed(candidate.start_process_with(role, reads).map_err(|e| e.to_string())?);
-    let judged = judge_run(&process, setup, data);
+    let judged = judge_run(&process, &meter, setup, data);
     process.0.finish().map_err(|f| f.message)?;
     judged
 }

@@ -10,7 +10,7 @@ use std::cell::RefCell;
 use mlx_lora::data::{Tokenized, epoch_order, make_batches};
 use mlx_lora::evaluation::{EvaluatorArgs, Variant};
 use mlx_lora::experiment::{Experiment, Hooks, Prepared, RunSetup, forward_flops_per_position, train_prepared};
-use mlx_lora::runs::{JudgedRun, RunProcess, judge_run, train_answer};
+use mlx_lora::runs::{JudgedRun, MemoryMeter, RunProcess, judge_run, train_answer};
 use mlx_lora::train::{TrainConfig, TrainReport};
 use mlx_lora::verify::{self, Tolerances};
 use openevolve_sdk::confine::Reads;
@@ -44,8 +44,9 @@ pub fn judged_run(
         Variant::Baseline => ProcessRole::Reference,
         Variant::Candidate => ProcessRole::Candidate,
     };
+    let meter = MemoryMeter::before_start()?;
     let process = Sealed(candidate.start_process_with(role, reads).map_err(|e| e.to_string())?);
-    let judged = judge_run(&process, setup, data);
+    let judged = judge_run(&process, &meter, setup, data);
     process.0.finish().map_err(|f| f.message)?;
     judged
 }
