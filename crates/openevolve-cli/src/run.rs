@@ -149,6 +149,7 @@ fn report(summary: &RunSummary, args: &RunArgs) {
             best.id, best.fitness, best.iteration_found
         );
     }
+    eprintln!("stored:     {} programs in {} grid cells", summary.programs_stored, summary.cells_occupied);
     let usage = &summary.llm_usage.total;
     eprintln!(
         "llm:        {} requests, {} prompt + {} completion tokens, ${:.4}",

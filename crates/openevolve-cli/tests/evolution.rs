@@ -304,3 +304,62 @@ fn a_broken_llm_endpoint_ends_the_run_with_exit_1() {
     let summary = read_json(&out.join("summary.json"));
     assert_eq!(summary["stop_reason"]["reason"], "llm_unavailable");
 }
+
+/// An answer as a small model gives many: the same search with other
+/// numbers (`{n}` is the request's number), so children differ a little in
+/// length and in score.
+const TUNED: &str = r#"A tuned split between exploring and refining:
+
+```rust
+pub fn search(budget: usize, rng: &mut Rng) -> (f64, f64, f64) {
+    let mut best = (0.0, 0.0, objective(0.0, 0.0));
+    let explore = budget * {n} / 41;
+    for _ in 1..explore {
+        let x = rng.range(-5.0, 5.0);
+        let y = rng.range(-5.0, 5.0);
+        let value = objective(x, y);
+        if value < best.2 {
+            best = (x, y, value);
+        }
+    }
+    let mut step = 0.{n}5;
+    for _ in explore.max(1)..budget {
+        let x = (best.0 + rng.range(-step, step)).clamp(-5.0, 5.0);
+        let y = (best.1 + rng.range(-step, step)).clamp(-5.0, 5.0);
+        let value = objective(x, y);
+        if value < best.2 {
+            best = (x, y, value);
+        } else {
+            step = (step * 0.99{n}).max(1e-4);
+        }
+    }
+    best
+}
+```
+"#;
+
+#[test]
+fn forty_close_variants_spread_over_the_grid() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The example's own grid (3 islands, complexity × diversity, 8 bins),
+    // full rewrites, one evaluation at a time.
+    let config = write_config(
+        tmp.path(),
+        "max_iterations: 40\nrandom_seed: 7\ndiff_based_evolution: false\nllm:\n  retries: 0\n  timeout: 30\n\
+         database:\n  num_islands: 3\n  feature_dimensions: [complexity, diversity]\n  feature_bins: 8\n\
+         evaluator:\n  timeout: 30\n  cascade_evaluation: false\n  parallel_evaluations: 1\n",
+    );
+    let out = tmp.path().join("run");
+    let llm = ScriptedLlm::start(replies(&[TUNED]), 0, Duration::ZERO);
+    let (code, stderr, _) = run_fm(&config, &out, &llm, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let summary = read_json(&out.join("summary.json"));
+    let cells = summary["cells_occupied"].as_u64().unwrap();
+    let stored = summary["programs_stored"].as_u64().unwrap();
+    // With fixed default ranges these programs held one cell per island.
+    assert!(cells >= 12, "{cells} cells for {stored} programs: {summary}");
+    let db = out.join("evolution.db");
+    let in_grid: i64 = query(&db, "SELECT COUNT(*) FROM cells", |r| r.get(0)).pop().unwrap();
+    assert_eq!(in_grid as u64, cells, "the summary counts the stored grid");
+    assert!(stderr.contains(&format!("in {cells} grid cells")), "{stderr}");
+}

@@ -172,14 +172,13 @@ impl DatabaseConfig {
         problems
     }
 
-    /// The `[low, high]` range that `dimension`'s bins split.
-    pub fn feature_range(&self, dimension: &str) -> [f64; 2] {
-        if let Some(range) = self.feature_ranges.get(dimension) {
-            return *range;
-        }
-        match dimension {
-            "complexity" => [0.0, 10_000.0],
-            _ => [0.0, 1.0],
-        }
+}
+
+/// The fixed range a dimension without `feature_ranges` had before ranges
+/// were observed; databases made then keep it.
+pub(crate) fn legacy_default_range(dimension: &str) -> [f64; 2] {
+    match dimension {
+        "complexity" => [0.0, 10_000.0],
+        _ => [0.0, 1.0],
     }
 }

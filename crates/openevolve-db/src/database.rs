@@ -53,12 +53,15 @@ impl ProgramDatabase {
         let mut conn = Connection::open(path)?;
         crate::schema::prepare(&mut conn)?;
         crate::schema::attach_prompt_log(&conn, &crate::snapshot::prompt_log_path(path))?;
-        let space = FeatureSpace::new(config);
+        let stored_config = store::meta(&conn, META_CONFIG)?;
+        // Made before observed ranges: no saved ranges beside a saved config.
+        let legacy = stored_config.is_some() && store::meta(&conn, crate::grid::META_FEATURE_RANGES)?.is_none();
+        let mut space = FeatureSpace::new(config, legacy);
 
-        if let Some(stored) = store::meta(&conn, META_CONFIG)? {
+        if let Some(stored) = stored_config {
             let stored: DatabaseConfig = serde_json::from_value(stored)
                 .map_err(|source| DbError::Json { what: "stored config", source })?;
-            let stored_space = FeatureSpace::new(&stored);
+            let stored_space = FeatureSpace::new(&stored, legacy);
             if stored_space.describe() != space.describe() {
                 return Err(DbError::ConfigMismatch {
                     key: "feature_dimensions/feature_bins/feature_ranges",
@@ -75,6 +78,9 @@ impl ProgramDatabase {
             }
         }
         store::set_meta(&conn, META_CONFIG, &serde_json::to_value(config).expect("config serializes"))?;
+        if !legacy && !crate::grid::load_ranges(&conn, &mut space)? {
+            crate::grid::save_ranges(&conn, &space)?;
+        }
 
         let seed = match store::meta(&conn, META_SEED)?.and_then(|v| v.as_u64()) {
             Some(seed) => seed,
@@ -144,6 +150,7 @@ impl ProgramDatabase {
         let diversity = if self.space.uses_diversity() { Some(self.diversity(&program.code)?) } else { None };
         let features =
             self.space.values(&program.code, &program.metrics, fit, || diversity.unwrap_or(0.0))?;
+        let widened = self.space.widen(&features);
         let cell_key = self.space.cell_key(&self.space.bins_of(&features));
         let code_hash = crate::identity::code_key(&program.code);
         let prompt = program.prompt.as_deref().filter(|_| self.config.log_prompts);
@@ -151,6 +158,10 @@ impl ProgramDatabase {
         let mut written = Vec::new();
         let result: Result<_, DbError> = (|| {
             let tx = self.conn.transaction()?;
+            if widened {
+                crate::grid::rebin(&tx, &mut self.index, &self.space)?;
+                crate::grid::save_ranges(&tx, &self.space)?;
+            }
             let mut ids = Vec::new();
             let mut cells = Vec::new();
             for &island in &islands {
@@ -214,6 +225,7 @@ impl ProgramDatabase {
     pub(crate) fn recover_after_failed_write(&mut self, written: &[PathBuf]) -> Result<(), DbError> {
         remove_files(written);
         self.index = load_index(&self.conn, self.config.num_islands)?;
+        crate::grid::load_ranges(&self.conn, &mut self.space)?;
         self.island_generations = match store::meta(&self.conn, META_ISLAND_GENERATIONS)? {
             Some(v) => serde_json::from_value(v).unwrap_or_default(),
             None => Vec::new(),
@@ -316,6 +328,11 @@ impl ProgramDatabase {
                 fitness: self.index.get(id).map_or(f64::NAN, |h| h.fitness),
             })
             .collect())
+    }
+
+    /// Cells holding an elite, over all islands.
+    pub fn cells_occupied(&self) -> usize {
+        self.index.islands.iter().map(|isl| isl.cells.len()).sum()
     }
 
     /// Ids of an island's programs, ascending.

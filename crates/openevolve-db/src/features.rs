@@ -1,8 +1,14 @@
 //! Feature dimensions and the MAP-Elites grid.
 //!
-//! Binning uses fixed ranges (`feature_ranges`, with built-in defaults): a
-//! value's bin depends on the value alone, so a program's cell never drifts as
-//! the population grows. Values outside the range fall into the edge bins.
+//! A dimension's bins split either the range the user fixed
+//! (`feature_ranges`) or the range of the values seen so far. A fixed range
+//! never moves: values outside it fall into the edge bins. An observed range
+//! widens to take in each new value, so the bins spread over what the
+//! programs actually are, and when it widens the database re-bins every
+//! program from its stored values (deterministic, so resume and replay stay
+//! exact). Fixed defaults (complexity over [0, 10000]) put every program of
+//! a small problem into one bin, which switched quality-diversity off.
+//! Databases made before observed ranges keep those defaults.
 //!
 //! `diversity` is the mean Jaccard distance between the program's set of token
 //! bigrams and those of a reference set (the `diversity_reference_size` fittest
@@ -14,20 +20,80 @@ use std::collections::BTreeMap;
 
 use crate::{DatabaseConfig, DbError, Metrics};
 
+/// What a dimension's bins split.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Range {
+    /// Set by the user (or, in an older database, by the built-in default).
+    Fixed([f64; 2]),
+    /// The lowest and highest value seen; `None` before the first.
+    Observed(Option<[f64; 2]>),
+}
+
 /// The dimensions, bins and ranges of a run's grid.
 #[derive(Debug, Clone)]
 pub(crate) struct FeatureSpace {
     pub dimensions: Vec<String>,
     bins: Vec<u32>,
-    ranges: Vec<[f64; 2]>,
+    ranges: Vec<Range>,
 }
 
 impl FeatureSpace {
-    pub fn new(config: &DatabaseConfig) -> Self {
+    /// Observed ranges where the config fixes none; `legacy`: a database
+    /// made before observed ranges, which keeps the built-in fixed defaults.
+    pub fn new(config: &DatabaseConfig, legacy: bool) -> Self {
         let dimensions = config.feature_dimensions.clone();
         let bins = dimensions.iter().map(|d| config.feature_bins.for_dimension(d).max(1)).collect();
-        let ranges = dimensions.iter().map(|d| config.feature_range(d)).collect();
+        let ranges = dimensions
+            .iter()
+            .map(|d| match config.feature_ranges.get(d) {
+                Some(range) => Range::Fixed(*range),
+                None if legacy => Range::Fixed(crate::config::legacy_default_range(d)),
+                None => Range::Observed(None),
+            })
+            .collect();
         Self { dimensions, bins, ranges }
+    }
+
+    /// Each dimension's current range (what the bins split now); `None`:
+    /// observed, and nothing seen yet.
+    pub fn ranges(&self) -> Vec<Option<[f64; 2]>> {
+        self.ranges
+            .iter()
+            .map(|r| match *r {
+                Range::Fixed(range) => Some(range),
+                Range::Observed(range) => range,
+            })
+            .collect()
+    }
+
+    /// Restores observed ranges saved by [`Self::ranges`].
+    pub fn restore_ranges(&mut self, saved: &[Option<[f64; 2]>]) {
+        for (range, saved) in self.ranges.iter_mut().zip(saved) {
+            if let Range::Observed(seen) = range {
+                *seen = *saved;
+            }
+        }
+    }
+
+    /// Widens the observed ranges to take in `values` (non-finite ones are
+    /// ignored); true when one moved, and every program must be re-binned.
+    pub fn widen(&mut self, values: &[f64]) -> bool {
+        let mut moved = false;
+        for (range, &v) in self.ranges.iter_mut().zip(values) {
+            let Range::Observed(seen) = range else { continue };
+            if !v.is_finite() {
+                continue;
+            }
+            let next = match *seen {
+                None => [v, v],
+                Some([low, high]) => [low.min(v), high.max(v)],
+            };
+            if *seen != Some(next) {
+                *seen = Some(next);
+                moved = true;
+            }
+        }
+        moved
     }
 
     pub fn uses_diversity(&self) -> bool {
@@ -62,13 +128,15 @@ impl FeatureSpace {
             .collect()
     }
 
-    /// The bin of each value. NaN goes to bin 0.
+    /// The bin of each value. NaN goes to bin 0, and so does every value
+    /// while a range is a single point.
     pub fn bins_of(&self, values: &[f64]) -> Vec<u32> {
         values
             .iter()
-            .zip(self.bins.iter().zip(&self.ranges))
-            .map(|(v, (&bins, &[low, high]))| {
-                if v.is_nan() {
+            .zip(self.bins.iter().zip(self.ranges()))
+            .map(|(v, (&bins, range))| {
+                let Some([low, high]) = range else { return 0 };
+                if v.is_nan() || high <= low {
                     return 0;
                 }
                 let t = (v - low) / (high - low) * bins as f64;
@@ -98,13 +166,19 @@ impl FeatureSpace {
     }
 
     /// What must not change for an existing database: dimensions, bins and
-    /// ranges, as a comparable description.
+    /// fixed ranges, as a comparable description.
     pub fn describe(&self) -> String {
         let parts: BTreeMap<usize, String> = self
             .dimensions
             .iter()
             .enumerate()
-            .map(|(i, d)| (i, format!("{d}:{}:[{},{}]", self.bins[i], self.ranges[i][0], self.ranges[i][1])))
+            .map(|(i, d)| {
+                let range = match self.ranges[i] {
+                    Range::Fixed([low, high]) => format!("[{low},{high}]"),
+                    Range::Observed(_) => "observed".to_string(),
+                };
+                (i, format!("{d}:{}:{range}", self.bins[i]))
+            })
             .collect();
         parts.into_values().collect::<Vec<_>>().join(" ")
     }
@@ -189,7 +263,7 @@ mod tests {
             feature_bins: FeatureBins::All(bins),
             ..DatabaseConfig::default()
         };
-        FeatureSpace::new(&config)
+        FeatureSpace::new(&config, true)
     }
 
     #[test]
@@ -202,6 +276,28 @@ mod tests {
     }
 
     #[test]
+    fn observed_ranges_widen_only_for_new_extremes_and_split_what_was_seen() {
+        let mut s = FeatureSpace::new(
+            &DatabaseConfig {
+                feature_dimensions: vec!["complexity".into(), "score".into()],
+                feature_bins: FeatureBins::All(4),
+                feature_ranges: [("score".to_string(), [0.0, 1.0])].into(),
+                ..DatabaseConfig::default()
+            },
+            false,
+        );
+        assert!(s.widen(&[1000.0, 0.5]));
+        // A single point: everything in bin 0 until the range has width.
+        assert_eq!(s.bins_of(&[1000.0, 0.5]), vec![0, 2]);
+        assert!(s.widen(&[1008.0, 9.0]), "complexity widened; score is fixed");
+        assert!(!s.widen(&[1004.0, -1.0]) && !s.widen(&[f64::NAN, 0.1]));
+        assert_eq!(s.ranges(), vec![Some([1000.0, 1008.0]), Some([0.0, 1.0])]);
+        let bins: Vec<u32> = [1000.0, 1002.0, 1004.0, 1006.0, 1008.0].iter().map(|&c| s.bins_of(&[c, 0.0])[0]).collect();
+        assert_eq!(bins, vec![0, 1, 2, 3, 3]);
+        assert_eq!(s.describe(), "complexity:4:observed score:4:[0,1]");
+    }
+
+    #[test]
     fn cell_keys_round_trip() {
         let config = DatabaseConfig {
             feature_dimensions: vec!["a".into(), "b".into(), "c".into()],
@@ -210,7 +306,7 @@ mod tests {
             ),
             ..DatabaseConfig::default()
         };
-        let s = FeatureSpace::new(&config);
+        let s = FeatureSpace::new(&config, false);
         let mut seen = std::collections::BTreeSet::new();
         for a in 0..3 {
             for b in 0..5 {

@@ -134,6 +134,24 @@ impl Index {
         displaced
     }
 
+    /// Moves a program to another cell key (re-binning); it owns no cell
+    /// until [`Self::take_cell`].
+    pub fn set_cell_key(&mut self, id: ProgramId, cell_key: u64) {
+        self.update(id, |h| {
+            h.cell_key = cell_key;
+            h.owns_cell = false;
+        });
+    }
+
+    /// Empties every island's grid (re-binning refills it).
+    pub fn clear_cells(&mut self) {
+        let owners: Vec<ProgramId> =
+            self.islands.iter_mut().flat_map(|isl| std::mem::take(&mut isl.cells).into_values()).collect();
+        for id in owners {
+            self.update(id, |h| h.owns_cell = false);
+        }
+    }
+
     pub fn archive_insert(&mut self, id: ProgramId) {
         let hot = self.programs[&id];
         self.archive.insert(Rank::new(hot.fitness, id));

@@ -9,10 +9,11 @@
 //! - **Ids** are SQLite integers in insert order, never reused: the same calls
 //!   give the same ids.
 //! - **Grid.** Each island has its own MAP-Elites grid over
-//!   `feature_dimensions`. Bins split fixed ranges (`feature_ranges`, with
-//!   built-in defaults: complexity [0, 10000] characters, diversity [0, 1],
-//!   score and evaluator metrics [0, 1]), values outside fall into the edge
-//!   bins, so a program's cell never drifts. `diversity` is the mean Jaccard
+//!   `feature_dimensions`. A dimension's bins split the range the user fixed
+//!   (`feature_ranges`; values outside fall into the edge bins) or else the
+//!   range of the values seen so far, saved in the file; when it widens,
+//!   every program is re-binned from its stored values and each cell goes
+//!   to its fittest program. `diversity` is the mean Jaccard
 //!   distance of token bigrams to the fittest `diversity_reference_size`
 //!   programs, fixed when the program is stored.
 //! - **Replacement.** A program takes its cell when empty or when strictly
@@ -34,9 +35,11 @@ mod error;
 mod features;
 mod fenwick;
 mod fitness;
+mod grid;
 mod index;
 mod iterations;
 mod migration;
+pub mod read;
 mod rng;
 mod sampling;
 mod schema;
@@ -48,6 +51,7 @@ pub use config::{DatabaseConfig, FeatureBins};
 pub use database::ProgramDatabase;
 pub use error::DbError;
 pub use fitness::fitness;
+pub use grid::META_FEATURE_RANGES;
 pub use identity::normalize_code;
 pub use snapshot::prompt_log_path;
 pub use types::{

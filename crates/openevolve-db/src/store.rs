@@ -287,3 +287,23 @@ pub(crate) fn island_has_code(
     }
     Ok(false)
 }
+
+/// Every stored program's raw feature values, by ascending id.
+pub(crate) fn all_features(conn: &Connection) -> Result<Vec<(ProgramId, Vec<f64>)>, DbError> {
+    let mut stmt = conn.prepare_cached("SELECT id, features FROM programs ORDER BY id")?;
+    let rows = stmt.query_map([], |row| {
+        let features: Vec<Option<f64>> = parse_json(&row.get::<_, String>(1)?, "features")?;
+        Ok((row.get(0)?, features.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect()))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(crate) fn set_cell_key(conn: &Connection, id: ProgramId, cell_key: u64) -> Result<(), DbError> {
+    conn.prepare_cached("UPDATE programs SET cell_key = ?2 WHERE id = ?1")?.execute(params![id, cell_key as i64])?;
+    Ok(())
+}
+
+pub(crate) fn clear_cells(conn: &Connection) -> Result<(), DbError> {
+    conn.prepare_cached("DELETE FROM cells")?.execute([])?;
+    Ok(())
+}

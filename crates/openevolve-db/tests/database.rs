@@ -338,3 +338,99 @@ fn a_database_of_the_previous_schema_finds_whitespace_variants_once_migrated() {
     assert_eq!(db.find_by_code("fn f() {}").unwrap(), Some(id), "not re-keyed by the migration");
     assert_eq!(db.find_by_code(code).unwrap(), Some(id));
 }
+
+/// Programs like a real run's children: lengths within a few percent of each
+/// other, scores close together.
+fn close_variants(n: usize) -> Vec<(String, f64)> {
+    (0..n)
+        .map(|i| {
+            let body: String = (0..(40 + (i * 7) % 13)).map(|k| format!("x{} ", (k * 31 + i * 17) % 97)).collect();
+            (format!("fn f() {{ {body} }}"), 0.40 + ((i * 37) % 23) as f64 / 100.0)
+        })
+        .collect()
+}
+
+fn observed_config(num_islands: usize) -> DatabaseConfig {
+    DatabaseConfig {
+        num_islands,
+        feature_dimensions: vec!["complexity".into(), "score".into()],
+        random_seed: Some(7),
+        ..DatabaseConfig::default()
+    }
+}
+
+/// Each cell's owner is the fittest program of its island in that cell (the
+/// lower id on a tie), and every program's stored cell is where its values
+/// fall under the current ranges.
+fn assert_cells_hold_their_fittest(db: &ProgramDatabase, islands: usize) {
+    for island in 0..islands {
+        let members: Vec<_> = db.island_members(island).unwrap().into_iter().map(|id| db.program(id).unwrap()).collect();
+        let mut fittest: BTreeMap<Vec<u32>, (f64, i64)> = BTreeMap::new();
+        for p in &members {
+            let entry = fittest.entry(p.cell.clone()).or_insert((p.fitness, p.id));
+            if p.fitness > entry.0 {
+                *entry = (p.fitness, p.id);
+            }
+        }
+        let owners: BTreeMap<Vec<u32>, i64> =
+            db.grid_occupancy(island).unwrap().into_iter().map(|o| (o.cell, o.program)).collect();
+        let expected: BTreeMap<Vec<u32>, i64> = fittest.into_iter().map(|(cell, (_, id))| (cell, id)).collect();
+        assert_eq!(owners, expected, "island {island}");
+    }
+}
+
+#[test]
+fn observed_ranges_spread_close_programs_over_the_grid() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut db = ProgramDatabase::open(dir.path().join("run.db"), &observed_config(1)).unwrap();
+    for (code, s) in close_variants(40) {
+        db.insert(program(code, 0, s, None)).unwrap();
+    }
+    let cells = db.grid_occupancy(0).unwrap().len();
+    // Under the old fixed ranges (complexity [0, 10000], score [0, 1] in 10
+    // bins) these 40 programs fall into 1 × 3 cells.
+    assert!(cells >= 12, "only {cells} cells occupied");
+    assert_cells_hold_their_fittest(&db, 1);
+}
+
+#[test]
+fn re_binning_after_a_resume_matches_an_uninterrupted_run() {
+    let programs = close_variants(30);
+    let run = |stop_at: Option<usize>| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.db");
+        let mut db = ProgramDatabase::open(&path, &observed_config(2)).unwrap();
+        for (i, (code, s)) in programs.iter().enumerate() {
+            if Some(i) == stop_at {
+                drop(db);
+                db = ProgramDatabase::open(&path, &observed_config(2)).unwrap();
+            }
+            db.insert(program(code.clone(), i % 2, *s, None)).unwrap();
+        }
+        assert_cells_hold_their_fittest(&db, 2);
+        (0..2).map(|island| db.grid_occupancy(island).unwrap()).collect::<Vec<_>>()
+    };
+    let whole = run(None);
+    assert_eq!(run(Some(11)), whole);
+    assert_eq!(run(Some(23)), whole);
+}
+
+#[test]
+fn a_database_made_before_observed_ranges_keeps_the_fixed_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.db");
+    let mut db = ProgramDatabase::open(&path, &observed_config(1)).unwrap();
+    db.insert(program("fn a() {}", 0, 0.5, None)).unwrap();
+    drop(db);
+    // What an older build left: a config, and no saved ranges.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute("DELETE FROM meta WHERE key = ?1", [openevolve_db::META_FEATURE_RANGES]).unwrap();
+    drop(conn);
+    let mut db = ProgramDatabase::open(&path, &observed_config(1)).unwrap();
+    for (code, s) in close_variants(20) {
+        db.insert(program(code, 0, s, None)).unwrap();
+    }
+    // Fixed [0, 10000] characters: every one of them is in complexity bin 0.
+    let cells = db.grid_occupancy(0).unwrap();
+    assert!(cells.iter().all(|o| o.cell[0] == 0), "{cells:?}");
+}

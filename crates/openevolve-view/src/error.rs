@@ -20,6 +20,8 @@ pub enum ViewError {
     BadRequest(String),
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("{0}")]
+    Db(#[from] openevolve_db::DbError),
     #[error("{what} is not valid JSON: {source}")]
     Json { what: String, source: serde_json::Error },
     #[error("cannot read {path}: {source}")]

@@ -492,7 +492,12 @@ pub fn grid(source: &RunSource, conn: &Connection, q: &GridQuery) -> Result<Valu
         .filter(|(i, _)| q.island.is_none_or(|want| want == *i as i64))
         .map(|(island, cells)| json!({"island": island, "cells": cells}))
         .collect();
-    Ok(json!({"features": space.dimensions, "islands": islands}))
+    let ranges = openevolve_db::read::feature_ranges(conn)?;
+    let mut features = space.dimensions.clone();
+    for (dim, range) in features.iter_mut().zip(ranges) {
+        dim.range = range;
+    }
+    Ok(json!({"features": features, "islands": islands}))
 }
 
 /// `/api/scores` parameters: only what is newer than the cursors.

@@ -41,7 +41,9 @@ pub enum RunKind {
 pub struct Dimension {
     pub name: String,
     pub bins: u32,
-    pub range: [f64; 2],
+    /// What the bins split now: fixed, or the values seen so far (`None`
+    /// before the first). Filled per request: observed ranges widen.
+    pub range: Option<[f64; 2]>,
 }
 
 /// The grid's shape and the settings a viewer needs from `db.config`.
@@ -82,7 +84,7 @@ impl GridSpace {
             what: "the stored database config (meta db.config)".into(),
             source,
         })?;
-        // The database crate's own rules for bins and default ranges.
+        // The database crate's own rule for bins.
         let config = openevolve_db::DatabaseConfig {
             feature_dimensions: stored.feature_dimensions.clone(),
             feature_bins: stored.feature_bins.clone(),
@@ -95,7 +97,7 @@ impl GridSpace {
             .map(|name| Dimension {
                 name: name.clone(),
                 bins: config.feature_bins.for_dimension(name).max(1),
-                range: config.feature_range(name),
+                range: None,
             })
             .collect();
         Ok(Self {
@@ -322,8 +324,8 @@ mod tests {
     fn coords_unfold_the_mixed_radix_key() {
         let space = GridSpace {
             dimensions: vec![
-                Dimension { name: "a".into(), bins: 3, range: [0.0, 1.0] },
-                Dimension { name: "b".into(), bins: 5, range: [0.0, 1.0] },
+                Dimension { name: "a".into(), bins: 3, range: None },
+                Dimension { name: "b".into(), bins: 5, range: None },
             ],
             num_islands: 1,
             artifacts_base_path: None,

@@ -13,7 +13,7 @@ pub fn small_config(num_islands: usize, population_size: usize, archive_size: us
         archive_size,
         feature_dimensions: vec!["complexity".into(), "score".into()],
         feature_bins: FeatureBins::All(3),
-        feature_ranges: BTreeMap::from([("complexity".into(), [0.0, 90.0])]),
+        feature_ranges: BTreeMap::from([("complexity".into(), [0.0, 90.0]), ("score".into(), [0.0, 1.0])]),
         random_seed: Some(42),
         migration_interval: 5,
         migration_rate: 0.5,

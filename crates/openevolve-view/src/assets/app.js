@@ -213,6 +213,8 @@ function renderScoreChart() {
 }
 
 // ---------------------------------------------------------------- grid
+// A dimension's range: fixed, or observed so far (null before any value).
+const span = (range) => (range ? `[${fmt(range[0])}, ${fmt(range[1])}]` : "[no values yet]");
 
 function renderGridControls() {
   const dims = state.grid ? state.grid.features : [];
@@ -270,10 +272,10 @@ function renderGrid() {
         }
       }
     }
-    svg.append(el("svg:text", { x: left, y: h - 8, text: `${xd.name} [${fmt(xd.range[0])}, ${fmt(xd.range[1])}] →` }));
+    svg.append(el("svg:text", { x: left, y: h - 8, text: `${xd.name} ${span(xd.range)} →` }));
     if (yd) {
       svg.append(el("svg:text", { transform: `translate(${left - 8},${ny * size + 2}) rotate(-90)`,
-        text: `${yd.name} [${fmt(yd.range[0])}, ${fmt(yd.range[1])}] →` }));
+        text: `${yd.name} ${span(yd.range)} →` }));
     }
     host.append(el("div", { class: "grid-island" }, el("div", { text: `island ${island.island} · ${island.cells.length} cells` }), svg));
   }

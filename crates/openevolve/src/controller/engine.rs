@@ -689,6 +689,7 @@ impl Controller {
             outcomes: self.outcomes,
             best,
             programs_stored: self.db.len(),
+            cells_occupied: self.db.cells_occupied(),
             llm_usage: self.llms.usage(),
             output_dir: self.layout.root.clone(),
             wall_seconds: self.started.elapsed().as_secs_f64(),

@@ -111,6 +111,9 @@ pub struct RunSummary {
     pub outcomes: std::collections::BTreeMap<String, u64>,
     pub best: Option<BestProgram>,
     pub programs_stored: usize,
+    /// MAP-Elites cells holding an elite, over all islands: how far the
+    /// search spread.
+    pub cells_occupied: usize,
     pub llm_usage: UsageSnapshot,
     pub output_dir: PathBuf,
     pub wall_seconds: f64,
