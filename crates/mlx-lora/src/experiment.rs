@@ -178,11 +178,13 @@ fn prepare_with_held_out(experiment: &Experiment) -> Result<(Prepared, Vec<Token
     let splits = build_wordnet(&crate::paths::wordnet_dir()?, &experiment.data)?;
     let cache = crate::paths::token_cache_dir();
     let tokenize = |split| tokenize_all_cached(&tokenizer, split, experiment.max_len, &cache);
-    let (train_set, valid_set, test_set) = (tokenize(&splits.train)?, tokenize(&splits.valid)?, tokenize(&splits.test)?);
+    let (train_set, valid_set, test_set) =
+        (tokenize(&splits.train)?, tokenize(&splits.valid)?, tokenize(&splits.test)?);
     let mut config = experiment.train.clone();
     config.batch.pad_id = tokenizer.pad_id;
     lora::apply(&mut model, &experiment.lora)?;
-    let prepared = Prepared { model, train_set, valid_set, config, load_seconds: start.elapsed().as_secs_f64() };
+    let prepared =
+        Prepared { model, train_set, valid_set, config, load_seconds: start.elapsed().as_secs_f64() };
     Ok((prepared, test_set))
 }
 

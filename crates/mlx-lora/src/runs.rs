@@ -228,9 +228,13 @@ mod tests {
     #[test]
     fn a_run_is_prepared_then_trained_after_the_reset_and_its_answer_split() {
         let process = scripted(vec![Ok(vec![]), Ok(train_answer(&[1.5f32, 2.0], b"SAFETENSORS"))]);
-        let run: JudgedRun<Vec<f32>> = judge_run(&process, &MemoryMeter::Resident, b"setup", b"data").unwrap();
+        let run: JudgedRun<Vec<f32>> =
+            judge_run(&process, &MemoryMeter::Resident, b"setup", b"data").unwrap();
         assert_eq!(*process.calls.borrow(), [PREPARE, TRAIN]);
-        assert_eq!((run.report, run.adapters.as_slice(), run.peak_memory_bytes), (vec![1.5, 2.0], &b"SAFETENSORS"[..], 7));
+        assert_eq!(
+            (run.report, run.adapters.as_slice(), run.peak_memory_bytes),
+            (vec![1.5, 2.0], &b"SAFETENSORS"[..], 7)
+        );
     }
 
     #[test]

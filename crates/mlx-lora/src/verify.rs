@@ -145,9 +145,13 @@ pub fn check_batches(
                     return Err(format!("batch {i}: the mask holds values other than 0 and 1"));
                 }
                 if ones != batch.tokens {
-                    return Err(format!("batch {i} says it has {} tokens in the loss; its mask has {ones}", batch.tokens));
+                    return Err(format!(
+                        "batch {i} says it has {} tokens in the loss; its mask has {ones}",
+                        batch.tokens
+                    ));
                 }
-                targets_in_loss.extend(targets.iter().zip(&mask).filter(|(_, m)| **m != 0.0).map(|(t, _)| *t));
+                targets_in_loss
+                    .extend(targets.iter().zip(&mask).filter(|(_, m)| **m != 0.0).map(|(t, _)| *t));
             }
             targets_in_loss.sort_unstable();
             steps.push(targets_in_loss);
@@ -159,7 +163,11 @@ pub fn check_batches(
         make_batches(examples, options).map_err(|e| format!("the reference batching failed: {e}"))?;
     let (got, want) = (per_step(&candidate)?, per_step(&reference)?);
     if got.len() != want.len() {
-        return Err(format!("the batches make {} optimizer steps; the reference's make {}", got.len(), want.len()));
+        return Err(format!(
+            "the batches make {} optimizer steps; the reference's make {}",
+            got.len(),
+            want.len()
+        ));
     }
     if let Some(step) = (0..got.len()).find(|&s| got[s] != want[s]) {
         return Err(format!(

@@ -75,13 +75,19 @@ fn the_matmul_evaluator_times_correct_tilings_and_rejects_a_wrong_one() {
     let busy = "        BUSY_UNTIL.store(now_micros() + 2_000, std::sync::atomic::Ordering::Relaxed);\n        \
                 let c = a.matmul(b)?;\n        c.eval()?;\n        \
                 BUSY_UNTIL.store(now_micros() + 2_000, std::sync::atomic::Ordering::Relaxed);\n        return Ok(c);\n";
-    let code = untiled.replace(honest, busy).replace("// EVOLVE-BLOCK-START\n", &format!("// EVOLVE-BLOCK-START\n{SABOTEUR}"));
+    let code = untiled
+        .replace(honest, busy)
+        .replace("// EVOLVE-BLOCK-START\n", &format!("// EVOLVE-BLOCK-START\n{SABOTEUR}"));
     std::fs::write(&saboteur, code).unwrap();
     let e = eval_json(&saboteur, &example().join("evaluator.rs"), &mixed, &example().join("candidate.toml"));
     eprintln!("saboteur: {}", e["metrics"]);
     assert_eq!(e["metrics"]["correct"], 1.0, "{e:#}");
     let score = e["metrics"]["combined_score"].as_f64().unwrap();
-    assert!(score < 1.25, "slowing the reference paid: combined_score {score}\n{}", e["artifacts"]["timings"]);
+    assert!(
+        score < 1.25,
+        "slowing the reference paid: combined_score {score}\n{}",
+        e["artifacts"]["timings"]
+    );
 }
 
 /// Two threads started at load time that spin unless the candidate has

@@ -171,7 +171,6 @@ impl DatabaseConfig {
         }
         problems
     }
-
 }
 
 /// The fixed range a dimension without `feature_ranges` had before ranges

@@ -55,7 +55,8 @@ impl ProgramDatabase {
         crate::schema::attach_prompt_log(&conn, &crate::snapshot::prompt_log_path(path))?;
         let stored_config = store::meta(&conn, META_CONFIG)?;
         // Made before observed ranges: no saved ranges beside a saved config.
-        let legacy = stored_config.is_some() && store::meta(&conn, crate::grid::META_FEATURE_RANGES)?.is_none();
+        let legacy =
+            stored_config.is_some() && store::meta(&conn, crate::grid::META_FEATURE_RANGES)?.is_none();
         let mut space = FeatureSpace::new(config, legacy);
 
         if let Some(stored) = stored_config {

@@ -292,7 +292,8 @@ mod tests {
         assert!(s.widen(&[1008.0, 9.0]), "complexity widened; score is fixed");
         assert!(!s.widen(&[1004.0, -1.0]) && !s.widen(&[f64::NAN, 0.1]));
         assert_eq!(s.ranges(), vec![Some([1000.0, 1008.0]), Some([0.0, 1.0])]);
-        let bins: Vec<u32> = [1000.0, 1002.0, 1004.0, 1006.0, 1008.0].iter().map(|&c| s.bins_of(&[c, 0.0])[0]).collect();
+        let bins: Vec<u32> =
+            [1000.0, 1002.0, 1004.0, 1006.0, 1008.0].iter().map(|&c| s.bins_of(&[c, 0.0])[0]).collect();
         assert_eq!(bins, vec![0, 1, 2, 3, 3]);
         assert_eq!(s.describe(), "complexity:4:observed score:4:[0,1]");
     }

@@ -29,13 +29,13 @@
 //!   lists in id or rank order.
 
 mod config;
-mod identity;
 mod database;
 mod error;
 mod features;
 mod fenwick;
 mod fitness;
 mod grid;
+mod identity;
 mod index;
 mod iterations;
 mod migration;

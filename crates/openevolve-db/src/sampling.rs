@@ -120,7 +120,11 @@ impl ProgramDatabase {
         let load = |db: &Self, ids: Vec<ProgramId>| -> Result<Vec<Program>, DbError> {
             ids.into_iter().map(|id| db.program(id)).collect()
         };
-        Ok(ShownPrograms { top: load(self, chosen)?, diverse: load(self, diverse)?, inspirations: load(self, inspirations)? })
+        Ok(ShownPrograms {
+            top: load(self, chosen)?,
+            diverse: load(self, diverse)?,
+            inspirations: load(self, inspirations)?,
+        })
     }
 }
 

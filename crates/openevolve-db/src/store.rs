@@ -299,7 +299,8 @@ pub(crate) fn all_features(conn: &Connection) -> Result<Vec<(ProgramId, Vec<f64>
 }
 
 pub(crate) fn set_cell_key(conn: &Connection, id: ProgramId, cell_key: u64) -> Result<(), DbError> {
-    conn.prepare_cached("UPDATE programs SET cell_key = ?2 WHERE id = ?1")?.execute(params![id, cell_key as i64])?;
+    conn.prepare_cached("UPDATE programs SET cell_key = ?2 WHERE id = ?1")?
+        .execute(params![id, cell_key as i64])?;
     Ok(())
 }
 

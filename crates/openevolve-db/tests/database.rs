@@ -344,7 +344,8 @@ fn a_database_of_the_previous_schema_finds_whitespace_variants_once_migrated() {
 fn close_variants(n: usize) -> Vec<(String, f64)> {
     (0..n)
         .map(|i| {
-            let body: String = (0..(40 + (i * 7) % 13)).map(|k| format!("x{} ", (k * 31 + i * 17) % 97)).collect();
+            let body: String =
+                (0..(40 + (i * 7) % 13)).map(|k| format!("x{} ", (k * 31 + i * 17) % 97)).collect();
             (format!("fn f() {{ {body} }}"), 0.40 + ((i * 37) % 23) as f64 / 100.0)
         })
         .collect()
@@ -364,7 +365,8 @@ fn observed_config(num_islands: usize) -> DatabaseConfig {
 /// fall under the current ranges.
 fn assert_cells_hold_their_fittest(db: &ProgramDatabase, islands: usize) {
     for island in 0..islands {
-        let members: Vec<_> = db.island_members(island).unwrap().into_iter().map(|id| db.program(id).unwrap()).collect();
+        let members: Vec<_> =
+            db.island_members(island).unwrap().into_iter().map(|id| db.program(id).unwrap()).collect();
         let mut fittest: BTreeMap<Vec<u32>, (f64, i64)> = BTreeMap::new();
         for p in &members {
             let entry = fittest.entry(p.cell.clone()).or_insert((p.fitness, p.id));
@@ -374,7 +376,8 @@ fn assert_cells_hold_their_fittest(db: &ProgramDatabase, islands: usize) {
         }
         let owners: BTreeMap<Vec<u32>, i64> =
             db.grid_occupancy(island).unwrap().into_iter().map(|o| (o.cell, o.program)).collect();
-        let expected: BTreeMap<Vec<u32>, i64> = fittest.into_iter().map(|(cell, (_, id))| (cell, id)).collect();
+        let expected: BTreeMap<Vec<u32>, i64> =
+            fittest.into_iter().map(|(cell, (_, id))| (cell, id)).collect();
         assert_eq!(owners, expected, "island {island}");
     }
 }

@@ -6,7 +6,12 @@
 //! * Landlock (Linux 5.13+, where the kernel offers it): writing, creating,
 //!   removing and renaming files only beneath the process's own directory,
 //!   on `/dev/null`, and on the GPU's device nodes ([`gpu_device_nodes`]),
-//!   which a process must open for writing to use the GPU at all. Reading stays allowed everywhere unless the judge
+//!   which a process must open for writing to use the GPU at all. Where
+//!   there are such nodes, a process may also write beneath its own
+//!   `/proc/<pid>/task` (CUDA names its threads there and will not start
+//!   otherwise); that includes its own `clear_refs`, so there the kernel's
+//!   host peak-memory mark is the process's to reset, and GPU evaluators
+//!   measure device memory instead. Reading stays allowed everywhere unless the judge
 //!   names what a process may read ([`Reads::Only`]): then only those
 //!   paths, its own directory and the system's folders. ABI 4+: TCP
 //!   bind/connect refused unless `allow_network`. ABI 6+: no signals to, and
@@ -140,7 +145,8 @@ impl Reads {
 
 /// Folders every process reads to start at all: programs, libraries,
 /// configuration, and the kernel's views of itself.
-pub const SYSTEM_DIRS: [&str; 10] = ["/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/etc", "/proc", "/sys", "/dev"];
+pub const SYSTEM_DIRS: [&str; 10] =
+    ["/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/etc", "/proc", "/sys", "/dev"];
 
 /// The NVIDIA driver's device nodes (`/dev/nvidia*`: the devices, the
 /// control node, unified memory, capabilities). A CUDA process opens them
@@ -164,6 +170,10 @@ pub struct Confinement {
     cpu_seconds: Option<u64>,
     /// A Landlock ruleset to enforce (close-on-exec; the kernel made it so).
     ruleset: Option<OwnedFd>,
+    /// Rights the child adds beneath its own `/proc/self/task` before it
+    /// restricts itself (0: none). CUDA names its threads there, and fails
+    /// to initialize when it cannot.
+    own_task_rights: u64,
 }
 
 impl Confinement {
@@ -182,11 +192,16 @@ impl Confinement {
 
     fn with_rules(own_dir: &Path, limits: &Limits, reads: &Reads, proc_writes: bool) -> io::Result<Self> {
         let abi = landlock_abi();
-        let ruleset =
-            if abi == 0 { None } else { Some(ruleset(abi, own_dir, limits.allow_network, reads, proc_writes)?) };
+        let ruleset = if abi == 0 {
+            None
+        } else {
+            Some(ruleset(abi, own_dir, limits.allow_network, reads, proc_writes)?)
+        };
+        let gpu = !gpu_device_nodes().is_empty();
         Ok(Self {
             memory_bytes: limits.memory_mb.map(|mb| mb * 1024 * 1024),
             cpu_seconds: limits.cpu_seconds,
+            own_task_rights: if gpu && ruleset.is_some() { file_rights(abi) } else { 0 },
             ruleset,
         })
     }
@@ -202,6 +217,26 @@ impl Confinement {
             set_limit(sys::RLIMIT_CPU, secs, secs + 1)?;
         }
         if let Some(fd) = &self.ruleset {
+            if self.own_task_rights != 0 {
+                // SAFETY: a static C string; the fd is ours and closed at exec.
+                let task = sys::check(unsafe {
+                    sys::open(c"/proc/self/task".as_ptr(), sys::O_PATH | sys::O_CLOEXEC)
+                })?;
+                let attr = PathBeneathAttr { allowed_access: self.own_task_rights, parent_fd: task };
+                // SAFETY: valid fds and attr.
+                let added = unsafe {
+                    sys::syscall(
+                        sys::SYS_LANDLOCK_ADD_RULE,
+                        fd.as_raw_fd(),
+                        RULE_PATH_BENEATH,
+                        &attr as *const PathBeneathAttr,
+                        0u32,
+                    )
+                };
+                if added != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
             // SAFETY: plain syscalls on values prepared before the fork.
             unsafe {
                 sys::check(sys::prctl(sys::PR_SET_NO_NEW_PRIVS, 1u64, 0u64, 0u64, 0u64))?;
@@ -266,7 +301,7 @@ fn ruleset(
     let ruleset = unsafe { OwnedFd::from_raw_fd(fd as i32) };
     allow_beneath(&ruleset, own_dir, fs)?;
     // Files (not directories) accept only file rights.
-    let file_rights = FS_WRITE_FILE | if abi >= 3 { FS_TRUNCATE } else { 0 };
+    let file_rights = file_rights(abi);
     allow_beneath(&ruleset, Path::new("/dev/null"), file_rights)?;
     for node in gpu_device_nodes() {
         allow_beneath(&ruleset, &node, file_rights)?;
@@ -286,6 +321,12 @@ fn ruleset(
         }
     }
     Ok(ruleset)
+}
+
+/// Writing an existing file: what `/dev/null`, device nodes and `/proc`
+/// files need.
+fn file_rights(abi: u32) -> u64 {
+    FS_WRITE_FILE | if abi >= 3 { FS_TRUNCATE } else { 0 }
 }
 
 fn allow_beneath(ruleset: &OwnedFd, path: &Path, access: u64) -> io::Result<()> {

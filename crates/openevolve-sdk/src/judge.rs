@@ -117,7 +117,11 @@ impl Candidate {
     /// A fresh process playing `role`, reading what `reads` allows, with a
     /// directory of its own, under the candidate's limits either way (so
     /// that both sides of a comparison run alike).
-    pub fn start_process_with(&self, role: ProcessRole, reads: &Reads) -> Result<CandidateProcess, CandidateError> {
+    pub fn start_process_with(
+        &self,
+        role: ProcessRole,
+        reads: &Reads,
+    ) -> Result<CandidateProcess, CandidateError> {
         let n = self.started.fetch_add(1, Ordering::Relaxed);
         let (library, name) = match role {
             ProcessRole::Candidate => (Some(Path::new(&self.path)), "candidate"),

@@ -62,7 +62,6 @@ impl CandidateProcess {
         }
         Paused { pids: stopped }
     }
-
 }
 
 /// Processes stopped by [`CandidateProcess::pause`]; dropping it lets them
@@ -79,4 +78,3 @@ impl Drop for Paused {
         }
     }
 }
-

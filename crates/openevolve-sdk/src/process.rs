@@ -223,9 +223,7 @@ fn exchange(inner: &Mutex<Inner>, request: Option<&[u8]>) -> Vec<u8> {
     match answer {
         Ok(answer) => answer,
         Err(e) if e.kind() == io::ErrorKind::InvalidData => garbled(inner, format!("its answer: {e}")),
-        Err(_) => {
-            fail(reference, end(inner, Cause::Died).expect_err("a died process is a failure"))
-        }
+        Err(_) => fail(reference, end(inner, Cause::Died).expect_err("a died process is a failure")),
     }
 }
 

@@ -57,7 +57,8 @@ pub(crate) fn serve(library_path: &str, fingerprint: &AbiFingerprint, routines: 
         let mut answer = Vec::new();
         match frame.split_first() {
             Some((b'L', rest)) => {
-                let found: Result<(), CandidateError> = match (decode_all::<(String, String)>(rest), &library) {
+                let found: Result<(), CandidateError> = match (decode_all::<(String, String)>(rest), &library)
+                {
                     (Ok((name, ty)), Some(library)) => library.checked_entry(&name, &ty).map(drop),
                     (Ok(_), None) => Err(no_candidate()),
                     (Err(e), _) => Err(CandidateError::Load(e.to_string())),

@@ -56,7 +56,11 @@ const NOT_IMPLEMENTED: &[(&str, &str, &str)] = &[
 /// metrics. Warned about and dropped like [`NOT_IMPLEMENTED`], so that no
 /// config believes it is on.
 const INERT: &[(&str, &str, &str)] = &[
-    ("evaluator", "use_llm_feedback", "LLM feedback on programs is not implemented; scores are the evaluator's metrics alone"),
+    (
+        "evaluator",
+        "use_llm_feedback",
+        "LLM feedback on programs is not implemented; scores are the evaluator's metrics alone",
+    ),
     ("evaluator", "llm_feedback_weight", "LLM feedback on programs is not implemented"),
     ("llm", "evaluator_models", "only LLM feedback on programs would use them, and it is not implemented"),
 ];
@@ -242,7 +246,10 @@ mod tests {
         );
         assert!(r.errors.is_empty(), "{:?}", r.errors);
         let keys: Vec<&str> = r.warnings.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(keys, ["evaluator.use_llm_feedback", "evaluator.llm_feedback_weight", "llm.evaluator_models"]);
+        assert_eq!(
+            keys,
+            ["evaluator.use_llm_feedback", "evaluator.llm_feedback_weight", "llm.evaluator_models"]
+        );
         assert!(r.warnings[0].1.contains("not implemented"), "{}", r.warnings[0].1);
         assert!(v["evaluator"].get("use_llm_feedback").is_none());
         assert!(v["llm"].get("evaluator_models").is_none());
