@@ -59,6 +59,8 @@ pub struct JudgedRun<R> {
     pub seconds: f64,
     /// Peak memory during [`TRAIN`], measured by the [`MemoryMeter`].
     pub peak_memory_bytes: u64,
+    /// Which memory that is.
+    pub memory_source: MemorySource,
     /// The trained adapters (safetensors), as the run sent them.
     pub adapters: Vec<u8>,
 }
@@ -117,6 +119,25 @@ pub fn judge_trials<R>(
     })
 }
 
+/// Which memory a run's peak counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemorySource {
+    /// The run process's resident host memory (kernel).
+    Resident,
+    /// The devices' memory in use (driver), less what others held.
+    Device,
+}
+
+impl MemorySource {
+    /// How a summary names it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Resident => "peak resident memory",
+            Self::Device => "peak device memory (driver's count)",
+        }
+    }
+}
+
 /// How the judge measures a run's memory.
 pub enum MemoryMeter {
     /// The kernel's peak resident size of the run's process (MLX on the CPU).
@@ -128,6 +149,13 @@ pub enum MemoryMeter {
 }
 
 impl MemoryMeter {
+    pub fn source(&self) -> MemorySource {
+        match self {
+            Self::Resident => MemorySource::Resident,
+            Self::Device { .. } => MemorySource::Device,
+        }
+    }
+
     /// The meter for MLX's default device, read before the run's process
     /// starts: nothing the run does, from its first instruction, counts as
     /// another's use.
@@ -170,7 +198,13 @@ pub fn judge_run<R: DeserializeOwned>(
     };
     let (report, adapters) = split_answer(&answer)?;
     let report = serde_json::from_slice(report).map_err(|e| format!("the run's report: {e}"))?;
-    Ok(JudgedRun { report, seconds, peak_memory_bytes, adapters: adapters.to_vec() })
+    Ok(JudgedRun {
+        report,
+        seconds,
+        peak_memory_bytes,
+        memory_source: meter.source(),
+        adapters: adapters.to_vec(),
+    })
 }
 
 /// [`TRAIN`]'s answer, on the run's side: the report as JSON, then the

@@ -2,7 +2,7 @@
 //!
 //! - The rule: the candidate's validation loss must be within 1% (relative,
 //!   either way) of the baseline's. Inside, `convergence` is 1.
-//! - The measure: tokens per second per MB of peak resident memory while
+//! - The measure: tokens per second per MB of peak memory (resident; on a GPU, device) while
 //!   training, the candidate's over the baseline's
 //!   (`throughput_per_mb_ratio` = speed × memory ratio, medians over the
 //!   trials). The judge times the training; the kernel counts the memory.
@@ -76,7 +76,7 @@ pub fn score(m: &Measured) -> EvaluationResult {
         "experiment {} ({} steps of {} examples, {} trials of each)\n\
          validation loss: baseline {:.5}, candidate {:.5} ({:+.3}%; the rule allows ±{:.0}%)\n\
          throughput: baseline {base_tps:.0}, candidate {cand_tps:.0} tokens/s (×{:.3}); runs (s): {:?} vs {:?}\n\
-         peak resident memory while training: baseline {:.1} MB, candidate {:.1} MB (×{:.3} leaner)\n\
+         {} while training: baseline {:.1} MB, candidate {:.1} MB (×{:.3} leaner)\n\
          tokens/s per MB: baseline {base_per_mb:.3}, candidate {cand_per_mb:.3} (×{ratio:.3})\n\
          positions through the model: baseline {}, candidate {} (padding included)\n\
          score: convergence {convergence:.3}, efficiency {efficiency:.3}, combined {combined:.4}{}{leak_note}",
@@ -91,6 +91,7 @@ pub fn score(m: &Measured) -> EvaluationResult {
         cand_tps / base_tps,
         times(m.baseline),
         times(m.candidate),
+        m.baseline[0].run.memory_source.describe(),
         base.peak_mb,
         cand.peak_mb,
         base.peak_mb / cand.peak_mb,

@@ -4,7 +4,7 @@
 //!   either way) of the baseline's. Inside, `convergence` is 1.
 //! - `efficiency` = clamp(0.5 + 0.25 × (0.7 × log2(speed) + 0.3 × log2(memory)), 0, 1),
 //!   where speed = baseline / candidate training seconds (the judge's
-//!   clock) and memory = baseline / candidate peak resident memory while
+//!   clock) and memory = baseline / candidate peak memory (resident; on a GPU, device) while
 //!   training (the kernel's count), medians over the trials. Equal to
 //!   the baseline is 0.5; twice as fast at equal memory is 0.675.
 //! - Inside the rule: `combined_score` = 0.7 × convergence + 0.3 × efficiency,
@@ -89,7 +89,7 @@ pub fn score(m: &Measured) -> EvaluationResult {
          validation loss: baseline {base_loss:.5}, candidate {cand_loss:.5} ({:+.3}%; the rule allows ±{:.0}%); base model {:.5}\n\
          training: baseline {base_s:.2} s, candidate {cand_s:.2} s (speed ×{speed:.3}); {:.0} vs {:.0} tokens/s\n\
          runs (s): baseline {}; candidate {}\n\
-         peak resident memory while training: baseline {:.1} MB, candidate {:.1} MB (×{memory:.3} leaner)\n\
+         {} while training: baseline {:.1} MB, candidate {:.1} MB (×{memory:.3} leaner)\n\
          per-step training losses differ by {:.3}% on average\n\
          score: convergence {convergence:.3}, efficiency {efficiency:.3}, combined {combined:.4}{}{leak_note}",
         m.experiment.name,
@@ -102,6 +102,7 @@ pub fn score(m: &Measured) -> EvaluationResult {
         tokens / cand_s,
         run_times(m.baseline),
         run_times(m.candidate),
+        m.baseline[0].run.memory_source.describe(),
         mb(base_peak),
         mb(cand_peak),
         100.0 * gap,
