@@ -150,6 +150,16 @@ fn report(summary: &RunSummary, args: &RunArgs) {
         );
     }
     eprintln!("stored:     {} programs in {} grid cells", summary.programs_stored, summary.cells_occupied);
+    if summary.evaluations_saved > 0 {
+        eprintln!(
+            "duplicates: {} children not evaluated (same code or behaviour)",
+            summary.evaluations_saved
+        );
+    }
+    if let Some(shares) = &summary.model_shares {
+        let shares: Vec<String> = shares.iter().map(|(m, s)| format!("{m} {:.0}%", 100.0 * s)).collect();
+        eprintln!("models:     chosen by the bandit: {}", shares.join(", "));
+    }
     let usage = &summary.llm_usage.total;
     eprintln!(
         "llm:        {} requests, {} prompt + {} completion tokens, ${:.4}",

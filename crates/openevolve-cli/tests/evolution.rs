@@ -363,3 +363,117 @@ fn forty_close_variants_spread_over_the_grid() {
     assert_eq!(in_grid as u64, cells, "the summary counts the stored grid");
     assert!(stderr.contains(&format!("in {cells} grid cells")), "{stderr}");
 }
+
+/// A whole search, as a full rewrite; `{note}` is a comment and `{name}` a
+/// local variable's name, neither of which changes what it does.
+const RENAMEABLE: &str = r#"```rust
+pub fn search(budget: usize, rng: &mut Rng) -> (f64, f64, f64) {
+    // {note}
+    let mut best = (0.0, 0.0, objective(0.0, 0.0));
+    let explore = budget / 2;
+    for _ in 1..explore {
+        let x = rng.range(-5.0, 5.0);
+        let y = rng.range(-5.0, 5.0);
+        let value = objective(x, y);
+        if value < best.2 {
+            best = (x, y, value);
+        }
+    }
+    let mut {name} = 0.5;
+    for _ in explore.max(1)..budget {
+        let x = (best.0 + rng.range(-{name}, {name})).clamp(-5.0, 5.0);
+        let y = (best.1 + rng.range(-{name}, {name})).clamp(-5.0, 5.0);
+        let value = objective(x, y);
+        if value < best.2 {
+            best = (x, y, value);
+        } else {
+            {name} = ({name} * 0.995_f64).max(1e-4);
+        }
+    }
+    best
+}
+```
+"#;
+
+#[test]
+fn a_child_that_behaves_like_a_stored_one_is_a_duplicate_and_not_evaluated() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(
+        tmp.path(),
+        &SEQUENTIAL_CONFIG.replace("max_iterations: 6", "max_iterations: 2\ndiff_based_evolution: false"),
+    );
+    let out = tmp.path().join("run");
+    let variant = |note: &str, name: &str| RENAMEABLE.replace("{note}", note).replace("{name}", name);
+    let first = variant("refine around the best point", "step");
+    // Another comment and another name: other code, the same search.
+    let renamed = variant("shrink the steps as we go", "radius");
+    let llm = ScriptedLlm::start(replies(&[&first, &renamed]), 0, Duration::ZERO);
+    let (code, stderr, _) = run_fm(&config, &out, &llm, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let db = out.join("evolution.db");
+    let rows: Vec<(String, Option<String>, Option<i64>)> = query(
+        &db,
+        "SELECT outcome, message, child_id FROM iterations WHERE iteration > 0 ORDER BY iteration",
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    );
+    assert!(["improved", "stored"].contains(&rows[0].0.as_str()), "{rows:?}");
+    let first_id = rows[0].2.unwrap();
+    assert_eq!(rows[1].0, "duplicate", "{rows:?}");
+    let message = rows[1].1.clone().unwrap();
+    assert!(message.contains(&format!("behaves like program {first_id}")), "{message}");
+    // It was not stored, and not evaluated: its fingerprint was known.
+    let stored: i64 = query(&db, "SELECT COUNT(*) FROM programs", |r| r.get(0)).pop().unwrap();
+    assert_eq!(stored, 2, "the initial program and the first child");
+    let summary = read_json(&out.join("summary.json"));
+    assert_eq!(summary["evaluations_saved"], 1, "{summary}");
+    let fingerprints: Vec<Option<String>> =
+        query(&db, "SELECT behaviour FROM programs ORDER BY id", |r| r.get(0));
+    assert!(fingerprints.iter().all(Option::is_some), "every stored program keeps its fingerprint");
+}
+
+#[test]
+fn the_model_bandit_learns_to_ask_the_model_that_improves_programs() {
+    let tmp = tempfile::tempdir().unwrap();
+    // One model answers with a refining search (its start step differs
+    // with each request, so no two answers are the same program); the other
+    // never gives code.
+    let refining =
+        RENAMEABLE.replace("{note}", "refine").replace("{name}", "step").replace("= 0.5;", "= 0.5{n};");
+    let good = ScriptedLlm::start(replies(&[&refining]), 0, Duration::ZERO);
+    let idle = ScriptedLlm::start(replies(&[NO_BLOCKS]), 0, Duration::ZERO);
+    let config = write_config(
+        tmp.path(),
+        &format!(
+            "{}llm:\n  retries: 0\n  timeout: 30\n  model_selection: ucb\n  ucb_exploration: 0.5\n  models:\n    \
+             - {{name: refiner, api_base: \"{}\", weight: 1}}\n    - {{name: idler, api_base: \"{}\", weight: 1}}\n",
+            SEQUENTIAL_CONFIG
+                .replace("max_iterations: 6", "max_iterations: 16\ndiff_based_evolution: false")
+                .replace("llm:\n  retries: 0\n  timeout: 30\n", ""),
+            good.api_base,
+            idle.api_base
+        ),
+    );
+    let example = repo_root().join("examples/function_minimization");
+    let out = tmp.path().join("run");
+    let run = openevolve()
+        .arg("run")
+        .arg(example.join("initial.rs"))
+        .arg(example.join("evaluator.rs"))
+        .arg("--config")
+        .arg(&config)
+        .arg("--output")
+        .arg(&out)
+        .arg("--cache-dir")
+        .arg(cache_dir())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    let summary = read_json(&out.join("summary.json"));
+    let shares = &summary["model_shares"];
+    let (refiner, idler) = (shares["refiner"].as_f64().unwrap(), shares["idler"].as_f64().unwrap());
+    assert!(idler > 0.0, "both models are tried: {summary}");
+    assert!(refiner >= 0.7, "the bandit still asks the idle model {idler:.2} of the time: {summary}");
+    assert_eq!((good.requests() + idle.requests()) as u64, 16);
+    assert!(stderr.contains("chosen by the bandit"), "{stderr}");
+}

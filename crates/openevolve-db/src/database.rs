@@ -182,6 +182,7 @@ impl ProgramDatabase {
                     mutation: program.mutation,
                     prompt,
                     migrated_from: None,
+                    behaviour: program.behaviour.as_deref(),
                 };
                 let id = store::insert_program(&tx, &row)?;
                 store::insert_artifacts(
@@ -354,6 +355,16 @@ impl ProgramDatabase {
             }
         }
         Ok(None)
+    }
+
+    /// The first stored program whose behaviour fingerprint is `fingerprint`.
+    pub fn find_by_behaviour(&self, fingerprint: &str) -> Result<Option<ProgramId>, DbError> {
+        store::find_by_behaviour(&self.conn, fingerprint)
+    }
+
+    /// Every stored behaviour fingerprint, with the first program that had it.
+    pub fn known_behaviours(&self) -> Result<BTreeMap<String, ProgramId>, DbError> {
+        store::known_behaviours(&self.conn)
     }
 
     /// Highest `iteration_found` stored, for resuming.

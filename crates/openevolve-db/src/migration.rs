@@ -66,6 +66,7 @@ impl ProgramDatabase {
                     mutation: Mutation::Migration,
                     prompt: None,
                     migrated_from: Some(source_id),
+                    behaviour: None,
                 };
                 let id = store::insert_program(&tx, &row)?;
                 store::copy_artifacts(&tx, source_id, id)?;

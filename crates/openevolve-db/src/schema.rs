@@ -85,6 +85,12 @@ const MIGRATIONS: &[&str] = &[
     r#"
     UPDATE programs SET code_hash = '';
     "#,
+    // 4 -> 5: the evaluator's behaviour fingerprint of a program, where it
+    // offers one: a child with a known fingerprint is not evaluated again.
+    r#"
+    ALTER TABLE programs ADD COLUMN behaviour TEXT;
+    CREATE INDEX programs_behaviour ON programs (behaviour) WHERE behaviour IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this build writes.

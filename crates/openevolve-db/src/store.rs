@@ -32,6 +32,9 @@ pub(crate) struct ProgramRow<'a> {
     pub mutation: Mutation,
     pub prompt: Option<&'a str>,
     pub migrated_from: Option<ProgramId>,
+    /// The evaluator's behaviour fingerprint (none for migrants: the
+    /// program they copy holds it).
+    pub behaviour: Option<&'a str>,
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -51,7 +54,8 @@ pub(crate) fn insert_program(conn: &Connection, row: &ProgramRow) -> Result<Prog
     conn.prepare_cached(
         "INSERT INTO programs (code, code_hash, language, parent_id, island, generation, \
          iteration_found, metrics, fitness, features, cell_key, model, mutation, prompt, \
-         migrated_from, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+         migrated_from, created_at_ms, behaviour) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
     )?
     .execute(params![
         row.code,
@@ -70,6 +74,7 @@ pub(crate) fn insert_program(conn: &Connection, row: &ProgramRow) -> Result<Prog
         None::<&str>,
         row.migrated_from,
         now_ms(),
+        row.behaviour,
     ])?;
     let id = conn.last_insert_rowid();
     if let Some(prompt) = row.prompt {
@@ -307,4 +312,23 @@ pub(crate) fn set_cell_key(conn: &Connection, id: ProgramId, cell_key: u64) -> R
 pub(crate) fn clear_cells(conn: &Connection) -> Result<(), DbError> {
     conn.prepare_cached("DELETE FROM cells")?.execute([])?;
     Ok(())
+}
+
+/// The stored program that had this behaviour fingerprint first.
+pub(crate) fn find_by_behaviour(conn: &Connection, fingerprint: &str) -> Result<Option<ProgramId>, DbError> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .prepare_cached("SELECT MIN(id) FROM programs WHERE behaviour = ?1")?
+        .query_row([fingerprint], |r| r.get::<_, Option<ProgramId>>(0))
+        .optional()?
+        .flatten())
+}
+
+/// Every stored behaviour fingerprint with the first program that had it.
+pub(crate) fn known_behaviours(conn: &Connection) -> Result<BTreeMap<String, ProgramId>, DbError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT behaviour, MIN(id) FROM programs WHERE behaviour IS NOT NULL GROUP BY behaviour",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }

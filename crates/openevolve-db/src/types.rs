@@ -81,6 +81,9 @@ pub struct NewProgram {
     pub mutation: Mutation,
     /// Kept only when `log_prompts` is on.
     pub prompt: Option<String>,
+    /// The evaluator's behaviour fingerprint, where it offers one: a later
+    /// child with the same one is a duplicate of this program.
+    pub behaviour: Option<String>,
 }
 
 /// A stored program, without its artifacts (see `ProgramDatabase::artifacts`).

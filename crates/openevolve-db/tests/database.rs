@@ -332,6 +332,8 @@ fn a_database_of_the_previous_schema_finds_whitespace_variants_once_migrated() {
     });
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute("UPDATE programs SET code_hash = ?1", [&raw_key]).unwrap();
+    // Nor had it the columns of later versions.
+    conn.execute_batch("DROP INDEX programs_behaviour; ALTER TABLE programs DROP COLUMN behaviour;").unwrap();
     conn.pragma_update(None, "user_version", 3).unwrap();
     drop(conn);
     let db = ProgramDatabase::open(&path, &config).unwrap();

@@ -34,6 +34,7 @@ fn child(code: &str, island: usize, score: f64, big_artifact: bool) -> NewProgra
         model: None,
         mutation: Mutation::Diff,
         prompt: None,
+        behaviour: None,
     }
 }
 

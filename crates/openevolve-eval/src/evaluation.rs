@@ -101,7 +101,24 @@ pub struct Evaluation {
     /// Attempts of the last stage (more than 1 after evaluator errors).
     pub attempts: u32,
     pub timings: Timings,
+    /// The evaluator's behaviour fingerprint of the candidate, where it
+    /// offers one (see [`Behaviour`]).
+    pub behaviour: Option<Behaviour>,
 }
+
+/// What an evaluator's behaviour stage said of a candidate: a cheap
+/// fingerprint of what it does, taken before the full evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Behaviour {
+    pub fingerprint: String,
+    /// A stored program already had this fingerprint, so the evaluation was
+    /// skipped: no metrics, no failure.
+    pub known: bool,
+}
+
+/// Tells whether a fingerprint belongs to a stored program; the caller's
+/// view of its database when the evaluation started.
+pub type KnownBehaviour = std::sync::Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
 impl Evaluation {
     pub fn is_ok(&self) -> bool {

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use crate::{Evaluation, EvaluatorHost};
+use crate::{Evaluation, EvaluatorHost, KnownBehaviour};
 
 /// A boxed future that may move between threads.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -17,10 +17,31 @@ pub trait Executor: Send + Sync {
     /// Builds and evaluates `source`, the full source of a program. A build
     /// error or a contained crash is a failed [`Evaluation`], never a panic.
     fn evaluate(self: Arc<Self>, source: String) -> BoxFuture<'static, Evaluation>;
+
+    /// As [`Self::evaluate`], but where the evaluator offers a behaviour
+    /// fingerprint, takes it first and skips the evaluation when `known`
+    /// says a stored program had it. An executor that cannot take
+    /// fingerprints evaluates as usual.
+    fn evaluate_unless_known(
+        self: Arc<Self>,
+        source: String,
+        known: KnownBehaviour,
+    ) -> BoxFuture<'static, Evaluation> {
+        let _ = known;
+        self.evaluate(source)
+    }
 }
 
 impl Executor for EvaluatorHost {
     fn evaluate(self: Arc<Self>, source: String) -> BoxFuture<'static, Evaluation> {
         Box::pin(async move { self.evaluate_source(&source).await })
+    }
+
+    fn evaluate_unless_known(
+        self: Arc<Self>,
+        source: String,
+        known: KnownBehaviour,
+    ) -> BoxFuture<'static, Evaluation> {
+        Box::pin(async move { self.evaluate_source_unless_known(&source, known).await })
     }
 }

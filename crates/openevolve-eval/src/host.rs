@@ -14,10 +14,11 @@ use crate::compile::{BuildFailure, BuiltCandidate, Compiler, Output};
 use crate::config::EvaluatorConfig;
 use crate::deps::DepSet;
 use crate::error::{PrepareError, io_err};
-use crate::evaluation::{Evaluation, Failure, FailureReason};
+use crate::evaluation::{Behaviour, Evaluation, Failure, FailureReason, KnownBehaviour, Timings};
 use crate::inprocess::InProcessEvaluator;
 use crate::toolchain::Toolchain;
 use crate::worker::{judge_args, run_worker};
+use openevolve_sdk::worker::{BEHAVIOUR_ARTIFACT, BEHAVIOUR_STAGE};
 
 /// Where a problem's files are.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,6 +77,8 @@ pub struct EvaluatorHost {
     worker: PathBuf,
     in_process: Option<Arc<InProcessEvaluator>>,
     stages: Vec<u8>,
+    /// The evaluator defines a behaviour stage.
+    offers_behaviour: bool,
     scratch: PathBuf,
     evaluator_args: Option<String>,
     eval_slots: Semaphore,
@@ -219,7 +222,7 @@ impl EvaluatorHost {
             Some(e) => e.describe().map_err(|f| PrepareError::EvaluatorDescribe(f.message))?,
             None => describe_worker(&compiler.toolchain, &worker).await?,
         };
-        let stages = parse_stages(&description)?;
+        let Description { stages, behaviour: offers_behaviour } = parse_description(&description)?;
         let scratch = cache_dir.join("scratch");
         std::fs::create_dir_all(&scratch).map_err(io_err(&scratch))?;
         let evaluator_args =
@@ -230,6 +233,7 @@ impl EvaluatorHost {
             worker,
             in_process,
             stages,
+            offers_behaviour,
             scratch,
             evaluator_args,
             eval_slots: Semaphore::new(config.parallel_evaluations),
@@ -255,9 +259,34 @@ impl EvaluatorHost {
     /// Builds and evaluates; a build failure is a failed evaluation with the
     /// trimmed diagnostics as the `build_errors` artifact.
     pub async fn evaluate_source(&self, source: &str) -> Evaluation {
+        self.build_and_evaluate(source, None).await
+    }
+
+    /// As [`Self::evaluate_source`]; where the evaluator offers a behaviour
+    /// stage, the fingerprint comes first, and one that `known` recognises
+    /// skips the evaluation.
+    pub async fn evaluate_source_unless_known(&self, source: &str, known: KnownBehaviour) -> Evaluation {
+        self.build_and_evaluate(source, Some(known)).await
+    }
+
+    async fn build_and_evaluate(&self, source: &str, known: Option<KnownBehaviour>) -> Evaluation {
         match self.build_candidate(source).await {
             Ok(built) => {
-                let mut evaluation = self.evaluate(&built).await;
+                let behaviour = match known {
+                    Some(known) if self.offers_behaviour => match self.behaviour(&built).await {
+                        Ok(fingerprint) => Some(Behaviour { known: known(&fingerprint), fingerprint }),
+                        Err(mut failed) => {
+                            failed.timings.build = Some(built.build_time);
+                            return failed;
+                        }
+                    },
+                    _ => None,
+                };
+                let mut evaluation = match &behaviour {
+                    Some(b) if b.known => Evaluation::default(),
+                    _ => self.evaluate(&built).await,
+                };
+                evaluation.behaviour = behaviour;
                 evaluation.timings.build = Some(built.build_time);
                 evaluation
             }
@@ -269,6 +298,38 @@ impl EvaluatorHost {
                 evaluation
             }
         }
+    }
+
+    /// The evaluator's behaviour fingerprint of a built candidate (its
+    /// behaviour stage); `Err` is the failed evaluation, as the stage failed.
+    pub async fn behaviour(&self, candidate: &BuiltCandidate) -> Result<String, Evaluation> {
+        let _slot = self.eval_slots.acquire().await.expect("never closed");
+        let start = std::time::Instant::now();
+        let run = self.run_stage(&candidate.library, BEHAVIOUR_STAGE).await;
+        let failed = |failure: Failure, output| Evaluation {
+            failure: Some(failure),
+            artifacts: output,
+            timings: Timings { build: None, evaluate: start.elapsed() },
+            ..Evaluation::default()
+        };
+        match run.outcome {
+            Ok((_, mut artifacts)) => match artifacts.remove(BEHAVIOUR_ARTIFACT) {
+                Some(fingerprint) => Ok(fingerprint),
+                None => Err(failed(
+                    Failure {
+                        reason: FailureReason::EvaluatorError,
+                        message: format!("the behaviour stage returned no `{BEHAVIOUR_ARTIFACT}` artifact"),
+                    },
+                    run.output,
+                )),
+            },
+            Err(failure) => Err(failed(failure, run.output)),
+        }
+    }
+
+    /// Whether the evaluator offers a behaviour stage.
+    pub fn offers_behaviour(&self) -> bool {
+        self.offers_behaviour
     }
 
     /// Evaluates a built candidate through the cascade (see [`crate::cascade`]).
@@ -324,12 +385,17 @@ async fn describe_worker(toolchain: &Toolchain, worker: &Path) -> Result<String,
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-fn parse_stages(description: &str) -> Result<Vec<u8>, PrepareError> {
-    #[derive(serde::Deserialize)]
-    struct Description {
-        stages: Vec<u8>,
-    }
+/// What `describe` says the evaluator defines.
+#[derive(serde::Deserialize)]
+struct Description {
+    /// Cascade stages (1-3).
+    stages: Vec<u8>,
+    /// A behaviour stage (absent in evaluators built before there was one).
+    #[serde(default)]
+    behaviour: bool,
+}
+
+fn parse_description(description: &str) -> Result<Description, PrepareError> {
     serde_json::from_str::<Description>(description.trim())
-        .map(|d| d.stages)
         .map_err(|e| PrepareError::EvaluatorDescribe(format!("{e}: {description}")))
 }

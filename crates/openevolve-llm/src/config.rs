@@ -94,6 +94,22 @@ pub struct LlmConfig {
     pub local_context: u32,
     /// The Python 3.10+ interpreter that runs the local model server.
     pub local_python: String,
+    /// How `models` are chosen: by their weights, or by a bandit that learns
+    /// which one improves programs most per token (see `bandit`).
+    pub model_selection: ModelSelection,
+    /// The bandit's exploration factor (`model_selection: ucb`).
+    pub ucb_exploration: f64,
+}
+
+/// `llm.model_selection`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelSelection {
+    /// Each request draws a model by `weight` (OpenEvolve's way).
+    #[default]
+    Weights,
+    /// An upper confidence bound on improvement per token.
+    Ucb,
 }
 
 impl Default for LlmConfig {
@@ -125,6 +141,8 @@ impl Default for LlmConfig {
             local_threads: None,
             local_context: 8192,
             local_python: "python3".into(),
+            model_selection: ModelSelection::Weights,
+            ucb_exploration: 1.0,
         }
     }
 }
@@ -198,6 +216,12 @@ impl LlmConfig {
         }
         if self.max_tokens == 0 {
             problems.push(("max_tokens".into(), "must be at least 1, got 0".into()));
+        }
+        if !(self.ucb_exploration.is_finite() && self.ucb_exploration >= 0.0) {
+            problems.push((
+                "ucb_exploration".into(),
+                format!("must be a number of 0 or more, got {}", self.ucb_exploration),
+            ));
         }
         check_effort(&mut problems, "", &self.reasoning_effort);
         check_prices(

@@ -9,13 +9,14 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use tracing::{debug, warn};
 
+use crate::bandit::ModelBandit;
 use crate::client::{ApiKey, OpenAiCompatibleModel, http_client};
 use crate::local::{LocalPool, LocalSettings};
 use crate::model::{ChatMessage, ChatModel, ChatRequest, TokenUsage};
 use crate::retry::RetryPolicy;
 use crate::seed::{mix, request_seed, unit_interval, weighted_index};
 use crate::usage::{CallRecord, Prices, UsageSnapshot, UsageTracker};
-use crate::{LlmConfig, LlmError, ModelConfig};
+use crate::{LlmConfig, LlmError, ModelConfig, ModelSelection};
 
 /// Worst-case completion length assumed for the budget when a model sets none.
 const ASSUMED_MAX_TOKENS: u32 = 4096;
@@ -96,12 +97,52 @@ pub struct LlmEnsemble {
     /// Calls made so far per iteration, so that a second call in the same
     /// iteration gets a new seed and a new draw.
     calls_per_iteration: Mutex<HashMap<u64, u64>>,
+    /// With `model_selection: ucb`, what chooses the model instead of the
+    /// weights.
+    bandit: Option<Mutex<ModelBandit>>,
 }
 
 impl LlmEnsemble {
     /// Names of the members, in config order.
     pub fn model_names(&self) -> Vec<&str> {
         self.members.iter().map(|m| m.model.name()).collect()
+    }
+
+    /// Chooses models with a bandit from now on (`model_selection: ucb`).
+    pub fn learn_model_choice(&mut self, exploration: f64) {
+        let eligible = self.members.iter().map(|m| m.weight > 0.0).collect();
+        self.bandit = Some(Mutex::new(ModelBandit::new(eligible, exploration)));
+    }
+
+    /// Tells the bandit, if any, what an answer of `model` earned: the
+    /// child's fitness gain over its parent, for `tokens` tokens.
+    pub fn record_outcome(&self, model: &str, gain: f64, tokens: u64) {
+        let Some(bandit) = &self.bandit else { return };
+        if let Some(index) = self.members.iter().position(|m| m.model.name() == model) {
+            bandit.lock().unwrap_or_else(|e| e.into_inner()).record(index, gain, tokens);
+        }
+    }
+
+    /// The bandit's state, to save with the run; `None` without one.
+    pub fn bandit_state(&self) -> Option<ModelBandit> {
+        self.bandit.as_ref().map(|b| b.lock().unwrap_or_else(|e| e.into_inner()).clone())
+    }
+
+    /// Continues from a saved bandit state (same models, same order).
+    pub fn restore_bandit(&self, saved: ModelBandit) {
+        if let Some(bandit) = &self.bandit {
+            let mut current = bandit.lock().unwrap_or_else(|e| e.into_inner());
+            if saved.arms.len() == current.arms.len() {
+                current.arms = saved.arms;
+            }
+        }
+    }
+
+    /// Each model's share of the requests the bandit was told about, by
+    /// name; `None` without a bandit.
+    pub fn learned_shares(&self) -> Option<std::collections::BTreeMap<String, f64>> {
+        let state = self.bandit_state()?;
+        Some(self.model_names().into_iter().map(String::from).zip(state.shares()).collect())
     }
 
     /// Asks a model chosen by weight to answer `messages`. Choice and seed are
@@ -116,8 +157,11 @@ impl LlmEnsemble {
         };
         let draw = mix(mix(mix(self.run_seed, self.stream), iteration), repeat);
         let weights: Vec<f64> = self.members.iter().map(|m| m.weight).collect();
-        let index = weighted_index(&weights, unit_interval(mix(draw, 1)))
-            .ok_or_else(|| LlmError::Config("no model has a weight above 0".into()))?;
+        let chosen = match &self.bandit {
+            Some(bandit) => bandit.lock().unwrap_or_else(|e| e.into_inner()).choose(),
+            None => weighted_index(&weights, unit_interval(mix(draw, 1))),
+        };
+        let index = chosen.ok_or_else(|| LlmError::Config("no model has a weight above 0".into()))?;
         let member = &self.members[index];
         let name = member.model.name();
         let seed = request_seed(member.seed_base, self.stream, iteration, repeat);
@@ -239,13 +283,17 @@ impl Llms {
                 })
                 .collect()
         };
-        Ok(Self::new(
+        let mut llms = Self::new(
             members(&config.models)?,
             members(&config.evaluator_models)?,
             run_seed,
             config.max_concurrent_requests,
             config.run_budget_usd,
-        ))
+        );
+        if config.model_selection == ModelSelection::Ucb {
+            llms.models.learn_model_choice(config.ucb_exploration);
+        }
+        Ok(llms)
     }
 
     /// Ensembles of any `ChatModel`s (e.g. a local model), sharing a cap of
@@ -268,6 +316,7 @@ impl Llms {
             stream,
             limits: Arc::clone(&limits),
             calls_per_iteration: Mutex::default(),
+            bandit: None,
         };
         Self { models: ensemble(models, 0), evaluator_models: ensemble(evaluator_models, 1), usage }
     }

@@ -6,6 +6,7 @@
 //! [`LlmEnsemble::complete`] on `models` or `evaluator_models`. An error whose
 //! [`LlmError::stops_run`] is true (the budget is spent) should end the run.
 
+pub mod bandit;
 mod client;
 mod config;
 mod ensemble;
@@ -17,7 +18,7 @@ mod seed;
 mod usage;
 
 pub use client::{ApiKey, OpenAiCompatibleModel, chat_completions_url, http_client, is_reasoning_model};
-pub use config::{LOCAL_PREFIX, LlmConfig, ModelConfig, PROVIDER_LOCAL, PROVIDER_OPENAI};
+pub use config::{LOCAL_PREFIX, LlmConfig, ModelConfig, ModelSelection, PROVIDER_LOCAL, PROVIDER_OPENAI};
 pub use ensemble::{Completion, EnsembleMember, LlmEnsemble, Llms};
 pub use error::LlmError;
 pub use model::{BoxFuture, ChatMessage, ChatModel, ChatRequest, ChatResponse, Role, TokenUsage};

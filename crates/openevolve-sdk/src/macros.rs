@@ -94,12 +94,15 @@ macro_rules! unsealed_fn {
 /// ```ignore
 /// openevolve_sdk::evaluator!(evaluate);
 /// openevolve_sdk::evaluator!(evaluate, stage1 = quick_check, stage2 = full_run);
+/// // A cheap fingerprint of what the candidate does, `fn(&Candidate) -> Result<String, E: Display>`:
+/// // a child whose fingerprint a stored program had is recorded as its duplicate, not evaluated.
+/// openevolve_sdk::evaluator!(evaluate, behaviour = fingerprint);
 /// // Evaluator code that runs inside candidate processes (see `CandidateProcess::call_routine`):
 /// openevolve_sdk::evaluator!(evaluate, routines = &[("train", trial::train_routine)]);
 /// ```
 #[macro_export]
 macro_rules! evaluator {
-    ($evaluate:path $(, stage1 = $s1:path)? $(, stage2 = $s2:path)? $(, stage3 = $s3:path)? $(, routines = $routines:expr)? $(,)?) => {
+    ($evaluate:path $(, stage1 = $s1:path)? $(, stage2 = $s2:path)? $(, stage3 = $s3:path)? $(, behaviour = $b:path)? $(, routines = $routines:expr)? $(,)?) => {
         static __OPENEVOLVE_FINGERPRINT: $crate::AbiFingerprint =
             $crate::AbiFingerprint::current(option_env!("OPENEVOLVE_DEPS_HASH"));
         static __OPENEVOLVE_STAGES: $crate::worker::Stages = $crate::worker::Stages {
@@ -107,6 +110,7 @@ macro_rules! evaluator {
             stage1: $crate::evaluator!(@stage $($s1)?),
             stage2: $crate::evaluator!(@stage $($s2)?),
             stage3: $crate::evaluator!(@stage $($s3)?),
+            behaviour: $crate::evaluator!(@behaviour $($b)?),
             routines: $crate::evaluator!(@routines $($routines)?),
         };
 
@@ -137,6 +141,8 @@ macro_rules! evaluator {
     };
     (@routines) => { &[] };
     (@routines $r:expr) => { $r };
+    (@behaviour) => { None };
+    (@behaviour $f:path) => { Some(|c| $crate::worker::behaviour_outcome($f(c))) };
     (@stage) => { None };
     (@stage $f:path) => { Some(|c| $crate::IntoEvaluation::into_outcome($f(c))) };
 }

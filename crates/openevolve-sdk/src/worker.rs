@@ -2,7 +2,8 @@
 //! executable, and the C-ABI entry of the in-process mode. Not for direct
 //! use.
 //!
-//! * `describe`: the cascade stages it defines, on stdout.
+//! * `describe`: the cascade stages it defines, and whether it offers a
+//!   behaviour stage, on stdout.
 //! * `judge <candidate.so> <stage> <limits> [args]`: runs one stage and
 //!   writes the verdict to fd 3, which the host passed in and nothing else
 //!   inherits. The judge never maps the candidate; candidate processes do.
@@ -27,24 +28,44 @@ use crate::sys;
 /// An evaluate function with its return type already converted.
 pub type StageFn = fn(&Candidate) -> StageOutcome;
 
+/// The stage number of the behaviour stage (after the cascade's 1-3).
+pub const BEHAVIOUR_STAGE: u8 = 4;
+/// The artifact that carries the behaviour stage's fingerprint.
+pub const BEHAVIOUR_ARTIFACT: &str = "behaviour_fingerprint";
+
+/// A behaviour function's answer as a stage outcome: the fingerprint as the
+/// [`BEHAVIOUR_ARTIFACT`], or an evaluator error.
+pub fn behaviour_outcome<E: std::fmt::Display>(fingerprint: Result<String, E>) -> StageOutcome {
+    match fingerprint {
+        Ok(fingerprint) => {
+            StageOutcome::Ok(crate::EvaluationResult::new().artifact(BEHAVIOUR_ARTIFACT, fingerprint))
+        }
+        Err(e) => StageOutcome::EvaluatorError(e.to_string()),
+    }
+}
+
 /// The evaluator's functions: `evaluate`, and the cascade stages it defines.
 pub struct Stages {
     pub evaluate: StageFn,
     pub stage1: Option<StageFn>,
     pub stage2: Option<StageFn>,
     pub stage3: Option<StageFn>,
+    /// A cheap fingerprint of what the candidate does ([`BEHAVIOUR_STAGE`]):
+    /// a child whose fingerprint a stored program had is not evaluated.
+    pub behaviour: Option<StageFn>,
     /// Evaluator code that candidate and reference processes run.
     pub routines: crate::serve::Routines,
 }
 
 impl Stages {
-    /// Stage 0 is `evaluate`; 1..=3 the cascade stages.
+    /// Stage 0 is `evaluate`; 1..=3 the cascade stages; 4 the behaviour stage.
     fn get(&self, stage: u32) -> Option<StageFn> {
         match stage {
             0 => Some(self.evaluate),
             1 => self.stage1,
             2 => self.stage2,
             3 => self.stage3,
+            s if s == u32::from(BEHAVIOUR_STAGE) => self.behaviour,
             _ => None,
         }
     }
@@ -55,7 +76,7 @@ impl Stages {
             .filter(|(_, f)| f.is_some())
             .map(|(i, _)| i.to_string())
             .collect();
-        format!("{{\"stages\":[{}]}}", defined.join(","))
+        format!("{{\"stages\":[{}],\"behaviour\":{}}}", defined.join(","), self.behaviour.is_some())
     }
 }
 
@@ -86,7 +107,7 @@ pub fn run_stage(stages: &Stages, candidate: &Candidate, stage: u32) -> StageOut
     }
 }
 
-const USAGE: &str = "usage: <evaluator> describe | judge <candidate.so> <stage 0-3> <limits> [evaluator-args-json] \
+const USAGE: &str = "usage: <evaluator> describe | judge <candidate.so> <stage 0-4> <limits> [evaluator-args-json] \
      | serve <candidate.so | ->";
 
 fn usage() -> ! {
@@ -142,7 +163,7 @@ fn judge(
 /// Receives the result JSON in the in-process mode.
 pub type ResultSink = extern "C" fn(ctx: *mut c_void, json: *const u8, len: usize);
 
-/// The in-process entry `openevolve_evaluator_run`: stage 0-3 or
+/// The in-process entry `openevolve_evaluator_run`: stage 0-4 or
 /// `u32::MAX` for "describe"; the JSON goes to `sink`. Returns 0, or 2 for
 /// bad arguments. The candidate is mapped into the calling process: for
 /// trusted code only.

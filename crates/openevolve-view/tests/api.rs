@@ -126,6 +126,7 @@ fn child(code: String, parent: i64, iteration: u64, artifacts: BTreeMap<String, 
         model: Some("model-a".into()),
         mutation: Mutation::Diff,
         prompt: Some("Make it faster.".into()),
+        behaviour: None,
     }
 }
 

@@ -51,6 +51,7 @@ pub fn program(g: &mut Gen, i: u64) -> NewProgram {
         model: Some("bench".into()),
         mutation: Mutation::Diff,
         prompt: None,
+        behaviour: None,
     }
 }
 

@@ -43,6 +43,7 @@ pub fn program(
         model: Some("test-model".into()),
         mutation: if parent.is_some() { Mutation::Diff } else { Mutation::Rewrite },
         prompt: Some("make it faster".into()),
+        behaviour: None,
     }
 }
 

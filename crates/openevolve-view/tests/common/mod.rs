@@ -53,6 +53,7 @@ pub fn fill(path: &Path, islands: usize, n: u64) -> ProgramDatabase {
             model: None,
             mutation: Mutation::Initial,
             prompt: None,
+            behaviour: None,
         })
         .expect("insert initial");
     record(&mut db, 0, 0, None, Some(first.id()), "initial", None);
@@ -98,6 +99,7 @@ pub fn fill(path: &Path, islands: usize, n: u64) -> ProgramDatabase {
                 model: Some("scripted".into()),
                 mutation: Mutation::Diff,
                 prompt: Some(format!("improve iteration {iteration}")),
+                behaviour: None,
             })
             .expect("insert child");
         record(&mut db, iteration, island, Some(parent), Some(out.id()), "stored", None);

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use openevolve_db::{
     Artifact, DbError, IterationRecord, Mutation, NewProgram, Program, ProgramDatabase, ProgramId,
 };
-use openevolve_eval::{Evaluation, Executor};
+use openevolve_eval::{Evaluation, Executor, KnownBehaviour};
 use openevolve_llm::{Completion, LlmError, Llms};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
@@ -47,6 +47,9 @@ struct SavedState {
     /// iteration samples what it would have without the crash.
     #[serde(default)]
     rng_position: Option<String>,
+    /// What the model bandit has learned (`llm.model_selection: ucb`).
+    #[serde(default)]
+    bandit: Option<openevolve_llm::bandit::ModelBandit>,
 }
 
 pub(super) struct Controller {
@@ -65,6 +68,9 @@ pub(super) struct Controller {
     progress: Progress,
     trace: Option<TraceWriter>,
     outcomes: BTreeMap<String, u64>,
+    /// Children recorded as duplicates without an evaluation (by code, or by
+    /// a known behaviour fingerprint).
+    evaluations_saved: u64,
     iterations_run: u64,
     last_committed: u64,
     last_checkpoint: Option<u64>,
@@ -139,6 +145,9 @@ impl Controller {
         let llms =
             Arc::new(Llms::from_config(&config.llm, run_seed).map_err(|e| RunError::Llm(e.to_string()))?);
         llms.restore_usage(&saved.usage);
+        if let Some(bandit) = saved.bandit.clone() {
+            llms.models.restore_bandit(bandit);
+        }
         let prompts = PromptBuilder::new(&config)?;
         let diff_settings = DiffSettings::from_config(&config);
         let mutation = match diff_settings.mode {
@@ -166,6 +175,7 @@ impl Controller {
             progress,
             trace,
             outcomes: BTreeMap::new(),
+            evaluations_saved: 0,
             iterations_run: 0,
             last_committed,
             last_checkpoint: None,
@@ -250,7 +260,12 @@ impl Controller {
     /// Evaluates and stores the program the run starts from, on every island.
     async fn seed_initial_program(&mut self) -> Result<(), RunError> {
         info!("evaluating the initial program");
-        let evaluation = Arc::clone(&self.evaluator).evaluate(self.initial_program.clone()).await;
+        // Nothing is known yet: the fingerprint, where offered, is taken and kept.
+        let nothing_known: KnownBehaviour = Arc::new(|_: &str| false);
+        let mut evaluation = Arc::clone(&self.evaluator)
+            .evaluate_unless_known(self.initial_program.clone(), nothing_known)
+            .await;
+        let behaviour = evaluation.behaviour.take().map(|b| b.fingerprint);
         let (metrics, artifacts) = match scored(evaluation) {
             Scored::Ok { metrics, artifacts } => (metrics, artifacts),
             Scored::Failed { code, message } => {
@@ -269,6 +284,7 @@ impl Controller {
             model: None,
             mutation: Mutation::Initial,
             prompt: None,
+            behaviour,
         })?;
         let record = IterationRecord {
             iteration: 0,
@@ -435,8 +451,14 @@ impl Controller {
                             flight.done = Some(Finished::Duplicate(known));
                         } else {
                             let (evaluator, code) = (Arc::clone(&self.evaluator), child.code.clone());
+                            // The fingerprints stored now; the commit checks again, in order.
+                            let stored = self.db.known_behaviours()?;
+                            let known: KnownBehaviour = Arc::new(move |fp: &str| stored.contains_key(fp));
                             tasks.spawn(async move {
-                                TaskOutput::Evaluated(iteration, evaluator.evaluate(code).await)
+                                TaskOutput::Evaluated(
+                                    iteration,
+                                    evaluator.evaluate_unless_known(code, known).await,
+                                )
                             });
                             flight.child = Some(child);
                         }
@@ -467,10 +489,13 @@ impl Controller {
             Finished::Unchanged => {
                 Verdict::failed("unchanged", "the answer left the program unchanged".into())
             }
-            Finished::Duplicate(id) => Verdict::failed(
-                "duplicate",
-                format!("the child is identical to program {id}, already evaluated"),
-            ),
+            Finished::Duplicate(id) => {
+                self.evaluations_saved += 1;
+                Verdict::failed(
+                    "duplicate",
+                    format!("the child is identical to program {id}, already evaluated"),
+                )
+            }
             Finished::Evaluated(outcome) => self.store_child(
                 iteration,
                 island,
@@ -482,6 +507,14 @@ impl Controller {
             )?,
         };
         let usage = completion.as_ref().map(|c| c.usage).unwrap_or_default();
+        if let Some(c) = &completion {
+            // What the answer earned: the stored child's gain over its parent.
+            let gain = match verdict.child {
+                Some(id) => self.db.program(id)?.fitness - parent.fitness,
+                None => 0.0,
+            };
+            self.llms.models.record_outcome(&c.model, gain, usage.prompt_tokens + usage.completion_tokens);
+        }
         let llm_error =
             (verdict.outcome == "llm_failed").then(|| verdict.message.clone().unwrap_or_default());
         self.state.observe(verdict.metric, llm_error, self.config.convergence_threshold);
@@ -568,8 +601,23 @@ impl Controller {
         prompt: &Prompt,
         completion: Option<&Completion>,
         child: ChildProgram,
-        evaluation: Evaluation,
+        mut evaluation: Evaluation,
     ) -> Result<Verdict, RunError> {
+        let behaviour = evaluation.behaviour.take();
+        if let Some(b) = &behaviour {
+            // Checked in commit order, whether or not the evaluation ran.
+            let like = self.db.find_by_behaviour(&b.fingerprint)?;
+            if b.known || like.is_some() {
+                self.evaluations_saved += u64::from(b.known);
+                let whom = like
+                    .map_or("an earlier program, since evicted".to_string(), |id| format!("program {id}"));
+                return Ok(Verdict::failed(
+                    "duplicate",
+                    format!("the child behaves like {whom} (the same behaviour fingerprint)"),
+                ));
+            }
+        }
+        let behaviour = behaviour.map(|b| b.fingerprint);
         let (metrics, mut artifacts) = match scored(evaluation) {
             Scored::Ok { metrics, artifacts } => (metrics, artifacts),
             Scored::Failed { code: "build_failed", message } => {
@@ -611,6 +659,7 @@ impl Controller {
             model: completion.map(|c| c.model.clone()),
             mutation: self.mutation,
             prompt: logged_prompt,
+            behaviour: behaviour,
         });
         let inserted = match inserted {
             Ok(i) => i,
@@ -631,6 +680,7 @@ impl Controller {
             stop: self.state.clone(),
             usage: self.llms.usage(),
             rng_position: Some(self.db.rng_position().to_string()),
+            bandit: self.llms.models.bandit_state(),
         };
         serde_json::to_value(saved).expect("state serializes")
     }
@@ -689,6 +739,8 @@ impl Controller {
             outcomes: self.outcomes,
             best,
             programs_stored: self.db.len(),
+            evaluations_saved: self.evaluations_saved,
+            model_shares: self.llms.models.learned_shares(),
             cells_occupied: self.db.cells_occupied(),
             llm_usage: self.llms.usage(),
             output_dir: self.layout.root.clone(),

@@ -111,6 +111,13 @@ pub struct RunSummary {
     pub outcomes: std::collections::BTreeMap<String, u64>,
     pub best: Option<BestProgram>,
     pub programs_stored: usize,
+    /// Children recorded as duplicates without being evaluated: the same
+    /// code as a stored program, or a behaviour fingerprint already known.
+    pub evaluations_saved: u64,
+    /// With `llm.model_selection: ucb`: each model's share of the requests
+    /// the bandit chose, where it learned to put its trust.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_shares: Option<std::collections::BTreeMap<String, f64>>,
     /// MAP-Elites cells holding an elite, over all islands: how far the
     /// search spread.
     pub cells_occupied: usize,
