@@ -106,9 +106,16 @@ function renderHeader() {
   $("#run-status").textContent = status;
   const best = s.best ? `best ${fmt(s.best.fitness)} (#${s.best.id})` : "no score yet";
   const failures = Object.entries(s.outcomes).filter(([k]) => FAILED.has(k)).reduce((n, [, v]) => n + v, 0);
+  // What only the finished run's summary says: duplicates not evaluated, and
+  // the model bandit's shares (llm.model_selection: ucb).
+  const rs = s.run_summary || {};
+  const saved = rs.evaluations_saved ? ` · ${rs.evaluations_saved} duplicates not evaluated` : "";
+  const shares = rs.model_shares
+    ? " · models " + Object.entries(rs.model_shares).map(([m, v]) => `${m} ${Math.round(100 * v)}%`).join(", ")
+    : "";
   $("#run-stats").textContent =
     `${s.version.programs} programs · ${s.version.iterations} iterations · ${failures} failed · ${best}` +
-    (s.usage.cost_usd ? ` · $${s.usage.cost_usd.toFixed(4)}` : "");
+    (s.usage.cost_usd ? ` · $${s.usage.cost_usd.toFixed(4)}` : "") + saved + shares;
   document.title = `${s.name} · openevolve view`;
 }
 
