@@ -31,6 +31,11 @@ pub enum Command {
     /// Explore a run in the browser: a local web UI and JSON API over its
     /// database, read-only, live while the run goes on.
     View(ViewArgs),
+    /// Does the search search? Run evolution and two simple baselines
+    /// (independent sampling, sequential refinement) over several seeds with
+    /// the same model and budget; report the best score against iterations
+    /// and tokens (a table, bench.json and bench.svg).
+    Bench(BenchArgs),
     /// Local models that run on this machine without an account: list, fetch.
     #[command(subcommand)]
     Models(crate::models::ModelsCommand),
@@ -90,6 +95,34 @@ pub struct RunArgs {
     pub json: bool,
     /// Where built dependencies and candidates are cached across runs
     /// [default: $XDG_CACHE_HOME/openevolve].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// A problem folder: initial.rs, evaluator.rs or evaluator/, and
+    /// optionally config.yaml and candidate.toml.
+    pub problem_dir: PathBuf,
+    /// Seeds per arm (1 to K).
+    #[arg(long, default_value_t = 3, value_name = "K")]
+    pub seeds: u64,
+    /// Iterations of every run.
+    #[arg(short, long, default_value_t = 30, value_name = "N")]
+    pub iterations: u64,
+    /// config.yaml [default: the problem folder's].
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Where the runs and the report go [default: bench/<problem>].
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Base URL of an OpenAI-compatible API, for every model.
+    #[arg(long, value_name = "URL")]
+    pub api_base: Option<String>,
+    /// Use this one model instead of the config's ensemble.
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+    /// Where built dependencies and candidates are cached across runs.
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
 }

@@ -1,5 +1,6 @@
 //! The `openevolve` binary.
 
+mod bench;
 mod cli;
 mod config_check;
 mod eval;
@@ -36,6 +37,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => eval::eval(args),
         Command::Config(ConfigCommand::Check { file }) => config_check::check(&file).map(|()| 0),
         Command::View(args) => view::view(args),
+        Command::Bench(args) => bench::bench(args),
         Command::Models(command) => models::models(command),
     };
     match result {

@@ -53,6 +53,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         resume_from,
         target_score: args.target_score,
         show_progress: !args.quiet && !args.json,
+        strategy: openevolve::SearchStrategy::Evolution,
     };
     let summary = runtime.block_on(evolve(&args, options))?;
     report(&summary, &args);
@@ -65,13 +66,25 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
 }
 
 async fn evolve(args: &RunArgs, options: RunOptions) -> Result<RunSummary, Failure> {
+    let evaluator = prepare_executor(args, &options.config, &options.layout.root).await?;
+    let shutdown = listen_for_signals().map_err(Failure::RunFailed)?;
+    run_evolution(options, evaluator, shutdown).await.map_err(|e| Failure::RunFailed(e.into()))
+}
+
+/// The executor `config` asks for, ready to evaluate `args`'s problem; a
+/// Slurm executor names its jobs after `run_root`.
+pub(crate) async fn prepare_executor(
+    args: &RunArgs,
+    config: &Config,
+    run_root: &Path,
+) -> Result<Arc<dyn Executor>, Failure> {
     let problem = ProblemFiles {
         evaluator: args.evaluator.clone(),
         candidate_manifest: Some(problem_dir(&args.initial).join("candidate.toml")).filter(|p| p.is_file()),
     };
     let cache_dir = args.cache_dir.clone().unwrap_or_else(default_cache_dir);
     tracing::info!(cache = %cache_dir.display(), "building the evaluator and the candidates' dependencies");
-    let config = &options.config.evaluator;
+    let config = &config.evaluator;
     let evaluator: Arc<dyn Executor> = match config.executor {
         openevolve_eval::ExecutorKind::Local => Arc::new(
             EvaluatorHost::prepare(&problem, config, &cache_dir)
@@ -82,8 +95,7 @@ async fn evolve(args: &RunArgs, options: RunOptions) -> Result<RunSummary, Failu
         openevolve_eval::ExecutorKind::Slurm => {
             // The run directory names the run, so a resumed run finds the
             // jobs it submitted before it stopped.
-            let root = &options.layout.root;
-            let scope = std::fs::canonicalize(root).unwrap_or_else(|_| root.clone());
+            let scope = std::fs::canonicalize(run_root).unwrap_or_else(|_| run_root.to_path_buf());
             let executor = openevolve_eval::SlurmExecutor::prepare(
                 &problem,
                 config,
@@ -97,13 +109,12 @@ async fn evolve(args: &RunArgs, options: RunOptions) -> Result<RunSummary, Failu
             Arc::new(executor)
         }
     };
-    let shutdown = listen_for_signals().map_err(Failure::RunFailed)?;
-    run_evolution(options, evaluator, shutdown).await.map_err(|e| Failure::RunFailed(e.into()))
+    Ok(evaluator)
 }
 
 /// Ctrl-C and SIGTERM ask the controller to stop; it finishes what is in
 /// flight (briefly), writes a final checkpoint and returns.
-fn listen_for_signals() -> anyhow::Result<watch::Receiver<Option<Interrupt>>> {
+pub(crate) fn listen_for_signals() -> anyhow::Result<watch::Receiver<Option<Interrupt>>> {
     use tokio::signal::unix::{SignalKind, signal};
     let (tx, rx) = watch::channel(None);
     let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
@@ -169,7 +180,7 @@ fn report(summary: &RunSummary, args: &RunArgs) {
 }
 
 /// The config file (or the defaults) with the command line's overrides applied.
-fn effective_config(args: &RunArgs) -> Result<Config, Failure> {
+pub(crate) fn effective_config(args: &RunArgs) -> Result<Config, Failure> {
     let mut config = match &args.config {
         Some(file) => {
             let loaded = Config::load(file)?;
@@ -260,7 +271,7 @@ fn sets_top_level_key(file: &Path, key: &str) -> bool {
 
 /// The initial program must have intact EVOLVE-BLOCK regions and the
 /// evaluator must exist, before anything is started. Returns the program.
-fn check_inputs(args: &RunArgs) -> Result<String, Failure> {
+pub(crate) fn check_inputs(args: &RunArgs) -> Result<String, Failure> {
     let bad = |e: anyhow::Error| Failure::BadInput(e);
     let source = std::fs::read_to_string(&args.initial)
         .with_context(|| format!("cannot read initial program {}", args.initial.display()))
@@ -287,7 +298,7 @@ fn check_inputs(args: &RunArgs) -> Result<String, Failure> {
 
 /// A run needs at least one model and, for a remote endpoint, a key; local
 /// models are fetched here on first use (pinned, sha256-checked).
-fn check_llm_endpoint(config: &Config) -> Result<(), Failure> {
+pub(crate) fn check_llm_endpoint(config: &Config) -> Result<(), Failure> {
     if config.llm.models.is_empty() {
         return Err(Failure::BadInput(anyhow!(
             "no LLM model configured. Name one with `llm.models: [{{name: MODEL}}]` in the config or `--model MODEL`, \

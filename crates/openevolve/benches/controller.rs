@@ -69,6 +69,7 @@ async fn run(dir: &Path, config: Config) -> Duration {
         resume_from: None,
         target_score: None,
         show_progress: false,
+        strategy: openevolve::SearchStrategy::Evolution,
     };
     let start = Instant::now();
     let summary = run_evolution(options, Arc::new(InstantExecutor), shutdown).await.expect("run succeeds");

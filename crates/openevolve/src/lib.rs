@@ -11,4 +11,4 @@ pub mod prompt;
 pub mod regions;
 
 pub use config::{Config, ConfigError, ConfigProblem, LoadedConfig};
-pub use controller::{RunOptions, RunSummary, StopReason, run_evolution};
+pub use controller::{RunOptions, RunSummary, SearchStrategy, StopReason, run_evolution};

@@ -21,7 +21,9 @@ use super::pipeline::{Proposal, propose};
 use super::progress::Progress;
 use super::stopping::StopState;
 use super::trace::TraceWriter;
-use super::{BestProgram, Interrupt, RunError, RunLayout, RunOptions, RunSummary, StopReason};
+use super::{
+    BestProgram, Interrupt, RunError, RunLayout, RunOptions, RunSummary, SearchStrategy, StopReason,
+};
 use crate::Config;
 use crate::diff::{ChildProgram, DiffSettings, EvolutionMode, NOTES_ARTIFACT};
 use crate::prompt::{ProgramLabel, Prompt, PromptBuilder, PromptContext, PromptProgram, prompt_seed};
@@ -76,6 +78,7 @@ pub(super) struct Controller {
     last_checkpoint: Option<u64>,
     best_written: Option<ProgramId>,
     started: Instant,
+    strategy: SearchStrategy,
 }
 
 /// An iteration between its start and its commit.
@@ -114,8 +117,15 @@ struct Verdict {
 
 impl Controller {
     pub(super) fn open(options: RunOptions, evaluator: Arc<dyn Executor>) -> Result<Self, RunError> {
-        let RunOptions { initial_program, mut config, layout, resume_from, target_score, show_progress } =
-            options;
+        let RunOptions {
+            initial_program,
+            mut config,
+            layout,
+            resume_from,
+            target_score,
+            show_progress,
+            strategy,
+        } = options;
         std::fs::create_dir_all(&layout.root)
             .map_err(RunError::io("cannot create output directory", &layout.root))?;
         if let Some(checkpoint) = &resume_from {
@@ -181,6 +191,7 @@ impl Controller {
             last_checkpoint: None,
             best_written: None,
             started: Instant::now(),
+            strategy,
             config,
         })
     }
@@ -331,7 +342,18 @@ impl Controller {
     ) -> Result<InFlight, RunError> {
         let islands = self.config.database.num_islands as u64;
         let island = ((iteration - 1) % islands) as usize;
-        let parent = self.db.sample_parent(island)?;
+        let parent = match self.strategy {
+            SearchStrategy::Evolution => self.db.sample_parent(island)?,
+            SearchStrategy::IndependentSampling => {
+                let initial = self.db.island_members(island)?.into_iter().next();
+                let initial = initial.ok_or_else(|| RunError::Database(DbError::NoSuchProgram(0)))?;
+                self.db.program(initial)?
+            }
+            SearchStrategy::SequentialRefinement => self
+                .db
+                .best_on_island(island)?
+                .ok_or_else(|| RunError::Database(DbError::NoSuchProgram(0)))?,
+        };
         let prompt = Arc::new(self.render_prompt(iteration, island, &parent)?);
         debug!(iteration, island, parent = parent.id, "iteration starts");
         let (llms, parent_code, settings) =
@@ -354,7 +376,13 @@ impl Controller {
     fn render_prompt(&mut self, iteration: u64, island: usize, parent: &Program) -> Result<Prompt, RunError> {
         let p = &self.config.prompt;
         let num_top = p.num_top_programs;
-        let shown = self.db.sample_inspirations(island, parent.id, num_top, p.num_diverse_programs)?;
+        let shown = match self.strategy {
+            SearchStrategy::Evolution => {
+                self.db.sample_inspirations(island, parent.id, num_top, p.num_diverse_programs)?
+            }
+            // The baselines show no other programs.
+            _ => Default::default(),
+        };
         // Each part keeps its section; a migrant is labelled as one there.
         let section = |programs: &[Program], label: ProgramLabel| -> Result<Vec<PromptProgram>, RunError> {
             programs
@@ -368,14 +396,18 @@ impl Controller {
         let top_programs = section(&shown.top, ProgramLabel::TopProgram)?;
         let diverse_programs = section(&shown.diverse, ProgramLabel::Diverse)?;
         let inspirations = section(&shown.inspirations, ProgramLabel::Inspiration)?;
-        let previous_attempts = self
-            .db
-            .recent_programs_on_island(island, PREVIOUS_ATTEMPTS + 1)?
-            .iter()
-            .filter(|p| p.id != parent.id && p.mutation != Mutation::Initial)
-            .take(PREVIOUS_ATTEMPTS)
-            .map(|p| self.prompt_program(p, ProgramLabel::Inspiration, false))
-            .collect::<Result<Vec<_>, _>>()?;
+        let previous_attempts = if self.strategy == SearchStrategy::IndependentSampling {
+            Vec::new()
+        } else {
+            self.db
+                .recent_programs_on_island(island, PREVIOUS_ATTEMPTS + 1)?
+                .iter()
+                .filter(|p| p.id != parent.id && p.mutation != Mutation::Initial)
+                .take(PREVIOUS_ATTEMPTS)
+                .map(|p| self.prompt_program(p, ProgramLabel::Inspiration, false))
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        let independent = self.strategy == SearchStrategy::IndependentSampling;
         let context = PromptContext {
             parent: self.prompt_program(parent, ProgramLabel::Inspiration, true)?,
             previous_attempts,
@@ -385,7 +417,7 @@ impl Controller {
             island,
             iteration,
             feature_dimensions: self.config.database.feature_dimensions.clone(),
-            last_failure: self.db.last_failure_on_island(island)?,
+            last_failure: if independent { None } else { self.db.last_failure_on_island(island)? },
         };
         Ok(self.prompts.build(&context, prompt_seed(self.run_seed, iteration))?)
     }

@@ -46,6 +46,38 @@ pub struct RunOptions {
     pub target_score: Option<f64>,
     /// Draw a progress bar on stderr.
     pub show_progress: bool,
+    /// Evolution, or one of the simple baselines it is measured against.
+    pub strategy: SearchStrategy,
+}
+
+/// How each iteration picks its parent and what its prompt shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SearchStrategy {
+    /// MAP-Elites islands: a sampled parent, top and diverse programs,
+    /// inspirations and recent attempts (the configured search).
+    #[default]
+    Evolution,
+    /// A baseline: every child is a fresh rewrite of the initial program,
+    /// shown alone; the best of all children counts.
+    IndependentSampling,
+    /// A baseline: every child rewrites the best program so far, shown with
+    /// the island's recent attempts and last failure, nothing else.
+    SequentialRefinement,
+}
+
+impl SearchStrategy {
+    pub const ALL: [SearchStrategy; 3] =
+        [Self::Evolution, Self::IndependentSampling, Self::SequentialRefinement];
+
+    /// The name used in files and tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Evolution => "evolution",
+            Self::IndependentSampling => "independent_sampling",
+            Self::SequentialRefinement => "sequential_refinement",
+        }
+    }
 }
 
 /// A signal that asks the run to stop.
