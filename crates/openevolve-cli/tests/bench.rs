@@ -8,35 +8,6 @@ use std::time::Duration;
 
 use common::*;
 
-/// function_minimization: the same search with other numbers each time.
-const TUNED_SEARCH: &str = r#"```rust
-pub fn search(budget: usize, rng: &mut Rng) -> (f64, f64, f64) {
-    let mut best = (0.0, 0.0, objective(0.0, 0.0));
-    let explore = budget * ({n} % 9 + 1) / 10;
-    for _ in 1..explore {
-        let x = rng.range(-5.0, 5.0);
-        let y = rng.range(-5.0, 5.0);
-        let value = objective(x, y);
-        if value < best.2 {
-            best = (x, y, value);
-        }
-    }
-    let mut step = 0.{n}5;
-    for _ in explore.max(1)..budget {
-        let x = (best.0 + rng.range(-step, step)).clamp(-5.0, 5.0);
-        let y = (best.1 + rng.range(-step, step)).clamp(-5.0, 5.0);
-        let value = objective(x, y);
-        if value < best.2 {
-            best = (x, y, value);
-        } else {
-            step = (step * 0.99).max(1e-4);
-        }
-    }
-    best
-}
-```
-"#;
-
 /// circle_packing: the grid, with the extra circle somewhere else each time.
 const MOVED_CIRCLE: &str = r#"```rust
 pub fn pack() -> Vec<(f64, f64, f64)> {
@@ -122,7 +93,9 @@ fn check_report(report: &serde_json::Value, stderr: &str, out: &Path, seeds: u64
 #[test]
 fn bench_compares_evolution_with_both_baselines_on_function_minimization() {
     let (seeds, iterations) = (3, 30);
-    let (report, stderr, out, _dir) = bench("function_minimization", TUNED_SEARCH, seeds, iterations);
+    // The same search with other numbers each time.
+    let tuned = refining_search("budget * ({n} % 9 + 1) / 10", "0.{n}5", "step", "tuned");
+    let (report, stderr, out, _dir) = bench("function_minimization", &tuned, seeds, iterations);
     check_report(&report, &stderr, &out, seeds, iterations);
     // Independent sampling always starts from the initial program;
     // sequential refinement always from the best program so far.

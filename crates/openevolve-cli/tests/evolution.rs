@@ -305,39 +305,6 @@ fn a_broken_llm_endpoint_ends_the_run_with_exit_1() {
     assert_eq!(summary["stop_reason"]["reason"], "llm_unavailable");
 }
 
-/// An answer as a small model gives many: the same search with other
-/// numbers (`{n}` is the request's number), so children differ a little in
-/// length and in score.
-const TUNED: &str = r#"A tuned split between exploring and refining:
-
-```rust
-pub fn search(budget: usize, rng: &mut Rng) -> (f64, f64, f64) {
-    let mut best = (0.0, 0.0, objective(0.0, 0.0));
-    let explore = budget * {n} / 41;
-    for _ in 1..explore {
-        let x = rng.range(-5.0, 5.0);
-        let y = rng.range(-5.0, 5.0);
-        let value = objective(x, y);
-        if value < best.2 {
-            best = (x, y, value);
-        }
-    }
-    let mut step = 0.{n}5;
-    for _ in explore.max(1)..budget {
-        let x = (best.0 + rng.range(-step, step)).clamp(-5.0, 5.0);
-        let y = (best.1 + rng.range(-step, step)).clamp(-5.0, 5.0);
-        let value = objective(x, y);
-        if value < best.2 {
-            best = (x, y, value);
-        } else {
-            step = (step * 0.99{n}).max(1e-4);
-        }
-    }
-    best
-}
-```
-"#;
-
 #[test]
 fn forty_close_variants_spread_over_the_grid() {
     let tmp = tempfile::tempdir().unwrap();
@@ -350,7 +317,9 @@ fn forty_close_variants_spread_over_the_grid() {
          evaluator:\n  timeout: 30\n  cascade_evaluation: false\n  parallel_evaluations: 1\n",
     );
     let out = tmp.path().join("run");
-    let llm = ScriptedLlm::start(replies(&[TUNED]), 0, Duration::ZERO);
+    // Close variants: other shares of exploring, other first steps.
+    let tuned = refining_search("budget * {n} / 41", "0.{n}5", "step", "a tuned split");
+    let llm = ScriptedLlm::start(replies(&[&tuned]), 0, Duration::ZERO);
     let (code, stderr, _) = run_fm(&config, &out, &llm, &[]);
     assert_eq!(code, 0, "{stderr}");
     let summary = read_json(&out.join("summary.json"));
@@ -364,37 +333,6 @@ fn forty_close_variants_spread_over_the_grid() {
     assert!(stderr.contains(&format!("in {cells} grid cells")), "{stderr}");
 }
 
-/// A whole search, as a full rewrite; `{note}` is a comment and `{name}` a
-/// local variable's name, neither of which changes what it does.
-const RENAMEABLE: &str = r#"```rust
-pub fn search(budget: usize, rng: &mut Rng) -> (f64, f64, f64) {
-    // {note}
-    let mut best = (0.0, 0.0, objective(0.0, 0.0));
-    let explore = budget / 2;
-    for _ in 1..explore {
-        let x = rng.range(-5.0, 5.0);
-        let y = rng.range(-5.0, 5.0);
-        let value = objective(x, y);
-        if value < best.2 {
-            best = (x, y, value);
-        }
-    }
-    let mut {name} = 0.5;
-    for _ in explore.max(1)..budget {
-        let x = (best.0 + rng.range(-{name}, {name})).clamp(-5.0, 5.0);
-        let y = (best.1 + rng.range(-{name}, {name})).clamp(-5.0, 5.0);
-        let value = objective(x, y);
-        if value < best.2 {
-            best = (x, y, value);
-        } else {
-            {name} = ({name} * 0.995_f64).max(1e-4);
-        }
-    }
-    best
-}
-```
-"#;
-
 #[test]
 fn a_child_that_behaves_like_a_stored_one_is_a_duplicate_and_not_evaluated() {
     let tmp = tempfile::tempdir().unwrap();
@@ -403,7 +341,7 @@ fn a_child_that_behaves_like_a_stored_one_is_a_duplicate_and_not_evaluated() {
         &SEQUENTIAL_CONFIG.replace("max_iterations: 6", "max_iterations: 2\ndiff_based_evolution: false"),
     );
     let out = tmp.path().join("run");
-    let variant = |note: &str, name: &str| RENAMEABLE.replace("{note}", note).replace("{name}", name);
+    let variant = |note: &str, name: &str| refining_search("budget / 2", "0.5", name, note);
     let first = variant("refine around the best point", "step");
     // Another comment and another name: other code, the same search.
     let renamed = variant("shrink the steps as we go", "radius");
@@ -437,8 +375,7 @@ fn the_model_bandit_learns_to_ask_the_model_that_improves_programs() {
     // One model answers with a refining search (its start step differs
     // with each request, so no two answers are the same program); the other
     // never gives code.
-    let refining =
-        RENAMEABLE.replace("{note}", "refine").replace("{name}", "step").replace("= 0.5;", "= 0.5{n};");
+    let refining = refining_search("budget / 2", "0.5{n}", "step", "refine");
     let good = ScriptedLlm::start(replies(&[&refining]), 0, Duration::ZERO);
     let idle = ScriptedLlm::start(replies(&[NO_BLOCKS]), 0, Duration::ZERO);
     let config = write_config(

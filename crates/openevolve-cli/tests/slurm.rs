@@ -18,17 +18,19 @@ use slurm_cluster::SlurmCluster;
 
 const SECRET: &str = "sk-cli-slurm-test-must-not-leak";
 
-/// A new child on every request (`{n}` is the request number).
-const VARIANT: &str = "<<<<<<< SEARCH\n    best\n=======\n    // variant {n}\n    best\n>>>>>>> REPLACE\n";
+/// A new child on every request (`{n}` is the request number), which also
+/// behaves differently (a point moved by n·1e-12, its value recomputed), so
+/// the example's behaviour fingerprint does not take it for a duplicate.
+const VARIANT: &str = "<<<<<<< SEARCH\n    best\n=======\n    let x = best.0 - 1e-12 * {n} as f64;\n    let best = (x, best.1, objective(x, best.1));\n    best\n>>>>>>> REPLACE\n";
 /// A full rewrite (`diff_based_evolution: false`) whose child does not
 /// depend on the parent: request `{n}` always gives the same program.
 const REWRITE: &str = "```rust
 // EVOLVE-BLOCK-START
 pub fn search(budget: usize, rng: &mut Rng) -> (f64, f64, f64) {
-    // rewrite {n}
+    // rewrite {n}: every x moved by n·1e-9, so its own behaviour
     let mut best = (0.0, 0.0, objective(0.0, 0.0));
     for _ in 1..budget {
-        let x = rng.range(-5.0, 5.0);
+        let x = rng.range(-5.0 + 1e-9 * {n} as f64, 5.0);
         let y = rng.range(-5.0, 5.0);
         let value = objective(x, y);
         if value < best.2 {
@@ -237,7 +239,15 @@ fn evolution_on_slurm_equals_local_resumes_after_sigkill_and_cancels_on_ctrl_c()
         wait_for(Duration::from_secs(120), || committed_iterations(&db) >= 2),
         "two iterations committed"
     );
-    assert!(wait_for(Duration::from_secs(60), || !cluster.active_jobs().is_empty()), "a job in flight");
+    assert!(
+        wait_for(Duration::from_secs(60), || !cluster.active_jobs().is_empty()),
+        "a job in flight: {:?}",
+        {
+            query(&db, "SELECT iteration, outcome, message FROM iterations", |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?))
+            })
+        }
+    );
     child.kill().unwrap(); // SIGKILL: no cleanup, no scancel
     child.wait().unwrap();
     assert!(

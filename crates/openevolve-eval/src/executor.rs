@@ -20,8 +20,7 @@ pub trait Executor: Send + Sync {
 
     /// As [`Self::evaluate`], but where the evaluator offers a behaviour
     /// fingerprint, takes it first and skips the evaluation when `known`
-    /// says a stored program had it. An executor that cannot take
-    /// fingerprints evaluates as usual.
+    /// says a stored program had it. The default evaluates as usual.
     fn evaluate_unless_known(
         self: Arc<Self>,
         source: String,

@@ -290,13 +290,7 @@ impl EvaluatorHost {
                 evaluation.timings.build = Some(built.build_time);
                 evaluation
             }
-            Err(failure) => {
-                let mut evaluation =
-                    Evaluation::failed(FailureReason::BuildFailed, "the candidate does not compile");
-                evaluation.artifacts.insert("build_errors".into(), failure.diagnostics);
-                evaluation.timings.build = Some(failure.build_time);
-                evaluation
-            }
+            Err(failure) => build_failed(failure),
         }
     }
 
@@ -383,6 +377,15 @@ async fn describe_worker(toolchain: &Toolchain, worker: &Path) -> Result<String,
         return Err(PrepareError::EvaluatorDescribe(String::from_utf8_lossy(&out.stderr).into_owned()));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The evaluation of a candidate that does not compile: the trimmed
+/// diagnostics as the `build_errors` artifact.
+pub(crate) fn build_failed(failure: BuildFailure) -> Evaluation {
+    let mut evaluation = Evaluation::failed(FailureReason::BuildFailed, "the candidate does not compile");
+    evaluation.artifacts.insert("build_errors".into(), failure.diagnostics);
+    evaluation.timings.build = Some(failure.build_time);
+    evaluation
 }
 
 /// What `describe` says the evaluator defines.

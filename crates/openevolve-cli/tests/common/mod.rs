@@ -234,3 +234,42 @@ pub const BREAKS_THE_BUILD: &str =
 pub const NO_BLOCKS: &str = "The program looks fine to me as it is.";
 pub const CHEATS: &str =
     "<<<<<<< SEARCH\n    best\n=======\n    (best.0, best.1, best.2 - 10.0)\n>>>>>>> REPLACE\n";
+
+/// A full rewrite of function_minimization's search, as a small model
+/// writes many: explore `explore` of the budget at random, then refine
+/// around the best point with a step named `step` that starts at `first_step`
+/// and shrinks on misses. `{n}` in any part becomes the request's number
+/// (see `ScriptedLlm`), so answers can differ in numbers; `note` and `step`
+/// change the code but not what it does.
+pub fn refining_search(explore: &str, first_step: &str, step: &str, note: &str) -> String {
+    format!(
+        "```rust
+pub fn search(budget: usize, rng: &mut Rng) -> (f64, f64, f64) {{
+    // {note}
+    let mut best = (0.0, 0.0, objective(0.0, 0.0));
+    let explore = {explore};
+    for _ in 1..explore {{
+        let x = rng.range(-5.0, 5.0);
+        let y = rng.range(-5.0, 5.0);
+        let value = objective(x, y);
+        if value < best.2 {{
+            best = (x, y, value);
+        }}
+    }}
+    let mut {step} = {first_step};
+    for _ in explore.max(1)..budget {{
+        let x = (best.0 + rng.range(-{step}, {step})).clamp(-5.0, 5.0);
+        let y = (best.1 + rng.range(-{step}, {step})).clamp(-5.0, 5.0);
+        let value = objective(x, y);
+        if value < best.2 {{
+            best = (x, y, value);
+        }} else {{
+            {step} = ({step} * 0.995_f64).max(1e-4);
+        }}
+    }}
+    best
+}}
+```
+"
+    )
+}

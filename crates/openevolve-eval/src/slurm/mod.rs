@@ -295,13 +295,7 @@ impl SlurmExecutor {
 
         let built = match self.host.build_candidate(&source).await {
             Ok(built) => built,
-            Err(failure) => {
-                let mut evaluation =
-                    Evaluation::failed(FailureReason::BuildFailed, "the candidate does not compile");
-                evaluation.artifacts.insert("build_errors".into(), failure.diagnostics);
-                evaluation.timings.build = Some(failure.build_time);
-                return evaluation;
-            }
+            Err(failure) => return crate::host::build_failed(failure),
         };
         if let Err(e) = self.stage(&dir, &built.library, &source) {
             return Evaluation::failed(FailureReason::WorkerFailed, e);
