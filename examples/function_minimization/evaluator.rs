@@ -70,13 +70,16 @@ fn evaluate(candidate: &Candidate) -> Result<EvaluationResult, CandidateError> {
         .artifact("runs", log))
 }
 
-/// A cheap fingerprint of what the search does: its exact results at a
-/// tenth of the budget from every seed. A child that agrees on all of them
-/// with a stored program (a renamed variable, a reworded comment) is taken
-/// for the same search and not evaluated again.
+/// The fingerprint of what the search does: its exact results from every
+/// seed at the full budget, the very calls `evaluate` scores, so two
+/// programs with one fingerprint score the same. A child that agrees with a
+/// stored program (a renamed variable, a reworded comment) is recorded as
+/// its duplicate. Here that saves little, since the evaluation is as cheap;
+/// a smaller budget would be cheaper, but would merge searches that only
+/// differ later in their budget.
 fn behaviour(candidate: &Candidate) -> Result<String, CandidateError> {
     let run_search = openevolve_sdk::candidate_fn!(candidate, run_search: fn(usize, u64) -> (f64, f64, f64))?;
-    let results: Vec<String> = SEEDS.iter().map(|&seed| format!("{:?}", run_search(BUDGET / 10, seed))).collect();
+    let results: Vec<String> = SEEDS.iter().map(|&seed| format!("{:?}", run_search(BUDGET, seed))).collect();
     Ok(results.join(";"))
 }
 
