@@ -92,16 +92,22 @@ impl DeviceMemory {
         }
     }
 
-    /// Bytes in use on all devices now, by every process.
-    pub fn used_bytes(&self) -> u64 {
+    /// Bytes in use on all devices now, by every process; `Err` when NVML
+    /// cannot say for one of them (a guess would skew the difference).
+    pub fn used_bytes(&self) -> Result<u64, String> {
         self.0
             .devices
             .iter()
-            .map(|&device| {
+            .enumerate()
+            .map(|(i, &device)| {
                 let mut memory = NvmlMemory::default();
                 // SAFETY: a handle NVML gave, and a struct of its layout.
                 let status = unsafe { (self.0.memory_info)(device, &mut memory) };
-                if status == NVML_SUCCESS { memory.used } else { 0 }
+                if status == NVML_SUCCESS {
+                    Ok(memory.used)
+                } else {
+                    Err(format!("NVML cannot read device {i}'s memory (status {status})"))
+                }
             })
             .sum()
     }
@@ -113,12 +119,15 @@ impl DeviceMemory {
         let devices = self.clone();
         let stopping = stop.clone();
         let sampler = std::thread::spawn(move || {
-            let mut peak = devices.used_bytes();
-            while !stopping.load(Ordering::Relaxed) {
+            let mut peak = 0;
+            loop {
+                // A sample NVML cannot give is skipped, not taken as 0.
+                peak = peak.max(devices.used_bytes().unwrap_or(0));
+                if stopping.load(Ordering::Relaxed) {
+                    return peak;
+                }
                 std::thread::sleep(SAMPLE_EVERY);
-                peak = peak.max(devices.used_bytes());
             }
-            peak
         });
         DevicePeak { stop, sampler: Some(sampler), devices: self.clone() }
     }
@@ -134,7 +143,7 @@ pub struct DevicePeak {
 impl DevicePeak {
     /// Stops sampling; the highest use seen, a last sample included.
     pub fn finish(mut self) -> u64 {
-        let last = self.devices.used_bytes();
+        let last = self.devices.used_bytes().unwrap_or(0);
         self.stop.store(true, Ordering::Relaxed);
         let sampled = self.sampler.take().map_or(0, |s| s.join().unwrap_or(0));
         sampled.max(last)

@@ -166,7 +166,7 @@ impl MemoryMeter {
             return Ok(Self::Resident);
         }
         let devices = DeviceMemory::open().map_err(|e| format!("MLX runs on a GPU, but {e}"))?;
-        let others_bytes = devices.used_bytes();
+        let others_bytes = devices.used_bytes()?;
         Ok(Self::Device { devices, others_bytes })
     }
 }

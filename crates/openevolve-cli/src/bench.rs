@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use openevolve::SearchStrategy;
-use openevolve::controller::{RunLayout, RunOptions, run_evolution};
+use openevolve::controller::{RunLayout, RunOptions, StopReason, run_evolution};
 use openevolve_db::ProgramDatabase;
 use serde::Serialize;
 
@@ -102,6 +102,13 @@ pub fn bench(args: BenchArgs) -> Result<u8, Failure> {
                 config.database.random_seed = Some(seed);
                 config.max_iterations = args.iterations;
                 config.checkpoint_interval = args.iterations.max(1);
+                if strategy != SearchStrategy::Evolution {
+                    // The baselines as their names say: one line of children,
+                    // none of them evicted.
+                    config.database.num_islands = 1;
+                    config.database.population_size =
+                        config.database.population_size.max(args.iterations as usize + 1);
+                }
                 let options = RunOptions {
                     initial_program: initial.clone(),
                     config: config.clone(),
@@ -113,9 +120,19 @@ pub fn bench(args: BenchArgs) -> Result<u8, Failure> {
                 };
                 eprintln!("bench: {} seed {seed}: {} iterations", strategy.name(), args.iterations);
                 let shutdown = listen_for_signals().map_err(Failure::RunFailed)?;
-                run_evolution(options, executor.clone(), shutdown)
+                let summary = run_evolution(options, executor.clone(), shutdown)
                     .await
                     .map_err(|e| Failure::RunFailed(e.into()))?;
+                // A run cut short (Ctrl-C, the LLM down, the budget spent)
+                // would report a curve that is not the arm's.
+                if !matches!(summary.stop_reason, StopReason::MaxIterations) {
+                    return Err(Failure::RunFailed(anyhow::anyhow!(
+                        "{} seed {seed} stopped early ({:?}); its run is in {}",
+                        strategy.name(),
+                        summary.stop_reason,
+                        root.display()
+                    )));
+                }
                 runs.push(curve(&root, &config, seed, args.iterations).map_err(Failure::RunFailed)?);
             }
             arms.push(summarize(strategy.name(), runs));

@@ -105,10 +105,10 @@ pub struct BenchArgs {
     /// optionally config.yaml and candidate.toml.
     pub problem_dir: PathBuf,
     /// Seeds per arm (1 to K).
-    #[arg(long, default_value_t = 3, value_name = "K")]
+    #[arg(long, default_value_t = 3, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
     pub seeds: u64,
     /// Iterations of every run.
-    #[arg(short, long, default_value_t = 30, value_name = "N")]
+    #[arg(short, long, default_value_t = 30, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub iterations: u64,
     /// config.yaml [default: the problem folder's].
     #[arg(short, long, value_name = "FILE")]

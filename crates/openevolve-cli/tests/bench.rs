@@ -121,3 +121,18 @@ fn bench_runs_on_circle_packing() {
     let (report, stderr, out, _dir) = bench("circle_packing", MOVED_CIRCLE, seeds, iterations);
     check_report(&report, &stderr, &out, seeds, iterations);
 }
+
+#[test]
+fn bench_refuses_zero_seeds_or_iterations_before_doing_anything() {
+    for flags in [["--seeds", "0"], ["--iterations", "0"]] {
+        let run = openevolve()
+            .arg("bench")
+            .arg(repo_root().join("examples/function_minimization"))
+            .args(flags)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(flags[0]), "the error names the flag: {stderr}");
+    }
+}

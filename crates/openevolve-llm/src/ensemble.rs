@@ -145,9 +145,12 @@ impl LlmEnsemble {
         Some(self.model_names().into_iter().map(String::from).zip(state.shares()).collect())
     }
 
-    /// Asks a model chosen by weight to answer `messages`. Choice and seed are
+    /// Asks a model to answer `messages`. By weight, choice and seed are
     /// functions of the run seed, `iteration` and how many calls this
     /// iteration made before, so a run is reproducible whatever the timing.
+    /// With the bandit the choice also depends on the outcomes reported so
+    /// far, and so on timing when iterations overlap. A failed call counts
+    /// for the bandit as an answer that gained nothing.
     pub async fn complete(&self, messages: &[ChatMessage], iteration: u64) -> Result<Completion, LlmError> {
         let repeat = {
             let mut calls = self.calls_per_iteration.lock().unwrap_or_else(|e| e.into_inner());
@@ -200,15 +203,21 @@ impl LlmEnsemble {
                 Err(error) => error,
             };
             let retries_used = attempt - 1;
+            let failed = |error: LlmError| {
+                if let Some(bandit) = &self.bandit {
+                    bandit.lock().unwrap_or_else(|e| e.into_inner()).record(index, 0.0, 0);
+                }
+                Err(error)
+            };
             if !error.is_transient() {
-                return Err(error);
+                return failed(error);
             }
             if retries_used >= member.retry.retries {
                 // Without retries configured the error itself says it best.
                 if attempt == 1 {
-                    return Err(error);
+                    return failed(error);
                 }
-                return Err(LlmError::RetriesExhausted {
+                return failed(LlmError::RetriesExhausted {
                     model: name.to_string(),
                     attempts: attempt,
                     last: Box::new(error),

@@ -206,6 +206,13 @@ impl Confinement {
         })
     }
 
+    /// Whether the process may write beneath its own `/proc/<pid>/task`
+    /// (a machine with NVIDIA devices), its `clear_refs` included: then its
+    /// kernel peak-memory mark is its own to reset.
+    pub fn may_reset_its_memory_mark(&self) -> bool {
+        self.own_task_rights != 0
+    }
+
     /// Runs in the forked child: only async-signal-safe calls.
     pub fn apply_in_child(&self) -> io::Result<()> {
         set_limit(sys::RLIMIT_CORE, 0, 0)?;

@@ -14,13 +14,18 @@ impl CandidateProcess {
     /// resident size (`clear_refs` 5), so that [`Self::peak_memory_bytes`]
     /// measures from now. The process itself cannot do this (its writes
     /// stay in its own directory).
+    /// Refused for a candidate process on a machine with NVIDIA devices,
+    /// which may reset the mark itself (see `confine`): measure device
+    /// memory there.
     pub fn reset_peak_memory(&self) -> io::Result<()> {
+        self.trusted_mark()?;
         std::fs::write(format!("/proc/{}/clear_refs", self.pid()), "5")
     }
 
     /// The kernel's peak resident size of the live process (`VmHWM`) since
     /// it started or since [`Self::reset_peak_memory`].
     pub fn peak_memory_bytes(&self) -> io::Result<u64> {
+        self.trusted_mark()?;
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
         let kb = status
             .lines()
@@ -28,6 +33,17 @@ impl CandidateProcess {
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
             .ok_or_else(|| io::Error::other("no VmHWM in its status"))?;
         Ok(kb * 1024)
+    }
+
+    fn trusted_mark(&self) -> io::Result<()> {
+        if self.memory_mark_trusted() {
+            return Ok(());
+        }
+        Err(io::Error::other(
+            "on a machine with NVIDIA devices a candidate process may write its own /proc/<pid>/task \
+             (CUDA needs it), clear_refs included, so its host peak-memory mark cannot be trusted: \
+             measure its device memory instead",
+        ))
     }
 
     /// Stops this process, every process it started, and any process left

@@ -69,6 +69,9 @@ struct Inner {
     cpu_limited: bool,
     /// It maps no candidate: its failure is the evaluator's.
     reference: bool,
+    /// A candidate that may reset its own kernel peak-memory mark (see
+    /// `Confinement::may_reset_its_memory_mark`).
+    mark_is_its_own: bool,
     /// Set once the process has ended.
     end: Option<Result<ProcessEnd, CandidateFailure>>,
 }
@@ -97,6 +100,7 @@ impl CandidateProcess {
         let (ours, theirs) = UnixStream::pair().map_err(|e| start_error("cannot make a socket pair", e))?;
         let confinement =
             Confinement::new(own_dir, limits, reads).map_err(|e| start_error("cannot confine it", e))?;
+        let mark_is_its_own = library.is_some() && confinement.may_reset_its_memory_mark();
         let their_fd = theirs.as_raw_fd();
         let mut cmd = Command::new(exe);
         cmd.arg("serve")
@@ -133,6 +137,7 @@ impl CandidateProcess {
                 stderr_done: Some(stderr_done),
                 cpu_limited: limits.cpu_seconds.is_some(),
                 reference: library.is_none(),
+                mark_is_its_own,
                 end: None,
             })),
         };
@@ -140,6 +145,11 @@ impl CandidateProcess {
         decode_all::<Result<(), CandidateError>>(&hello)
             .unwrap_or_else(|e| garbled(&process.inner, format!("its greeting: {e}")))?;
         Ok(process)
+    }
+
+    /// Whether the kernel's peak-memory mark of this process can be trusted.
+    pub(crate) fn memory_mark_trusted(&self) -> bool {
+        !self.inner.lock().unwrap_or_else(|e| e.into_inner()).mark_is_its_own
     }
 
     /// The candidate's entry point `name` as a proxy of type `F`; refused

@@ -345,14 +345,17 @@ impl Controller {
         let parent = match self.strategy {
             SearchStrategy::Evolution => self.db.sample_parent(island)?,
             SearchStrategy::IndependentSampling => {
-                let initial = self.db.island_members(island)?.into_iter().next();
-                let initial = initial.ok_or_else(|| RunError::Database(DbError::NoSuchProgram(0)))?;
-                self.db.program(initial)?
+                // The initial program of this island (first stored there);
+                // the best program if it was evicted.
+                let first = self.db.island_members(island)?.into_iter().next();
+                match first.map(|id| self.db.program(id)).transpose()? {
+                    Some(p) if p.mutation == Mutation::Initial => p,
+                    _ => self.db.best()?.ok_or(RunError::Database(DbError::NoSuchProgram(0)))?,
+                }
             }
-            SearchStrategy::SequentialRefinement => self
-                .db
-                .best_on_island(island)?
-                .ok_or_else(|| RunError::Database(DbError::NoSuchProgram(0)))?,
+            SearchStrategy::SequentialRefinement => {
+                self.db.best()?.ok_or(RunError::Database(DbError::NoSuchProgram(0)))?
+            }
         };
         let prompt = Arc::new(self.render_prompt(iteration, island, &parent)?);
         debug!(iteration, island, parent = parent.id, "iteration starts");

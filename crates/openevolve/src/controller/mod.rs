@@ -61,8 +61,9 @@ pub enum SearchStrategy {
     /// A baseline: every child is a fresh rewrite of the initial program,
     /// shown alone; the best of all children counts.
     IndependentSampling,
-    /// A baseline: every child rewrites the best program so far, shown with
-    /// the island's recent attempts and last failure, nothing else.
+    /// A baseline: every child rewrites the best program so far (of the
+    /// whole run), shown with the island's recent attempts and last failure,
+    /// nothing else.
     SequentialRefinement,
 }
 
