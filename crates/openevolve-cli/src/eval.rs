@@ -44,8 +44,7 @@ pub fn eval(args: EvalArgs) -> Result<u8, Failure> {
             .map_err(Failure::RunFailed)?;
         tracing::info!(program = %args.program.display(), "evaluating");
         // Nothing is stored here: the fingerprint, where offered, is shown.
-        let nothing_known: openevolve_eval::KnownBehaviour = std::sync::Arc::new(|_: &str| false);
-        Ok::<_, Failure>(host.evaluate_source_unless_known(&source, nothing_known).await)
+        Ok::<_, Failure>(host.evaluate_source_unless_known(&source, openevolve_eval::nothing_known()).await)
     })?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&evaluation).expect("an evaluation serializes"));

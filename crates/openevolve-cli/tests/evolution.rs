@@ -390,20 +390,8 @@ fn the_model_bandit_learns_to_ask_the_model_that_improves_programs() {
             idle.api_base
         ),
     );
-    let example = repo_root().join("examples/function_minimization");
     let out = tmp.path().join("run");
-    let run = openevolve()
-        .arg("run")
-        .arg(example.join("initial.rs"))
-        .arg(example.join("evaluator.rs"))
-        .arg("--config")
-        .arg(&config)
-        .arg("--output")
-        .arg(&out)
-        .arg("--cache-dir")
-        .arg(cache_dir())
-        .output()
-        .unwrap();
+    let run = run_problem("function_minimization", &config, &out).output().unwrap();
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{stderr}");
     let summary = read_json(&out.join("summary.json"));

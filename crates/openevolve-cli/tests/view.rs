@@ -38,17 +38,8 @@ fn make_run(dir: &Path) -> PathBuf {
     let out = dir.join("run");
     let script = replies(&[REFINE, BREAKS_THE_BUILD, NO_BLOCKS, CHEATS]);
     let llm = ScriptedLlm::start(script, 0, Duration::ZERO);
-    let example = repo_root().join("examples/function_minimization");
-    let run = openevolve()
-        .arg("run")
-        .arg(example.join("initial.rs"))
-        .arg(example.join("evaluator.rs"))
-        .arg("--config")
-        .arg(&config)
-        .arg("--output")
-        .arg(&out)
-        .args(["--model", "scripted", "--api-base", &llm.api_base, "--quiet", "--cache-dir"])
-        .arg(cache_dir())
+    let run = run_example("function_minimization", &config, &out, &llm)
+        .arg("--quiet")
         .output()
         .expect("openevolve run");
     assert!(run.status.success(), "run failed: {}", String::from_utf8_lossy(&run.stderr));

@@ -18,6 +18,12 @@ pub trait Executor: Send + Sync {
     /// error or a contained crash is a failed [`Evaluation`], never a panic.
     fn evaluate(self: Arc<Self>, source: String) -> BoxFuture<'static, Evaluation>;
 
+    /// Whether [`Self::evaluate_unless_known`] takes fingerprints: when not,
+    /// callers need not gather the known ones.
+    fn offers_behaviour(&self) -> bool {
+        false
+    }
+
     /// As [`Self::evaluate`], but where the evaluator offers a behaviour
     /// fingerprint, takes it first and skips the evaluation when `known`
     /// says a stored program had it. The default evaluates as usual.
@@ -34,6 +40,10 @@ pub trait Executor: Send + Sync {
 impl Executor for EvaluatorHost {
     fn evaluate(self: Arc<Self>, source: String) -> BoxFuture<'static, Evaluation> {
         Box::pin(async move { self.evaluate_source(&source).await })
+    }
+
+    fn offers_behaviour(&self) -> bool {
+        EvaluatorHost::offers_behaviour(self)
     }
 
     fn evaluate_unless_known(

@@ -45,7 +45,7 @@ pub use compile::{BuildFailure, BuiltCandidate, Compiler, Output};
 pub use config::{EvaluatorConfig, ExecutorKind, SlurmConfig};
 pub use deps::DepSet;
 pub use error::PrepareError;
-pub use evaluation::{Behaviour, Evaluation, Failure, FailureReason, KnownBehaviour, Timings};
+pub use evaluation::{Behaviour, Evaluation, Failure, FailureReason, KnownBehaviour, Timings, nothing_known};
 pub use executor::{BoxFuture, Executor};
 pub use host::{EvaluatorHost, ProblemFiles, default_cache_dir};
 pub use slurm::SlurmExecutor;

@@ -114,6 +114,11 @@ impl LlmEnsemble {
         self.bandit = Some(Mutex::new(ModelBandit::new(eligible, exploration)));
     }
 
+    /// Whether a bandit chooses the models (`model_selection: ucb`).
+    pub fn learns_model_choice(&self) -> bool {
+        self.bandit.is_some()
+    }
+
     /// Tells the bandit, if any, what an answer of `model` earned: the
     /// child's fitness gain over its parent, for `tokens` tokens.
     pub fn record_outcome(&self, model: &str, gain: f64, tokens: u64) {

@@ -22,6 +22,14 @@ pub fn repo_root() -> PathBuf {
 /// `openevolve run` on `examples/<name>` with `config`, writing to `output`,
 /// asking the scripted server `llm`; callers add flags and run it.
 pub fn run_example(name: &str, config: &Path, output: &Path, llm: &ScriptedLlm) -> Command {
+    let mut cmd = run_problem(name, config, output);
+    cmd.args(["--model", "scripted", "--api-base", &llm.api_base]);
+    cmd
+}
+
+/// `openevolve run` on example `name` with the config's own models and the
+/// shared cache.
+pub fn run_problem(name: &str, config: &Path, output: &Path) -> Command {
     let dir = repo_root().join("examples").join(name);
     let mut cmd = openevolve();
     cmd.arg("run")
@@ -31,7 +39,7 @@ pub fn run_example(name: &str, config: &Path, output: &Path, llm: &ScriptedLlm) 
         .arg(config)
         .arg("--output")
         .arg(output)
-        .args(["--model", "scripted", "--api-base", &llm.api_base, "--cache-dir"])
+        .arg("--cache-dir")
         .arg(cache_dir());
     cmd
 }

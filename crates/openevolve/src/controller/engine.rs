@@ -271,10 +271,8 @@ impl Controller {
     /// Evaluates and stores the program the run starts from, on every island.
     async fn seed_initial_program(&mut self) -> Result<(), RunError> {
         info!("evaluating the initial program");
-        // Nothing is known yet: the fingerprint, where offered, is taken and kept.
-        let nothing_known: KnownBehaviour = Arc::new(|_: &str| false);
         let mut evaluation = Arc::clone(&self.evaluator)
-            .evaluate_unless_known(self.initial_program.clone(), nothing_known)
+            .evaluate_unless_known(self.initial_program.clone(), openevolve_eval::nothing_known())
             .await;
         let behaviour = evaluation.behaviour.take().map(|b| b.fingerprint);
         let (metrics, artifacts) = match scored(evaluation) {
@@ -486,15 +484,15 @@ impl Controller {
                             flight.done = Some(Finished::Duplicate(known));
                         } else {
                             let (evaluator, code) = (Arc::clone(&self.evaluator), child.code.clone());
-                            // The fingerprints stored now; the commit checks again, in order.
-                            let stored = self.db.known_behaviours()?;
-                            let known: KnownBehaviour = Arc::new(move |fp: &str| stored.contains_key(fp));
-                            tasks.spawn(async move {
-                                TaskOutput::Evaluated(
-                                    iteration,
-                                    evaluator.evaluate_unless_known(code, known).await,
-                                )
-                            });
+                            let evaluation = if evaluator.offers_behaviour() {
+                                // The fingerprints stored now; the commit checks again, in order.
+                                let stored = self.db.known_behaviours()?;
+                                let known: KnownBehaviour = Arc::new(move |fp: &str| stored.contains_key(fp));
+                                evaluator.evaluate_unless_known(code, known)
+                            } else {
+                                evaluator.evaluate(code)
+                            };
+                            tasks.spawn(async move { TaskOutput::Evaluated(iteration, evaluation.await) });
                             flight.child = Some(child);
                         }
                     }
@@ -542,7 +540,7 @@ impl Controller {
             )?,
         };
         let usage = completion.as_ref().map(|c| c.usage).unwrap_or_default();
-        if let Some(c) = &completion {
+        if let Some(c) = completion.as_ref().filter(|_| self.llms.models.learns_model_choice()) {
             // What the answer earned: the stored child's gain over its parent.
             let gain = match verdict.child {
                 Some(id) => self.db.program(id)?.fitness - parent.fitness,
