@@ -15,6 +15,24 @@ pub struct EvolveRegion {
     /// 1-based lines of the two markers.
     pub start_line: usize,
     pub end_line: usize,
+    /// What follows the start marker on its line (`// EVOLVE-BLOCK-START
+    /// batching`), if anything: prompts and answers name the region by it.
+    pub name: Option<String>,
+}
+
+impl EvolveRegion {
+    /// How prompts and answers name the region at `index` (0-based) of its
+    /// program: its name, else its number.
+    pub fn label(&self, index: usize) -> String {
+        self.name.clone().unwrap_or_else(|| (index + 1).to_string())
+    }
+}
+
+/// The name written after a start marker in `comment`, without a closing `*/`.
+fn marker_name(comment: &str) -> Option<String> {
+    let after = &comment[comment.find(START_MARKER)? + START_MARKER.len()..];
+    let name = after.trim().trim_end_matches("*/").trim();
+    (!name.is_empty()).then(|| name.to_string())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -34,7 +52,7 @@ pub enum RegionError {
 /// Finds the EVOLVE-BLOCK regions of `source`, in order.
 pub fn evolve_regions(source: &str) -> Result<Vec<EvolveRegion>, RegionError> {
     let mut regions = Vec::new();
-    let mut open: Option<(usize, usize)> = None; // (marker line, body start)
+    let mut open: Option<(usize, usize, Option<String>)> = None; // (marker line, body start, name)
     let mut offset = 0;
     for (i, line) in source.split_inclusive('\n').enumerate() {
         let number = i + 1;
@@ -43,17 +61,18 @@ pub fn evolve_regions(source: &str) -> Result<Vec<EvolveRegion>, RegionError> {
         let comment = line.trim_start();
         let comment = if comment.starts_with("//") || comment.starts_with("/*") { comment } else { "" };
         if comment.contains(START_MARKER) {
-            if let Some((open_line, _)) = open {
+            if let Some((open_line, ..)) = open {
                 return Err(RegionError::Nested { line: number, open: open_line });
             }
-            open = Some((number, offset + line.len()));
+            open = Some((number, offset + line.len(), marker_name(comment)));
         } else if comment.contains(END_MARKER) {
-            let (start_line, body_start) = open.take().ok_or(RegionError::UnmatchedEnd { line: number })?;
-            regions.push(EvolveRegion { body: body_start..offset, start_line, end_line: number });
+            let (start_line, body_start, name) =
+                open.take().ok_or(RegionError::UnmatchedEnd { line: number })?;
+            regions.push(EvolveRegion { body: body_start..offset, start_line, end_line: number, name });
         }
         offset += line.len();
     }
-    if let Some((line, _)) = open {
+    if let Some((line, ..)) = open {
         return Err(RegionError::Unclosed { line });
     }
     if regions.is_empty() {
@@ -74,6 +93,15 @@ mod tests {
         assert_eq!(&src[r[0].body.clone()], "let x = 1;\n");
         assert_eq!((r[0].start_line, r[0].end_line), (2, 4));
         assert_eq!(&src[r[1].body.clone()], "y\r\n");
+        assert_eq!((r[0].label(0), r[1].label(1)), ("1".to_string(), "2".to_string()));
+    }
+
+    #[test]
+    fn a_start_marker_may_name_its_region() {
+        let src = "// EVOLVE-BLOCK-START batching\nx\n// EVOLVE-BLOCK-END\n/* EVOLVE-BLOCK-START step */\ny\n/* EVOLVE-BLOCK-END */\n";
+        let r = evolve_regions(src).unwrap();
+        assert_eq!(r[0].name.as_deref(), Some("batching"));
+        assert_eq!(r[1].label(1), "step");
     }
 
     #[test]

@@ -193,16 +193,20 @@ fn tabs_in_the_program_match_spaces_in_the_answer() {
 }
 
 #[test]
-fn a_search_text_found_twice_replaces_the_first_and_says_so() {
+fn a_search_text_that_matches_two_places_is_refused_with_both() {
     let parent = PARENT.replace("    y + 1.0\n", "    y + 1.0\n}\nfn twin(y: f64) -> f64 {\n    y + 1.0\n");
-    let child = changed(diff(&parent, &block("    y + 1.0", "    y + 5.0")));
-    assert_eq!(child.code, parent.replacen("    y + 1.0", "    y + 5.0", 1));
     assert_eq!(
-        child.notes,
-        vec![
-            "block 1: its SEARCH text occurs 2 times inside the regions (at lines 6, 9); the first match, at line 6, was replaced"
-        ]
+        diff(&parent, &block("    y + 1.0", "    y + 5.0")),
+        Err(DiffError::AmbiguousSearch { block: 1, lines: vec![6, 9] })
     );
+    // Also when the places match only ignoring whitespace.
+    assert_eq!(
+        diff(&parent, &block("  y  +  1.0", "    y + 5.0")),
+        Err(DiffError::AmbiguousSearch { block: 1, lines: vec![6, 9] })
+    );
+    // A neighbouring line makes it one place.
+    let child = changed(diff(&parent, &block("fn twin(y: f64) -> f64 {\n    y + 1.0", "fn twin(y: f64) -> f64 {\n    y + 5.0")));
+    assert_eq!(child.code, parent.replace("twin(y: f64) -> f64 {\n    y + 1.0", "twin(y: f64) -> f64 {\n    y + 5.0"));
 }
 
 #[test]
@@ -236,6 +240,53 @@ fn rewrite_without_markers_fills_the_only_region() {
     );
     // With two regions the body cannot be placed.
     assert_eq!(rewrite(PARENT, answer), Err(DiffError::RegionCountMismatch { expected: 2, found: 0 }));
+}
+
+/// PARENT with its regions named on their start markers.
+fn named_parent() -> String {
+    PARENT.replacen("// EVOLVE-BLOCK-START\n", "// EVOLVE-BLOCK-START step\n", 1).replacen(
+        "// EVOLVE-BLOCK-START\n",
+        "// EVOLVE-BLOCK-START search\n",
+        1,
+    )
+}
+
+#[test]
+fn rewrite_takes_regions_alone_by_name_and_keeps_those_left_out() {
+    let parent = named_parent();
+    let answer = "I make the search start at 1.\n```rust\n// EVOLVE-BLOCK-START search\nfn search(n: usize) -> f64 {\n    (1..n).map(|i| step(i as f64)).sum()\n}\n// EVOLVE-BLOCK-END\n```\n";
+    let child = changed(rewrite(&parent, answer));
+    let start = parent.find("fn search").unwrap();
+    let end = parent.rfind("// EVOLVE-BLOCK-END").unwrap();
+    let mut expected = parent.clone();
+    expected.replace_range(start..end, "fn search(n: usize) -> f64 {\n    (1..n).map(|i| step(i as f64)).sum()\n}\n");
+    assert_eq!(child.code, expected);
+    assert_eq!(child.changes, "rewrote region 2: 7 lines became 3");
+    assert!(child.notes.is_empty(), "regions alone are not a change outside: {:?}", child.notes);
+
+    // Unnamed regions go by position when the answer gives them all, in one
+    // code block or in several.
+    let answer = "```rust\n// EVOLVE-BLOCK-START\nfn step(x: f64) -> f64 {\n    x\n}\n// EVOLVE-BLOCK-END\n```\nand\n```rust\n// EVOLVE-BLOCK-START\nfn search(n: usize) -> f64 {\n    n as f64\n}\n// EVOLVE-BLOCK-END\n```\n";
+    let child = changed(rewrite(PARENT, answer));
+    assert!(child.code.contains("fn step(x: f64) -> f64 {\n    x\n}\n// EVOLVE-BLOCK-END\n\nfn fixed"), "{}", child.code);
+    assert!(child.code.ends_with("    n as f64\n}\n// EVOLVE-BLOCK-END\n"), "{}", child.code);
+}
+
+#[test]
+fn rewrite_refuses_regions_it_cannot_place() {
+    let parent = named_parent();
+    let region = |name: &str| format!("```rust\n// EVOLVE-BLOCK-START {name}\nfn search(n: usize) -> f64 {{ 0.0 }}\n// EVOLVE-BLOCK-END\n```\n");
+    assert_eq!(
+        rewrite(&parent, &region("searching")),
+        Err(DiffError::UnknownRegion { name: "searching".into(), known: "step, search".into() })
+    );
+    assert_eq!(
+        rewrite(&parent, &format!("{}{}", region("search"), region("search"))),
+        Err(DiffError::RegionTwice { name: "search".into() })
+    );
+    // Numbers name unnamed regions, as the prompt shows them.
+    let child = changed(rewrite(PARENT, &region("2")));
+    assert!(child.code.contains("fn search(n: usize) -> f64 { 0.0 }\n"), "{}", child.code);
 }
 
 #[test]

@@ -73,16 +73,11 @@ pub(crate) fn apply_blocks(parent: &str, blocks: &[SearchReplace]) -> Result<App
                 reason: format!("the REPLACE part of block {n} contains an EVOLVE-BLOCK marker line"),
             });
         }
-        let end = start + matches.len;
         if matches.inside.len() > 1 {
-            let at: Vec<String> = matches.inside.iter().map(|s| (s + 1).to_string()).collect();
-            notes.push(format!(
-                "block {n}: its SEARCH text occurs {} times inside the regions (at lines {}); the first match, at line {}, was replaced",
-                matches.inside.len(),
-                at.join(", "),
-                start + 1
-            ));
+            let lines = matches.inside.iter().map(|s| s + 1).collect();
+            return Err(DiffError::AmbiguousSearch { block: n, lines });
         }
+        let end = start + matches.len;
         let added = match matches.kind {
             MatchKind::Exact => block.replace.clone(),
             MatchKind::IgnoringWhitespace => {

@@ -61,7 +61,9 @@ pub enum DiffError {
     MarkersDamaged { reason: String },
     #[error("the parent program's EVOLVE-BLOCK markers are broken: {0}")]
     ParentMarkers(RegionError),
-    #[error("the answer has no fenced code block; give the complete new program in one ```rust block")]
+    #[error(
+        "the answer has no fenced code block; give each region you change in a ```rust block, between its marker lines"
+    )]
     NoCodeBlock,
     #[error("the answer's code block starting at answer line {line} is never closed with ```")]
     UnclosedCodeBlock { line: usize },
@@ -69,6 +71,16 @@ pub enum DiffError {
         "the code block has {found} EVOLVE-BLOCK regions but the program has {expected}; keep every region with its marker lines"
     )]
     RegionCountMismatch { expected: usize, found: usize },
+    #[error("the answer has a region named `{name}`, but the program's regions are {known}; name each region as its start marker does")]
+    UnknownRegion { name: String, known: String },
+    #[error("the answer gives region {name} twice; give each region once")]
+    RegionTwice { name: String },
+    #[error(
+        "the SEARCH text of block {block} matches {} places inside the EVOLVE-BLOCK regions (lines {}); add a neighbouring line so that it matches one place",
+        .lines.len(),
+        .lines.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    AmbiguousSearch { block: usize, lines: Vec<usize> },
     #[error("the new program is {length} characters long, more than the limit of {max}; make it shorter")]
     TooLong { length: usize, max: usize },
 }

@@ -1,10 +1,11 @@
-//! Full-rewrite mode: the answer holds a whole program (or one region's
-//! body) in a fenced code block; only region bodies are taken from it, and
-//! everything outside the regions stays the parent's.
+//! Rewrite mode: the answer holds new region bodies in fenced code blocks,
+//! each between its marker lines (or a whole program, or the one region's
+//! code); only region bodies are taken from it, and everything outside the
+//! regions stays the parent's.
 
 use super::DiffError;
 use super::apply::{describe_regions, line_ending};
-use crate::regions::{EvolveRegion, START_MARKER, evolve_regions};
+use crate::regions::{END_MARKER, EvolveRegion, START_MARKER, evolve_regions};
 
 /// A fenced code block of the answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,13 +44,9 @@ pub(crate) fn fenced_blocks(answer: &str) -> Result<Vec<FencedBlock>, DiffError>
     }
 }
 
-/// The block that holds the new program: the first one with EVOLVE-BLOCK
-/// markers, else the longest (answers sometimes add small usage snippets).
-pub(crate) fn program_block(answer: &str) -> Result<String, DiffError> {
-    let blocks = fenced_blocks(answer)?;
-    if let Some(marked) = blocks.iter().find(|b| b.body.contains(START_MARKER)) {
-        return Ok(marked.body.clone());
-    }
+/// The longest block: without markers, the answer's code is the one it
+/// spends most lines on (answers sometimes add small usage snippets).
+fn longest_block(blocks: Vec<FencedBlock>) -> Result<String, DiffError> {
     blocks.into_iter().max_by_key(|b| b.body.len()).map(|b| b.body).ok_or(DiffError::NoCodeBlock)
 }
 
@@ -60,37 +57,83 @@ pub(crate) struct Rewritten {
     pub changed_regions: Vec<(usize, usize, usize)>,
 }
 
-pub(crate) fn apply_rewrite(parent: &str, answer: &str) -> Result<Rewritten, DiffError> {
-    let regions = evolve_regions(parent).map_err(DiffError::ParentMarkers)?;
-    let block = program_block(answer)?;
-    let mut notes = Vec::new();
-    let new_bodies: Vec<String> = if block.contains(START_MARKER) {
-        let answer_regions = evolve_regions(&block)
-            .map_err(|e| DiffError::MarkersDamaged { reason: format!("in the answer's code block, {e}") })?;
-        if answer_regions.len() != regions.len() {
-            return Err(DiffError::RegionCountMismatch {
-                expected: regions.len(),
-                found: answer_regions.len(),
-            });
+/// One region as the answer wrote it: between its markers, in a code block.
+struct AnswerRegion {
+    name: Option<String>,
+    body: String,
+}
+
+/// The new body of each region of `parent` the answer gives. An answer may
+/// hold the whole program, or only regions (each with its marker lines, in
+/// one code block or several), or, for a program with one region, just that
+/// region's code. Regions are matched by the name on their start marker, else
+/// by position when the answer has them all, else the only one.
+fn new_bodies(
+    parent: &str,
+    regions: &[EvolveRegion],
+    answer: &str,
+    notes: &mut Vec<String>,
+) -> Result<Vec<Option<String>>, DiffError> {
+    let blocks = fenced_blocks(answer)?;
+    if blocks.is_empty() {
+        return Err(DiffError::NoCodeBlock);
+    }
+    let marked: Vec<&FencedBlock> = blocks.iter().filter(|b| b.body.contains(START_MARKER)).collect();
+    if marked.is_empty() {
+        if regions.len() != 1 {
+            return Err(DiffError::RegionCountMismatch { expected: regions.len(), found: 0 });
         }
-        if outside_code(&block, &answer_regions) != outside_code(parent, &regions) {
+        return Ok(vec![Some(longest_block(blocks)?)]);
+    }
+    let mut given = Vec::new();
+    for block in marked {
+        let found = evolve_regions(&block.body)
+            .map_err(|e| DiffError::MarkersDamaged { reason: format!("in the answer's code block, {e}") })?;
+        let outside = outside_code(&block.body, &found);
+        // A whole program: code outside its regions, which is never taken.
+        if !outside.is_empty() && outside != outside_code(parent, regions) {
             notes.push(format!(
                 "the answer also changed code outside the EVOLVE-BLOCK regions ({}); those changes were ignored",
-                describe_regions(&regions)
+                describe_regions(regions)
             ));
         }
-        answer_regions.iter().map(|r| block[r.body.clone()].to_string()).collect()
-    } else if regions.len() == 1 {
-        vec![block]
-    } else {
-        return Err(DiffError::RegionCountMismatch { expected: regions.len(), found: 0 });
-    };
+        given.extend(
+            found.into_iter().map(|r| AnswerRegion { name: r.name.clone(), body: block.body[r.body].to_string() }),
+        );
+    }
+    let labels: Vec<String> = regions.iter().enumerate().map(|(i, r)| r.label(i)).collect();
+    let mut bodies = vec![None; regions.len()];
+    let all_in_order = given.len() == regions.len();
+    for (position, region) in given.into_iter().enumerate() {
+        let index = match region.name.as_deref().and_then(|n| labels.iter().position(|l| l == n)) {
+            Some(i) => i,
+            None if all_in_order => position,
+            None if regions.len() == 1 => 0,
+            None => {
+                return Err(match region.name {
+                    Some(name) => DiffError::UnknownRegion { name, known: labels.join(", ") },
+                    None => DiffError::RegionCountMismatch { expected: regions.len(), found: position + 1 },
+                });
+            }
+        };
+        if bodies[index].replace(region.body).is_some() {
+            return Err(DiffError::RegionTwice { name: labels[index].clone() });
+        }
+    }
+    Ok(bodies)
+}
+
+pub(crate) fn apply_rewrite(parent: &str, answer: &str) -> Result<Rewritten, DiffError> {
+    let regions = evolve_regions(parent).map_err(DiffError::ParentMarkers)?;
+    let mut notes = Vec::new();
+    let new_bodies = new_bodies(parent, &regions, answer, &mut notes)?;
 
     let eol = line_ending(parent);
     let mut code = parent.to_string();
     let mut changed_regions = Vec::new();
     // Back to front, so earlier byte ranges stay valid.
     for (index, (region, body)) in regions.iter().zip(&new_bodies).enumerate().rev() {
+        let Some(body) = body else { continue };
         let body = with_line_ending(body, eol);
         let old = &parent[region.body.clone()];
         if normalized(old) != normalized(&body) {
@@ -112,7 +155,8 @@ fn normalized(text: &str) -> Vec<&str> {
     text.lines().map(str::trim_end).collect()
 }
 
-/// The program without its region bodies, whitespace-normalized per line.
+/// The program without its regions (bodies and marker lines),
+/// whitespace-normalized per line.
 fn outside_code<'a>(code: &'a str, regions: &[EvolveRegion]) -> Vec<&'a str> {
     let mut outside = Vec::new();
     let mut from = 0;
@@ -121,6 +165,6 @@ fn outside_code<'a>(code: &'a str, regions: &[EvolveRegion]) -> Vec<&'a str> {
         from = r.body.end;
     }
     outside.extend(normalized(&code[from..]));
-    outside.retain(|l| !l.is_empty());
+    outside.retain(|l| !l.is_empty() && !l.contains(START_MARKER) && !l.contains(END_MARKER));
     outside
 }

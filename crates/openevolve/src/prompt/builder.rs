@@ -11,7 +11,7 @@ use super::variations::choose_phrasings;
 use super::{Prompt, PromptError};
 use crate::config::{Config, PromptConfig};
 use crate::diff::EvolutionMode;
-use crate::regions::evolve_regions;
+use crate::regions::{START_MARKER, evolve_regions};
 
 #[derive(Serialize)]
 struct MetricView {
@@ -46,6 +46,20 @@ struct ProgramView {
     style: Option<&'static str>,
     /// For previous attempts: how it compares with the parent.
     outcome: Option<&'static str>,
+    /// Only its regions, marker lines included: what differs between
+    /// programs of one run, since the code outside the regions is fixed.
+    blocks: String,
+}
+
+/// One EVOLVE-BLOCK region of the parent, as the task names it.
+#[derive(Serialize)]
+struct RegionView {
+    /// The start marker line an answer writes for it: with the region's
+    /// label where the program has several regions or names them.
+    marker: String,
+    label: String,
+    first_line: usize,
+    last_line: usize,
 }
 
 #[derive(Serialize)]
@@ -55,6 +69,8 @@ struct PromptView {
     iteration: u64,
     island: usize,
     parent: ProgramView,
+    /// The parent's regions, in order.
+    regions: Vec<RegionView>,
     artifacts: Vec<ArtifactView>,
     previous_attempts: Vec<ProgramView>,
     top_programs: Vec<ProgramView>,
@@ -86,6 +102,34 @@ fn evolved_lines(code: &str) -> usize {
         Ok(regions) => regions.iter().map(|r| code[r.body.clone()].lines().count()).sum(),
         Err(_) => code.lines().count(),
     }
+}
+
+/// The regions of `code` with their marker lines, one after another.
+fn region_blocks(code: &str) -> String {
+    let Ok(regions) = evolve_regions(code) else { return code.to_string() };
+    let lines: Vec<&str> = code.lines().collect();
+    let blocks: Vec<String> = regions
+        .iter()
+        .map(|r| lines[r.start_line - 1..r.end_line].iter().map(|l| format!("{l}\n")).collect())
+        .collect();
+    blocks.join("\n")
+}
+
+fn region_views(code: &str) -> Vec<RegionView> {
+    let regions = evolve_regions(code).unwrap_or_default();
+    let several = regions.len() > 1;
+    regions
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let label = r.label(i);
+            let marker = match several || r.name.is_some() {
+                true => format!("// {START_MARKER} {label}"),
+                false => format!("// {START_MARKER}"),
+            };
+            RegionView { marker, label, first_line: r.start_line, last_line: r.end_line }
+        })
+        .collect()
 }
 
 /// Builds prompts; holds the parsed templates, so make one per run.
@@ -170,6 +214,7 @@ impl PromptBuilder {
             iteration: context.iteration,
             island: context.island,
             parent: self.program_view(&context.parent, dims, None),
+            regions: region_views(&context.parent.code),
             artifacts,
             previous_attempts: context
                 .previous_attempts
@@ -211,6 +256,7 @@ impl PromptBuilder {
         }
         ProgramView {
             id: p.id.clone(),
+            blocks: region_blocks(&code),
             code,
             generation: p.generation,
             island: p.island,
