@@ -15,9 +15,12 @@ const ITERATION_COLUMNS: &str = "iteration, island, parent_id, child_id, outcome
 impl ProgramDatabase {
     /// Records `record` (replacing an earlier record of the same iteration)
     /// and stores `state` under meta key `state_key`, in one transaction.
+    /// `exchange`, the iteration's conversation with the LLM, goes to the
+    /// prompt log when `log_prompts` is on.
     pub fn record_iteration(
         &mut self,
         record: &IterationRecord,
+        exchange: Option<&str>,
         state_key: &str,
         state: &serde_json::Value,
     ) -> Result<(), DbError> {
@@ -40,9 +43,22 @@ impl ProgramDatabase {
             record.duration_ms as i64,
             store::now_ms(),
         ])?;
+        if let Some(exchange) = exchange.filter(|_| self.config.log_prompts) {
+            tx.prepare_cached("INSERT OR REPLACE INTO log.exchanges (iteration, exchange) VALUES (?1, ?2)")?
+                .execute(params![record.iteration as i64, exchange])?;
+        }
         store::set_meta(&tx, state_key, state)?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// The exchange with the LLM logged for `iteration`, if any.
+    pub fn exchange(&self, iteration: u64) -> Result<Option<String>, DbError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT exchange FROM log.exchanges WHERE iteration = ?1")?
+            .query_row([iteration as i64], |r| r.get(0))
+            .optional()?)
     }
 
     /// The highest iteration recorded; a resumed run continues after it.

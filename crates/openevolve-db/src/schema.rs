@@ -138,7 +138,9 @@ fn rekey_programs(tx: &rusqlite::Transaction) -> Result<(), DbError> {
 }
 
 /// Attaches the prompt log as schema `log`: a second SQLite file beside the
-/// database. Prompts are written once and read rarely, and they are most of a
+/// database. It holds each iteration's exchange with the LLM (`exchanges`,
+/// failed iterations included) and, from files written before exchanges
+/// were logged, prompts per program (`prompts`). Prompts are written once and read rarely, and they are most of a
 /// run's bytes; keeping them out of the main file keeps checkpoints (full
 /// copies of the main file) small and fast.
 pub(crate) fn attach_prompt_log(conn: &Connection, path: &std::path::Path) -> Result<(), DbError> {
@@ -149,6 +151,10 @@ pub(crate) fn attach_prompt_log(conn: &Connection, path: &std::path::Path) -> Re
          CREATE TABLE IF NOT EXISTS log.prompts (
              program_id INTEGER PRIMARY KEY,
              prompt     TEXT NOT NULL
+         );
+         CREATE TABLE IF NOT EXISTS log.exchanges (
+             iteration INTEGER PRIMARY KEY,
+             exchange  TEXT NOT NULL
          );",
     )?;
     Ok(())

@@ -65,18 +65,35 @@ impl ProgramDatabase {
 }
 
 impl ProgramDatabase {
-    /// Copies from the prompt log at `log` the prompts of programs this
-    /// database holds (a run resumed from a checkpoint takes them from the
-    /// run the checkpoint belongs to). Returns how many were copied.
+    /// Copies from the prompt log at `log` the exchanges of iterations and
+    /// the prompts of programs this database holds (a run resumed from a
+    /// checkpoint takes them from the run the checkpoint belongs to).
+    /// Returns how many were copied.
     pub fn import_prompts(&self, log: &Path) -> Result<usize, DbError> {
         self.conn.execute("ATTACH DATABASE ?1 AS source", [log.to_string_lossy()])?;
-        let copied = self.conn.execute(
-            "INSERT OR IGNORE INTO log.prompts (program_id, prompt) \
-             SELECT program_id, prompt FROM source.prompts WHERE program_id IN (SELECT id FROM main.programs)",
-            [],
-        );
+        let copied = (|| -> Result<usize, DbError> {
+            let has_exchanges: bool = self.conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM source.sqlite_master WHERE name = 'exchanges')",
+                [],
+                |r| r.get(0),
+            )?;
+            let mut copied = self.conn.execute(
+                "INSERT OR IGNORE INTO log.prompts (program_id, prompt) \
+                 SELECT program_id, prompt FROM source.prompts WHERE program_id IN (SELECT id FROM main.programs)",
+                [],
+            )?;
+            if has_exchanges {
+                copied += self.conn.execute(
+                    "INSERT OR IGNORE INTO log.exchanges (iteration, exchange) \
+                     SELECT iteration, exchange FROM source.exchanges \
+                     WHERE iteration IN (SELECT iteration FROM main.iterations)",
+                    [],
+                )?;
+            }
+            Ok(copied)
+        })();
         self.conn.execute("DETACH DATABASE source", [])?;
-        Ok(copied?)
+        copied
     }
 }
 

@@ -8,11 +8,14 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use crate::{Artifact, DbError, Metrics, Mutation, Program, ProgramId};
 
 /// Columns of a program row, in the order `read_program` expects.
-/// Prompts live in the attached prompt log (`log.prompts`); rows written
-/// before it existed keep theirs in `programs.prompt`.
+/// A program's prompt is the exchange of the iteration that found it, in the
+/// attached prompt log (`log.exchanges`); rows written before exchanges
+/// were logged keep theirs in `log.prompts` or, older still, `programs.prompt`.
 pub(crate) const PROGRAM_COLUMNS: &str = "id, code, code_hash, language, parent_id, island, \
     generation, iteration_found, metrics, fitness, features, cell_key, model, mutation, \
-    COALESCE(prompt, (SELECT p.prompt FROM log.prompts p WHERE p.program_id = programs.id)), \
+    COALESCE(prompt, (SELECT p.prompt FROM log.prompts p WHERE p.program_id = programs.id), \
+    (SELECT e.exchange FROM log.exchanges e WHERE e.iteration = programs.iteration_found \
+     AND programs.iteration_found > 0)), \
     migrated_from, created_at_ms";
 
 /// A program row to write; `id` and the timestamp are assigned on insert.

@@ -62,14 +62,15 @@ fn iterations_are_logged_with_the_callers_state_and_survive_reopening() {
         let mut db = ProgramDatabase::open(&path, &config()).unwrap();
         assert_eq!(db.last_recorded_iteration().unwrap(), None);
         let id = db.insert(child("a", 0, 1.0, false)).unwrap().id();
-        db.record_iteration(&record(1, 0, Some(id), None), "ctl", &json!({"n": 1})).unwrap();
+        db.record_iteration(&record(1, 0, Some(id), None), None, "ctl", &json!({"n": 1})).unwrap();
         db.record_iteration(
             &record(2, 1, None, Some("error[E0308]: mismatched types")),
+            Some("# user\nmake it faster\n# answer\nfn f() -> u32 { \"x\" }"),
             "ctl",
             &json!({"n": 2}),
         )
         .unwrap();
-        db.record_iteration(&record(3, 0, None, Some("no SEARCH/REPLACE block")), "ctl", &json!({"n": 3}))
+        db.record_iteration(&record(3, 0, None, Some("no SEARCH/REPLACE block")), None, "ctl", &json!({"n": 3}))
             .unwrap();
     }
     let db = ProgramDatabase::open(&path, &config()).unwrap();
@@ -81,15 +82,21 @@ fn iterations_are_logged_with_the_callers_state_and_survive_reopening() {
     assert_eq!(db.iterations(2, 1).unwrap().len(), 1);
     assert_eq!(db.last_failure_on_island(1).unwrap().as_deref(), Some("error[E0308]: mismatched types"));
     assert_eq!(db.last_failure_on_island(0).unwrap().as_deref(), Some("no SEARCH/REPLACE block"));
+    // A failed iteration's exchange is kept, in the prompt log.
+    assert_eq!(
+        db.exchange(2).unwrap().as_deref(),
+        Some("# user\nmake it faster\n# answer\nfn f() -> u32 { \"x\" }")
+    );
+    assert_eq!(db.exchange(1).unwrap(), None);
 }
 
 #[test]
 fn a_success_clears_the_islands_last_failure() {
     let dir = tempfile::tempdir().unwrap();
     let mut db = ProgramDatabase::open(dir.path().join("run.db"), &config()).unwrap();
-    db.record_iteration(&record(1, 0, None, Some("boom")), "ctl", &json!(null)).unwrap();
+    db.record_iteration(&record(1, 0, None, Some("boom")), None, "ctl", &json!(null)).unwrap();
     let id = db.insert(child("b", 0, 1.0, false)).unwrap().id();
-    db.record_iteration(&record(2, 0, Some(id), None), "ctl", &json!(null)).unwrap();
+    db.record_iteration(&record(2, 0, Some(id), None), None, "ctl", &json!(null)).unwrap();
     assert_eq!(db.last_failure_on_island(0).unwrap(), None);
 }
 
@@ -111,13 +118,13 @@ fn a_snapshot_restores_programs_artifacts_and_state_and_ignores_later_writes() {
     let path = dir.path().join("run.db");
     let mut db = ProgramDatabase::open(&path, &config()).unwrap();
     let a = db.insert(child("fn a() {}", 0, 1.0, true)).unwrap().id();
-    db.record_iteration(&record(1, 0, Some(a), None), "ctl", &json!({"n": 1})).unwrap();
+    db.record_iteration(&record(1, 0, Some(a), None), None, "ctl", &json!({"n": 1})).unwrap();
     let snapshot = dir.path().join("checkpoint_1/evolution.db");
     std::fs::create_dir_all(snapshot.parent().unwrap()).unwrap();
     db.snapshot_to(&snapshot).unwrap();
     // Writes after the snapshot do not reach it.
     db.insert(child("fn b() {}", 1, 2.0, true)).unwrap();
-    db.record_iteration(&record(2, 1, None, Some("later")), "ctl", &json!({"n": 2})).unwrap();
+    db.record_iteration(&record(2, 1, None, Some("later")), None, "ctl", &json!({"n": 2})).unwrap();
     drop(db);
 
     let restored_path = dir.path().join("resumed/evolution.db");

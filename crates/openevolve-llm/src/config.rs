@@ -87,9 +87,13 @@ pub struct LlmConfig {
     /// Where local models and their runtime are kept; unset means
     /// `$XDG_CACHE_HOME/openevolve/models` (else `~/.cache/openevolve/models`).
     pub local_model_dir: Option<String>,
-    /// CPU threads a local model generates with; unset means half the cores
-    /// (at least 1), leaving the rest to candidate builds and evaluations.
+    /// CPU threads a local model generates with; unset means every core
+    /// (see `local::default_threads`).
     pub local_threads: Option<usize>,
+    /// Requests a local model server answers at once (llama.cpp's slots,
+    /// which split `local_context`); unset follows `evaluator.parallel_evaluations`
+    /// as far as the cores allow (see `local::default_slots`).
+    pub local_slots: Option<usize>,
     /// Context window (prompt plus answer, in tokens) of a local model.
     pub local_context: u32,
     /// The Python 3.10+ interpreter that runs the local model server.
@@ -139,6 +143,7 @@ impl Default for LlmConfig {
             provider: None,
             local_model_dir: None,
             local_threads: None,
+            local_slots: None,
             local_context: 8192,
             local_python: "python3".into(),
             model_selection: ModelSelection::Weights,
@@ -240,6 +245,9 @@ impl LlmConfig {
         check_provider(&mut problems, "", self.provider.as_deref());
         if self.local_threads == Some(0) {
             problems.push(("local_threads".into(), "must be at least 1, got 0".into()));
+        }
+        if self.local_slots == Some(0) {
+            problems.push(("local_slots".into(), "must be at least 1, got 0".into()));
         }
         if self.local_context < 512 {
             problems.push((

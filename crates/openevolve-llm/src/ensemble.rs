@@ -157,19 +157,53 @@ impl LlmEnsemble {
     /// far, and so on timing when iterations overlap. A failed call counts
     /// for the bandit as an answer that gained nothing.
     pub async fn complete(&self, messages: &[ChatMessage], iteration: u64) -> Result<Completion, LlmError> {
-        let repeat = {
-            let mut calls = self.calls_per_iteration.lock().unwrap_or_else(|e| e.into_inner());
-            let count = calls.entry(iteration).or_insert(0);
-            *count += 1;
-            *count - 1
-        };
-        let draw = mix(mix(mix(self.run_seed, self.stream), iteration), repeat);
+        let (repeat, draw) = self.next_call(iteration);
         let weights: Vec<f64> = self.members.iter().map(|m| m.weight).collect();
         let chosen = match &self.bandit {
             Some(bandit) => bandit.lock().unwrap_or_else(|e| e.into_inner()).choose(),
             None => weighted_index(&weights, unit_interval(mix(draw, 1))),
         };
         let index = chosen.ok_or_else(|| LlmError::Config("no model has a weight above 0".into()))?;
+        self.call(index, messages, iteration, repeat, draw).await
+    }
+
+    /// Asks the model named `model` (one of [`Self::model_names`]) to answer
+    /// `messages`: a follow-up turn goes to the model that gave the first
+    /// answer. Seeds follow the same rule as [`Self::complete`]'s.
+    pub async fn complete_with(
+        &self,
+        model: &str,
+        messages: &[ChatMessage],
+        iteration: u64,
+    ) -> Result<Completion, LlmError> {
+        let index = self
+            .members
+            .iter()
+            .position(|m| m.model.name() == model)
+            .ok_or_else(|| LlmError::Config(format!("no model of this ensemble is called `{model}`")))?;
+        let (repeat, draw) = self.next_call(iteration);
+        self.call(index, messages, iteration, repeat, draw).await
+    }
+
+    /// How many calls `iteration` made before this one, and this call's draw.
+    fn next_call(&self, iteration: u64) -> (u64, u64) {
+        let repeat = {
+            let mut calls = self.calls_per_iteration.lock().unwrap_or_else(|e| e.into_inner());
+            let count = calls.entry(iteration).or_insert(0);
+            *count += 1;
+            *count - 1
+        };
+        (repeat, mix(mix(mix(self.run_seed, self.stream), iteration), repeat))
+    }
+
+    async fn call(
+        &self,
+        index: usize,
+        messages: &[ChatMessage],
+        iteration: u64,
+        repeat: u64,
+        draw: u64,
+    ) -> Result<Completion, LlmError> {
         let member = &self.members[index];
         let name = member.model.name();
         let seed = request_seed(member.seed_base, self.stream, iteration, repeat);

@@ -59,7 +59,9 @@ impl AppState {
 impl IntoResponse for ViewError {
     fn into_response(self) -> Response {
         let status = match &self {
-            ViewError::NoSuchProgram(_) | ViewError::NoSuchArtifact { .. } => StatusCode::NOT_FOUND,
+            ViewError::NoSuchProgram(_) | ViewError::NoSuchIteration(_) | ViewError::NoSuchArtifact { .. } => {
+                StatusCode::NOT_FOUND
+            }
             ViewError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ViewError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -87,6 +89,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/grid", get(grid))
         .route("/api/scores", get(scores))
         .route("/api/iterations", get(iterations))
+        .route("/api/iterations/{number}", get(iteration))
         .fallback(|| async {
             ViewError::BadRequest("no such page; the API lives under /api/".into())
                 .into_response_with(StatusCode::NOT_FOUND)
@@ -149,6 +152,10 @@ async fn grid(State(app): State<AppState>, Query(q): Query<GridQuery>) -> ApiRes
 
 async fn scores(State(app): State<AppState>, Query(q): Query<ScoresQuery>) -> ApiResult {
     app.query(move |_, conn| queries::scores(conn, &q)).await.map(Json)
+}
+
+async fn iteration(State(app): State<AppState>, Path(number): Path<i64>) -> ApiResult {
+    app.query(move |source, conn| queries::iteration(source, conn, number)).await.map(Json)
 }
 
 async fn iterations(State(app): State<AppState>, Query(q): Query<IterationsQuery>) -> ApiResult {

@@ -14,6 +14,8 @@ pub enum ViewError {
     NotReady,
     #[error("no program {0}")]
     NoSuchProgram(i64),
+    #[error("no iteration {0} is recorded")]
+    NoSuchIteration(i64),
     #[error("program {id} has no artifact `{name}`")]
     NoSuchArtifact { id: i64, name: String },
     #[error("bad request: {0}")]

@@ -251,6 +251,22 @@ fn iteration_json(r: &Row) -> rusqlite::Result<Value> {
 const ITERATION_COLUMNS: &str = "iteration, island, parent_id, child_id, outcome, message, model, prompt_tokens, \
     completion_tokens, cost_usd, duration_ms, recorded_at_ms";
 
+/// One iteration's record with its exchange with the LLM (the prompt, each
+/// answer and what came of it), failed iterations included.
+pub fn iteration(source: &RunSource, conn: &Connection, number: i64) -> Result<Value, ViewError> {
+    let mut value = conn
+        .query_row(
+            &format!("SELECT {ITERATION_COLUMNS} FROM iterations WHERE iteration = ?1"),
+            [number],
+            iteration_json,
+        )
+        .optional()?
+        .ok_or(ViewError::NoSuchIteration(number))?;
+    let exchange = source.logged_exchange(number)?;
+    value.as_object_mut().expect("an iteration row is an object").insert("exchange".into(), json!(exchange));
+    Ok(value)
+}
+
 /// One program with its code, the diff against the program it came from,
 /// artifacts, children and the iteration that made it.
 pub fn program(source: &RunSource, conn: &Connection, id: i64) -> Result<Value, ViewError> {
@@ -297,10 +313,14 @@ pub fn program(source: &RunSource, conn: &Connection, id: i64) -> Result<Value, 
         )
         .optional()?;
     let artifacts = artifact_list(source, conn, &space, id)?;
-    // Rows written before the prompt log existed keep their prompt inline.
-    let prompt = match prompt {
-        Some(prompt) => Some(prompt),
-        None => source.logged_prompt(id)?,
+    // A program's prompt is the exchange of the iteration that found it;
+    // older files keep it per program, in the prompt log or inline.
+    let prompt = match (prompt, value["iteration_found"].as_i64().filter(|&i| i > 0)) {
+        (Some(prompt), _) => Some(prompt),
+        (None, found) => match source.logged_prompt(id)? {
+            Some(prompt) => Some(prompt),
+            None => found.map(|i| source.logged_exchange(i)).transpose()?.flatten(),
+        },
     };
     let obj = value.as_object_mut().expect("a program row is an object");
     obj.insert("code".into(), json!(code));

@@ -210,9 +210,20 @@ impl RunSource {
     }
 
     /// A program's prompt from the prompt log, a second SQLite file beside
-    /// the database (`evolution.db.prompts`). A checkpoint has none of its
-    /// own; its run's log, two folders up, holds the same programs' prompts.
+    /// the database (`evolution.db.prompts`), in files written before each
+    /// iteration's exchange was logged.
     pub fn logged_prompt(&self, id: i64) -> Result<Option<String>, ViewError> {
+        self.from_prompt_log("SELECT prompt FROM prompts WHERE program_id = ?1", id)
+    }
+
+    /// An iteration's exchange with the LLM, from the prompt log.
+    pub fn logged_exchange(&self, iteration: i64) -> Result<Option<String>, ViewError> {
+        self.from_prompt_log("SELECT exchange FROM exchanges WHERE iteration = ?1", iteration)
+    }
+
+    /// One text from the prompt log. A checkpoint has no log of its own;
+    /// its run's log, two folders up, holds the same iterations.
+    fn from_prompt_log(&self, sql: &str, key: i64) -> Result<Option<String>, ViewError> {
         let own = with_suffix(&self.db_path, ".prompts");
         let candidates = match self.kind {
             RunKind::Checkpoint => {
@@ -225,31 +236,23 @@ impl RunSource {
             }
             _ => vec![Some(own)],
         };
+        let read = |conn: &rusqlite::Connection| conn.query_row(sql, [key], |r| r.get::<_, String>(0)).optional();
         for path in candidates.into_iter().flatten().filter(|p| p.is_file()) {
             let conn = match open_connection(&path, false) {
                 Ok(conn) => conn,
                 Err(_) => open_connection(&path, true)
                     .map_err(|source| ViewError::Open { path: path.clone(), source })?,
             };
-            let found = conn
-                .query_row("SELECT prompt FROM prompts WHERE program_id = ?1", [id], |r| {
-                    r.get::<_, String>(0)
-                })
-                .optional();
-            match found {
-                Ok(Some(prompt)) => return Ok(Some(prompt)),
+            match read(&conn) {
+                Ok(Some(text)) => return Ok(Some(text)),
                 Ok(None) => {}
                 // A log without its table yet, or one the read-only open cannot
                 // map: try it as an immutable file before giving up on it.
                 Err(_) => {
                     if let Ok(conn) = open_connection(&path, true)
-                        && let Ok(Some(prompt)) = conn
-                            .query_row("SELECT prompt FROM prompts WHERE program_id = ?1", [id], |r| {
-                                r.get::<_, String>(0)
-                            })
-                            .optional()
+                        && let Ok(Some(text)) = read(&conn)
                     {
-                        return Ok(Some(prompt));
+                        return Ok(Some(text));
                     }
                 }
             }

@@ -280,10 +280,15 @@ fn rewrite_refuses_regions_it_cannot_place() {
         rewrite(&parent, &region("searching")),
         Err(DiffError::UnknownRegion { name: "searching".into(), known: "step, search".into() })
     );
+    let other = region("search").replace("0.0 }", "1.0 }");
     assert_eq!(
-        rewrite(&parent, &format!("{}{}", region("search"), region("search"))),
+        rewrite(&parent, &format!("{}{}", region("search"), other)),
         Err(DiffError::RegionTwice { name: "search".into() })
     );
+    // The same code again (an explanation repeating it, indented) is one answer.
+    let indented = region("search").lines().map(|l| format!("   {l}\n")).collect::<String>();
+    let child = changed(rewrite(&parent, &format!("{}Explained:\n{indented}", region("search"))));
+    assert!(child.code.contains("\nfn search(n: usize) -> f64 { 0.0 }\n"), "{}", child.code);
     // Numbers name unnamed regions, as the prompt shows them.
     let child = changed(rewrite(PARENT, &region("2")));
     assert!(child.code.contains("fn search(n: usize) -> f64 { 0.0 }\n"), "{}", child.code);

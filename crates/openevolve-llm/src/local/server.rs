@@ -24,11 +24,11 @@ import os, sys
 if sys.version_info < (3, 10):
     sys.exit("the local model server needs Python 3.10 or newer, this is " + sys.version.split()[0])
 import xllamacpp as xlc
-model, n_ctx, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+model, n_ctx, threads, slots = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 p = xlc.CommonParams()
 p.model.path = model
 p.n_ctx = n_ctx
-p.n_parallel = 1
+p.n_parallel = slots
 p.hostnames = ["127.0.0.1"]
 p.port = 0
 p.cpuparams.n_threads = threads
@@ -50,6 +50,8 @@ pub struct ServerSpec {
     pub model_path: PathBuf,
     pub context: u32,
     pub threads: usize,
+    /// Requests answered at once; each gets `context / slots` tokens.
+    pub slots: usize,
     /// Where the server's log goes.
     pub log_path: PathBuf,
 }
@@ -80,6 +82,7 @@ impl LocalServer {
             .arg(&spec.model_path)
             .arg(spec.context.to_string())
             .arg(spec.threads.to_string())
+            .arg(spec.slots.to_string())
             .env("PYTHONPATH", &spec.runtime_dir)
             .env("PYTHONDONTWRITEBYTECODE", "1")
             // The server needs no keys; keep them out of its environment.
@@ -130,6 +133,7 @@ impl LocalServer {
             url = %server.base_url,
             model = %spec.model_path.display(),
             threads = spec.threads,
+            slots = spec.slots,
             log = %spec.log_path.display(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "local model server ready"

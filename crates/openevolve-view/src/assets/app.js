@@ -309,10 +309,37 @@ async function renderSideLists() {
   if (!failed.iterations.length) failTable.append(el("tr", {}, el("td", { class: "muted", text: "none" })));
   for (const it of failed.iterations.slice().reverse()) {
     const message = (it.message || "").split("\n").find((l) => l.trim()) || "";
-    failTable.append(el("tr", { title: it.message || "" },
+    const row = el("tr", { class: "link", title: "show the exchange with the LLM", "data-iteration": it.iteration,
+      onclick: () => toggleExchange(row, it.iteration) },
       el("td", { class: "num", text: it.iteration }), el("td", { class: "outcome", text: it.outcome }),
-      el("td", { class: "muted", text: message.length > 90 ? message.slice(0, 90) + "…" : message })));
+      el("td", { class: "muted", text: message.length > 90 ? message.slice(0, 90) + "…" : message }));
+    failTable.append(row);
+    if (openExchanges.has(it.iteration)) showExchange(row, it.iteration);
   }
+}
+
+// Failed iterations whose exchange is unfolded; kept across re-renders.
+const openExchanges = new Set();
+
+function toggleExchange(row, iteration) {
+  const next = row.nextElementSibling;
+  if (next && next.classList.contains("exchange")) {
+    next.remove();
+    openExchanges.delete(iteration);
+  } else {
+    openExchanges.add(iteration);
+    showExchange(row, iteration);
+  }
+}
+
+async function showExchange(row, iteration) {
+  const it = await api(`/api/iterations/${iteration}`);
+  const body = it.exchange
+    ? el("pre", { class: "block", text: it.exchange })
+    : el("p", { class: "muted", text: "No exchange was logged for this iteration (log_prompts off, or an older run)." });
+  const next = row.nextElementSibling;
+  if (next && next.classList.contains("exchange")) next.remove();
+  row.after(el("tr", { class: "exchange" }, el("td", { colspan: 3 }, it.message ? el("pre", { class: "block", text: it.message }) : "", body)));
 }
 
 // ---------------------------------------------------------------- lineage tree

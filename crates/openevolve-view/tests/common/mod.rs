@@ -136,7 +136,7 @@ pub fn record(
         cost_usd: Some(0.001),
         duration_ms: 10,
     };
-    db.record_iteration(&rec, "test.state", &serde_json::json!({"iteration": iteration}))
+    db.record_iteration(&rec, None, "test.state", &serde_json::json!({"iteration": iteration}))
         .expect("record iteration");
 }
 

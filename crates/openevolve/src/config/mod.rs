@@ -37,6 +37,9 @@ pub struct Config {
     pub diff_based_evolution: bool,
     /// Children longer than this many characters are rejected.
     pub max_code_length: usize,
+    /// Follow-up turns that give the model the compiler's errors when its
+    /// child does not build, in the same iteration; 0 turns them off.
+    pub repair_turns: u32,
     /// Stop after this many iterations without improvement; `None` (or, as
     /// in OpenEvolve, a number below 1) never.
     pub early_stopping_patience: Option<i64>,
@@ -61,6 +64,7 @@ impl Default for Config {
             language: None,
             diff_based_evolution: true,
             max_code_length: 10_000,
+            repair_turns: 1,
             early_stopping_patience: None,
             convergence_threshold: 0.001,
             early_stopping_metric: "combined_score".into(),
@@ -99,6 +103,10 @@ impl Config {
             self.llm.random_seed = self.random_seed;
         }
         self.llm.resolve_models();
+        if self.llm.local_slots.is_none() {
+            let parallel = self.evaluator.parallel_evaluations as usize;
+            self.llm.local_slots = Some(openevolve_llm::local::default_slots(parallel));
+        }
         if self.database.random_seed.is_none() {
             self.database.random_seed = self.random_seed;
         }

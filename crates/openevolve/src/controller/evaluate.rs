@@ -21,19 +21,25 @@ pub(super) enum Scored {
 }
 
 pub(super) fn scored(evaluation: Evaluation) -> Scored {
+    if let Some(message) = build_failure(&evaluation) {
+        return Scored::Failed { code: FailureReason::BuildFailed.code(), message };
+    }
     match evaluation.failure {
         None => Scored::Ok {
             metrics: evaluation.metrics,
             artifacts: evaluation.artifacts.into_iter().map(|(k, v)| (k, Artifact::Text(v))).collect(),
         },
-        Some(f) => {
-            // A failed child is not stored, so its build errors travel in the
-            // message that the next prompt shows.
-            let message = match evaluation.artifacts.get("build_errors") {
-                Some(errors) if f.reason == FailureReason::BuildFailed => format!("{}\n{errors}", f.message),
-                _ => f.message,
-            };
-            Scored::Failed { code: f.reason.code(), message }
-        }
+        Some(f) => Scored::Failed { code: f.reason.code(), message: f.message },
     }
+}
+
+/// Why the child did not build, with the compiler's errors, if it did not.
+/// A failed child is not stored, so its build errors travel in this message,
+/// which the next prompt or the repair turn shows.
+pub(super) fn build_failure(evaluation: &Evaluation) -> Option<String> {
+    let f = evaluation.failure.as_ref().filter(|f| f.reason == FailureReason::BuildFailed)?;
+    Some(match evaluation.artifacts.get("build_errors") {
+        Some(errors) => format!("{}\n{errors}", f.message),
+        None => f.message.clone(),
+    })
 }

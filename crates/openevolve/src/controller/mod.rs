@@ -12,6 +12,7 @@
 mod checkpoint;
 mod engine;
 mod evaluate;
+mod exchange;
 mod layout;
 mod pipeline;
 mod progress;
@@ -147,6 +148,9 @@ pub struct RunSummary {
     /// Children recorded as duplicates without being evaluated: the same
     /// code as a stored program, or a behaviour fingerprint already known.
     pub evaluations_saved: u64,
+    /// Children that did not build at first and built after a repair turn
+    /// (`repair_turns`).
+    pub builds_repaired: u64,
     /// With `llm.model_selection: ucb`: each model's share of the requests
     /// the bandit chose, where it learned to put its trust.
     #[serde(skip_serializing_if = "Option::is_none")]

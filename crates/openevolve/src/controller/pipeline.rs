@@ -7,7 +7,6 @@ use std::sync::Arc;
 use openevolve_llm::{ChatMessage, Completion, LlmError, Llms};
 
 use crate::diff::{ChildProgram, DiffError, DiffOutcome, DiffSettings, apply_answer};
-use crate::prompt::Prompt;
 
 /// What came of asking for a child.
 pub enum Proposal {
@@ -19,21 +18,34 @@ pub enum Proposal {
     Child(Completion, ChildProgram),
 }
 
-/// Sends `prompt` for `iteration` and applies the answer to `parent_code`.
+/// Who answers a request.
+pub enum Asked {
+    /// A model of the ensemble, chosen as configured: an iteration's first turn.
+    Ensemble,
+    /// The model that answered the turn before: a repair turn.
+    Model(String),
+}
+
+/// Sends `messages` for `iteration` and applies the answer to `base_code`:
+/// the parent for a first turn, the child that did not build for a repair.
 pub async fn propose(
     llms: Arc<Llms>,
-    prompt: Arc<Prompt>,
-    parent_code: Arc<str>,
+    asked: Asked,
+    messages: Vec<ChatMessage>,
+    base_code: Arc<str>,
     settings: DiffSettings,
     iteration: u64,
 ) -> Proposal {
-    let messages = [ChatMessage::system(prompt.system.clone()), ChatMessage::user(prompt.user.clone())];
-    let completion = match llms.models.complete(&messages, iteration).await {
+    let completion = match &asked {
+        Asked::Ensemble => llms.models.complete(&messages, iteration).await,
+        Asked::Model(name) => llms.models.complete_with(name, &messages, iteration).await,
+    };
+    let completion = match completion {
         Ok(c) => c,
         Err(e) => return Proposal::LlmFailed(e),
     };
     // Applying is pure CPU work on a few kB of text: no need to leave the task.
-    match apply_answer(&parent_code, &completion.text, &settings) {
+    match apply_answer(&base_code, &completion.text, &settings) {
         Ok(DiffOutcome::Changed(child)) => Proposal::Child(completion, child),
         Ok(DiffOutcome::Unchanged) => Proposal::Unchanged(completion),
         Err(e) => Proposal::NotApplied(completion, e),

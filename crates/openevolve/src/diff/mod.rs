@@ -9,6 +9,7 @@
 mod apply;
 mod blocks;
 mod error;
+mod fixed_copies;
 mod hash;
 mod locate;
 mod rewrite;

@@ -4,6 +4,7 @@
 //! regions stays the parent's.
 
 use super::DiffError;
+use super::fixed_copies::drop_fixed_copies;
 use super::apply::{describe_regions, line_ending};
 use crate::regions::{END_MARKER, EvolveRegion, START_MARKER, evolve_regions};
 
@@ -104,11 +105,13 @@ fn new_bodies(
     let labels: Vec<String> = regions.iter().enumerate().map(|(i, r)| r.label(i)).collect();
     let mut bodies = vec![None; regions.len()];
     let all_in_order = given.len() == regions.len();
+    // With one region, every answer region is that one (an explanation may repeat it).
+    let only_one = regions.len() == 1;
     for (position, region) in given.into_iter().enumerate() {
         let index = match region.name.as_deref().and_then(|n| labels.iter().position(|l| l == n)) {
             Some(i) => i,
+            None if only_one => 0,
             None if all_in_order => position,
-            None if regions.len() == 1 => 0,
             None => {
                 return Err(match region.name {
                     Some(name) => DiffError::UnknownRegion { name, known: labels.join(", ") },
@@ -116,8 +119,12 @@ fn new_bodies(
                 });
             }
         };
-        if bodies[index].replace(region.body).is_some() {
-            return Err(DiffError::RegionTwice { name: labels[index].clone() });
+        match &bodies[index] {
+            None => bodies[index] = Some(region.body),
+            // Answers often repeat their code in the explanation: the same
+            // code twice is one answer.
+            Some(earlier) if squashed(earlier) == squashed(&region.body) => {}
+            Some(_) => return Err(DiffError::RegionTwice { name: labels[index].clone() }),
         }
     }
     Ok(bodies)
@@ -129,12 +136,21 @@ pub(crate) fn apply_rewrite(parent: &str, answer: &str) -> Result<Rewritten, Dif
     let new_bodies = new_bodies(parent, &regions, answer, &mut notes)?;
 
     let eol = line_ending(parent);
+    let fixed = fixed_lines(parent, &regions);
     let mut code = parent.to_string();
     let mut changed_regions = Vec::new();
     // Back to front, so earlier byte ranges stay valid.
     for (index, (region, body)) in regions.iter().zip(&new_bodies).enumerate().rev() {
         let Some(body) = body else { continue };
-        let body = with_line_ending(body, eol);
+        let (body, copies) = drop_fixed_copies(body, &fixed);
+        if !copies.is_empty() {
+            notes.push(format!(
+                "region {} repeated code from outside the regions, which was dropped: {}",
+                region.label(index),
+                copies.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        let body = with_line_ending(&body, eol);
         let old = &parent[region.body.clone()];
         if normalized(old) != normalized(&body) {
             changed_regions.push((index + 1, old.lines().count(), body.lines().count()));
@@ -151,8 +167,25 @@ fn with_line_ending(body: &str, eol: &str) -> String {
     body.lines().map(|l| format!("{l}{eol}")).collect()
 }
 
+/// Lines compared up to whitespace, blank ones left out.
+fn squashed(text: &str) -> Vec<String> {
+    text.lines().map(super::locate::squash).filter(|l| !l.is_empty()).collect()
+}
+
 fn normalized(text: &str) -> Vec<&str> {
     text.lines().map(str::trim_end).collect()
+}
+
+/// The lines outside the regions, as written (marker lines included).
+fn fixed_lines<'a>(code: &'a str, regions: &[EvolveRegion]) -> Vec<&'a str> {
+    let mut fixed = Vec::new();
+    let mut from = 0;
+    for r in regions {
+        fixed.extend(code[from..r.body.start].lines());
+        from = r.body.end;
+    }
+    fixed.extend(code[from..].lines());
+    fixed
 }
 
 /// The program without its regions (bodies and marker lines),

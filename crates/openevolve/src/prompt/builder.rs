@@ -60,6 +60,8 @@ struct RegionView {
     label: String,
     first_line: usize,
     last_line: usize,
+    /// Its current code, between the marker lines.
+    body: String,
 }
 
 #[derive(Serialize)]
@@ -71,6 +73,11 @@ struct PromptView {
     parent: ProgramView,
     /// The parent's regions, in order.
     regions: Vec<RegionView>,
+    /// The parent without its region bodies (rewrite mode shows the
+    /// regions apart).
+    fixed_code: String,
+    /// "diff" or "rewrite".
+    mode: &'static str,
     artifacts: Vec<ArtifactView>,
     previous_attempts: Vec<ProgramView>,
     top_programs: Vec<ProgramView>,
@@ -115,6 +122,29 @@ fn region_blocks(code: &str) -> String {
     blocks.join("\n")
 }
 
+/// `code` with each region's body replaced by a line that points to it:
+/// what a model asked for regions alone sees as fixed context.
+fn fixed_code(code: &str) -> String {
+    let Ok(regions) = evolve_regions(code) else { return code.to_string() };
+    let several = regions.len() > 1;
+    let mut fixed = String::new();
+    let mut from = 0;
+    for (i, r) in regions.iter().enumerate() {
+        fixed.push_str(&code[from..r.body.start]);
+        let indent: String = code[r.body.end..].chars().take_while(|c| *c == ' ' || *c == '\t').collect();
+        match several {
+            true => fixed.push_str(&format!("{indent}// ... region {}, shown below ...\n", r.label(i))),
+            false => fixed.push_str(&format!("{indent}// ... the region, shown below ...\n")),
+        }
+        from = r.body.end;
+    }
+    fixed.push_str(&code[from..]);
+    if !fixed.ends_with('\n') {
+        fixed.push('\n');
+    }
+    fixed
+}
+
 fn region_views(code: &str) -> Vec<RegionView> {
     let regions = evolve_regions(code).unwrap_or_default();
     let several = regions.len() > 1;
@@ -127,7 +157,11 @@ fn region_views(code: &str) -> Vec<RegionView> {
                 true => format!("// {START_MARKER} {label}"),
                 false => format!("// {START_MARKER}"),
             };
-            RegionView { marker, label, first_line: r.start_line, last_line: r.end_line }
+            let mut body = code[r.body.clone()].to_string();
+            if !body.is_empty() && !body.ends_with('\n') {
+                body.push('\n');
+            }
+            RegionView { marker, label, first_line: r.start_line, last_line: r.end_line, body }
         })
         .collect()
 }
@@ -174,6 +208,27 @@ impl PromptBuilder {
         Ok(Prompt { system: render("system.tera")?, user: render(user_template)? })
     }
 
+    /// The follow-up turn that asks the model to fix its child, which did
+    /// not build: the compiler's `errors` and the child's regions.
+    pub fn build_repair(&self, errors: &str, child_code: &str) -> Result<String, PromptError> {
+        let mut context = tera::Context::new();
+        context.insert("errors", errors.trim_end());
+        context.insert("blocks", &region_blocks(child_code));
+        context.insert("language", &self.language);
+        context.insert("mode", self.mode_name());
+        self.templates
+            .tera
+            .render("repair.tera", &context)
+            .map_err(|e| PromptError::Render { template: "repair.tera".into(), detail: error_chain(&e) })
+    }
+
+    fn mode_name(&self) -> &'static str {
+        match self.mode {
+            EvolutionMode::Diff => "diff",
+            EvolutionMode::FullRewrite => "rewrite",
+        }
+    }
+
     fn view(&self, context: &PromptContext, seed: u64) -> PromptView {
         let dims = &context.feature_dimensions;
         let parent_fitness = fitness(&context.parent.metrics, dims);
@@ -215,6 +270,8 @@ impl PromptBuilder {
             island: context.island,
             parent: self.program_view(&context.parent, dims, None),
             regions: region_views(&context.parent.code),
+            fixed_code: fixed_code(&context.parent.code),
+            mode: self.mode_name(),
             artifacts,
             previous_attempts: context
                 .previous_attempts

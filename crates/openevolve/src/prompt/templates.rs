@@ -19,6 +19,7 @@ pub const BUILT_IN_TEMPLATES: &[(&str, &str)] = &[
     ("top_programs.tera", include_str!("../../../../prompts/top_programs.tera")),
     ("diverse_programs.tera", include_str!("../../../../prompts/diverse_programs.tera")),
     ("inspirations.tera", include_str!("../../../../prompts/inspirations.tera")),
+    ("repair.tera", include_str!("../../../../prompts/repair.tera")),
 ];
 
 /// Default phrasings for `variation.*` placeholders; `prompt.template_variations`

@@ -6,18 +6,23 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use openevolve_db::{
-    Artifact, DbError, IterationRecord, Mutation, NewProgram, Program, ProgramDatabase, ProgramId,
+    DbError, IterationRecord, Mutation, NewProgram, Program, ProgramDatabase, ProgramId,
 };
-use openevolve_eval::{Evaluation, Executor, KnownBehaviour};
+use openevolve_eval::{Evaluation, Executor};
 use openevolve_llm::{Completion, LlmError, Llms};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
 
+mod commit;
+mod prompting;
+mod receive;
+
 use super::checkpoint;
 use super::evaluate::{Scored, scored};
-use super::pipeline::{Proposal, propose};
+use super::exchange::Exchange;
+use super::pipeline::{Asked, Proposal, propose};
 use super::progress::Progress;
 use super::stopping::StopState;
 use super::trace::TraceWriter;
@@ -25,8 +30,8 @@ use super::{
     BestProgram, Interrupt, RunError, RunLayout, RunOptions, RunSummary, SearchStrategy, StopReason,
 };
 use crate::Config;
-use crate::diff::{ChildProgram, DiffSettings, EvolutionMode, NOTES_ARTIFACT};
-use crate::prompt::{ProgramLabel, Prompt, PromptBuilder, PromptContext, PromptProgram, prompt_seed};
+use crate::diff::{ChildProgram, DiffSettings, EvolutionMode};
+use crate::prompt::{Prompt, PromptBuilder};
 
 /// How long in-flight iterations may finish after a stop signal before they
 /// are cancelled (a second signal cancels at once).
@@ -73,6 +78,8 @@ pub(super) struct Controller {
     /// Children recorded as duplicates without an evaluation (by code, or by
     /// a known behaviour fingerprint).
     evaluations_saved: u64,
+    /// Children that built after a repair turn.
+    builds_repaired: u64,
     iterations_run: u64,
     last_committed: u64,
     last_checkpoint: Option<u64>,
@@ -87,8 +94,15 @@ struct InFlight {
     parent: Program,
     prompt: Arc<Prompt>,
     started: Instant,
-    completion: Option<Completion>,
+    /// The answers, in order: the first, then each repair turn's.
+    completions: Vec<Completion>,
+    exchange: Exchange,
+    /// The latest turn's child.
     child: Option<ChildProgram>,
+    /// The evaluation of a child that did not build, kept while its repair
+    /// turn is under way: the iteration's result if the repair gives
+    /// nothing to evaluate.
+    unrepaired: Option<Evaluation>,
     done: Option<Finished>,
 }
 
@@ -186,6 +200,7 @@ impl Controller {
             trace,
             outcomes: BTreeMap::new(),
             evaluations_saved: 0,
+            builds_repaired: 0,
             iterations_run: 0,
             last_committed,
             last_checkpoint: None,
@@ -308,7 +323,7 @@ impl Controller {
             cost_usd: None,
             duration_ms: 0,
         };
-        self.db.record_iteration(&record, STATE_KEY, &self.saved_state())?;
+        self.db.record_iteration(&record, None, STATE_KEY, &self.saved_state())?;
         if let Some(best) = self.write_best_if_changed()? {
             info!(fitness = best.fitness, "initial program stored on every island");
             self.progress.best(best.fitness);
@@ -357,356 +372,30 @@ impl Controller {
         };
         let prompt = Arc::new(self.render_prompt(iteration, island, &parent)?);
         debug!(iteration, island, parent = parent.id, "iteration starts");
-        let (llms, parent_code, settings) =
-            (Arc::clone(&self.llms), Arc::<str>::from(parent.code.as_str()), self.diff_settings);
-        let sent = Arc::clone(&prompt);
+        let exchange = Exchange::new(&prompt);
+        let (llms, messages, parent_code, settings) = (
+            Arc::clone(&self.llms),
+            exchange.messages(),
+            Arc::<str>::from(parent.code.as_str()),
+            self.diff_settings,
+        );
         tasks.spawn(async move {
-            TaskOutput::Proposed(iteration, propose(llms, sent, parent_code, settings, iteration).await)
+            let proposal = propose(llms, Asked::Ensemble, messages, parent_code, settings, iteration).await;
+            TaskOutput::Proposed(iteration, proposal)
         });
         Ok(InFlight {
             island,
             parent,
             prompt,
             started: Instant::now(),
-            completion: None,
+            completions: Vec::new(),
+            exchange,
             child: None,
+            unrepaired: None,
             done: None,
         })
     }
 
-    fn render_prompt(&mut self, iteration: u64, island: usize, parent: &Program) -> Result<Prompt, RunError> {
-        let p = &self.config.prompt;
-        let num_top = p.num_top_programs;
-        let shown = match self.strategy {
-            SearchStrategy::Evolution => {
-                self.db.sample_inspirations(island, parent.id, num_top, p.num_diverse_programs)?
-            }
-            // The baselines show no other programs.
-            _ => Default::default(),
-        };
-        // Each part keeps its section; a migrant is labelled as one there.
-        let section = |programs: &[Program], label: ProgramLabel| -> Result<Vec<PromptProgram>, RunError> {
-            programs
-                .iter()
-                .map(|program| {
-                    let label = if program.migrated_from.is_some() { ProgramLabel::Migrant } else { label };
-                    self.prompt_program(program, label, false)
-                })
-                .collect()
-        };
-        let top_programs = section(&shown.top, ProgramLabel::TopProgram)?;
-        let diverse_programs = section(&shown.diverse, ProgramLabel::Diverse)?;
-        let inspirations = section(&shown.inspirations, ProgramLabel::Inspiration)?;
-        let previous_attempts = if self.strategy == SearchStrategy::IndependentSampling {
-            Vec::new()
-        } else {
-            self.db
-                .recent_programs_on_island(island, PREVIOUS_ATTEMPTS + 1)?
-                .iter()
-                .filter(|p| p.id != parent.id && p.mutation != Mutation::Initial)
-                .take(PREVIOUS_ATTEMPTS)
-                .map(|p| self.prompt_program(p, ProgramLabel::Inspiration, false))
-                .collect::<Result<Vec<_>, _>>()?
-        };
-        let independent = self.strategy == SearchStrategy::IndependentSampling;
-        let context = PromptContext {
-            parent: self.prompt_program(parent, ProgramLabel::Inspiration, true)?,
-            previous_attempts,
-            top_programs,
-            diverse_programs,
-            inspirations,
-            island,
-            iteration,
-            feature_dimensions: self.config.database.feature_dimensions.clone(),
-            last_failure: if independent { None } else { self.db.last_failure_on_island(island)? },
-        };
-        Ok(self.prompts.build(&context, prompt_seed(self.run_seed, iteration))?)
-    }
-
-    fn prompt_program(
-        &self,
-        p: &Program,
-        label: ProgramLabel,
-        with_artifacts: bool,
-    ) -> Result<PromptProgram, RunError> {
-        let mut stored = self.db.artifacts(p.id)?;
-        let changes = match stored.remove(CHANGES_ARTIFACT) {
-            Some(Artifact::Text(text)) => Some(text),
-            _ => None,
-        };
-        let artifacts = match with_artifacts {
-            true => stored
-                .into_iter()
-                .filter_map(|(name, a)| match a {
-                    Artifact::Text(text) => Some((name, text)),
-                    Artifact::Bytes(_) => None,
-                })
-                .collect(),
-            false => BTreeMap::new(),
-        };
-        Ok(PromptProgram {
-            id: p.id.to_string(),
-            code: p.code.clone(),
-            metrics: p.metrics.clone(),
-            artifacts,
-            generation: p.generation,
-            island: p.island,
-            feature_cell: p.cell.iter().map(|&b| b as usize).collect(),
-            label,
-            changes,
-        })
-    }
-
-    /// Takes a task's output: a proposal (then evaluates a new child) or an
-    /// evaluation.
-    fn receive(
-        &mut self,
-        output: TaskOutput,
-        flights: &mut BTreeMap<u64, InFlight>,
-        tasks: &mut JoinSet<TaskOutput>,
-    ) -> Result<(), RunError> {
-        match output {
-            TaskOutput::Proposed(iteration, proposal) => {
-                let flight = flights.get_mut(&iteration).expect("a started iteration");
-                match proposal {
-                    Proposal::LlmFailed(e) => flight.done = Some(Finished::LlmFailed(e)),
-                    Proposal::NotApplied(c, e) => {
-                        flight.completion = Some(c);
-                        flight.done = Some(Finished::NotApplied(e.to_string()));
-                    }
-                    Proposal::Unchanged(c) => {
-                        flight.completion = Some(c);
-                        flight.done = Some(Finished::Unchanged);
-                    }
-                    Proposal::Child(c, child) => {
-                        flight.completion = Some(c);
-                        if let Some(known) = self.db.find_by_code(&child.code)? {
-                            flight.done = Some(Finished::Duplicate(known));
-                        } else {
-                            let (evaluator, code) = (Arc::clone(&self.evaluator), child.code.clone());
-                            let evaluation = if evaluator.offers_behaviour() {
-                                // The fingerprints stored now; the commit checks again, in order.
-                                let stored = self.db.known_behaviours()?;
-                                let known: KnownBehaviour = Arc::new(move |fp: &str| stored.contains_key(fp));
-                                evaluator.evaluate_unless_known(code, known)
-                            } else {
-                                evaluator.evaluate(code)
-                            };
-                            tasks.spawn(async move { TaskOutput::Evaluated(iteration, evaluation.await) });
-                            flight.child = Some(child);
-                        }
-                    }
-                }
-            }
-            TaskOutput::Evaluated(iteration, outcome) => {
-                flights.get_mut(&iteration).expect("a started iteration").done =
-                    Some(Finished::Evaluated(outcome));
-            }
-        }
-        Ok(())
-    }
-
-    /// Records iteration `iteration` in the database and acts on it: best
-    /// program, migration, trace, checkpoint, stop rules.
-    fn commit(&mut self, iteration: u64, flight: InFlight) -> Result<Option<StopReason>, RunError> {
-        let InFlight { island, parent, prompt, started, completion, child, done } = flight;
-        let verdict = match done.expect("committed only when done") {
-            Finished::LlmFailed(e) => Verdict {
-                outcome: "llm_failed",
-                stop: e.stops_run().then(|| StopReason::BudgetExhausted { message: e.to_string() }),
-                message: Some(e.to_string()),
-                child: None,
-                metric: None,
-            },
-            Finished::NotApplied(reason) => Verdict::failed("not_applied", reason),
-            Finished::Unchanged => {
-                Verdict::failed("unchanged", "the answer left the program unchanged".into())
-            }
-            Finished::Duplicate(id) => {
-                self.evaluations_saved += 1;
-                Verdict::failed(
-                    "duplicate",
-                    format!("the child is identical to program {id}, already evaluated"),
-                )
-            }
-            Finished::Evaluated(outcome) => self.store_child(
-                iteration,
-                island,
-                &parent,
-                &prompt,
-                completion.as_ref(),
-                child.expect("evaluated children exist"),
-                outcome,
-            )?,
-        };
-        let usage = completion.as_ref().map(|c| c.usage).unwrap_or_default();
-        if let Some(c) = completion.as_ref().filter(|_| self.llms.models.learns_model_choice()) {
-            // What the answer earned: the stored child's gain over its parent.
-            let gain = match verdict.child {
-                Some(id) => self.db.program(id)?.fitness - parent.fitness,
-                None => 0.0,
-            };
-            self.llms.models.record_outcome(&c.model, gain, usage.prompt_tokens + usage.completion_tokens);
-        }
-        let llm_error =
-            (verdict.outcome == "llm_failed").then(|| verdict.message.clone().unwrap_or_default());
-        self.state.observe(verdict.metric, llm_error, self.config.convergence_threshold);
-        let record = IterationRecord {
-            iteration,
-            island,
-            parent_id: Some(parent.id),
-            child_id: verdict.child,
-            outcome: verdict.outcome.into(),
-            message: verdict.message.clone(),
-            model: completion.as_ref().map(|c| c.model.clone()),
-            prompt_tokens: usage.prompt_tokens,
-            completion_tokens: usage.completion_tokens,
-            cost_usd: completion.as_ref().and_then(|c| c.cost_usd),
-            duration_ms: started.elapsed().as_millis() as u64,
-        };
-        self.db.record_iteration(&record, STATE_KEY, &self.saved_state())?;
-        self.last_committed = iteration;
-        self.iterations_run += 1;
-        *self.outcomes.entry(verdict.outcome.to_string()).or_default() += 1;
-        match &verdict.message {
-            Some(m) if verdict.child.is_none() => debug!(iteration, outcome = verdict.outcome, "{m}"),
-            _ => debug!(iteration, outcome = verdict.outcome, child = ?verdict.child),
-        }
-
-        if let Some(report) = self.db.migrate_if_due()? {
-            info!(
-                migrants = report.migrants.len(),
-                skipped = report.skipped_duplicates,
-                "islands exchanged programs"
-            );
-        }
-        let best = self.write_best_if_changed()?;
-        if let Some(trace) = &mut self.trace {
-            trace.record(
-                &record,
-                &parent,
-                verdict.child.map(|id| self.db.program(id)).transpose()?.as_ref(),
-                &prompt,
-                completion.as_ref(),
-            )?;
-        }
-        self.progress.committed(
-            iteration,
-            verdict.outcome,
-            best.as_ref().map(|b| b.fitness),
-            &self.llms.usage(),
-        );
-        if iteration.is_multiple_of(self.config.checkpoint_interval) {
-            self.write_checkpoint(iteration)?;
-        }
-
-        if verdict.stop.is_some() {
-            return Ok(verdict.stop);
-        }
-        if self.state.llm_is_down() {
-            let last = self.state.last_llm_error.clone().unwrap_or_default();
-            return Ok(Some(StopReason::LlmUnavailable {
-                message: format!(
-                    "the last {} LLM calls all failed; check llm.api_base, the model names and the API key. Last error: {last}",
-                    self.state.consecutive_llm_failures
-                ),
-            }));
-        }
-        if let (Some(target), Some(best)) = (self.target_score, &best)
-            && best.fitness >= target
-        {
-            return Ok(Some(StopReason::TargetScore { target }));
-        }
-        if let Some(patience) = self.config.early_stopping_patience
-            && self.state.plateaued(Some(patience))
-        {
-            return Ok(Some(StopReason::EarlyStopping { patience }));
-        }
-        Ok(None)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn store_child(
-        &mut self,
-        iteration: u64,
-        island: usize,
-        parent: &Program,
-        prompt: &Prompt,
-        completion: Option<&Completion>,
-        child: ChildProgram,
-        mut evaluation: Evaluation,
-    ) -> Result<Verdict, RunError> {
-        let behaviour = evaluation.behaviour.take();
-        if let Some(b) = &behaviour {
-            // Checked in commit order, whether or not the evaluation ran.
-            let like = self.db.find_by_behaviour(&b.fingerprint)?;
-            if b.known || like.is_some() {
-                self.evaluations_saved += u64::from(b.known);
-                let whom = like
-                    .map_or("an earlier program, since evicted".to_string(), |id| format!("program {id}"));
-                return Ok(Verdict::failed(
-                    "duplicate",
-                    format!("the child behaves like {whom} (the same behaviour fingerprint)"),
-                ));
-            }
-        }
-        let behaviour = behaviour.map(|b| b.fingerprint);
-        let (metrics, mut artifacts) = match scored(evaluation) {
-            Scored::Ok { metrics, artifacts } => (metrics, artifacts),
-            Scored::Failed { code: "build_failed", message } => {
-                return Ok(Verdict::failed("build_failed", message));
-            }
-            Scored::Failed { code, message } => {
-                return Ok(Verdict::failed("evaluation_failed", format!("{code}: {message}")));
-            }
-        };
-        // An earlier iteration may have stored the same code since the check
-        // at proposal time; committing in order keeps this deterministic.
-        if let Some(known) = self.db.find_by_code(&child.code)? {
-            return Ok(Verdict::failed("duplicate", format!("the child is identical to program {known}")));
-        }
-        let metric = match metrics.get(&self.config.early_stopping_metric) {
-            Some(m) => Some(*m),
-            None if self.config.early_stopping_metric == "combined_score" => {
-                Some(openevolve_db::fitness(&metrics, &self.config.database.feature_dimensions))
-            }
-            None => None,
-        };
-        if !child.notes.is_empty() {
-            artifacts.insert(NOTES_ARTIFACT.into(), Artifact::Text(child.notes.join("\n")));
-        }
-        artifacts.insert(CHANGES_ARTIFACT.into(), Artifact::Text(child.changes.clone()));
-        let logged_prompt = (self.config.database.log_prompts).then(|| {
-            let answer = completion.map(|c| c.text.as_str()).unwrap_or_default();
-            format!("# system\n{}\n\n# user\n{}\n\n# answer\n{answer}", prompt.system, prompt.user)
-        });
-        let inserted = self.db.insert(NewProgram {
-            code: child.code,
-            language: "rust".into(),
-            parent_id: Some(parent.id),
-            island,
-            generation: parent.generation + 1,
-            iteration_found: iteration,
-            metrics,
-            artifacts,
-            model: completion.map(|c| c.model.clone()),
-            mutation: self.mutation,
-            prompt: logged_prompt,
-            behaviour: behaviour,
-        });
-        let inserted = match inserted {
-            Ok(i) => i,
-            // The evaluator did not return a metric the grid needs: the
-            // child cannot be placed, but the run goes on.
-            Err(e @ DbError::MissingFeatureMetric { .. }) => {
-                return Ok(Verdict::failed("evaluation_failed", e.to_string()));
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let id = inserted.id();
-        let outcome = if inserted.best == id { "improved" } else { "stored" };
-        Ok(Verdict { outcome, message: None, child: Some(id), metric, stop: None })
-    }
 
     fn saved_state(&self) -> serde_json::Value {
         let saved = SavedState {
@@ -773,6 +462,7 @@ impl Controller {
             best,
             programs_stored: self.db.len(),
             evaluations_saved: self.evaluations_saved,
+            builds_repaired: self.builds_repaired,
             model_shares: self.llms.models.learned_shares(),
             cells_occupied: self.db.cells_occupied(),
             llm_usage: self.llms.usage(),

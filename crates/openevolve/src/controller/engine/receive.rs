@@ -1,0 +1,139 @@
+//! What the loop does with a task's output: check a proposed child and
+//! start its evaluation, take an evaluation, or start a repair turn for a
+//! child that did not build (`repair_turns`): the same model gets the
+//! compiler's errors and the child's regions, and its fix is evaluated in
+//! the same iteration.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use openevolve_eval::{Evaluation, KnownBehaviour};
+use tokio::task::JoinSet;
+
+use super::{Controller, Finished, InFlight, TaskOutput};
+use crate::controller::RunError;
+use crate::controller::evaluate::build_failure;
+use crate::controller::pipeline::{Asked, Proposal, propose};
+use crate::diff::ChildProgram;
+
+impl Controller {
+    /// Takes a task's output: a proposal (then evaluates a new child) or an
+    /// evaluation (then repairs a child that did not build, while turns last).
+    pub(super) fn receive(
+        &mut self,
+        output: TaskOutput,
+        flights: &mut BTreeMap<u64, InFlight>,
+        tasks: &mut JoinSet<TaskOutput>,
+    ) -> Result<(), RunError> {
+        match output {
+            TaskOutput::Proposed(iteration, proposal) => {
+                let flight = flights.get_mut(&iteration).expect("a started iteration");
+                self.take_proposal(iteration, flight, proposal, tasks)
+            }
+            TaskOutput::Evaluated(iteration, evaluation) => {
+                let flight = flights.get_mut(&iteration).expect("a started iteration");
+                match build_failure(&evaluation) {
+                    Some(errors) if flight.exchange.repairs() < self.config.repair_turns as usize => {
+                        self.start_repair(iteration, flight, &errors, tasks)?;
+                        flight.unrepaired = Some(evaluation);
+                    }
+                    _ => flight.done = Some(Finished::Evaluated(evaluation)),
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn take_proposal(
+        &mut self,
+        iteration: u64,
+        flight: &mut InFlight,
+        proposal: Proposal,
+        tasks: &mut JoinSet<TaskOutput>,
+    ) -> Result<(), RunError> {
+        let (completion, child) = match proposal {
+            Proposal::LlmFailed(e) => {
+                flight.exchange.resolve(format!("llm_failed: {e}"));
+                return Ok(end_without_child(flight, Finished::LlmFailed(e)));
+            }
+            Proposal::NotApplied(c, e) => {
+                flight.exchange.answered(&c.text);
+                flight.exchange.resolve(format!("not_applied: {e}"));
+                flight.completions.push(c);
+                return Ok(end_without_child(flight, Finished::NotApplied(e.to_string())));
+            }
+            Proposal::Unchanged(c) => {
+                flight.exchange.answered(&c.text);
+                flight.exchange.resolve("unchanged: the answer left the program unchanged");
+                flight.completions.push(c);
+                return Ok(end_without_child(flight, Finished::Unchanged));
+            }
+            Proposal::Child(c, child) => (c, child),
+        };
+        flight.exchange.answered(&completion.text);
+        flight.completions.push(completion);
+        // A repaired child's change is the first turn's and the repair's.
+        let child = match (flight.unrepaired.take(), flight.child.take()) {
+            (Some(_), Some(failed)) => ChildProgram {
+                changes: format!(
+                    "{}\nrepair turn {}: {}",
+                    failed.changes,
+                    flight.exchange.repairs(),
+                    child.changes
+                ),
+                notes: failed.notes.into_iter().chain(child.notes).collect(),
+                ..child
+            },
+            _ => child,
+        };
+        if let Some(known) = self.db.find_by_code(&child.code)? {
+            flight.done = Some(Finished::Duplicate(known));
+            flight.child = Some(child);
+            return Ok(());
+        }
+        let (evaluator, code) = (Arc::clone(&self.evaluator), child.code.clone());
+        let evaluation = if evaluator.offers_behaviour() {
+            // The fingerprints stored now; the commit checks again, in order.
+            let stored = self.db.known_behaviours()?;
+            let known: KnownBehaviour = Arc::new(move |fp: &str| stored.contains_key(fp));
+            evaluator.evaluate_unless_known(code, known)
+        } else {
+            evaluator.evaluate(code)
+        };
+        tasks.spawn(async move { TaskOutput::Evaluated(iteration, evaluation.await) });
+        flight.child = Some(child);
+        Ok(())
+    }
+
+    /// Asks the model that wrote the child to fix its build `errors`.
+    fn start_repair(
+        &mut self,
+        iteration: u64,
+        flight: &mut InFlight,
+        errors: &str,
+        tasks: &mut JoinSet<TaskOutput>,
+    ) -> Result<(), RunError> {
+        let child = flight.child.as_ref().expect("an evaluated child exists");
+        let model = flight.completions.last().expect("a child comes from an answer").model.clone();
+        flight.exchange.resolve(format!("build_failed: {errors}"));
+        flight.exchange.ask_again(self.prompts.build_repair(errors, &child.code)?);
+        let (llms, messages, code, settings) = (
+            Arc::clone(&self.llms),
+            flight.exchange.messages(),
+            Arc::<str>::from(child.code.as_str()),
+            self.diff_settings,
+        );
+        tasks.spawn(async move {
+            let proposal = propose(llms, Asked::Model(model), messages, code, settings, iteration).await;
+            TaskOutput::Proposed(iteration, proposal)
+        });
+        Ok(())
+    }
+}
+
+/// Ends a turn that gave nothing to evaluate. After a repair turn the
+/// iteration keeps the result of the child that did not build.
+fn end_without_child(flight: &mut InFlight, finished: Finished) {
+    let unrepaired: Option<Evaluation> = flight.unrepaired.take();
+    flight.done = Some(unrepaired.map_or(finished, Finished::Evaluated));
+}
