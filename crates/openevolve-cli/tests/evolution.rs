@@ -123,7 +123,8 @@ fn content(db: &Path) -> (Vec<String>, Vec<String>) {
     let mut stmt = attach
         .prepare(
             "SELECT id, code, parent_id, island, generation, iteration_found, metrics, fitness, cell_key, mutation, \
-             migrated_from, (SELECT prompt FROM log.prompts WHERE program_id = id) FROM programs ORDER BY id",
+             migrated_from, (SELECT exchange FROM log.exchanges WHERE iteration = iteration_found AND iteration_found > 0) \
+             FROM programs ORDER BY id",
         )
         .unwrap();
     let programs: Vec<String> = stmt
@@ -150,10 +151,14 @@ fn content(db: &Path) -> (Vec<String>, Vec<String>) {
         .collect::<Result<_, _>>()
         .unwrap();
     assert!(programs.iter().filter(|p| p.ends_with("None)")).count() <= 2, "children have logged prompts");
-    let iterations = query(
-        db,
-        "SELECT iteration, island, parent_id, child_id, outcome, message, model FROM iterations ORDER BY iteration",
-        |r| {
+    let mut stmt = attach
+        .prepare(
+            "SELECT iteration, island, parent_id, child_id, outcome, message, model, \
+             (SELECT exchange FROM log.exchanges e WHERE e.iteration = iterations.iteration) FROM iterations ORDER BY iteration",
+        )
+        .unwrap();
+    let iterations = stmt
+        .query_map([], |r: &rusqlite::Row| {
             Ok(format!(
                 "{:?}",
                 (
@@ -164,10 +169,14 @@ fn content(db: &Path) -> (Vec<String>, Vec<String>) {
                     r.get::<_, String>(4)?,
                     r.get::<_, Option<String>>(5)?,
                     r.get::<_, Option<String>>(6)?,
+                    r.get::<_, Option<String>>(7)?,
                 )
             ))
-        },
-    );
+        })
+        .unwrap()
+        .collect::<Result<Vec<String>, _>>()
+        .unwrap();
+    assert!(iterations.iter().skip(1).all(|i| !i.ends_with("None)")), "every iteration's exchange is logged");
     (programs, iterations)
 }
 
@@ -401,4 +410,124 @@ fn the_model_bandit_learns_to_ask_the_model_that_improves_programs() {
     assert!(refiner >= 0.7, "the bandit still asks the idle model {idler:.2} of the time: {summary}");
     assert_eq!((good.requests() + idle.requests()) as u64, 16);
     assert!(stderr.contains("chosen by the bandit"), "{stderr}");
+}
+
+#[test]
+fn a_child_that_does_not_build_gets_a_repair_turn_and_every_exchange_is_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(
+        tmp.path(),
+        &SEQUENTIAL_CONFIG
+            .replace("max_iterations: 6", "max_iterations: 2")
+            .replace("repair_turns: 0", "repair_turns: 1"),
+    );
+    let out = tmp.path().join("run");
+    // Iteration 1: a build error, then a fix. Iteration 2: a build error, then no fix.
+    let fix = "The method does not exist; return the tuple.\n<<<<<<< SEARCH\n    best.no_such_method()\n=======\n    (best.0 + 1e-9, best.1, best.2)\n>>>>>>> REPLACE\n";
+    // The second break applies to either parent.
+    let breaks = "<<<<<<< SEARCH\n        let value = objective(x, y);\n=======\n        let value = objective(x, y).no_such_method();\n>>>>>>> REPLACE\n";
+    let llm = ScriptedLlm::start(replies(&[BREAKS_THE_BUILD, fix, breaks, NO_BLOCKS]), 0, Duration::ZERO);
+    let (code, stderr, _) = run_fm(&config, &out, &llm, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(llm.requests(), 4);
+
+    // The repair request is the conversation so far plus the compiler's errors
+    // and the child's region, sent to the model that wrote the child.
+    let prompts = llm.prompts.lock().unwrap().clone();
+    let repair: serde_json::Value = serde_json::from_str(&prompts[1]).unwrap();
+    let messages = repair["messages"].as_array().unwrap();
+    let roles: Vec<&str> = messages.iter().map(|m| m["role"].as_str().unwrap()).collect();
+    assert_eq!(roles, ["system", "user", "assistant", "user"]);
+    assert_eq!(messages[2]["content"], BREAKS_THE_BUILD);
+    let asked = messages[3]["content"].as_str().unwrap();
+    assert!(asked.contains("no_such_method") && asked.contains("error["), "the compiler's errors: {asked}");
+    assert!(
+        asked.contains("    best.no_such_method()\n}\n// EVOLVE-BLOCK-END"),
+        "the child's region: {asked}"
+    );
+
+    let db = out.join("evolution.db");
+    let rows: Vec<(String, Option<String>, i64, Option<i64>)> = query(
+        &db,
+        "SELECT outcome, message, prompt_tokens + completion_tokens, child_id FROM iterations WHERE iteration > 0 ORDER BY iteration",
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    );
+    // The repaired child was built, evaluated and stored in iteration 1; both
+    // turns' tokens count.
+    assert!(["stored", "improved"].contains(&rows[0].0.as_str()), "{rows:?}");
+    assert_eq!(rows[0].1.as_deref(), Some("built after 1 repair turn"));
+    assert_eq!(rows[0].2, 2 * 150);
+    let child: String =
+        query(&db, &format!("SELECT code FROM programs WHERE id = {}", rows[0].3.unwrap()), |r| r.get(0))
+            .pop()
+            .unwrap();
+    assert!(
+        child.contains("    (best.0 + 1e-9, best.1, best.2)\n") && !child.contains("no_such_method"),
+        "{child}"
+    );
+    // Iteration 2's repair gave nothing to build: the build failure stands.
+    assert_eq!(rows[1].0, "build_failed", "{rows:?}");
+    assert!(rows[1].1.as_deref().unwrap().contains("no_such_method"), "{rows:?}");
+
+    // Both iterations' exchanges are kept, the failed one included, each turn
+    // with its answer and what came of it.
+    let log = openevolve_db::prompt_log_path(&db);
+    let exchange = |i: i64| -> String {
+        query(&log, &format!("SELECT exchange FROM exchanges WHERE iteration = {i}"), |r| r.get(0))
+            .pop()
+            .unwrap()
+    };
+    let failed = exchange(2);
+    let order = [
+        "# user\n",
+        "objective(x, y).no_such_method()",
+        "# result\nbuild_failed:",
+        "# user (repair turn 1)",
+        NO_BLOCKS,
+        "# result\nnot_applied:",
+    ];
+    let at: Vec<usize> =
+        order.iter().map(|s| failed.find(s).unwrap_or_else(|| panic!("{s:?} in {failed}"))).collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "{failed}");
+    assert!(
+        exchange(1).contains("# result\nstored") || exchange(1).contains("# result\nimproved"),
+        "{}",
+        exchange(1)
+    );
+    let summary = read_json(&out.join("summary.json"));
+    assert_eq!(summary["builds_repaired"], 1, "{summary}");
+}
+
+#[test]
+fn a_rewrite_answer_of_the_region_alone_is_taken_and_its_copies_of_fixed_code_dropped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(
+        tmp.path(),
+        &SEQUENTIAL_CONFIG.replace("max_iterations: 6", "max_iterations: 1\ndiff_based_evolution: false"),
+    );
+    let out = tmp.path().join("run");
+    // The region between its markers, with a copy of the fixed objective
+    // inside, as small models write it; the explanation repeats it.
+    let region =
+        refining_search("budget / 2", "0.5", "step", "refine").replace("```rust\n", "").replace("```\n", "");
+    let block = format!(
+        "```rust\n// EVOLVE-BLOCK-START\n/// The function to minimise. Fixed: the evaluator scores against it.\npub fn objective(x: f64, y: f64) -> f64 {{\n    x.sin() * y.cos() + (x * y).sin() + (x * x + y * y) / 20.0\n}}\n\n{region}// EVOLVE-BLOCK-END\n```\n"
+    );
+    let answer = format!("Refine around the best point.\n{block}That is:\n{block}");
+    let llm = ScriptedLlm::start(replies(&[&answer]), 0, Duration::ZERO);
+    let (code, stderr, _) = run_fm(&config, &out, &llm, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    // The prompt asked for the region alone and showed the fixed code apart.
+    let prompt = llm.prompts.lock().unwrap()[0].clone();
+    assert!(prompt.contains("do not repeat it") && prompt.contains("the region, shown below"), "{prompt}");
+    let db = out.join("evolution.db");
+    let outcome: String =
+        query(&db, "SELECT outcome FROM iterations WHERE iteration = 1", |r| r.get(0)).pop().unwrap();
+    assert!(["improved", "stored"].contains(&outcome.as_str()), "{outcome}");
+    let notes: String = query(&db, "SELECT inline FROM artifacts WHERE name = 'diff_notes'", |r| {
+        Ok(String::from_utf8_lossy(&r.get::<_, Vec<u8>>(0)?).into_owned())
+    })
+    .pop()
+    .unwrap();
+    assert!(notes.contains("`pub fn objective(x: f64, y: f64) -> f64 {`"), "{notes}");
 }

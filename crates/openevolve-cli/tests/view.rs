@@ -320,6 +320,28 @@ fn the_page_shows_a_real_run_and_opens_a_program_from_the_tree() {
     );
     assert_eq!(grid["islands"], 2, "{grid}");
     assert!(grid["cells"].as_i64().unwrap() >= 2, "{grid}");
+    // A failed iteration unfolds into its exchange with the LLM: the
+    // answer that was not used is kept.
+    let (_, failed) = http(server, "GET", "/api/iterations?failed=true&last=8", None);
+    let failure =
+        failed["iterations"].as_array().unwrap().iter().find(|i| i["outcome"] == "build_failed").cloned();
+    let failure = failure.unwrap_or_else(|| panic!("a build failure is listed: {failed}"));
+    let (_, record) = http(server, "GET", &format!("/api/iterations/{}", failure["iteration"]), None);
+    let exchange = record["exchange"].as_str().unwrap_or_else(|| panic!("an exchange is kept: {record}"));
+    assert!(exchange.contains("best.no_such_method()") && exchange.contains("# result"), "{exchange}");
+    let shown = browser.script(&format!(
+        "document.querySelector('#failures tr[data-iteration=\"{}\"]').click(); return true;",
+        failure["iteration"]
+    ));
+    assert_eq!(shown, true);
+    let unfolded = browser.wait(
+        "const r = document.querySelector('#failures tr.exchange pre:last-child'); return r && r.textContent;",
+        Duration::from_secs(10),
+        "the exchange to unfold",
+    );
+    assert!(unfolded.as_str().unwrap().contains("best.no_such_method()"), "{unfolded}");
+    let (status, _) = http(server, "GET", "/api/iterations/999", None);
+    assert_eq!(status, 404);
     // The tree holds every program.
     let nodes = browser.script("return Number(document.querySelector('#tree').dataset.nodes)");
     assert_eq!(nodes.as_i64(), Some(programs));

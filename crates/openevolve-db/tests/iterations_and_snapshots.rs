@@ -70,8 +70,13 @@ fn iterations_are_logged_with_the_callers_state_and_survive_reopening() {
             &json!({"n": 2}),
         )
         .unwrap();
-        db.record_iteration(&record(3, 0, None, Some("no SEARCH/REPLACE block")), None, "ctl", &json!({"n": 3}))
-            .unwrap();
+        db.record_iteration(
+            &record(3, 0, None, Some("no SEARCH/REPLACE block")),
+            None,
+            "ctl",
+            &json!({"n": 3}),
+        )
+        .unwrap();
     }
     let db = ProgramDatabase::open(&path, &config()).unwrap();
     assert_eq!(db.last_recorded_iteration().unwrap(), Some(3));

@@ -59,9 +59,9 @@ impl AppState {
 impl IntoResponse for ViewError {
     fn into_response(self) -> Response {
         let status = match &self {
-            ViewError::NoSuchProgram(_) | ViewError::NoSuchIteration(_) | ViewError::NoSuchArtifact { .. } => {
-                StatusCode::NOT_FOUND
-            }
+            ViewError::NoSuchProgram(_)
+            | ViewError::NoSuchIteration(_)
+            | ViewError::NoSuchArtifact { .. } => StatusCode::NOT_FOUND,
             ViewError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ViewError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,

@@ -236,7 +236,8 @@ impl RunSource {
             }
             _ => vec![Some(own)],
         };
-        let read = |conn: &rusqlite::Connection| conn.query_row(sql, [key], |r| r.get::<_, String>(0)).optional();
+        let read =
+            |conn: &rusqlite::Connection| conn.query_row(sql, [key], |r| r.get::<_, String>(0)).optional();
         for path in candidates.into_iter().flatten().filter(|p| p.is_file()) {
             let conn = match open_connection(&path, false) {
                 Ok(conn) => conn,

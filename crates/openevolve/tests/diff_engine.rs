@@ -205,8 +205,14 @@ fn a_search_text_that_matches_two_places_is_refused_with_both() {
         Err(DiffError::AmbiguousSearch { block: 1, lines: vec![6, 9] })
     );
     // A neighbouring line makes it one place.
-    let child = changed(diff(&parent, &block("fn twin(y: f64) -> f64 {\n    y + 1.0", "fn twin(y: f64) -> f64 {\n    y + 5.0")));
-    assert_eq!(child.code, parent.replace("twin(y: f64) -> f64 {\n    y + 1.0", "twin(y: f64) -> f64 {\n    y + 5.0"));
+    let child = changed(diff(
+        &parent,
+        &block("fn twin(y: f64) -> f64 {\n    y + 1.0", "fn twin(y: f64) -> f64 {\n    y + 5.0"),
+    ));
+    assert_eq!(
+        child.code,
+        parent.replace("twin(y: f64) -> f64 {\n    y + 1.0", "twin(y: f64) -> f64 {\n    y + 5.0")
+    );
 }
 
 #[test]
@@ -259,7 +265,10 @@ fn rewrite_takes_regions_alone_by_name_and_keeps_those_left_out() {
     let start = parent.find("fn search").unwrap();
     let end = parent.rfind("// EVOLVE-BLOCK-END").unwrap();
     let mut expected = parent.clone();
-    expected.replace_range(start..end, "fn search(n: usize) -> f64 {\n    (1..n).map(|i| step(i as f64)).sum()\n}\n");
+    expected.replace_range(
+        start..end,
+        "fn search(n: usize) -> f64 {\n    (1..n).map(|i| step(i as f64)).sum()\n}\n",
+    );
     assert_eq!(child.code, expected);
     assert_eq!(child.changes, "rewrote region 2: 7 lines became 3");
     assert!(child.notes.is_empty(), "regions alone are not a change outside: {:?}", child.notes);
@@ -268,14 +277,22 @@ fn rewrite_takes_regions_alone_by_name_and_keeps_those_left_out() {
     // code block or in several.
     let answer = "```rust\n// EVOLVE-BLOCK-START\nfn step(x: f64) -> f64 {\n    x\n}\n// EVOLVE-BLOCK-END\n```\nand\n```rust\n// EVOLVE-BLOCK-START\nfn search(n: usize) -> f64 {\n    n as f64\n}\n// EVOLVE-BLOCK-END\n```\n";
     let child = changed(rewrite(PARENT, answer));
-    assert!(child.code.contains("fn step(x: f64) -> f64 {\n    x\n}\n// EVOLVE-BLOCK-END\n\nfn fixed"), "{}", child.code);
+    assert!(
+        child.code.contains("fn step(x: f64) -> f64 {\n    x\n}\n// EVOLVE-BLOCK-END\n\nfn fixed"),
+        "{}",
+        child.code
+    );
     assert!(child.code.ends_with("    n as f64\n}\n// EVOLVE-BLOCK-END\n"), "{}", child.code);
 }
 
 #[test]
 fn rewrite_refuses_regions_it_cannot_place() {
     let parent = named_parent();
-    let region = |name: &str| format!("```rust\n// EVOLVE-BLOCK-START {name}\nfn search(n: usize) -> f64 {{ 0.0 }}\n// EVOLVE-BLOCK-END\n```\n");
+    let region = |name: &str| {
+        format!(
+            "```rust\n// EVOLVE-BLOCK-START {name}\nfn search(n: usize) -> f64 {{ 0.0 }}\n// EVOLVE-BLOCK-END\n```\n"
+        )
+    };
     assert_eq!(
         rewrite(&parent, &region("searching")),
         Err(DiffError::UnknownRegion { name: "searching".into(), known: "step, search".into() })

@@ -180,11 +180,13 @@ pub fn replies(texts: &[&str]) -> Vec<Reply> {
 }
 
 /// A short run on one island, one evaluation at a time: a parent is always
-/// the program the script expects, and runs are reproducible.
+/// the program the script expects, and runs are reproducible. Without
+/// repair turns, so each answer of the script is one iteration.
 pub const SEQUENTIAL_CONFIG: &str = "\
 max_iterations: 6
 checkpoint_interval: 2
 random_seed: 7
+repair_turns: 0
 llm:
   retries: 0
   timeout: 30

@@ -104,7 +104,7 @@ impl Config {
         }
         self.llm.resolve_models();
         if self.llm.local_slots.is_none() {
-            let parallel = self.evaluator.parallel_evaluations as usize;
+            let parallel = self.evaluator.parallel_evaluations;
             self.llm.local_slots = Some(openevolve_llm::local::default_slots(parallel));
         }
         if self.database.random_seed.is_none() {

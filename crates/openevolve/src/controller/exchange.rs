@@ -108,8 +108,15 @@ mod tests {
         exchange.resolve("improved");
         assert_eq!(exchange.repairs(), 1);
         let text = exchange.render();
-        let order = ["# user\nimprove it", "build_failed: error[E0425]", "# user (repair turn 1)\nfix", "fixed", "improved"];
-        let at: Vec<usize> = order.iter().map(|s| text.find(s).unwrap_or_else(|| panic!("{s} in {text}"))).collect();
+        let order = [
+            "# user\nimprove it",
+            "build_failed: error[E0425]",
+            "# user (repair turn 1)\nfix",
+            "fixed",
+            "improved",
+        ];
+        let at: Vec<usize> =
+            order.iter().map(|s| text.find(s).unwrap_or_else(|| panic!("{s} in {text}"))).collect();
         assert!(at.windows(2).all(|w| w[0] < w[1]), "{text}");
         assert!(!text.contains("ignored"));
     }

@@ -71,7 +71,9 @@ pub enum DiffError {
         "the code block has {found} EVOLVE-BLOCK regions but the program has {expected}; keep every region with its marker lines"
     )]
     RegionCountMismatch { expected: usize, found: usize },
-    #[error("the answer has a region named `{name}`, but the program's regions are {known}; name each region as its start marker does")]
+    #[error(
+        "the answer has a region named `{name}`, but the program's regions are {known}; name each region as its start marker does"
+    )]
     UnknownRegion { name: String, known: String },
     #[error("the answer gives region {name} twice, with different code; give each region once")]
     RegionTwice { name: String },

@@ -99,7 +99,10 @@ mod tests {
         let fixed: Vec<&str> = FIXED.lines().collect();
         let body = "use std::f64::consts::PI;\n/// copied, with its doc\npub fn objective(x: f64) -> f64 {\n  x.sin()  * PI\n}\n\npub fn search(n: u64) -> f64 {\n    let r = Rng(n);\n    objective(r.0 as f64)\n}\nopenevolve_sdk::export_candidate! { run: fn(u64) -> f64 }\n";
         let (kept, dropped) = drop_fixed_copies(body, &fixed);
-        assert_eq!(kept, "\npub fn search(n: u64) -> f64 {\n    let r = Rng(n);\n    objective(r.0 as f64)\n}\n");
+        assert_eq!(
+            kept,
+            "\npub fn search(n: u64) -> f64 {\n    let r = Rng(n);\n    objective(r.0 as f64)\n}\n"
+        );
         assert_eq!(dropped.len(), 3, "{dropped:?}");
     }
 

@@ -4,8 +4,8 @@
 //! regions stays the parent's.
 
 use super::DiffError;
-use super::fixed_copies::drop_fixed_copies;
 use super::apply::{describe_regions, line_ending};
+use super::fixed_copies::drop_fixed_copies;
 use crate::regions::{END_MARKER, EvolveRegion, START_MARKER, evolve_regions};
 
 /// A fenced code block of the answer.
@@ -99,7 +99,9 @@ fn new_bodies(
             ));
         }
         given.extend(
-            found.into_iter().map(|r| AnswerRegion { name: r.name.clone(), body: block.body[r.body].to_string() }),
+            found
+                .into_iter()
+                .map(|r| AnswerRegion { name: r.name.clone(), body: block.body[r.body].to_string() }),
         );
     }
     let labels: Vec<String> = regions.iter().enumerate().map(|(i, r)| r.label(i)).collect();

@@ -15,7 +15,11 @@ use tracing::{debug, info};
 impl Controller {
     /// Records iteration `iteration` in the database and acts on it: best
     /// program, migration, trace, checkpoint, stop rules.
-    pub(super) fn commit(&mut self, iteration: u64, flight: InFlight) -> Result<Option<StopReason>, RunError> {
+    pub(super) fn commit(
+        &mut self,
+        iteration: u64,
+        flight: InFlight,
+    ) -> Result<Option<StopReason>, RunError> {
         let InFlight { island, parent, prompt, started, completions, mut exchange, child, done, .. } = flight;
         // The first answer names the model; repair turns asked the same one.
         let completion = completions.first();
@@ -216,7 +220,7 @@ impl Controller {
             // The prompt log keeps the iteration's exchange, which is this
             // program's prompt.
             prompt: None,
-            behaviour: behaviour,
+            behaviour,
         });
         let inserted = match inserted {
             Ok(i) => i,

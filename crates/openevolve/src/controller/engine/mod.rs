@@ -5,9 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use openevolve_db::{
-    DbError, IterationRecord, Mutation, NewProgram, Program, ProgramDatabase, ProgramId,
-};
+use openevolve_db::{DbError, IterationRecord, Mutation, NewProgram, Program, ProgramDatabase, ProgramId};
 use openevolve_eval::{Evaluation, Executor};
 use openevolve_llm::{Completion, LlmError, Llms};
 use serde::{Deserialize, Serialize};
@@ -395,7 +393,6 @@ impl Controller {
             done: None,
         })
     }
-
 
     fn saved_state(&self) -> serde_json::Value {
         let saved = SavedState {

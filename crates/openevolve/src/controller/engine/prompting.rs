@@ -10,7 +10,12 @@ use crate::controller::{RunError, SearchStrategy};
 use crate::prompt::{ProgramLabel, Prompt, PromptContext, PromptProgram, prompt_seed};
 
 impl Controller {
-    pub(super) fn render_prompt(&mut self, iteration: u64, island: usize, parent: &Program) -> Result<Prompt, RunError> {
+    pub(super) fn render_prompt(
+        &mut self,
+        iteration: u64,
+        island: usize,
+        parent: &Program,
+    ) -> Result<Prompt, RunError> {
         let p = &self.config.prompt;
         let num_top = p.num_top_programs;
         let shown = match self.strategy {

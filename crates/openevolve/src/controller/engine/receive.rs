@@ -54,19 +54,22 @@ impl Controller {
         let (completion, child) = match proposal {
             Proposal::LlmFailed(e) => {
                 flight.exchange.resolve(format!("llm_failed: {e}"));
-                return Ok(end_without_child(flight, Finished::LlmFailed(e)));
+                end_without_child(flight, Finished::LlmFailed(e));
+                return Ok(());
             }
             Proposal::NotApplied(c, e) => {
                 flight.exchange.answered(&c.text);
                 flight.exchange.resolve(format!("not_applied: {e}"));
                 flight.completions.push(c);
-                return Ok(end_without_child(flight, Finished::NotApplied(e.to_string())));
+                end_without_child(flight, Finished::NotApplied(e.to_string()));
+                return Ok(());
             }
             Proposal::Unchanged(c) => {
                 flight.exchange.answered(&c.text);
                 flight.exchange.resolve("unchanged: the answer left the program unchanged");
                 flight.completions.push(c);
-                return Ok(end_without_child(flight, Finished::Unchanged));
+                end_without_child(flight, Finished::Unchanged);
+                return Ok(());
             }
             Proposal::Child(c, child) => (c, child),
         };
