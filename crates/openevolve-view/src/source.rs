@@ -213,17 +213,17 @@ impl RunSource {
     /// the database (`evolution.db.prompts`), in files written before each
     /// iteration's exchange was logged.
     pub fn logged_prompt(&self, id: i64) -> Result<Option<String>, ViewError> {
-        self.from_prompt_log("SELECT prompt FROM prompts WHERE program_id = ?1", id)
+        self.read_prompt_log("SELECT prompt FROM prompts WHERE program_id = ?1", id)
     }
 
     /// An iteration's exchange with the LLM, from the prompt log.
     pub fn logged_exchange(&self, iteration: i64) -> Result<Option<String>, ViewError> {
-        self.from_prompt_log("SELECT exchange FROM exchanges WHERE iteration = ?1", iteration)
+        self.read_prompt_log("SELECT exchange FROM exchanges WHERE iteration = ?1", iteration)
     }
 
     /// One text from the prompt log. A checkpoint has no log of its own;
     /// its run's log, two folders up, holds the same iterations.
-    fn from_prompt_log(&self, sql: &str, key: i64) -> Result<Option<String>, ViewError> {
+    fn read_prompt_log(&self, sql: &str, key: i64) -> Result<Option<String>, ViewError> {
         let own = with_suffix(&self.db_path, ".prompts");
         let candidates = match self.kind {
             RunKind::Checkpoint => {
