@@ -431,15 +431,15 @@ fn a_child_that_does_not_build_gets_a_repair_turn_and_every_exchange_is_kept() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(llm.requests(), 4);
 
-    // The repair request is the conversation so far plus the compiler's errors
-    // and the child's region, sent to the model that wrote the child.
+    // The repair request carries the compiler's errors, the fixed code and
+    // the child's region, and goes to the model that wrote the child.
     let prompts = llm.prompts.lock().unwrap().clone();
     let repair: serde_json::Value = serde_json::from_str(&prompts[1]).unwrap();
     let messages = repair["messages"].as_array().unwrap();
     let roles: Vec<&str> = messages.iter().map(|m| m["role"].as_str().unwrap()).collect();
-    assert_eq!(roles, ["system", "user", "assistant", "user"]);
-    assert_eq!(messages[2]["content"], BREAKS_THE_BUILD);
-    let asked = messages[3]["content"].as_str().unwrap();
+    assert_eq!(roles, ["system", "user"]);
+    let asked = messages[1]["content"].as_str().unwrap();
+    assert!(asked.contains("pub fn objective(x: f64, y: f64) -> f64 {"), "the fixed code: {asked}");
     assert!(asked.contains("no_such_method") && asked.contains("error["), "the compiler's errors: {asked}");
     assert!(
         asked.contains("    best.no_such_method()\n}\n// EVOLVE-BLOCK-END"),

@@ -19,9 +19,11 @@
 //! - **Replacement.** A program takes its cell when empty or when strictly
 //!   fitter than the occupant. A cell emptied by eviction stays empty until
 //!   the next program lands there.
-//! - **Prompt log.** Logged prompts go to a second SQLite file beside the
-//!   database (`<name>.prompts`, attached as schema `log`), so that checkpoint
+//! - **Prompt log.** Each iteration's exchange with the LLM (failed ones
+//!   included) goes to a second SQLite file beside the database
+//!   (`<name>.prompts`, attached as schema `log`), so that checkpoint
 //!   snapshots copy programs, grids and state but not megabytes of prompts.
+//!   A program's prompt is the exchange of the iteration that found it.
 //! - **Memory.** RAM holds per program only id, island, cell and fitness, in
 //!   ordered structures; code, metrics and artifacts stay in the file.
 //! - **Determinism.** Sampling draws from a ChaCha8 stream seeded from

@@ -297,11 +297,11 @@ fn rewrite_refuses_regions_it_cannot_place() {
         rewrite(&parent, &region("searching")),
         Err(DiffError::UnknownRegion { name: "searching".into(), known: "step, search".into() })
     );
+    // A region given twice with other code: the first version is the answer.
     let other = region("search").replace("0.0 }", "1.0 }");
-    assert_eq!(
-        rewrite(&parent, &format!("{}{}", region("search"), other)),
-        Err(DiffError::RegionTwice { name: "search".into() })
-    );
+    let child = changed(rewrite(&parent, &format!("{}{}", region("search"), other)));
+    assert!(child.code.contains("{ 0.0 }") && !child.code.contains("{ 1.0 }"), "{}", child.code);
+    assert!(child.notes[0].contains("first version was taken"), "{:?}", child.notes);
     // The same code again (an explanation repeating it, indented) is one answer.
     let indented = region("search").lines().map(|l| format!("   {l}\n")).collect::<String>();
     let child = changed(rewrite(&parent, &format!("{}Explained:\n{indented}", region("search"))));
@@ -309,6 +309,20 @@ fn rewrite_refuses_regions_it_cannot_place() {
     // Numbers name unnamed regions, as the prompt shows them.
     let child = changed(rewrite(PARENT, &region("2")));
     assert!(child.code.contains("fn search(n: usize) -> f64 { 0.0 }\n"), "{}", child.code);
+}
+
+#[test]
+fn a_code_block_without_its_end_marker_ends_the_region_and_fixed_copies_go() {
+    let parent = "fn fixed() {}\n// EVOLVE-BLOCK-START\nfn f() -> u32 { 1 }\n// EVOLVE-BLOCK-END\npub fn fixed_too() {}\n";
+    // The model wrote the start marker, its code, then a copy of fixed code.
+    let answer = "```rust\n// EVOLVE-BLOCK-START\nfn f() -> u32 { 2 }\n\nfn fixed_too() {}\n```\n";
+    let child = changed(rewrite(parent, answer));
+    assert_eq!(
+        child.code,
+        "fn fixed() {}\n// EVOLVE-BLOCK-START\nfn f() -> u32 { 2 }\n\n// EVOLVE-BLOCK-END\npub fn fixed_too() {}\n"
+    );
+    assert_eq!(child.notes.len(), 2, "{:?}", child.notes);
+    assert!(child.notes[1].contains("`fn fixed_too() {}`"), "{:?}", child.notes);
 }
 
 #[test]

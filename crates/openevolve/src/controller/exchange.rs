@@ -58,16 +58,12 @@ impl Exchange {
         self.turns.len() - 1
     }
 
-    /// The conversation to send for the last request.
+    /// What to send for the last request: the system message and the
+    /// request. A repair request carries what it needs (the errors, the
+    /// fixed code, the child's regions), so the first turn is not resent.
     pub(super) fn messages(&self) -> Vec<ChatMessage> {
-        let mut messages = vec![ChatMessage::system(self.system.clone())];
-        for turn in &self.turns {
-            messages.push(ChatMessage::user(turn.asked.clone()));
-            if let Some(answer) = &turn.answer {
-                messages.push(ChatMessage::assistant(answer.clone()));
-            }
-        }
-        messages
+        let last = self.turns.last().expect("an exchange starts with a turn");
+        vec![ChatMessage::system(self.system.clone()), ChatMessage::user(last.asked.clone())]
     }
 
     /// The text the prompt log keeps.
@@ -94,16 +90,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_repair_turn_resends_the_conversation_and_is_logged_after_the_first() {
+    fn a_repair_turn_is_sent_alone_and_is_logged_after_the_first() {
         let mut exchange = Exchange::new(&Prompt { system: "sys".into(), user: "improve it".into() });
         exchange.answered("```rust\nbroken\n```");
         exchange.resolve("build_failed: error[E0425]");
         exchange.resolve("ignored: the first result stays");
         exchange.ask_again("fix error[E0425]".into());
-        let roles: Vec<String> = exchange.messages().iter().map(|m| format!("{:?}", m.role)).collect();
-        assert_eq!(roles.len(), 4, "{roles:?}");
-        assert_eq!(exchange.messages()[2].content, "```rust\nbroken\n```");
-        assert_eq!(exchange.messages()[3].content, "fix error[E0425]");
+        let sent = exchange.messages();
+        assert_eq!(sent.len(), 2);
+        assert_eq!((sent[0].content.as_str(), sent[1].content.as_str()), ("sys", "fix error[E0425]"));
         exchange.answered("```rust\nfixed\n```");
         exchange.resolve("improved");
         assert_eq!(exchange.repairs(), 1);

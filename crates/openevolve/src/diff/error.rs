@@ -75,8 +75,6 @@ pub enum DiffError {
         "the answer has a region named `{name}`, but the program's regions are {known}; name each region as its start marker does"
     )]
     UnknownRegion { name: String, known: String },
-    #[error("the answer gives region {name} twice, with different code; give each region once")]
-    RegionTwice { name: String },
     #[error(
         "the SEARCH text of block {block} matches {} places inside the EVOLVE-BLOCK regions (lines {}); add a neighbouring line so that it matches one place",
         .lines.len(),

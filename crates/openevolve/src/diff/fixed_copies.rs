@@ -7,7 +7,7 @@
 use super::locate::squash;
 
 /// A top-level item of the fixed code, as whitespace-squashed lines,
-/// comments and attributes left out.
+/// comments and attributes left out, the first without its visibility.
 struct FixedItem {
     lines: Vec<String>,
 }
@@ -41,7 +41,10 @@ fn fixed_items(fixed: &[&str]) -> Vec<FixedItem> {
             continue;
         }
         if !is_comment(line) {
-            current.push(squash(line));
+            current.push(match current.is_empty() {
+                true => without_visibility(line),
+                false => squash(line),
+            });
         }
         depth += brace_delta(line);
         let trimmed = line.trim_end();
@@ -51,6 +54,18 @@ fn fixed_items(fixed: &[&str]) -> Vec<FixedItem> {
         }
     }
     items
+}
+
+/// A line squashed, without a leading `pub` or `pub(...)`: a copy that
+/// drops or adds the visibility still defines the item twice.
+fn without_visibility(line: &str) -> String {
+    let squashed = squash(line);
+    let rest = match squashed.strip_prefix("pub") {
+        Some(rest) if rest.starts_with(' ') => rest.trim_start(),
+        Some(rest) if rest.starts_with('(') => rest.split_once(')').map_or(rest, |(_, r)| r).trim_start(),
+        _ => return squashed,
+    };
+    rest.to_string()
 }
 
 /// `body` without the items it copies from `fixed`; the first line of each
@@ -67,10 +82,12 @@ pub(crate) fn drop_fixed_copies(body: &str, fixed: &[&str]) -> (String, Vec<Stri
             .filter(|(_, l)| !l.trim().is_empty() && !is_comment(l))
             .map(|(i, l)| (i, squash(l)))
             .collect();
+        let first_matches = |line: &str| without_visibility(line) == item.lines[0];
         let n = item.lines.len();
         let found = (0..code.len().saturating_sub(n - 1)).find(|&s| {
             !lines[code[s].0].starts_with(char::is_whitespace)
-                && (0..n).all(|k| code.get(s + k).is_some_and(|(_, l)| *l == item.lines[k]))
+                && first_matches(lines[code[s].0])
+                && (1..n).all(|k| code.get(s + k).is_some_and(|(_, l)| *l == item.lines[k]))
         });
         let Some(start) = found else { continue };
         let (mut first, last) = (code[start].0, code[start + n - 1].0);
@@ -78,7 +95,7 @@ pub(crate) fn drop_fixed_copies(body: &str, fixed: &[&str]) -> (String, Vec<Stri
         while first > 0 && (is_comment(lines[first - 1]) || is_attribute(lines[first - 1])) {
             first -= 1;
         }
-        dropped.push(item.lines[0].clone());
+        dropped.push(code[start].1.clone());
         lines.drain(first..=last);
     }
     let mut out: String = lines.iter().map(|l| format!("{l}\n")).collect();
@@ -97,7 +114,7 @@ mod tests {
     #[test]
     fn drops_items_copied_from_the_fixed_code_and_keeps_the_rest() {
         let fixed: Vec<&str> = FIXED.lines().collect();
-        let body = "use std::f64::consts::PI;\n/// copied, with its doc\npub fn objective(x: f64) -> f64 {\n  x.sin()  * PI\n}\n\npub fn search(n: u64) -> f64 {\n    let r = Rng(n);\n    objective(r.0 as f64)\n}\nopenevolve_sdk::export_candidate! { run: fn(u64) -> f64 }\n";
+        let body = "use std::f64::consts::PI;\n/// copied, with its doc\nfn objective(x: f64) -> f64 {\n  x.sin()  * PI\n}\n\npub fn search(n: u64) -> f64 {\n    let r = Rng(n);\n    objective(r.0 as f64)\n}\nopenevolve_sdk::export_candidate! { run: fn(u64) -> f64 }\n";
         let (kept, dropped) = drop_fixed_copies(body, &fixed);
         assert_eq!(
             kept,

@@ -6,7 +6,7 @@
 use super::DiffError;
 use super::apply::{describe_regions, line_ending};
 use super::fixed_copies::drop_fixed_copies;
-use crate::regions::{END_MARKER, EvolveRegion, START_MARKER, evolve_regions};
+use crate::regions::{END_MARKER, EvolveRegion, RegionError, START_MARKER, evolve_regions};
 
 /// A fenced code block of the answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,8 +88,8 @@ fn new_bodies(
     }
     let mut given = Vec::new();
     for block in marked {
-        let found = evolve_regions(&block.body)
-            .map_err(|e| DiffError::MarkersDamaged { reason: format!("in the answer's code block, {e}") })?;
+        let (body, found) = marked_regions(&block.body, notes)?;
+        let block = FencedBlock { body, info: String::new() };
         let outside = outside_code(&block.body, &found);
         // A whole program: code outside its regions, which is never taken.
         if !outside.is_empty() && outside != outside_code(parent, regions) {
@@ -121,15 +121,39 @@ fn new_bodies(
                 });
             }
         };
+        // Answers often repeat their code in the explanation, sometimes
+        // shortened: the first version of a region is the answer.
         match &bodies[index] {
             None => bodies[index] = Some(region.body),
-            // Answers often repeat their code in the explanation: the same
-            // code twice is one answer.
             Some(earlier) if squashed(earlier) == squashed(&region.body) => {}
-            Some(_) => return Err(DiffError::RegionTwice { name: labels[index].clone() }),
+            Some(_) => notes.push(format!(
+                "the answer gave region {} again further on, with other code; the first version was taken",
+                labels[index]
+            )),
         }
     }
     Ok(bodies)
+}
+
+/// The regions of an answer's code block. A block with one region whose
+/// end marker (or start marker) is missing ends (or starts) with the block,
+/// as small models write them; the returned text has the marker added.
+fn marked_regions(body: &str, notes: &mut Vec<String>) -> Result<(String, Vec<EvolveRegion>), DiffError> {
+    let damaged = |e: RegionError| DiffError::MarkersDamaged { reason: format!("in the answer's code block, {e}") };
+    let count = |marker: &str| body.lines().filter(|l| l.contains(marker)).count();
+    let mended = match evolve_regions(body) {
+        Ok(found) => return Ok((body.to_string(), found)),
+        Err(RegionError::Unclosed { .. }) if count(START_MARKER) == 1 && count(END_MARKER) == 0 => {
+            format!("{body}// {END_MARKER}\n")
+        }
+        Err(RegionError::UnmatchedEnd { .. }) if count(START_MARKER) == 0 && count(END_MARKER) == 1 => {
+            format!("// {START_MARKER}\n{body}")
+        }
+        Err(e) => return Err(damaged(e)),
+    };
+    let found = evolve_regions(&mended).map_err(damaged)?;
+    notes.push("a code block of the answer lacked a marker line; the block's edge stood for it".to_string());
+    Ok((mended, found))
 }
 
 pub(crate) fn apply_rewrite(parent: &str, answer: &str) -> Result<Rewritten, DiffError> {

@@ -209,11 +209,14 @@ impl PromptBuilder {
     }
 
     /// The follow-up turn that asks the model to fix its child, which did
-    /// not build: the compiler's `errors` and the child's regions.
+    /// not build: the compiler's `errors`, the fixed code and the child's
+    /// regions. It stands alone, so the turn need not resend the first
+    /// prompt, which a CPU model would read again at length.
     pub fn build_repair(&self, errors: &str, child_code: &str) -> Result<String, PromptError> {
         let mut context = tera::Context::new();
         context.insert("errors", errors.trim_end());
         context.insert("blocks", &region_blocks(child_code));
+        context.insert("fixed_code", &fixed_code(child_code));
         context.insert("language", &self.language);
         context.insert("mode", self.mode_name());
         self.templates
