@@ -271,6 +271,36 @@ fn a_sigkill_then_resume_in_place_loses_no_committed_iteration() {
 }
 
 #[test]
+fn a_crash_between_the_child_and_its_iteration_row_resumes_as_an_uninterrupted_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), SEQUENTIAL_CONFIG);
+    let out = tmp.path().join("run");
+    let db = out.join("evolution.db");
+    // Iteration 4 stores the cheating child (scored 0); the process aborts
+    // once the child is written, before the iteration's row.
+    let llm = ScriptedLlm::start(script(), 0, Duration::ZERO);
+    let crashed = run_example("function_minimization", &config, &out, &llm)
+        .arg("--quiet")
+        .env("OPENEVOLVE_TEST_ABORT", "child-stored:4")
+        .output()
+        .unwrap();
+    assert!(!crashed.status.success(), "the run aborted");
+    // Nothing of iteration 4 is stored: not its row, and not its child.
+    assert_eq!(committed_iterations(&db), 3);
+    let found: Vec<i64> = query(&db, "SELECT iteration_found FROM programs", |r| r.get(0));
+    assert!(found.iter().all(|&i| i < 4), "iteration 4's child was rolled back: {found:?}");
+
+    let llm = ScriptedLlm::start(script(), 3, Duration::ZERO);
+    let (code, stderr, _) = run_fm(&config, &out, &llm, &["--quiet", "--checkpoint", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let whole = tmp.path().join("whole");
+    let llm = ScriptedLlm::start(script(), 0, Duration::ZERO);
+    let (code, stderr, _) = run_fm(&config, &whole, &llm, &["--quiet"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(content(&whole.join("evolution.db")), content(&db));
+}
+
+#[test]
 fn ctrl_c_stops_the_run_with_a_final_checkpoint() {
     let tmp = tempfile::tempdir().unwrap();
     let config =

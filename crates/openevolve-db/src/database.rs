@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, Transaction};
+use rusqlite::Connection;
 use serde_json::json;
 
 use crate::features::{FeatureSpace, fnv1a, jaccard_distance, token_shingles};
@@ -37,6 +37,9 @@ pub struct ProgramDatabase {
     pub(crate) last_migration_generation: u64,
     /// Token shingles of the current diversity reference programs.
     diversity_cache: BTreeMap<ProgramId, Vec<u64>>,
+    /// Artifact files of programs evicted inside an open iteration
+    /// transaction: removed once it commits, since a rollback keeps them.
+    pub(crate) pending_orphans: Vec<PathBuf>,
 }
 
 impl ProgramDatabase {
@@ -119,6 +122,7 @@ impl ProgramDatabase {
             island_generations,
             last_migration_generation,
             diversity_cache: BTreeMap::new(),
+            pending_orphans: Vec::new(),
         })
     }
 
@@ -158,7 +162,9 @@ impl ProgramDatabase {
 
         let mut written = Vec::new();
         let result: Result<_, DbError> = (|| {
-            let tx = self.conn.transaction()?;
+            // A savepoint: its own transaction, or a part of the iteration's
+            // when `begin_iteration` opened one.
+            let tx = self.conn.savepoint()?;
             if widened {
                 crate::grid::rebin(&tx, &mut self.index, &self.space)?;
                 crate::grid::save_ranges(&tx, &self.space)?;
@@ -208,7 +214,10 @@ impl ProgramDatabase {
         })();
         match result {
             Ok((ids, cells, evicted, orphans)) => {
-                remove_files(&orphans);
+                match self.conn.is_autocommit() {
+                    true => remove_files(&orphans),
+                    false => self.pending_orphans.extend(orphans),
+                }
                 for id in &evicted {
                     self.diversity_cache.remove(id);
                 }
@@ -407,7 +416,7 @@ impl ProgramDatabase {
 /// Puts a new program into its cell when the cell is empty or it is strictly
 /// fitter than the occupant.
 pub(crate) fn place(
-    tx: &Transaction,
+    tx: &Connection,
     index: &mut Index,
     id: ProgramId,
     island: usize,
@@ -431,7 +440,7 @@ pub(crate) fn place(
 /// Adds a program to the elite archive while it has room, or in place of the
 /// archive's worst when strictly fitter.
 fn update_archive(
-    tx: &Transaction,
+    tx: &Connection,
     index: &mut Index,
     id: ProgramId,
     archive_size: usize,
@@ -453,7 +462,7 @@ fn update_archive(
 /// Evicts programs until at most `cap` remain: those owning no cell and
 /// outside the archive first, the least fit first; never the best program.
 pub(crate) fn evict(
-    tx: &Transaction,
+    tx: &Connection,
     index: &mut Index,
     cap: usize,
     artifacts_dir: &Path,

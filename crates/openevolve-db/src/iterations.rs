@@ -7,14 +7,26 @@
 use rusqlite::{OptionalExtension, params};
 
 use crate::store;
-use crate::{DbError, IterationRecord, Program, ProgramDatabase};
+use crate::{DbError, IterationRecord, Outcome, Program, ProgramDatabase};
 
 const ITERATION_COLUMNS: &str = "iteration, island, parent_id, child_id, outcome, message, model, \
      prompt_tokens, completion_tokens, cost_usd, duration_ms";
 
 impl ProgramDatabase {
+    /// Opens the transaction that the next [`Self::record_iteration`]
+    /// commits: what is written in between (the iteration's child, its
+    /// artifacts and cells, evictions) is stored with the iteration's row
+    /// and state, or, after a crash, not at all.
+    pub fn begin_iteration(&mut self) -> Result<(), DbError> {
+        if self.conn.is_autocommit() {
+            self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        }
+        Ok(())
+    }
+
     /// Records `record` (replacing an earlier record of the same iteration)
-    /// and stores `state` under meta key `state_key`, in one transaction.
+    /// and stores `state` under meta key `state_key`, in one transaction:
+    /// the one [`Self::begin_iteration`] opened, if it did.
     /// `exchange`, the iteration's conversation with the LLM, goes to the
     /// prompt log when `log_prompts` is on.
     pub fn record_iteration(
@@ -24,7 +36,7 @@ impl ProgramDatabase {
         state_key: &str,
         state: &serde_json::Value,
     ) -> Result<(), DbError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         tx.prepare_cached(&format!(
             "INSERT OR REPLACE INTO iterations ({ITERATION_COLUMNS}, recorded_at_ms) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
@@ -34,7 +46,7 @@ impl ProgramDatabase {
             record.island as i64,
             record.parent_id,
             record.child_id,
-            record.outcome,
+            record.outcome.as_str(),
             record.message,
             record.model,
             record.prompt_tokens as i64,
@@ -49,6 +61,10 @@ impl ProgramDatabase {
         }
         store::set_meta(&tx, state_key, state)?;
         tx.commit()?;
+        if !self.conn.is_autocommit() {
+            self.conn.execute_batch("COMMIT")?;
+            crate::database::remove_files(&std::mem::take(&mut self.pending_orphans));
+        }
         Ok(())
     }
 
@@ -110,7 +126,16 @@ fn read_record(r: &rusqlite::Row) -> rusqlite::Result<IterationRecord> {
         island: r.get::<_, i64>(1)? as usize,
         parent_id: r.get(2)?,
         child_id: r.get(3)?,
-        outcome: r.get(4)?,
+        outcome: {
+            let name: String = r.get(4)?;
+            Outcome::parse(&name).ok_or_else(|| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    4,
+                    rusqlite::types::Type::Text,
+                    format!("`{name}` is not an iteration outcome").into(),
+                )
+            })?
+        },
         message: r.get(5)?,
         model: r.get(6)?,
         prompt_tokens: r.get::<_, i64>(7)? as u64,

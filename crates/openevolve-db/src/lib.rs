@@ -58,5 +58,5 @@ pub use identity::normalize_code;
 pub use snapshot::prompt_log_path;
 pub use types::{
     Artifact, CellChange, CellOccupant, InsertOutcome, IterationRecord, Metrics, MigrationReport, Mutation,
-    NewProgram, Program, ProgramId, ShownPrograms,
+    NewProgram, Outcome, Program, ProgramId, ShownPrograms,
 };

@@ -46,6 +46,91 @@ impl Mutation {
     }
 }
 
+/// What an iteration came to. The database stores it by [`Outcome::as_str`];
+/// the controller, the summary, the view and its JSON API all use these names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The program the run started from (iteration 0).
+    Initial,
+    /// A child was stored and is the new best program.
+    Improved,
+    /// A child was stored.
+    Stored,
+    /// The child is a program already stored (same code, or same behaviour
+    /// fingerprint): not stored.
+    Duplicate,
+    /// The answer left the program as it was.
+    Unchanged,
+    /// The answer could not be applied to the parent.
+    NotApplied,
+    /// The LLM call failed.
+    LlmFailed,
+    /// The child did not build.
+    BuildFailed,
+    /// The child built, but its evaluation failed.
+    EvaluationFailed,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 9] = [
+        Outcome::Initial,
+        Outcome::Improved,
+        Outcome::Stored,
+        Outcome::Duplicate,
+        Outcome::Unchanged,
+        Outcome::NotApplied,
+        Outcome::LlmFailed,
+        Outcome::BuildFailed,
+        Outcome::EvaluationFailed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Initial => "initial",
+            Outcome::Improved => "improved",
+            Outcome::Stored => "stored",
+            Outcome::Duplicate => "duplicate",
+            Outcome::Unchanged => "unchanged",
+            Outcome::NotApplied => "not_applied",
+            Outcome::LlmFailed => "llm_failed",
+            Outcome::BuildFailed => "build_failed",
+            Outcome::EvaluationFailed => "evaluation_failed",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.as_str() == name)
+    }
+
+    /// The iteration stored a child.
+    pub fn stored_child(self) -> bool {
+        matches!(self, Outcome::Improved | Outcome::Stored)
+    }
+
+    /// Something went wrong: no usable answer, or a child that did not
+    /// build or run. (A duplicate or an unchanged answer is not a failure.)
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            Outcome::NotApplied | Outcome::LlmFailed | Outcome::BuildFailed | Outcome::EvaluationFailed
+        )
+    }
+
+    /// The failures' names as an SQL list, `('not_applied', ...)`.
+    pub fn failures_sql() -> String {
+        let names: Vec<String> =
+            Self::ALL.iter().filter(|o| o.is_failure()).map(|o| format!("'{}'", o.as_str())).collect();
+        format!("({})", names.join(", "))
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// An evaluator's artifact: text the next prompt may show, or raw bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Artifact {
@@ -195,9 +280,7 @@ pub struct IterationRecord {
     pub parent_id: Option<ProgramId>,
     /// The program it stored; `None` when it stored nothing.
     pub child_id: Option<ProgramId>,
-    /// `initial`, `stored`, `improved`, `duplicate`, `unchanged`,
-    /// `not_applied`, `llm_failed`, `build_failed`, `evaluation_failed`.
-    pub outcome: String,
+    pub outcome: Outcome,
     /// Why it stored nothing, in words.
     pub message: Option<String>,
     pub model: Option<String>,

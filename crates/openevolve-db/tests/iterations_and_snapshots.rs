@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use openevolve_db::{
-    Artifact, DatabaseConfig, IterationRecord, Metrics, Mutation, NewProgram, ProgramDatabase,
+    Artifact, DatabaseConfig, IterationRecord, Metrics, Mutation, NewProgram, Outcome, ProgramDatabase,
 };
 use serde_json::json;
 
@@ -44,7 +44,7 @@ fn record(iteration: u64, island: usize, child_id: Option<i64>, message: Option<
         island,
         parent_id: Some(1),
         child_id,
-        outcome: if child_id.is_some() { "stored" } else { "build_failed" }.into(),
+        outcome: if child_id.is_some() { Outcome::Stored } else { Outcome::BuildFailed },
         message: message.map(str::to_string),
         model: Some("m".into()),
         prompt_tokens: 10,

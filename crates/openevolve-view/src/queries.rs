@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use openevolve_db::Outcome;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -148,6 +149,8 @@ pub fn summary(source: &RunSource, conn: &Connection) -> Result<Value, ViewError
         "best": best,
         "best_per_island": best_per_island,
         "outcomes": outcomes,
+        // Which outcomes are failures, by name: the page marks them.
+        "failed_outcomes": Outcome::ALL.iter().filter(|o| o.is_failure()).map(|o| o.as_str()).collect::<Vec<_>>(),
         "usage": usage,
         "models": models,
         "last_change_ms": last_change_ms,
@@ -571,12 +574,13 @@ pub struct IterationsQuery {
     pub last: Option<i64>,
 }
 
-pub const FAILED_OUTCOMES: &str = "('not_applied', 'llm_failed', 'build_failed', 'evaluation_failed')";
-
 pub fn iterations(conn: &Connection, q: &IterationsQuery) -> Result<Value, ViewError> {
     let limit = q.limit.unwrap_or(200).clamp(1, MAX_PROGRAM_PAGE);
-    let filter =
-        if q.failed.unwrap_or(false) { format!("AND outcome IN {FAILED_OUTCOMES}") } else { String::new() };
+    let filter = if q.failed.unwrap_or(false) {
+        format!("AND outcome IN {}", Outcome::failures_sql())
+    } else {
+        String::new()
+    };
     let rows: Vec<Value> = if let Some(last) = q.last {
         let mut rows: Vec<Value> = conn
             .prepare(&format!(

@@ -29,7 +29,7 @@ pub struct LocalModelSpec {
 }
 
 /// The model a run uses when its config names none (see the README).
-pub const DEFAULT_MODEL: &str = "qwen2.5-coder-0.5b";
+pub const DEFAULT_MODEL: &str = "qwen2.5-coder-1.5b";
 
 pub const MODELS: &[LocalModelSpec] = &[
     LocalModelSpec {

@@ -4,7 +4,8 @@
 
 const $ = (sel) => document.querySelector(sel);
 const SVG_NS = "http://www.w3.org/2000/svg";
-const FAILED = new Set(["not_applied", "llm_failed", "build_failed", "evaluation_failed"]);
+// The outcomes that are failures, as the server names them.
+const isFailure = (outcome) => !!state.summary && state.summary.failed_outcomes.includes(outcome);
 const ISLAND_COLOURS = ["#3b5ba5", "#e07a2f", "#2a9d8f", "#b23a8f", "#7a9a2a", "#8c6d3f", "#4b8fd1", "#d14b5a"];
 
 // Everything the page knows about the run; refreshed incrementally.
@@ -105,7 +106,7 @@ function renderHeader() {
   } else status = "running or interrupted";
   $("#run-status").textContent = status;
   const best = s.best ? `best ${fmt(s.best.fitness)} (#${s.best.id})` : "no score yet";
-  const failures = Object.entries(s.outcomes).filter(([k]) => FAILED.has(k)).reduce((n, [, v]) => n + v, 0);
+  const failures = Object.entries(s.outcomes).filter(([k]) => isFailure(k)).reduce((n, [, v]) => n + v, 0);
   // What only the finished run's summary says: duplicates not evaluated, and
   // the model bandit's shares (llm.model_selection: ucb).
   const rs = s.run_summary || {};
@@ -193,7 +194,7 @@ function renderScoreChart() {
 
   // Failed iterations: red crosses in the band under the axis.
   let crosses = "";
-  const failures = iterations.filter((i) => FAILED.has(i[2]));
+  const failures = iterations.filter((i) => isFailure(i[2]));
   for (const f of failures) {
     const x = X(f[0]);
     crosses += `M${(x - 3).toFixed(1)},${failY - 3}l6,6M${(x - 3).toFixed(1)},${failY + 3}l6,-6`;

@@ -8,7 +8,9 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use openevolve_db::{Artifact, DatabaseConfig, IterationRecord, Mutation, NewProgram, ProgramDatabase};
+use openevolve_db::{
+    Artifact, DatabaseConfig, IterationRecord, Mutation, NewProgram, Outcome, ProgramDatabase,
+};
 use openevolve_view::{RunSource, ServeOptions};
 
 pub fn config(num_islands: usize) -> DatabaseConfig {
@@ -128,7 +130,7 @@ pub fn record(
         island,
         parent_id: parent,
         child_id: child,
-        outcome: outcome.into(),
+        outcome: Outcome::parse(outcome).expect("an outcome name"),
         message: message.map(String::from),
         model: Some("scripted".into()),
         prompt_tokens: 100,

@@ -12,24 +12,23 @@ pub(super) enum Scored {
         metrics: Metrics,
         artifacts: BTreeMap<String, Artifact>,
     },
-    /// `code` is [`FailureReason::code`]; `message` is what the next prompt
-    /// shows.
+    /// `message` is what the next prompt shows.
     Failed {
-        code: &'static str,
+        reason: FailureReason,
         message: String,
     },
 }
 
 pub(super) fn scored(evaluation: Evaluation) -> Scored {
     if let Some(message) = build_failure(&evaluation) {
-        return Scored::Failed { code: FailureReason::BuildFailed.code(), message };
+        return Scored::Failed { reason: FailureReason::BuildFailed, message };
     }
     match evaluation.failure {
         None => Scored::Ok {
             metrics: evaluation.metrics,
             artifacts: evaluation.artifacts.into_iter().map(|(k, v)| (k, Artifact::Text(v))).collect(),
         },
-        Some(f) => Scored::Failed { code: f.reason.code(), message: f.message },
+        Some(f) => Scored::Failed { reason: f.reason, message: f.message },
     }
 }
 

@@ -13,6 +13,7 @@ mod checkpoint;
 mod engine;
 mod evaluate;
 mod exchange;
+mod failpoint;
 mod layout;
 mod pipeline;
 mod progress;
@@ -22,7 +23,7 @@ mod trace;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use openevolve_db::{DbError, Metrics, ProgramId};
+use openevolve_db::{DbError, Metrics, Outcome, ProgramId};
 use openevolve_llm::UsageSnapshot;
 use serde::Serialize;
 use tokio::sync::watch;
@@ -142,7 +143,7 @@ pub struct RunSummary {
     pub last_iteration: u64,
     /// Committed iterations of this process per outcome (`stored`,
     /// `improved`, `duplicate`, `not_applied`, `llm_failed`, ...).
-    pub outcomes: std::collections::BTreeMap<String, u64>,
+    pub outcomes: std::collections::BTreeMap<Outcome, u64>,
     pub best: Option<BestProgram>,
     pub programs_stored: usize,
     /// Children recorded as duplicates without being evaluated: the same

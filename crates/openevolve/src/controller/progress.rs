@@ -2,6 +2,7 @@
 //! flight, failures, tokens and cost.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use openevolve_db::Outcome;
 use openevolve_llm::UsageSnapshot;
 
 pub struct Progress {
@@ -42,8 +43,8 @@ impl Progress {
         }
     }
 
-    pub fn committed(&mut self, iteration: u64, outcome: &str, best: Option<f64>, usage: &UsageSnapshot) {
-        if !matches!(outcome, "stored" | "improved") {
+    pub fn committed(&mut self, iteration: u64, outcome: Outcome, best: Option<f64>, usage: &UsageSnapshot) {
+        if !outcome.stored_child() {
             self.failures += 1;
         }
         self.best = best.or(self.best);

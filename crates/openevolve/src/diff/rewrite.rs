@@ -139,7 +139,8 @@ fn new_bodies(
 /// end marker (or start marker) is missing ends (or starts) with the block,
 /// as small models write them; the returned text has the marker added.
 fn marked_regions(body: &str, notes: &mut Vec<String>) -> Result<(String, Vec<EvolveRegion>), DiffError> {
-    let damaged = |e: RegionError| DiffError::MarkersDamaged { reason: format!("in the answer's code block, {e}") };
+    let damaged =
+        |e: RegionError| DiffError::MarkersDamaged { reason: format!("in the answer's code block, {e}") };
     let count = |marker: &str| body.lines().filter(|l| l.contains(marker)).count();
     let mended = match evolve_regions(body) {
         Ok(found) => return Ok((body.to_string(), found)),

@@ -2,8 +2,8 @@
 //! the iteration's row with the controller's state, then migration, `best/`,
 //! trace, progress, checkpoint and the stop rules.
 
-use openevolve_db::{Artifact, DbError, IterationRecord, NewProgram, Program};
-use openevolve_eval::Evaluation;
+use openevolve_db::{Artifact, DbError, IterationRecord, NewProgram, Outcome, Program};
+use openevolve_eval::{Evaluation, FailureReason};
 use openevolve_llm::Completion;
 
 use super::{CHANGES_ARTIFACT, Controller, Finished, InFlight, STATE_KEY, Verdict};
@@ -21,24 +21,26 @@ impl Controller {
         flight: InFlight,
     ) -> Result<Option<StopReason>, RunError> {
         let InFlight { island, parent, prompt, started, completions, mut exchange, child, done, .. } = flight;
+        // The child and the iteration's row are one transaction.
+        self.db.begin_iteration()?;
         // The first answer names the model; repair turns asked the same one.
         let completion = completions.first();
         let verdict = match done.expect("committed only when done") {
             Finished::LlmFailed(e) => Verdict {
-                outcome: "llm_failed",
+                outcome: Outcome::LlmFailed,
                 stop: e.stops_run().then(|| StopReason::BudgetExhausted { message: e.to_string() }),
                 message: Some(e.to_string()),
                 child: None,
                 metric: None,
             },
-            Finished::NotApplied(reason) => Verdict::failed("not_applied", reason),
+            Finished::NotApplied(reason) => Verdict::failed(Outcome::NotApplied, reason),
             Finished::Unchanged => {
-                Verdict::failed("unchanged", "the answer left the program unchanged".into())
+                Verdict::failed(Outcome::Unchanged, "the answer left the program unchanged".into())
             }
             Finished::Duplicate(id) => {
                 self.evaluations_saved += 1;
                 Verdict::failed(
-                    "duplicate",
+                    Outcome::Duplicate,
                     format!("the child is identical to program {id}, already evaluated"),
                 )
             }
@@ -51,6 +53,9 @@ impl Controller {
                 outcome,
             )?,
         };
+        if verdict.child.is_some() {
+            crate::controller::failpoint::hit("child-stored", iteration);
+        }
         let repaired = verdict.child.is_some() && exchange.repairs() > 0;
         let verdict = match repaired {
             true => {
@@ -80,14 +85,14 @@ impl Controller {
             self.llms.models.record_outcome(&c.model, gain, usage.prompt_tokens + usage.completion_tokens);
         }
         let llm_error =
-            (verdict.outcome == "llm_failed").then(|| verdict.message.clone().unwrap_or_default());
+            (verdict.outcome == Outcome::LlmFailed).then(|| verdict.message.clone().unwrap_or_default());
         self.state.observe(verdict.metric, llm_error, self.config.convergence_threshold);
         let record = IterationRecord {
             iteration,
             island,
             parent_id: Some(parent.id),
             child_id: verdict.child,
-            outcome: verdict.outcome.into(),
+            outcome: verdict.outcome,
             message: verdict.message.clone(),
             model: completion.map(|c| c.model.clone()),
             prompt_tokens: usage.prompt_tokens,
@@ -99,10 +104,10 @@ impl Controller {
         self.db.record_iteration(&record, Some(&exchange), STATE_KEY, &self.saved_state())?;
         self.last_committed = iteration;
         self.iterations_run += 1;
-        *self.outcomes.entry(verdict.outcome.to_string()).or_default() += 1;
+        *self.outcomes.entry(verdict.outcome).or_default() += 1;
         match &verdict.message {
-            Some(m) if verdict.child.is_none() => debug!(iteration, outcome = verdict.outcome, "{m}"),
-            _ => debug!(iteration, outcome = verdict.outcome, child = ?verdict.child),
+            Some(m) if verdict.child.is_none() => debug!(iteration, outcome = %verdict.outcome, "{m}"),
+            _ => debug!(iteration, outcome = %verdict.outcome, child = ?verdict.child),
         }
 
         if let Some(report) = self.db.migrate_if_due()? {
@@ -175,7 +180,7 @@ impl Controller {
                 let whom = like
                     .map_or("an earlier program, since evicted".to_string(), |id| format!("program {id}"));
                 return Ok(Verdict::failed(
-                    "duplicate",
+                    Outcome::Duplicate,
                     format!("the child behaves like {whom} (the same behaviour fingerprint)"),
                 ));
             }
@@ -183,17 +188,23 @@ impl Controller {
         let behaviour = behaviour.map(|b| b.fingerprint);
         let (metrics, mut artifacts) = match scored(evaluation) {
             Scored::Ok { metrics, artifacts } => (metrics, artifacts),
-            Scored::Failed { code: "build_failed", message } => {
-                return Ok(Verdict::failed("build_failed", message));
+            Scored::Failed { reason: FailureReason::BuildFailed, message } => {
+                return Ok(Verdict::failed(Outcome::BuildFailed, message));
             }
-            Scored::Failed { code, message } => {
-                return Ok(Verdict::failed("evaluation_failed", format!("{code}: {message}")));
+            Scored::Failed { reason, message } => {
+                return Ok(Verdict::failed(
+                    Outcome::EvaluationFailed,
+                    format!("{}: {message}", reason.code()),
+                ));
             }
         };
         // An earlier iteration may have stored the same code since the check
         // at proposal time; committing in order keeps this deterministic.
         if let Some(known) = self.db.find_by_code(&child.code)? {
-            return Ok(Verdict::failed("duplicate", format!("the child is identical to program {known}")));
+            return Ok(Verdict::failed(
+                Outcome::Duplicate,
+                format!("the child is identical to program {known}"),
+            ));
         }
         let metric = match metrics.get(&self.config.early_stopping_metric) {
             Some(m) => Some(*m),
@@ -227,12 +238,12 @@ impl Controller {
             // The evaluator did not return a metric the grid needs: the
             // child cannot be placed, but the run goes on.
             Err(e @ DbError::MissingFeatureMetric { .. }) => {
-                return Ok(Verdict::failed("evaluation_failed", e.to_string()));
+                return Ok(Verdict::failed(Outcome::EvaluationFailed, e.to_string()));
             }
             Err(e) => return Err(e.into()),
         };
         let id = inserted.id();
-        let outcome = if inserted.best == id { "improved" } else { "stored" };
+        let outcome = if inserted.best == id { Outcome::Improved } else { Outcome::Stored };
         Ok(Verdict { outcome, message: None, child: Some(id), metric, stop: None })
     }
 }

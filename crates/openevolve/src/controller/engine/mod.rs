@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use openevolve_db::{DbError, IterationRecord, Mutation, NewProgram, Program, ProgramDatabase, ProgramId};
+use openevolve_db::{
+    DbError, IterationRecord, Mutation, NewProgram, Outcome, Program, ProgramDatabase, ProgramId,
+};
 use openevolve_eval::{Evaluation, Executor};
 use openevolve_llm::{Completion, LlmError, Llms};
 use serde::{Deserialize, Serialize};
@@ -72,7 +74,7 @@ pub(super) struct Controller {
     state: StopState,
     progress: Progress,
     trace: Option<TraceWriter>,
-    outcomes: BTreeMap<String, u64>,
+    outcomes: BTreeMap<Outcome, u64>,
     /// Children recorded as duplicates without an evaluation (by code, or by
     /// a known behaviour fingerprint).
     evaluations_saved: u64,
@@ -119,7 +121,7 @@ enum TaskOutput {
 
 /// How one iteration is recorded.
 struct Verdict {
-    outcome: &'static str,
+    outcome: Outcome,
     message: Option<String>,
     child: Option<ProgramId>,
     /// Early-stopping metric of the stored child.
@@ -290,10 +292,11 @@ impl Controller {
         let behaviour = evaluation.behaviour.take().map(|b| b.fingerprint);
         let (metrics, artifacts) = match scored(evaluation) {
             Scored::Ok { metrics, artifacts } => (metrics, artifacts),
-            Scored::Failed { code, message } => {
-                return Err(RunError::InitialProgramFailed { kind: code.to_string(), message });
+            Scored::Failed { reason, message } => {
+                return Err(RunError::InitialProgramFailed { kind: reason.code().to_string(), message });
             }
         };
+        self.db.begin_iteration()?;
         let inserted = self.db.insert(NewProgram {
             code: self.initial_program.clone(),
             language: "rust".into(),
@@ -313,7 +316,7 @@ impl Controller {
             island: 0,
             parent_id: None,
             child_id: Some(inserted.id()),
-            outcome: "initial".into(),
+            outcome: Outcome::Initial,
             message: None,
             model: None,
             prompt_tokens: 0,
@@ -429,7 +432,7 @@ impl Controller {
     fn finish(mut self, mut stop: StopReason) -> Result<RunSummary, RunError> {
         // A run whose every LLM call failed did not evolve anything, however
         // few iterations it had: that is a failure to report, not a success.
-        let llm_failures = self.outcomes.get("llm_failed").copied().unwrap_or(0);
+        let llm_failures = self.outcomes.get(&Outcome::LlmFailed).copied().unwrap_or(0);
         if stop.is_success() && self.iterations_run > 0 && llm_failures == self.iterations_run {
             let last = self.state.last_llm_error.clone().unwrap_or_default();
             stop = StopReason::LlmUnavailable {
@@ -485,7 +488,7 @@ fn seed_from_entropy() -> u64 {
 const CHANGES_ARTIFACT: &str = "changes";
 
 impl Verdict {
-    fn failed(outcome: &'static str, message: String) -> Self {
+    fn failed(outcome: Outcome, message: String) -> Self {
         Verdict { outcome, message: Some(message), child: None, metric: None, stop: None }
     }
 }
