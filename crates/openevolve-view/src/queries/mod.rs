@@ -11,6 +11,13 @@ use serde_json::{Value, json};
 use crate::source::{GridSpace, RunKind, RunSource};
 use crate::{ViewError, diff};
 
+mod iterations;
+mod tree;
+
+pub use iterations::{IterationsQuery, ScoresQuery, iteration, iterations, scores};
+pub use tree::{GridQuery, TREE_COLUMNS, TreeQuery, grid, tree};
+use iterations::{ITERATION_COLUMNS, iteration_json};
+
 /// Text artifacts up to this size come inline with a program; larger ones
 /// (and binary ones) are fetched from their own URL.
 const INLINE_ARTIFACT_LIMIT: i64 = 64 * 1024;
@@ -234,42 +241,6 @@ pub fn programs_page(source: &RunSource, conn: &Connection, q: &PageQuery) -> Re
     Ok(json!({"total": total, "offset": offset, "limit": limit, "programs": programs}))
 }
 
-fn iteration_json(r: &Row) -> rusqlite::Result<Value> {
-    Ok(json!({
-        "iteration": r.get::<_, i64>(0)?,
-        "island": r.get::<_, i64>(1)?,
-        "parent_id": r.get::<_, Option<i64>>(2)?,
-        "child_id": r.get::<_, Option<i64>>(3)?,
-        "outcome": r.get::<_, String>(4)?,
-        "message": r.get::<_, Option<String>>(5)?,
-        "model": r.get::<_, Option<String>>(6)?,
-        "prompt_tokens": r.get::<_, i64>(7)?,
-        "completion_tokens": r.get::<_, i64>(8)?,
-        "cost_usd": r.get::<_, Option<f64>>(9)?,
-        "duration_ms": r.get::<_, i64>(10)?,
-        "recorded_at_ms": r.get::<_, i64>(11)?,
-    }))
-}
-
-const ITERATION_COLUMNS: &str = "iteration, island, parent_id, child_id, outcome, message, model, prompt_tokens, \
-    completion_tokens, cost_usd, duration_ms, recorded_at_ms";
-
-/// One iteration's record with its exchange with the LLM (the prompt, each
-/// answer and what came of it), failed iterations included.
-pub fn iteration(source: &RunSource, conn: &Connection, number: i64) -> Result<Value, ViewError> {
-    let mut value = conn
-        .query_row(
-            &format!("SELECT {ITERATION_COLUMNS} FROM iterations WHERE iteration = ?1"),
-            [number],
-            iteration_json,
-        )
-        .optional()?
-        .ok_or(ViewError::NoSuchIteration(number))?;
-    let exchange = source.logged_exchange(number)?;
-    value.as_object_mut().expect("an iteration row is an object").insert("exchange".into(), json!(exchange));
-    Ok(value)
-}
-
 /// One program with its code, the diff against the program it came from,
 /// artifacts, children and the iteration that made it.
 pub fn program(source: &RunSource, conn: &Connection, id: i64) -> Result<Value, ViewError> {
@@ -446,158 +417,4 @@ pub fn lineage(source: &RunSource, conn: &Connection, id: i64) -> Result<Value, 
         out
     };
     Ok(json!({"ancestors": chain, "children": children}))
-}
-
-/// `/api/tree` parameters: ids after `after`, at most `limit`.
-#[derive(Debug, Default, serde::Deserialize)]
-pub struct TreeQuery {
-    pub after: Option<i64>,
-    pub limit: Option<i64>,
-}
-
-pub const TREE_COLUMNS: [&str; 8] =
-    ["id", "parent", "island", "generation", "iteration", "fitness", "mutation", "migrated"];
-
-/// The lineage forest, page by page in id order, as compact rows. `parent`
-/// is where the program came from: the migration source for a migrant, else
-/// its parent; `migrated` says which.
-pub fn tree(conn: &Connection, q: &TreeQuery) -> Result<Value, ViewError> {
-    let limit = q.limit.unwrap_or(5000).clamp(1, MAX_TREE_PAGE);
-    let after = q.after.unwrap_or(0);
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, COALESCE(migrated_from, parent_id), island, generation, iteration_found, fitness, mutation, \
-         migrated_from IS NOT NULL FROM programs WHERE id > ?1 ORDER BY id LIMIT ?2",
-    )?;
-    let nodes: Vec<Value> = stmt
-        .query_map(params![after, limit], |r| {
-            Ok(json!([
-                r.get::<_, i64>(0)?,
-                r.get::<_, Option<i64>>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, i64>(3)?,
-                r.get::<_, i64>(4)?,
-                r.get::<_, Option<f64>>(5)?,
-                r.get::<_, String>(6)?,
-                r.get::<_, bool>(7)?,
-            ]))
-        })?
-        .collect::<Result<_, _>>()?;
-    let next = if nodes.len() as i64 == limit { nodes.last().and_then(|n| n[0].as_i64()) } else { None };
-    let total: i64 = conn.query_row("SELECT COUNT(*) FROM programs", [], |r| r.get(0))?;
-    Ok(json!({"columns": TREE_COLUMNS, "nodes": nodes, "next": next, "total": total}))
-}
-
-/// `/api/grid` parameters.
-#[derive(Debug, Default, serde::Deserialize)]
-pub struct GridQuery {
-    pub island: Option<i64>,
-}
-
-/// Each island's MAP-Elites grid: its filled cells with their elite.
-pub fn grid(source: &RunSource, conn: &Connection, q: &GridQuery) -> Result<Value, ViewError> {
-    let space = source.space(conn)?;
-    let mut islands: Vec<Vec<Value>> = vec![Vec::new(); space.num_islands];
-    let mut stmt = conn.prepare_cached(
-        "SELECT c.island, c.cell_key, c.program_id, p.fitness FROM cells c JOIN programs p ON p.id = c.program_id \
-         WHERE ?1 IS NULL OR c.island = ?1 ORDER BY c.island, c.cell_key",
-    )?;
-    let mut rows = stmt.query([q.island])?;
-    while let Some(r) = rows.next()? {
-        let island: i64 = r.get(0)?;
-        if let Some(cells) = islands.get_mut(island as usize) {
-            cells.push(json!({"cell": space.coords_of(r.get(1)?), "program_id": r.get::<_, i64>(2)?,
-                              "fitness": r.get::<_, Option<f64>>(3)?}));
-        }
-    }
-    let islands: Vec<Value> = islands
-        .into_iter()
-        .enumerate()
-        .filter(|(i, _)| q.island.is_none_or(|want| want == *i as i64))
-        .map(|(island, cells)| json!({"island": island, "cells": cells}))
-        .collect();
-    let ranges = openevolve_db::read::feature_ranges(conn)?;
-    let mut features = space.dimensions.clone();
-    for (dim, range) in features.iter_mut().zip(ranges) {
-        dim.range = range;
-    }
-    Ok(json!({"features": features, "islands": islands}))
-}
-
-/// `/api/scores` parameters: only what is newer than the cursors.
-#[derive(Debug, Default, serde::Deserialize)]
-pub struct ScoresQuery {
-    pub after_id: Option<i64>,
-    pub after_iteration: Option<i64>,
-}
-
-/// The series behind the score chart, as compact rows: every stored program
-/// `[id, iteration_found, island, fitness]` and every iteration
-/// `[iteration, island, outcome, child_id]`, failures included.
-pub fn scores(conn: &Connection, q: &ScoresQuery) -> Result<Value, ViewError> {
-    let programs: Vec<Value> = conn
-        .prepare_cached(
-            "SELECT id, iteration_found, island, fitness FROM programs WHERE id > ?1 ORDER BY id",
-        )?
-        .query_map([q.after_id.unwrap_or(0)], |r| {
-            Ok(json!([
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, Option<f64>>(3)?
-            ]))
-        })?
-        .collect::<Result<_, _>>()?;
-    let iterations: Vec<Value> = conn
-        .prepare_cached(
-            "SELECT iteration, island, outcome, child_id FROM iterations WHERE iteration > ?1 ORDER BY iteration",
-        )?
-        .query_map([q.after_iteration.unwrap_or(-1)], |r| {
-            Ok(json!([r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<i64>>(3)?]))
-        })?
-        .collect::<Result<_, _>>()?;
-    Ok(json!({
-        "program_columns": ["id", "iteration", "island", "fitness"],
-        "programs": programs,
-        "iteration_columns": ["iteration", "island", "outcome", "child_id"],
-        "iterations": iterations,
-    }))
-}
-
-/// `/api/iterations` parameters.
-#[derive(Debug, Default, serde::Deserialize)]
-pub struct IterationsQuery {
-    pub after: Option<i64>,
-    pub limit: Option<i64>,
-    /// Only iterations that stored nothing new because something failed.
-    pub failed: Option<bool>,
-    /// The last `last` matching iterations instead of those after `after`.
-    pub last: Option<i64>,
-}
-
-pub fn iterations(conn: &Connection, q: &IterationsQuery) -> Result<Value, ViewError> {
-    let limit = q.limit.unwrap_or(200).clamp(1, MAX_PROGRAM_PAGE);
-    let filter = if q.failed.unwrap_or(false) {
-        format!("AND outcome IN {}", Outcome::failures_sql())
-    } else {
-        String::new()
-    };
-    let rows: Vec<Value> = if let Some(last) = q.last {
-        let mut rows: Vec<Value> = conn
-            .prepare(&format!(
-                "SELECT {ITERATION_COLUMNS} FROM iterations WHERE 1 {filter} ORDER BY iteration DESC LIMIT ?1"
-            ))?
-            .query_map(params![last.clamp(1, MAX_PROGRAM_PAGE)], iteration_json)?
-            .collect::<Result<_, _>>()?;
-        rows.reverse();
-        return Ok(json!({"iterations": rows, "next": null}));
-    } else {
-        conn.prepare(&format!(
-            "SELECT {ITERATION_COLUMNS} FROM iterations WHERE iteration > ?1 {filter} ORDER BY iteration LIMIT ?2"
-        ))?
-        .query_map(params![q.after.unwrap_or(-1), limit], iteration_json)?
-        .collect::<Result<_, _>>()?
-    };
-    let next =
-        if rows.len() as i64 == limit { rows.last().and_then(|r| r["iteration"].as_i64()) } else { None };
-    Ok(json!({"iterations": rows, "next": next}))
 }
