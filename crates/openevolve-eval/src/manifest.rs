@@ -13,6 +13,10 @@ use toml::{Table, Value};
 
 use crate::error::PrepareError;
 
+/// The crate every candidate and evaluator builds against, from the sources
+/// this build embeds.
+const SDK_CRATE: &str = "openevolve-sdk";
+
 /// One `[dependencies]` fragment for the dependency set: the candidates'
 /// (`candidate.toml`, read from `candidate_dir`) and, for an evaluator
 /// crate, its `Cargo.toml`'s. Relative `path` dependencies are made absolute,
@@ -33,7 +37,11 @@ pub fn dependency_fragment(
         let table: Table = text.parse().map_err(|e: toml::de::Error| bad(e.to_string()))?;
         if let Some(table) = table.get("dependencies") {
             let Value::Table(table) = table else { return Err(bad("`dependencies` must be a table".into())) };
-            deps.add(table, dir, file, "").map_err(bad)?;
+            // The SDK is the one this openevolve embeds, whatever a file says:
+            // an evaluator crate names it only so that it builds on its own.
+            let mut table = table.clone();
+            table.remove(SDK_CRATE);
+            deps.add(&table, dir, file, "").map_err(bad)?;
         }
         if let Some(table) = table.get("patch") {
             let Value::Table(sources) = table else { return Err(bad("`patch` must be a table".into())) };
@@ -183,6 +191,21 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(clash.contains("`patch.crates-io.mlx-sys`"), "{clash}");
+    }
+
+    #[test]
+    fn an_evaluator_crate_may_name_the_sdk_which_the_embedded_one_replaces() {
+        let fragment = dependency_fragment(
+            None,
+            Some((
+                "[dependencies]\nopenevolve-sdk = { path = \"../../../crates/openevolve-sdk\" }\nrand = \"0.8\"\n",
+                Path::new("/p/evaluator"),
+            )),
+        )
+        .unwrap();
+        let table: Table = fragment.parse().unwrap();
+        assert!(!table["dependencies"].as_table().unwrap().contains_key("openevolve-sdk"), "{fragment}");
+        assert_eq!(table["dependencies"]["rand"].as_str(), Some("0.8"));
     }
 
     #[test]
