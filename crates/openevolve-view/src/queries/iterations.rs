@@ -45,7 +45,6 @@ pub fn iteration(source: &RunSource, conn: &Connection, number: i64) -> Result<V
     Ok(value)
 }
 
-
 /// `/api/scores` parameters: only what is newer than the cursors.
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct ScoresQuery {

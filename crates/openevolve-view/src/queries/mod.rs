@@ -14,9 +14,9 @@ use crate::{ViewError, diff};
 mod iterations;
 mod tree;
 
+use iterations::{ITERATION_COLUMNS, iteration_json};
 pub use iterations::{IterationsQuery, ScoresQuery, iteration, iterations, scores};
 pub use tree::{GridQuery, TREE_COLUMNS, TreeQuery, grid, tree};
-use iterations::{ITERATION_COLUMNS, iteration_json};
 
 /// Text artifacts up to this size come inline with a program; larger ones
 /// (and binary ones) are fetched from their own URL.

@@ -149,17 +149,7 @@ impl Controller {
                 ),
             }));
         }
-        if let (Some(target), Some(best)) = (self.target_score, &best)
-            && best.fitness >= target
-        {
-            return Ok(Some(StopReason::TargetScore { target }));
-        }
-        if let Some(patience) = self.config.early_stopping_patience
-            && self.state.plateaued(Some(patience))
-        {
-            return Ok(Some(StopReason::EarlyStopping { patience }));
-        }
-        Ok(None)
+        Ok(self.target_or_plateau(best.as_ref()))
     }
 
     fn store_child(

@@ -335,17 +335,23 @@ impl Controller {
     /// A target already met, or a plateau already reached, before this
     /// process started (a resumed run).
     fn stop_reason_at_start(&self) -> Result<Option<StopReason>, RunError> {
-        if let (Some(target), Some(best)) = (self.target_score, self.db.best()?)
+        Ok(self.target_or_plateau(self.db.best()?.as_ref()))
+    }
+
+    /// The stop rules on the best program and the plateau: the target
+    /// score reached, or early stopping's patience run out.
+    fn target_or_plateau(&self, best: Option<&Program>) -> Option<StopReason> {
+        if let (Some(target), Some(best)) = (self.target_score, best)
             && best.fitness >= target
         {
-            return Ok(Some(StopReason::TargetScore { target }));
+            return Some(StopReason::TargetScore { target });
         }
         if let Some(patience) = self.config.early_stopping_patience
             && self.state.plateaued(Some(patience))
         {
-            return Ok(Some(StopReason::EarlyStopping { patience }));
+            return Some(StopReason::EarlyStopping { patience });
         }
-        Ok(None)
+        None
     }
 
     /// Samples a parent and inspirations, renders the prompt and sends it.
