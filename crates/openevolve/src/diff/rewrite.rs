@@ -86,22 +86,20 @@ fn new_bodies(
         }
         return Ok(vec![Some(longest_block(blocks)?)]);
     }
+    let parent_outside = outside_code(parent, regions);
     let mut given = Vec::new();
     for block in marked {
         let (body, found) = marked_regions(&block.body, notes)?;
-        let block = FencedBlock { body, info: String::new() };
-        let outside = outside_code(&block.body, &found);
+        let outside = outside_code(&body, &found);
         // A whole program: code outside its regions, which is never taken.
-        if !outside.is_empty() && outside != outside_code(parent, regions) {
+        if !outside.is_empty() && outside != parent_outside {
             notes.push(format!(
                 "the answer also changed code outside the EVOLVE-BLOCK regions ({}); those changes were ignored",
                 describe_regions(regions)
             ));
         }
         given.extend(
-            found
-                .into_iter()
-                .map(|r| AnswerRegion { name: r.name.clone(), body: block.body[r.body].to_string() }),
+            found.into_iter().map(|r| AnswerRegion { name: r.name.clone(), body: body[r.body].to_string() }),
         );
     }
     let labels: Vec<String> = regions.iter().enumerate().map(|(i, r)| r.label(i)).collect();
@@ -215,16 +213,12 @@ fn fixed_lines<'a>(code: &'a str, regions: &[EvolveRegion]) -> Vec<&'a str> {
     fixed
 }
 
-/// The program without its regions (bodies and marker lines),
-/// whitespace-normalized per line.
+/// The program without its regions (bodies and marker lines), trailing
+/// whitespace and blank lines: what an answer must leave as it was.
 fn outside_code<'a>(code: &'a str, regions: &[EvolveRegion]) -> Vec<&'a str> {
-    let mut outside = Vec::new();
-    let mut from = 0;
-    for r in regions {
-        outside.extend(normalized(&code[from..r.body.start]));
-        from = r.body.end;
-    }
-    outside.extend(normalized(&code[from..]));
-    outside.retain(|l| !l.is_empty() && !l.contains(START_MARKER) && !l.contains(END_MARKER));
-    outside
+    fixed_lines(code, regions)
+        .into_iter()
+        .map(str::trim_end)
+        .filter(|l| !l.is_empty() && !l.contains(START_MARKER) && !l.contains(END_MARKER))
+        .collect()
 }
