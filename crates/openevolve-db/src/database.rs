@@ -207,6 +207,7 @@ impl ProgramDatabase {
                 self.island_generations[program.island] += 1;
             }
             store::set_meta(&tx, META_ISLAND_GENERATIONS, &json!(self.island_generations))?;
+            save_rng_position(&tx, &self.rng)?;
             let (evicted, orphans) =
                 evict(&tx, &mut self.index, self.config.population_size, &self.artifacts_dir)?;
             tx.commit()?;
@@ -393,24 +394,25 @@ impl ProgramDatabase {
         store::meta(&self.conn, key)
     }
 
-    /// Saves the RNG position, so a reopened database continues the stream.
-    /// Position of the sampling stream, for a caller that must rewind it (a
-    /// run resumed after a crash samples its next iteration from where the
-    /// last committed one left the stream, not from where an unfinished
-    /// iteration did).
+    /// The run's seed: `random_seed` of the first open (the caller resolves
+    /// the top-level seed into it), or drawn once and stored when it was
+    /// unset. The database owns it; a resumed run reads it from here.
+    pub fn run_seed(&self) -> u64 {
+        self.rng.seed()
+    }
+
+    /// Position of the sampling stream (tests compare runs by it).
     pub fn rng_position(&self) -> u128 {
         self.rng.word_pos()
     }
 
-    /// Moves the sampling stream to `position` (from [`Self::rng_position`]).
-    pub fn set_rng_position(&mut self, position: u128) -> Result<(), DbError> {
-        self.rng.set_word_pos(position);
-        self.save_rng()
-    }
+}
 
-    pub(crate) fn save_rng(&self) -> Result<(), DbError> {
-        store::set_meta(&self.conn, META_RNG_POS, &json!(self.rng.word_pos().to_string()))
-    }
+/// Writes the stream position inside `tx`, the transaction of a write: the
+/// position survives exactly when the write does.
+pub(crate) fn save_rng_position(tx: &Connection, rng: &DeterministicRng) -> Result<(), DbError> {
+    // u128 does not fit a JSON number; keep it as a decimal string.
+    store::set_meta(tx, META_RNG_POS, &json!(rng.word_pos().to_string()))
 }
 
 /// Puts a new program into its cell when the cell is empty or it is strictly

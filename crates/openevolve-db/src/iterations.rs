@@ -2,7 +2,8 @@
 //! stored a child or failed (LLM error, answer not applicable, build error,
 //! crash...), so iterations are counted exactly and failures can be shown in
 //! the next prompt. Each row is written in one transaction with the
-//! controller's own state, so the two never disagree after a crash.
+//! controller's own state and the sampling position, so none of them
+//! disagrees with another after a crash.
 
 use rusqlite::{OptionalExtension, params};
 
@@ -60,6 +61,7 @@ impl ProgramDatabase {
                 .execute(params![record.iteration as i64, exchange])?;
         }
         store::set_meta(&tx, state_key, state)?;
+        crate::database::save_rng_position(&tx, &self.rng)?;
         tx.commit()?;
         if !self.conn.is_autocommit() {
             self.conn.execute_batch("COMMIT")?;

@@ -76,6 +76,7 @@ impl ProgramDatabase {
             store::set_meta(&tx, META_LAST_MIGRATION, &json!(newest))?;
             let (evicted, orphans) =
                 evict(&tx, &mut self.index, self.config.population_size, &self.artifacts_dir)?;
+            crate::database::save_rng_position(&tx, &self.rng)?;
             tx.commit()?;
             report.evicted = evicted;
             Ok((report, orphans))

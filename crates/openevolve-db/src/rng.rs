@@ -7,6 +7,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 
 pub(crate) struct DeterministicRng {
+    seed: u64,
     inner: ChaCha8Rng,
 }
 
@@ -14,16 +15,15 @@ impl DeterministicRng {
     pub fn new(seed: u64, word_pos: u128) -> Self {
         let mut inner = ChaCha8Rng::seed_from_u64(seed);
         inner.set_word_pos(word_pos);
-        Self { inner }
+        Self { seed, inner }
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
     }
 
     pub fn word_pos(&self) -> u128 {
         self.inner.get_word_pos()
-    }
-
-    /// Moves to `word_pos` in the same stream.
-    pub fn set_word_pos(&mut self, word_pos: u128) {
-        self.inner.set_word_pos(word_pos);
     }
 
     /// Uniform in [0, 1), 53 bits.

@@ -1,7 +1,9 @@
 //! Choosing parents and inspirations. Every draw comes from the database's
 //! seeded stream and every candidate list is in id or rank order, so the same
-//! seed and the same calls give the same samples; the stream position is saved
-//! after each call, so this holds across reopening too.
+//! seed and the same calls give the same samples. Sampling writes nothing:
+//! the stream position is stored with the next write (a program or an
+//! iteration record), so a reopened database redraws what was sampled after
+//! its last write, as a resumed run must.
 
 use std::collections::BTreeSet;
 
@@ -18,7 +20,6 @@ impl ProgramDatabase {
     pub fn sample_parent(&mut self, island: usize) -> Result<Program, DbError> {
         self.check_island(island)?;
         let id = self.pick_parent(island)?;
-        self.save_rng()?;
         self.program(id)
     }
 
@@ -116,7 +117,6 @@ impl ProgramDatabase {
                 fill -= 1;
             }
         }
-        self.save_rng()?;
         let load = |db: &Self, ids: Vec<ProgramId>| -> Result<Vec<Program>, DbError> {
             ids.into_iter().map(|id| db.program(id)).collect()
         };

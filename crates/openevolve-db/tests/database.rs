@@ -178,6 +178,42 @@ fn reopening_keeps_everything_and_refuses_a_changed_grid() {
 }
 
 #[test]
+fn the_seed_is_drawn_once_and_samples_after_the_last_write_are_drawn_again_after_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.db");
+    let mut unseeded = small_config(1, 100, 5);
+    unseeded.random_seed = None;
+    let sample = |db: &mut ProgramDatabase| -> Vec<i64> {
+        (0..12).map(|_| db.sample_parent(0).unwrap().id).collect()
+    };
+    let (seed, after_write, at_reopen) = {
+        let mut db = ProgramDatabase::open(&path, &unseeded).unwrap();
+        db.insert(initial("init", 0.0)).unwrap();
+        for i in 0..10 {
+            db.insert(program("z".repeat(i * 7 + 1), 0, i as f64 / 10.0, None)).unwrap();
+        }
+        let after_write = sample(&mut db);
+        // Drawn after a write, then lost with the process: never stored.
+        let at_reopen = sample(&mut db);
+        (db.run_seed(), after_write, at_reopen)
+    };
+    assert!(after_write.iter().collect::<std::collections::BTreeSet<_>>().len() > 1, "samples vary");
+    assert_ne!(after_write, at_reopen, "the stream moves on within a process");
+
+    // A seed given on reopening does not replace the one the run started with.
+    let mut reseeded = unseeded.clone();
+    reseeded.random_seed = Some(seed.wrapping_add(1));
+    let mut db = ProgramDatabase::open(&path, &reseeded).unwrap();
+    assert_eq!(db.run_seed(), seed, "the stored seed is the run's, whatever the config says now");
+    assert_eq!(sample(&mut db), after_write, "the stream resumes at the last write");
+    db.insert(program("w", 0, 0.5, None)).unwrap();
+    let next = sample(&mut db);
+    drop(db);
+    let mut db = ProgramDatabase::open(&path, &unseeded).unwrap();
+    assert_eq!(sample(&mut db), next, "an insert stores the position it was made at");
+}
+
+#[test]
 fn sampling_parents_and_inspirations() {
     let dir = tempfile::tempdir().unwrap();
     let mut db = ProgramDatabase::open(dir.path().join("run.db"), &small_config(2, 100, 5)).unwrap();

@@ -38,8 +38,6 @@ use crate::prompt::{Prompt, PromptBuilder};
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Database meta key of the controller's state, saved with every iteration.
 const STATE_KEY: &str = "controller.state";
-/// Database meta key of the run seed chosen when the config gives none.
-const SEED_KEY: &str = "controller.run_seed";
 /// Recent children shown as previous attempts.
 const PREVIOUS_ATTEMPTS: usize = 3;
 
@@ -49,11 +47,6 @@ const PREVIOUS_ATTEMPTS: usize = 3;
 struct SavedState {
     stop: StopState,
     usage: openevolve_llm::UsageSnapshot,
-    /// The database's sampling position after the last commit (a decimal
-    /// u128): a run resumed after a crash rewinds to it, so the next
-    /// iteration samples what it would have without the crash.
-    #[serde(default)]
-    rng_position: Option<String>,
     /// What the model bandit has learned (`llm.model_selection: ucb`).
     #[serde(default)]
     bandit: Option<openevolve_llm::bandit::ModelBandit>,
@@ -145,16 +138,14 @@ impl Controller {
         if let Some(checkpoint) = &resume_from {
             checkpoint::restore_into(checkpoint, &layout)?;
         }
-        let mut db = ProgramDatabase::open(layout.database(), &config.database)?;
+        // The database owns the seed: the config's, or one it drew and
+        // stored when the config gave none; a resumed run reads it back.
+        config.resolve();
+        let db = ProgramDatabase::open(layout.database(), &config.database)?;
         if let Some(checkpoint) = &resume_from {
             checkpoint::import_prompts(&db, checkpoint)?;
         }
-        let run_seed = match (config.random_seed, db.meta(SEED_KEY)?.and_then(|v| v.as_u64())) {
-            (_, Some(stored)) => stored,
-            (Some(seed), None) => seed,
-            (None, None) => seed_from_entropy(),
-        };
-        db.set_meta(SEED_KEY, &serde_json::json!(run_seed))?;
+        let run_seed = db.run_seed();
         config.random_seed = Some(run_seed);
         config.resolve();
 
@@ -163,9 +154,6 @@ impl Controller {
                 .map_err(|e| RunError::Resume(format!("saved controller state: {e}")))?,
             None => SavedState::default(),
         };
-        if let Some(position) = saved.rng_position.as_deref().and_then(|p| p.parse::<u128>().ok()) {
-            db.set_rng_position(position)?;
-        }
         let llms =
             Arc::new(Llms::from_config(&config.llm, run_seed).map_err(|e| RunError::Llm(e.to_string()))?);
         llms.restore_usage(&saved.usage);
@@ -407,7 +395,6 @@ impl Controller {
         let saved = SavedState {
             stop: self.state.clone(),
             usage: self.llms.usage(),
-            rng_position: Some(self.db.rng_position().to_string()),
             bandit: self.llms.models.bandit_state(),
         };
         serde_json::to_value(saved).expect("state serializes")
@@ -481,13 +468,6 @@ impl Controller {
         self.progress.finish();
         Ok(summary)
     }
-}
-
-/// A seed for a run whose config gives none; recorded in the database, so a
-/// resumed run keeps it.
-fn seed_from_entropy() -> u64 {
-    use std::hash::{BuildHasher, RandomState};
-    RandomState::new().hash_one(std::time::SystemTime::now())
 }
 
 /// Artifact holding a child's change summary, shown with it in later prompts.
