@@ -73,7 +73,7 @@ pub fn bench(args: BenchArgs) -> Result<u8, Failure> {
         cache_dir: args.cache_dir.clone(),
     };
     let config = effective_config(&run_args)?;
-    let initial = check_inputs(&run_args)?;
+    let problem = check_inputs(&run_args)?;
     check_llm_endpoint(&config)?;
     std::fs::create_dir_all(&output)
         .with_context(|| format!("cannot create output directory {}", output.display()))
@@ -86,7 +86,7 @@ pub fn bench(args: BenchArgs) -> Result<u8, Failure> {
         .map_err(Failure::RunFailed)?;
     let arms = runtime.block_on(async {
         // One evaluator for every run: it is prepared once and holds no run's state.
-        let executor = prepare_executor(&run_args, &config, &output).await?;
+        let executor = prepare_executor(&problem, &config, args.cache_dir.as_deref(), &output).await?;
         let mut arms = Vec::new();
         for strategy in SearchStrategy::ALL {
             let mut runs = Vec::new();
@@ -110,7 +110,7 @@ pub fn bench(args: BenchArgs) -> Result<u8, Failure> {
                         config.database.population_size.max(args.iterations as usize + 1);
                 }
                 let options = RunOptions {
-                    initial_program: initial.clone(),
+                    initial_program: problem.initial_program.clone(),
                     config: config.clone(),
                     layout: RunLayout::new(&root),
                     resume_from: None,

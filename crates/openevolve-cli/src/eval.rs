@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, anyhow};
+use anyhow::Context;
 use openevolve::Config;
 use openevolve_eval::{EvaluatorHost, ProblemFiles, default_cache_dir};
 
@@ -25,7 +25,8 @@ pub fn eval(args: EvalArgs) -> Result<u8, Failure> {
     let source = std::fs::read_to_string(&args.program)
         .with_context(|| format!("cannot read program {}", args.program.display()))
         .map_err(Failure::BadInput)?;
-    let problem = ProblemFiles { evaluator: args.evaluator.clone(), candidate_manifest: manifest(&args)? };
+    let problem = ProblemFiles::discover(&args.program, &args.evaluator, args.manifest.as_deref())
+        .map_err(|e| Failure::BadInput(e.into()))?;
     crate::logging::init(if args.json { "warn" } else { "info" }, None).map_err(Failure::RunFailed)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -38,13 +39,14 @@ pub fn eval(args: EvalArgs) -> Result<u8, Failure> {
     }
     let evaluation = runtime.block_on(async {
         tracing::info!(cache = %cache_dir.display(), "building the evaluator and the candidates' dependencies");
-        let host = EvaluatorHost::prepare(&problem, &config.evaluator, &cache_dir)
+        // The executor a run would use; a Slurm one names its jobs after
+        // the program.
+        let executor = openevolve_eval::prepare_executor(&problem, &config.evaluator, &cache_dir, &args.program)
             .await
-            .context("cannot prepare the evaluator")
-            .map_err(Failure::RunFailed)?;
+            .map_err(|e| Failure::RunFailed(e.into()))?;
         tracing::info!(program = %args.program.display(), "evaluating");
         // Nothing is stored here: the fingerprint, where offered, is shown.
-        Ok::<_, Failure>(host.evaluate_source_unless_known(&source, openevolve_eval::nothing_known()).await)
+        Ok::<_, Failure>(executor.evaluate_unless_known(source.clone(), openevolve_eval::nothing_known()).await)
     })?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&evaluation).expect("an evaluation serializes"));
@@ -91,22 +93,6 @@ async fn build_only(
         arguments.map(|a| format!(" '{a}'")).unwrap_or_default()
     );
     Ok(0)
-}
-
-/// `--manifest`, else `candidate.toml` beside the program, else in the
-/// problem's folder (the evaluator crate's parent, or beside evaluator.rs).
-fn manifest(args: &EvalArgs) -> Result<Option<PathBuf>, Failure> {
-    if let Some(path) = &args.manifest {
-        return if path.is_file() {
-            Ok(Some(path.clone()))
-        } else {
-            Err(Failure::BadInput(anyhow!("--manifest {}: no such file", path.display())))
-        };
-    }
-    let beside = |p: &Path| p.parent().map(|d| d.join("candidate.toml")).filter(|m| m.is_file());
-    // The evaluator's parent is the problem folder for a crate folder and
-    // for an evaluator.rs alike.
-    Ok(beside(&args.program).or_else(|| beside(&args.evaluator)))
 }
 
 fn print_evaluation(program: &Path, e: &openevolve_eval::Evaluation) {

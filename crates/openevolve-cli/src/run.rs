@@ -11,10 +11,10 @@ use openevolve::config::tracing_level;
 use openevolve::controller::{
     Interrupt, RunLayout, RunOptions, RunSummary, StopReason, is_checkpoint, run_evolution,
 };
-use openevolve::regions::evolve_regions;
-use openevolve_eval::{EvaluatorHost, Executor, ProblemFiles, default_cache_dir};
+use openevolve::Problem;
+use openevolve_eval::{Executor, default_cache_dir};
 use openevolve_llm::local::{DEFAULT_MODEL as DEFAULT_LOCAL_MODEL, LocalSettings, catalog};
-use openevolve_llm::{LOCAL_PREFIX, LlmConfig, ModelConfig};
+use openevolve_llm::{LlmConfig, ModelConfig};
 use tokio::sync::watch;
 
 use crate::Failure;
@@ -28,7 +28,7 @@ const EXIT_SIGTERM: u8 = 143;
 /// Runs and returns the process exit code.
 pub fn run(args: RunArgs) -> Result<u8, Failure> {
     let config = effective_config(&args)?;
-    let initial = check_inputs(&args)?;
+    let problem = check_inputs(&args)?;
     check_llm_endpoint(&config)?;
     let (output, resume_from) = output_and_resume(&args)?;
 
@@ -47,7 +47,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         .context("cannot start the async runtime")
         .map_err(Failure::RunFailed)?;
     let options = RunOptions {
-        initial_program: initial,
+        initial_program: problem.initial_program.clone(),
         config,
         layout,
         resume_from,
@@ -55,7 +55,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         show_progress: !args.quiet && !args.json,
         strategy: openevolve::SearchStrategy::Evolution,
     };
-    let summary = runtime.block_on(evolve(&args, options))?;
+    let summary = runtime.block_on(evolve(&args, &problem, options))?;
     report(&summary, &args);
     Ok(match summary.stop_reason {
         StopReason::Interrupted { signal: Interrupt::Interrupt } => EXIT_SIGINT,
@@ -65,51 +65,26 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
     })
 }
 
-async fn evolve(args: &RunArgs, options: RunOptions) -> Result<RunSummary, Failure> {
-    let evaluator = prepare_executor(args, &options.config, &options.layout.root).await?;
+async fn evolve(args: &RunArgs, problem: &Problem, options: RunOptions) -> Result<RunSummary, Failure> {
+    let evaluator =
+        prepare_executor(problem, &options.config, args.cache_dir.as_deref(), &options.layout.root).await?;
     let shutdown = listen_for_signals().map_err(Failure::RunFailed)?;
     run_evolution(options, evaluator, shutdown).await.map_err(|e| Failure::RunFailed(e.into()))
 }
 
-/// The executor `config` asks for, ready to evaluate `args`'s problem; a
-/// Slurm executor names its jobs after `run_root`.
+/// The executor the config asks for, ready to evaluate `problem`'s
+/// children; a Slurm executor names its jobs after `run_root`.
 pub(crate) async fn prepare_executor(
-    args: &RunArgs,
+    problem: &Problem,
     config: &Config,
+    cache_dir: Option<&Path>,
     run_root: &Path,
 ) -> Result<Arc<dyn Executor>, Failure> {
-    let problem = ProblemFiles {
-        evaluator: args.evaluator.clone(),
-        candidate_manifest: Some(problem_dir(&args.initial).join("candidate.toml")).filter(|p| p.is_file()),
-    };
-    let cache_dir = args.cache_dir.clone().unwrap_or_else(default_cache_dir);
+    let cache_dir = cache_dir.map_or_else(default_cache_dir, Path::to_path_buf);
     tracing::info!(cache = %cache_dir.display(), "building the evaluator and the candidates' dependencies");
-    let config = &config.evaluator;
-    let evaluator: Arc<dyn Executor> = match config.executor {
-        openevolve_eval::ExecutorKind::Local => Arc::new(
-            EvaluatorHost::prepare(&problem, config, &cache_dir)
-                .await
-                .context("cannot prepare the evaluator")
-                .map_err(Failure::RunFailed)?,
-        ),
-        openevolve_eval::ExecutorKind::Slurm => {
-            // The run directory names the run, so a resumed run finds the
-            // jobs it submitted before it stopped.
-            let scope = std::fs::canonicalize(run_root).unwrap_or_else(|_| run_root.to_path_buf());
-            let executor = openevolve_eval::SlurmExecutor::prepare(
-                &problem,
-                config,
-                &cache_dir,
-                &scope.to_string_lossy(),
-            )
-            .await
-            .context("cannot prepare the Slurm executor")
-            .map_err(Failure::RunFailed)?;
-            tracing::info!(jobs = %executor.run_dir().display(), "evaluations go to Slurm");
-            Arc::new(executor)
-        }
-    };
-    Ok(evaluator)
+    openevolve_eval::prepare_executor(&problem.files, &config.evaluator, &cache_dir, run_root)
+        .await
+        .map_err(|e| Failure::RunFailed(e.into()))
 }
 
 /// Ctrl-C and SIGTERM ask the controller to stop; it finishes what is in
@@ -221,30 +196,17 @@ pub(crate) fn effective_config(args: &RunArgs) -> Result<Config, Failure> {
     }
     let mut notes = Vec::new();
     if !names_endpoint {
-        config.use_single_model(&format!("{LOCAL_PREFIX}{DEFAULT_LOCAL_MODEL}"));
+        config.use_default_local_model();
         notes.push(format!(
             "no LLM endpoint configured: using the local model {DEFAULT_LOCAL_MODEL} on this CPU (no account needed). \
              For another model give `--model NAME` (and `--api-base URL`, with OPENAI_API_KEY for a remote one)"
         ));
     }
-    // Local models the command line chose get short answers and time to give them.
-    if !names_endpoint || args.model.as_deref().is_some_and(|m| m.starts_with(LOCAL_PREFIX)) {
-        for m in config.llm.models.iter_mut().chain(config.llm.evaluator_models.iter_mut()) {
-            if m.is_local() {
-                m.max_tokens = Some(m.max_tokens.unwrap_or(LOCAL_MAX_TOKENS).min(LOCAL_MAX_TOKENS));
-                m.timeout = Some(m.timeout.unwrap_or(LOCAL_TIMEOUT_S).max(LOCAL_TIMEOUT_S));
-            }
-        }
-    }
-    // Small models rarely write SEARCH/REPLACE blocks that apply: with a local
-    // model, full rewrites unless the config file asks otherwise.
-    if config.llm.models.iter().any(ModelConfig::is_local)
-        && config.diff_based_evolution
-        && !args.config.as_deref().is_some_and(|f| sets_top_level_key(f, "diff_based_evolution"))
-    {
-        config.diff_based_evolution = false;
+    // Local models get short answers and rewrites of the regions; the
+    // library decides both (`LlmConfig::resolve_models`, `EvolutionMode`).
+    if config.llm.models.iter().any(ModelConfig::is_local) && config.diff_based_evolution.is_none() {
         notes.push(
-            "local model: full rewrites of the EVOLVE-BLOCK regions (set `diff_based_evolution: true` for diffs)".into(),
+            "local model: rewrites of the EVOLVE-BLOCK regions (set `diff_based_evolution: true` for diffs)".into(),
         );
     }
     if !args.quiet {
@@ -255,45 +217,10 @@ pub(crate) fn effective_config(args: &RunArgs) -> Result<Config, Failure> {
     Ok(config)
 }
 
-/// Answers of a local model the command line chose: at most this many tokens...
-const LOCAL_MAX_TOKENS: u32 = 1024;
-/// ...within at least this many seconds (a small CPU model writes 10-60 tokens/s
-/// and reads a long prompt first).
-const LOCAL_TIMEOUT_S: f64 = 600.0;
-
-/// Whether the YAML file sets `key` at its top level.
-fn sets_top_level_key(file: &Path, key: &str) -> bool {
-    std::fs::read_to_string(file)
-        .ok()
-        .and_then(|text| serde_yaml::from_str::<serde_yaml::Value>(&text).ok())
-        .is_some_and(|v| v.get(key).is_some())
-}
-
 /// The initial program must have intact EVOLVE-BLOCK regions and the
-/// evaluator must exist, before anything is started. Returns the program.
-pub(crate) fn check_inputs(args: &RunArgs) -> Result<String, Failure> {
-    let bad = |e: anyhow::Error| Failure::BadInput(e);
-    let source = std::fs::read_to_string(&args.initial)
-        .with_context(|| format!("cannot read initial program {}", args.initial.display()))
-        .map_err(bad)?;
-    evolve_regions(&source)
-        .with_context(|| format!("initial program {}", args.initial.display()))
-        .map_err(bad)?;
-    let evaluator = &args.evaluator;
-    if evaluator.is_dir() {
-        if !(evaluator.join("Cargo.toml").is_file() && evaluator.join("src/main.rs").is_file()) {
-            return Err(bad(anyhow!(
-                "evaluator {}: an evaluator crate folder needs Cargo.toml and src/main.rs",
-                evaluator.display()
-            )));
-        }
-    } else if !(evaluator.is_file() && evaluator.extension().is_some_and(|e| e == "rs")) {
-        return Err(bad(anyhow!(
-            "evaluator {}: expected a Rust file such as evaluator.rs, or an evaluator crate folder",
-            evaluator.display()
-        )));
-    }
-    Ok(source)
+/// evaluator must exist, before anything is started.
+pub(crate) fn check_inputs(args: &RunArgs) -> Result<Problem, Failure> {
+    Problem::discover(&args.initial, &args.evaluator, None).map_err(|e| Failure::BadInput(e.into()))
 }
 
 /// A run needs at least one model and, for a remote endpoint, a key; local
@@ -395,14 +322,6 @@ fn output_and_resume(args: &RunArgs) -> Result<(PathBuf, Option<PathBuf>), Failu
         "--checkpoint {}: neither a checkpoint (checkpoints/checkpoint_N) nor a run directory (with evolution.db)",
         dir.display()
     )))
-}
-
-/// The folder holding the initial program: the problem's folder.
-fn problem_dir(initial: &Path) -> PathBuf {
-    match initial.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
 }
 
 /// `checkpoints/<problem>/run_NNN`, the first number not taken; the problem is

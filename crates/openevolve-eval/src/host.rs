@@ -15,30 +15,11 @@ use crate::config::EvaluatorConfig;
 use crate::deps::DepSet;
 use crate::error::{PrepareError, io_err};
 use crate::evaluation::{Behaviour, Evaluation, Failure, FailureReason, KnownBehaviour, Timings};
+use crate::problem::ProblemFiles;
 use crate::inprocess::InProcessEvaluator;
 use crate::toolchain::Toolchain;
 use crate::worker::{judge_args, run_worker};
 use openevolve_sdk::worker::{BEHAVIOUR_ARTIFACT, BEHAVIOUR_STAGE};
-
-/// Where a problem's files are.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProblemFiles {
-    /// `evaluator.rs`.
-    pub evaluator: PathBuf,
-    /// `candidate.toml`: the candidates' `[dependencies]`, if any.
-    pub candidate_manifest: Option<PathBuf>,
-}
-
-impl ProblemFiles {
-    /// `evaluator.rs` and, if present, `candidate.toml` in `dir`.
-    pub fn from_dir(dir: &Path) -> Self {
-        let manifest = dir.join("candidate.toml");
-        Self {
-            evaluator: dir.join("evaluator.rs"),
-            candidate_manifest: manifest.is_file().then_some(manifest),
-        }
-    }
-}
 
 /// The evaluator's code: one file's source, or a crate's root file and manifest.
 enum EvaluatorCode {
@@ -55,18 +36,6 @@ impl EvaluatorCode {
             }
         }
     }
-}
-
-/// `$XDG_CACHE_HOME/openevolve`, else `~/.cache/openevolve`, else the temp
-/// directory's `openevolve`.
-pub fn default_cache_dir() -> PathBuf {
-    if let Some(x) = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
-        return PathBuf::from(x).join("openevolve");
-    }
-    if let Some(h) = std::env::var_os("HOME").filter(|v| !v.is_empty()) {
-        return PathBuf::from(h).join(".cache").join("openevolve");
-    }
-    std::env::temp_dir().join("openevolve")
 }
 
 /// Builds candidates and evaluates them. Share it behind an `Arc`; its
@@ -248,6 +217,12 @@ impl EvaluatorHost {
 
     pub fn deps(&self) -> &DepSet {
         &self.compiler.deps
+    }
+
+    /// The evaluator's executable in the cache (the worker every judge
+    /// process runs).
+    pub fn worker(&self) -> &Path {
+        &self.worker
     }
 
     /// Compiles a candidate (cached by source).

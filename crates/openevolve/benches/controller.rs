@@ -48,7 +48,7 @@ fn config(api_base: &str, iterations: u64, population: usize) -> Config {
     let mut c = Config {
         max_iterations: iterations,
         checkpoint_interval: 100,
-        diff_based_evolution: false,
+        diff_based_evolution: Some(false),
         ..Config::default()
     };
     c.database.population_size = population;

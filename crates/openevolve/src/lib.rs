@@ -7,8 +7,10 @@
 pub mod config;
 pub mod controller;
 pub mod diff;
+pub mod problem;
 pub mod prompt;
 pub mod regions;
 
 pub use config::{Config, ConfigError, ConfigProblem, LoadedConfig};
+pub use problem::{InvalidProblem, Problem};
 pub use controller::{RunOptions, RunSummary, SearchStrategy, StopReason, run_evolution};

@@ -78,8 +78,9 @@ use crate::config::{EvaluatorConfig, ExecutorKind, SlurmConfig};
 use crate::deps::hex;
 use crate::evaluation::{Evaluation, FailureReason};
 use crate::executor::{BoxFuture, Executor};
-use crate::host::{EvaluatorHost, ProblemFiles};
-use crate::{Compiler, Output, PrepareError, Toolchain};
+use crate::host::EvaluatorHost;
+use crate::problem::ProblemFiles;
+use crate::PrepareError;
 use job::{JobSpec, result_file};
 use scheduler::JobState;
 
@@ -198,25 +199,7 @@ impl SlurmExecutor {
         scheduler::ping().await?;
 
         let host = EvaluatorHost::prepare(problem, config, cache_dir).await?;
-        // The worker executable the host built: compiling the same evaluator
-        // again (a file, or a crate folder's src/main.rs) is a cache hit
-        // that tells us its path.
-        let toolchain = tokio::task::spawn_blocking(Toolchain::detect)
-            .await
-            .map_err(|e| PrepareError::Toolchain(e.to_string()))??;
-        let compiler = Compiler {
-            toolchain: toolchain.with_build_env(&config.env),
-            deps: host.deps().clone(),
-            opt_level: 3,
-        };
-        let worker_build = if problem.evaluator.is_dir() {
-            let root = problem.evaluator.join("src").join("main.rs");
-            compiler.compile_crate(&root, "evaluator", Output::Executable, "evaluators").await
-        } else {
-            let source = std::fs::read_to_string(&problem.evaluator).map_err(io(&problem.evaluator))?;
-            compiler.compile(&source, "evaluator", Output::Executable, "evaluators").await
-        };
-        let worker_src = worker_build.map_err(|e| PrepareError::EvaluatorBuild(e.diagnostics))?.library;
+        let worker_src = host.worker().to_path_buf();
 
         let key = run_key(scope, &worker_src, config, host.stages())?;
         let run_dir = shared.join(format!("run-{key}"));

@@ -33,8 +33,10 @@ pub struct Config {
     pub random_seed: Option<u64>,
     /// Language of the evolved program; only `rust` is evolved.
     pub language: Option<String>,
-    /// Ask for SEARCH/REPLACE diffs (true) or whole rewrites (false).
-    pub diff_based_evolution: bool,
+    /// Ask for SEARCH/REPLACE diffs (true) or rewrites of the regions
+    /// (false); `None`: diffs, except with a local model
+    /// ([`crate::diff::EvolutionMode::from_config`]).
+    pub diff_based_evolution: Option<bool>,
     /// Children longer than this many characters are rejected.
     pub max_code_length: usize,
     /// Follow-up turns that give the model the compiler's errors when its
@@ -62,7 +64,7 @@ impl Default for Config {
             log_dir: None,
             random_seed: Some(42),
             language: None,
-            diff_based_evolution: true,
+            diff_based_evolution: None,
             max_code_length: 10_000,
             repair_turns: 1,
             early_stopping_patience: None,
@@ -119,6 +121,14 @@ impl Config {
         self.llm.models = vec![model.clone()];
         self.llm.evaluator_models = vec![model];
         self.llm.resolve_models();
+    }
+
+    /// Replaces the model ensemble with the default local model, which runs
+    /// on this machine with no account: what a run uses when nothing names
+    /// an endpoint.
+    pub fn use_default_local_model(&mut self) {
+        let name = format!("{}{}", openevolve_llm::LOCAL_PREFIX, openevolve_llm::local::DEFAULT_MODEL);
+        self.use_single_model(&name);
     }
 
     /// Points every model at `api_base` (the CLI's `--api-base`).

@@ -33,8 +33,17 @@ pub enum EvolutionMode {
 }
 
 impl EvolutionMode {
+    /// `diff_based_evolution` when the config sets it; unset, diffs, except
+    /// with a local model: small models rarely write SEARCH/REPLACE blocks
+    /// that apply, and do better rewriting the regions alone.
     pub fn from_config(config: &Config) -> Self {
-        if config.diff_based_evolution { Self::Diff } else { Self::FullRewrite }
+        let uses_local_model = config.llm.models.iter().any(openevolve_llm::ModelConfig::is_local);
+        match config.diff_based_evolution {
+            Some(true) => Self::Diff,
+            Some(false) => Self::FullRewrite,
+            None if uses_local_model => Self::FullRewrite,
+            None => Self::Diff,
+        }
     }
 }
 

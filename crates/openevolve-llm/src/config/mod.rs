@@ -204,119 +204,6 @@ impl LlmConfig {
             model.inherit(&shared);
         }
     }
-
-    /// Checks ranges that types alone cannot express.
-    pub fn validate(&self) -> Vec<Problem> {
-        let mut problems = Vec::new();
-        check_sampling(&mut problems, "", self.temperature, self.top_p);
-        if self.timeout <= 0.0 {
-            problems.push((
-                "timeout".into(),
-                format!("must be a positive number of seconds, got {}", self.timeout),
-            ));
-        }
-        if self.retry_delay < 0.0 {
-            problems
-                .push(("retry_delay".into(), format!("must be 0 or more seconds, got {}", self.retry_delay)));
-        }
-        if self.max_tokens == 0 {
-            problems.push(("max_tokens".into(), "must be at least 1, got 0".into()));
-        }
-        if !(self.ucb_exploration.is_finite() && self.ucb_exploration >= 0.0) {
-            problems.push((
-                "ucb_exploration".into(),
-                format!("must be a number of 0 or more, got {}", self.ucb_exploration),
-            ));
-        }
-        check_effort(&mut problems, "", &self.reasoning_effort);
-        check_prices(
-            &mut problems,
-            "",
-            self.input_cost_per_million_tokens,
-            self.output_cost_per_million_tokens,
-        );
-        if let Some(b) = self.run_budget_usd.filter(|b| !(b.is_finite() && *b > 0.0)) {
-            problems
-                .push(("run_budget_usd".into(), format!("must be a positive amount of US dollars, got {b}")));
-        }
-        if self.max_concurrent_requests == 0 {
-            problems.push(("max_concurrent_requests".into(), "must be at least 1, got 0".into()));
-        }
-        check_provider(&mut problems, "", self.provider.as_deref());
-        if self.local_threads == Some(0) {
-            problems.push(("local_threads".into(), "must be at least 1, got 0".into()));
-        }
-        if self.local_slots == Some(0) {
-            problems.push(("local_slots".into(), "must be at least 1, got 0".into()));
-        }
-        if self.local_context < 512 {
-            problems.push((
-                "local_context".into(),
-                format!("must be at least 512 tokens, got {}", self.local_context),
-            ));
-        }
-        if self.local_python.trim().is_empty() {
-            problems.push(("local_python".into(), "must name a Python interpreter".into()));
-        }
-        for (list, models) in [("models", &self.models), ("evaluator_models", &self.evaluator_models)] {
-            for (i, m) in models.iter().enumerate() {
-                let at = format!("{list}[{i}].");
-                if m.name.as_deref().is_none_or(str::is_empty) {
-                    problems.push((format!("{list}[{i}].name"), "every model needs a name".into()));
-                }
-                if !(m.weight.is_finite() && m.weight >= 0.0) {
-                    problems.push((format!("{at}weight"), format!("must be 0 or more, got {}", m.weight)));
-                }
-                check_sampling(&mut problems, &at, m.temperature, m.top_p);
-                check_local_model(&mut problems, &at, m, self.provider.as_deref());
-                if let Some(t) = m.timeout.filter(|t| *t <= 0.0) {
-                    problems.push((
-                        format!("{at}timeout"),
-                        format!("must be a positive number of seconds, got {t}"),
-                    ));
-                }
-                if let Some(d) = m.retry_delay.filter(|d| *d < 0.0) {
-                    problems
-                        .push((format!("{at}retry_delay"), format!("must be 0 or more seconds, got {d}")));
-                }
-                check_effort(&mut problems, &at, &m.reasoning_effort);
-                check_prices(
-                    &mut problems,
-                    &at,
-                    m.input_cost_per_million_tokens,
-                    m.output_cost_per_million_tokens,
-                );
-                // A budget is only a promise if every model's calls can be priced.
-                if self.run_budget_usd.is_some() {
-                    let prices = [
-                        (
-                            "input_cost_per_million_tokens",
-                            m.input_cost_per_million_tokens,
-                            self.input_cost_per_million_tokens,
-                        ),
-                        (
-                            "output_cost_per_million_tokens",
-                            m.output_cost_per_million_tokens,
-                            self.output_cost_per_million_tokens,
-                        ),
-                    ];
-                    for (key, own, shared) in prices {
-                        if own.or(shared).is_none() {
-                            problems.push((
-                                format!("{at}{key}"),
-                                "needed because llm.run_budget_usd is set (give it here or at llm: level)"
-                                    .into(),
-                            ));
-                        }
-                    }
-                }
-            }
-            if !models.is_empty() && models.iter().all(|m| m.weight <= 0.0) {
-                problems.push((list.into(), "at least one model needs a weight above 0".into()));
-            }
-        }
-        problems
-    }
 }
 
 impl ModelConfig {
@@ -335,8 +222,14 @@ impl ModelConfig {
         fill(&mut self.system_message, shared.system_message.clone());
         fill(&mut self.temperature, shared.temperature);
         fill(&mut self.top_p, shared.top_p);
-        fill(&mut self.max_tokens, Some(shared.max_tokens));
-        fill(&mut self.timeout, Some(shared.timeout));
+        // A local model gets short answers and time to give them, unless it
+        // sets its own.
+        let (max_tokens, timeout) = match self.is_local() {
+            true => (shared.max_tokens.min(LOCAL_MAX_TOKENS), shared.timeout.max(LOCAL_MIN_TIMEOUT_S)),
+            false => (shared.max_tokens, shared.timeout),
+        };
+        fill(&mut self.max_tokens, Some(max_tokens));
+        fill(&mut self.timeout, Some(timeout));
         fill(&mut self.retries, Some(shared.retries));
         fill(&mut self.retry_delay, Some(shared.retry_delay));
         fill(&mut self.random_seed, shared.random_seed);
@@ -352,6 +245,13 @@ pub const PROVIDER_OPENAI: &str = "openai";
 pub const PROVIDER_LOCAL: &str = "local";
 /// A model name with this prefix is local unless a provider is given.
 pub const LOCAL_PREFIX: &str = "local/";
+/// Most tokens in an answer of a local model that sets no `max_tokens` of
+/// its own: a CPU writes 10 to 60 tokens/s, and small models do better
+/// with short answers.
+pub const LOCAL_MAX_TOKENS: u32 = 1024;
+/// Least `timeout` of a local model that sets none of its own: it reads a
+/// long prompt before it writes.
+pub const LOCAL_MIN_TIMEOUT_S: f64 = 600.0;
 
 impl ModelConfig {
     /// Whether this model runs locally: `provider: local`, or no provider and
@@ -361,75 +261,6 @@ impl ModelConfig {
             Some(p) => p == PROVIDER_LOCAL,
             None => self.name.as_deref().is_some_and(|n| n.starts_with(LOCAL_PREFIX)),
         }
-    }
-}
-
-fn check_provider(problems: &mut Vec<Problem>, at: &str, provider: Option<&str>) {
-    if let Some(p) = provider.filter(|p| ![PROVIDER_OPENAI, PROVIDER_LOCAL].contains(p)) {
-        problems.push((
-            format!("{at}provider"),
-            format!(
-                "provider `{p}` is not supported; use `{PROVIDER_OPENAI}` (an OpenAI-compatible endpoint) or `{PROVIDER_LOCAL}` (a GGUF model on this machine)"
-            ),
-        ));
-    }
-}
-
-fn check_local_model(problems: &mut Vec<Problem>, at: &str, m: &ModelConfig, shared_provider: Option<&str>) {
-    check_provider(problems, at, m.provider.as_deref());
-    let local = match m.provider.as_deref().or(shared_provider) {
-        Some(p) => p == PROVIDER_LOCAL,
-        None => m.is_local(),
-    };
-    if !local {
-        if m.model_path.is_some() {
-            problems.push((
-                format!("{at}model_path"),
-                "only a model with `provider: local` runs a GGUF file".into(),
-            ));
-        }
-        return;
-    }
-    let name = m.name.as_deref().unwrap_or_default();
-    if m.model_path.as_deref().is_none_or(str::is_empty)
-        && !name.is_empty()
-        && crate::local::catalog::find(name).is_none()
-    {
-        problems.push((
-            format!("{at}name"),
-            format!(
-                "no local model is called `{name}`; use one of {} or give `model_path: FILE.gguf`",
-                crate::local::catalog::names().join(", ")
-            ),
-        ));
-    }
-}
-
-fn check_sampling(problems: &mut Vec<Problem>, at: &str, temperature: Option<f64>, top_p: Option<f64>) {
-    if let Some(t) = temperature.filter(|t| !(0.0..=2.0).contains(t)) {
-        problems.push((format!("{at}temperature"), format!("must be between 0 and 2, got {t}")));
-    }
-    if let Some(p) = top_p.filter(|p| !(*p > 0.0 && *p <= 1.0)) {
-        problems.push((format!("{at}top_p"), format!("must be above 0 and at most 1, got {p}")));
-    }
-}
-
-fn check_prices(problems: &mut Vec<Problem>, at: &str, input: Option<f64>, output: Option<f64>) {
-    for (key, price) in [("input_cost_per_million_tokens", input), ("output_cost_per_million_tokens", output)]
-    {
-        if let Some(p) = price.filter(|p| !(p.is_finite() && *p >= 0.0)) {
-            problems.push((format!("{at}{key}"), format!("must be 0 or more US dollars, got {p}")));
-        }
-    }
-}
-
-fn check_effort(problems: &mut Vec<Problem>, at: &str, effort: &Option<String>) {
-    const EFFORTS: [&str; 4] = ["minimal", "low", "medium", "high"];
-    if let Some(e) = effort.as_deref().filter(|e| !EFFORTS.contains(e)) {
-        problems.push((
-            format!("{at}reasoning_effort"),
-            format!("must be one of {}, got `{e}`", EFFORTS.join(", ")),
-        ));
     }
 }
 
@@ -495,134 +326,7 @@ impl fmt::Debug for LlmConfig {
     }
 }
 
+mod validate;
+
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn model(name: &str) -> ModelConfig {
-        ModelConfig { name: Some(name.into()), ..Default::default() }
-    }
-
-    #[test]
-    fn prices_are_inherited_unless_overridden() {
-        let mut config = LlmConfig {
-            models: vec![model("a"), ModelConfig { input_cost_per_million_tokens: Some(9.0), ..model("b") }],
-            input_cost_per_million_tokens: Some(1.0),
-            output_cost_per_million_tokens: Some(2.0),
-            ..Default::default()
-        };
-        config.resolve_models();
-        assert_eq!(config.models[0].input_cost_per_million_tokens, Some(1.0));
-        assert_eq!(config.models[1].input_cost_per_million_tokens, Some(9.0));
-        assert_eq!(config.models[1].output_cost_per_million_tokens, Some(2.0));
-        assert_eq!(config.evaluator_models[1].input_cost_per_million_tokens, Some(9.0));
-    }
-
-    #[test]
-    fn budget_needs_prices_for_every_model() {
-        let mut config = LlmConfig {
-            models: vec![model("a"), ModelConfig { output_cost_per_million_tokens: Some(3.0), ..model("b") }],
-            input_cost_per_million_tokens: Some(1.0),
-            run_budget_usd: Some(5.0),
-            ..Default::default()
-        };
-        config.resolve_models();
-        let keys: Vec<String> = config.validate().into_iter().map(|(k, _)| k).collect();
-        // `a` lacks an output price; `b` is priced; evaluator_models copied `models`.
-        assert_eq!(
-            keys,
-            [
-                "models[0].output_cost_per_million_tokens",
-                "evaluator_models[0].output_cost_per_million_tokens"
-            ]
-        );
-    }
-
-    #[test]
-    fn rejects_bad_budget_prices_and_concurrency() {
-        let config = LlmConfig {
-            models: vec![ModelConfig { input_cost_per_million_tokens: Some(-1.0), ..model("a") }],
-            output_cost_per_million_tokens: Some(f64::NAN),
-            run_budget_usd: Some(0.0),
-            max_concurrent_requests: 0,
-            ..Default::default()
-        };
-        let keys: Vec<String> = config.validate().into_iter().map(|(k, _)| k).collect();
-        assert_eq!(
-            keys,
-            [
-                "output_cost_per_million_tokens",
-                "run_budget_usd",
-                "max_concurrent_requests",
-                "models[0].input_cost_per_million_tokens",
-            ]
-        );
-    }
-
-    #[test]
-    fn debug_output_hides_api_keys() {
-        let config = LlmConfig {
-            api_key: Some("sk-shared-secret".into()),
-            models: vec![ModelConfig { api_key: Some("sk-model-secret".into()), ..model("a") }],
-            ..Default::default()
-        };
-        let shown = format!("{config:?} {:#?}", config.models[0]);
-        assert!(!shown.contains("secret"), "{shown}");
-        assert!(shown.contains("<redacted>"));
-    }
-
-    #[test]
-    fn local_models_by_prefix_or_provider_and_their_checks() {
-        let mut config = LlmConfig {
-            models: vec![
-                model("local/smollm2-135m"),
-                ModelConfig { provider: Some("local".into()), ..model("qwen2.5-coder-0.5b") },
-                ModelConfig { provider: Some("openai".into()), ..model("local/smollm2-135m") },
-                model("gpt-4o-mini"),
-            ],
-            ..Default::default()
-        };
-        config.resolve_models();
-        let local: Vec<bool> = config.models.iter().map(ModelConfig::is_local).collect();
-        assert_eq!(local, [true, true, false, false]);
-        assert!(config.validate().is_empty(), "{:?}", config.validate());
-
-        let config = LlmConfig {
-            provider: Some("copilot".into()),
-            local_threads: Some(0),
-            local_context: 100,
-            models: vec![
-                ModelConfig { provider: Some("local".into()), ..model("no-such-model") },
-                ModelConfig {
-                    model_path: Some("m.gguf".into()),
-                    provider: Some("openai".into()),
-                    ..model("b")
-                },
-                ModelConfig {
-                    model_path: Some("m.gguf".into()),
-                    provider: Some("local".into()),
-                    ..model("c")
-                },
-            ],
-            ..Default::default()
-        };
-        let keys: Vec<String> = config.validate().into_iter().map(|(k, _)| k).collect();
-        assert_eq!(
-            keys,
-            ["provider", "local_threads", "local_context", "models[0].name", "models[1].model_path"]
-        );
-    }
-
-    #[test]
-    fn defaults_list_every_new_key() {
-        // The top-level key checker learns valid keys from serialized defaults.
-        let llm = serde_json::to_value(LlmConfig::default()).unwrap();
-        for key in ["input_cost_per_million_tokens", "output_cost_per_million_tokens", "run_budget_usd"] {
-            assert!(llm.get(key).is_some(), "{key}");
-        }
-        assert_eq!(llm["max_concurrent_requests"], 4);
-        let model = serde_json::to_value(ModelConfig::default()).unwrap();
-        assert!(model.get("input_cost_per_million_tokens").is_some());
-        assert!(model.get("output_cost_per_million_tokens").is_some());
-    }
-}
+mod tests;

@@ -1,0 +1,155 @@
+//! A problem as a user lays it out, and the one place that turns it into an
+//! executor.
+//!
+//! A problem folder holds the initial program, an evaluator (`evaluator.rs`,
+//! or an evaluator crate folder with `Cargo.toml` and `src/main.rs`) and, when
+//! candidates use crates, `candidate.toml`. [`ProblemFiles::discover`] finds
+//! and checks them; [`prepare_executor`] builds what the config's
+//! `evaluator.executor` asks for. Every entry point (a run, a single
+//! evaluation, a bench, a library caller) goes through these two.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::config::{EvaluatorConfig, ExecutorKind};
+use crate::error::PrepareError;
+use crate::executor::Executor;
+use crate::host::EvaluatorHost;
+use crate::slurm::{SlurmExecutor, SlurmPrepareError};
+
+/// The candidates' dependency manifest, looked for beside the program and
+/// then in the problem folder.
+pub const CANDIDATE_MANIFEST: &str = "candidate.toml";
+
+/// Where a problem's files are.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProblemFiles {
+    /// `evaluator.rs`, or an evaluator crate folder.
+    pub evaluator: PathBuf,
+    /// `candidate.toml`: the candidates' `[dependencies]`, if any.
+    pub candidate_manifest: Option<PathBuf>,
+}
+
+/// A problem's files are missing or not what they should be.
+#[derive(Debug, thiserror::Error)]
+pub enum ProblemError {
+    #[error(
+        "evaluator {0}: an evaluator crate folder needs Cargo.toml and src/main.rs"
+    )]
+    IncompleteEvaluatorCrate(PathBuf),
+    #[error("evaluator {0}: expected a Rust file such as evaluator.rs, or an evaluator crate folder")]
+    NotAnEvaluator(PathBuf),
+    #[error("candidate manifest {0}: no such file")]
+    NoManifest(PathBuf),
+}
+
+impl ProblemFiles {
+    /// The files of the problem that `program` belongs to, evaluated by
+    /// `evaluator`. The manifest is `manifest` when given, else
+    /// `candidate.toml` beside the program, else beside the evaluator (the
+    /// problem folder, for an `evaluator.rs` and a crate folder alike).
+    pub fn discover(program: &Path, evaluator: &Path, manifest: Option<&Path>) -> Result<Self, ProblemError> {
+        if evaluator.is_dir() {
+            if !(evaluator.join("Cargo.toml").is_file() && evaluator.join("src/main.rs").is_file()) {
+                return Err(ProblemError::IncompleteEvaluatorCrate(evaluator.to_path_buf()));
+            }
+        } else if !(evaluator.is_file() && evaluator.extension().is_some_and(|e| e == "rs")) {
+            return Err(ProblemError::NotAnEvaluator(evaluator.to_path_buf()));
+        }
+        let candidate_manifest = match manifest {
+            Some(path) if path.is_file() => Some(path.to_path_buf()),
+            Some(path) => return Err(ProblemError::NoManifest(path.to_path_buf())),
+            None => [program, evaluator]
+                .iter()
+                .map(|p| folder_of(p).join(CANDIDATE_MANIFEST))
+                .find(|m| m.is_file()),
+        };
+        Ok(Self { evaluator: evaluator.to_path_buf(), candidate_manifest })
+    }
+}
+
+/// The folder holding `path` (`.` for a bare file name).
+fn folder_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// `$XDG_CACHE_HOME/openevolve`, else `~/.cache/openevolve`, else the temp
+/// directory's `openevolve`.
+pub fn default_cache_dir() -> PathBuf {
+    if let Some(x) = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(x).join("openevolve");
+    }
+    if let Some(h) = std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(h).join(".cache").join("openevolve");
+    }
+    std::env::temp_dir().join("openevolve")
+}
+
+/// Preparing an executor failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecutorError {
+    #[error("cannot prepare the evaluator: {0}")]
+    Local(#[from] PrepareError),
+    #[error("cannot prepare the Slurm executor: {0}")]
+    Slurm(#[from] SlurmPrepareError),
+}
+
+/// The executor `config.executor` names, ready to evaluate `problem`:
+/// dependencies and evaluator built (or found in `cache_dir`). `run_scope`
+/// names the run (its output folder): the Slurm executor finds the jobs of a
+/// resumed run by it.
+pub async fn prepare_executor(
+    problem: &ProblemFiles,
+    config: &EvaluatorConfig,
+    cache_dir: &Path,
+    run_scope: &Path,
+) -> Result<Arc<dyn Executor>, ExecutorError> {
+    Ok(match config.executor {
+        ExecutorKind::Local => Arc::new(EvaluatorHost::prepare(problem, config, cache_dir).await?),
+        ExecutorKind::Slurm => {
+            let scope = std::fs::canonicalize(run_scope).unwrap_or_else(|_| run_scope.to_path_buf());
+            Arc::new(SlurmExecutor::prepare(problem, config, cache_dir, &scope.to_string_lossy()).await?)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discovery_finds_the_manifest_beside_the_program_then_the_evaluator_and_refuses_bad_evaluators() {
+        let dir = tempfile::tempdir().unwrap();
+        let problem = dir.path().join("problem");
+        let variants = dir.path().join("variants");
+        std::fs::create_dir_all(&problem).unwrap();
+        std::fs::create_dir_all(&variants).unwrap();
+        let evaluator = problem.join("evaluator.rs");
+        std::fs::write(&evaluator, "fn main() {}").unwrap();
+        std::fs::write(problem.join(CANDIDATE_MANIFEST), "[dependencies]\n").unwrap();
+        let program = variants.join("fast.rs");
+
+        // Not beside the program: the problem folder's.
+        let found = ProblemFiles::discover(&program, &evaluator, None).unwrap();
+        assert_eq!(found.candidate_manifest, Some(problem.join(CANDIDATE_MANIFEST)));
+        // Beside the program wins.
+        std::fs::write(variants.join(CANDIDATE_MANIFEST), "[dependencies]\n").unwrap();
+        let found = ProblemFiles::discover(&program, &evaluator, None).unwrap();
+        assert_eq!(found.candidate_manifest, Some(variants.join(CANDIDATE_MANIFEST)));
+
+        let missing = dir.path().join("nowhere.toml");
+        let err = ProblemFiles::discover(&program, &evaluator, Some(&missing)).unwrap_err();
+        assert!(err.to_string().contains("nowhere.toml"), "{err}");
+
+        let crate_dir = problem.join("evaluator");
+        std::fs::create_dir_all(&crate_dir).unwrap();
+        std::fs::write(crate_dir.join("Cargo.toml"), "[package]\n").unwrap();
+        let err = ProblemFiles::discover(&program, &crate_dir, None).unwrap_err();
+        assert!(matches!(err, ProblemError::IncompleteEvaluatorCrate(_)), "{err}");
+        let err = ProblemFiles::discover(&program, &problem.join("evaluator.py"), None).unwrap_err();
+        assert!(err.to_string().contains("evaluator.rs"), "{err}");
+    }
+}
