@@ -61,12 +61,14 @@
 
 pub mod job;
 mod scheduler;
+mod submit;
+mod watch;
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
@@ -81,8 +83,9 @@ use crate::executor::{BoxFuture, Executor};
 use crate::host::EvaluatorHost;
 use crate::problem::ProblemFiles;
 use crate::PrepareError;
-use job::{JobSpec, result_file};
-use scheduler::JobState;
+use submit::{JobGuard, JobRecord, copy_if_changed};
+use watch::Settled;
+use watch::StatePoller;
 
 /// How long Slurm's commands may keep failing before an evaluation gives
 /// its job up.
@@ -128,49 +131,6 @@ pub struct SlurmExecutor {
     /// the first one's job instead of submitting another.
     sources: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     states: StatePoller,
-}
-
-/// Answers "what state is job N in" for every evaluation from one shared
-/// `squeue` call per poll interval; a job squeue does not list (purged, or
-/// an older Slurm) is asked about alone (scontrol, then sacct).
-#[derive(Default)]
-struct StatePoller {
-    inner: tokio::sync::Mutex<PollCache>,
-}
-
-#[derive(Default)]
-struct PollCache {
-    fetched: Option<Instant>,
-    states: HashMap<u64, JobState>,
-    /// Jobs asked about recently: the next squeue call covers them all.
-    watched: HashMap<u64, Instant>,
-}
-
-impl StatePoller {
-    async fn state(&self, job: u64, max_age: Duration) -> Result<Option<JobState>, SchedulerError> {
-        let mut cache = self.inner.lock().await;
-        let now = Instant::now();
-        cache.watched.insert(job, now);
-        let fresh = cache.fetched.is_some_and(|t| now.duration_since(t) < max_age);
-        if !(fresh && cache.states.contains_key(&job)) {
-            cache
-                .watched
-                .retain(|_, asked| now.duration_since(*asked) < max_age * 10 + Duration::from_secs(60));
-            let jobs: Vec<u64> = cache.watched.keys().copied().collect();
-            // A failed squeue leaves every job to the single-job path.
-            cache.states = scheduler::job_states(&jobs).await.unwrap_or_default();
-            cache.fetched = Some(Instant::now());
-        }
-        match cache.states.get(&job) {
-            Some(state) if !state.is_finished() => Ok(Some(state.clone())),
-            // Finished, or not listed: the single-job answer has the exit
-            // code and covers purged jobs.
-            _ => {
-                drop(cache);
-                scheduler::job_state(job).await
-            }
-        }
-    }
 }
 
 impl SlurmExecutor {
@@ -292,234 +252,6 @@ impl SlurmExecutor {
         evaluation
     }
 
-    /// Writes the candidate, spec and job script into the job directory.
-    fn stage(&self, dir: &Path, library: &Path, source: &str) -> Result<(), String> {
-        // For people looking into a job: what it evaluates.
-        write_atomic(&dir.join("source.rs"), source)?;
-        let candidate = dir.join(format!("candidate{}", std::env::consts::DLL_SUFFIX));
-        copy_if_changed(library, &candidate).map_err(|e| e.to_string())?;
-        let spec = JobSpec {
-            worker: self.worker.clone(),
-            candidate,
-            stages: self.host.stages().to_vec(),
-            config: self.config.clone(),
-        };
-        let spec_path = dir.join("spec.json");
-        write_atomic(&spec_path, &serde_json::to_string_pretty(&spec).expect("specs serialize"))?;
-        // exec: the runner is the job's only process, so Slurm's signals
-        // (time limit, scancel) reach it directly.
-        let script = format!(
-            "#!/bin/sh\n# An openevolve evaluation; see {}/events.log.\nexec '{}' '{}'\n",
-            self.run_dir.display(),
-            self.runner.display(),
-            spec_path.display()
-        );
-        write_atomic(&dir.join("job.sh"), &script)
-    }
-
-    fn sbatch_flags(&self, dir: &Path, hash: &str) -> Vec<String> {
-        let s = &self.slurm;
-        let mut flags = vec![
-            format!("--job-name={}-{}", s.job_name_prefix, &hash[..12]),
-            format!("--output={}/slurm-%j.out", dir.display()),
-            format!("--chdir={}", dir.display()),
-            // The submitter's environment (API keys) stays here.
-            "--export=NONE".into(),
-            // Requeues are ours to count (max_requeues), under new job ids.
-            "--no-requeue".into(),
-            "--ntasks=1".into(),
-            format!("--cpus-per-task={}", s.cpus_per_task),
-            format!("--time={}", self.time_limit()),
-        ];
-        let optional = [
-            ("--partition", s.partition.clone()),
-            ("--account", s.account.clone()),
-            ("--mem", self.memory()),
-            ("--gres", s.gres.clone()),
-        ];
-        flags.extend(optional.into_iter().filter_map(|(flag, v)| v.map(|v| format!("{flag}={v}"))));
-        flags.extend(s.extra_args.iter().cloned());
-        flags
-    }
-
-    /// `time_limit`, else every stage at its full timeout and retries, plus
-    /// a minute for start-up, in whole minutes (Slurm's unit).
-    fn time_limit(&self) -> String {
-        if let Some(t) = &self.slurm.time_limit {
-            return t.clone();
-        }
-        let stages = if self.config.cascade_evaluation { self.host.stages().len().max(1) } else { 1 };
-        let secs = self.config.timeout * stages as f64 * f64::from(self.config.max_retries + 1) + 60.0;
-        format!("{}", (secs / 60.0).ceil() as u64)
-    }
-
-    /// `memory`, else `memory_limit_mb` plus room for the runner.
-    fn memory(&self) -> Option<String> {
-        self.slurm.memory.clone().or_else(|| self.config.memory_limit_mb.map(|mb| format!("{}M", mb + 256)))
-    }
-
-    async fn submit(&self, dir: &Path, hash: &str, attempt: u32) -> Result<JobGuard, String> {
-        let job = scheduler::sbatch(&self.sbatch_flags(dir, hash), &dir.join("job.sh"))
-            .await
-            .map_err(|e| format!("cannot submit the evaluation job: {e}"))?;
-        // Recorded before anything else can fail, so a later controller
-        // finds the job. Markers of the previous job no longer apply.
-        let _ = std::fs::remove_file(dir.join("abandoned"));
-        let _ = std::fs::remove_file(dir.join("reported"));
-        let guard = JobGuard { job, dir: dir.to_path_buf(), armed: true };
-        write_atomic(&dir.join("job"), &format!("{job} {attempt}\n"))?;
-        self.event(&format!("submitted job {job} for {hash} (attempt {attempt})"));
-        Ok(guard)
-    }
-
-    /// Waits for the job's result or end; resubmits lost jobs (with the
-    /// staged job script) while attempts remain.
-    async fn watch(&self, dir: &Path, mut guard: JobGuard, mut attempt: u32, hash: &str) -> Evaluation {
-        let poll = self.poll();
-        let mut failing_since: Option<Instant> = None;
-        loop {
-            let job = guard.job;
-            if let Some(evaluation) = read_result(dir, job) {
-                guard.armed = false;
-                return self.report(dir, job, evaluation);
-            }
-            let state = match self.states.state(job, poll).await {
-                Ok(state) => state,
-                Err(e) => {
-                    // The controller may be restarting: keep looking a while.
-                    let since = *failing_since.get_or_insert_with(Instant::now);
-                    if since.elapsed() > SCHEDULER_PATIENCE {
-                        guard.armed = false;
-                        return Evaluation::failed(
-                            FailureReason::WorkerFailed,
-                            format!("lost track of Slurm job {job}: {e}"),
-                        );
-                    }
-                    tokio::time::sleep(poll).await;
-                    continue;
-                }
-            };
-            failing_since = None;
-            let settled = match &state {
-                Some(s) if !s.is_finished() => {
-                    tokio::time::sleep(poll).await;
-                    continue;
-                }
-                Some(s) => self.finished_without_result(dir, job, s).await,
-                None => match self.wait_for_result(dir, job).await {
-                    Some(evaluation) => Some(Settled::Done(evaluation)),
-                    None => Some(Settled::Lost("Slurm no longer knows the job and it left no result".into())),
-                },
-            };
-            guard.armed = false;
-            match settled.expect("a finished job settles") {
-                Settled::Done(evaluation) => return self.report(dir, job, evaluation),
-                Settled::Lost(why) => {
-                    if attempt > self.slurm.max_requeues {
-                        self.event(&format!("job {job} lost ({why}); no attempts left"));
-                        let _ = write_atomic(&dir.join("reported"), &format!("{job}\n"));
-                        return Evaluation::failed(
-                            FailureReason::WorkerFailed,
-                            format!("Slurm job {job} was lost ({why}) after {attempt} attempt(s)"),
-                        );
-                    }
-                    self.event(&format!("job {job} lost ({why}); resubmitting"));
-                    attempt += 1;
-                    guard = match self.submit(dir, hash, attempt).await {
-                        Ok(g) => g,
-                        Err(e) => return Evaluation::failed(FailureReason::WorkerFailed, e),
-                    };
-                }
-            }
-        }
-    }
-
-    /// What a finished job without a result file (yet) means. `None` only
-    /// for a job that is not finished.
-    async fn finished_without_result(&self, dir: &Path, job: u64, state: &JobState) -> Option<Settled> {
-        if !state.is_finished() {
-            return None;
-        }
-        if let Some(evaluation) = self.wait_for_result(dir, job).await {
-            return Some(Settled::Done(evaluation));
-        }
-        let log = std::fs::read_to_string(dir.join(format!("slurm-{job}.out"))).unwrap_or_default();
-        let s = &state.state;
-        let failed = |reason, message: String| Some(Settled::Done(Evaluation::failed(reason, message)));
-        let memory_exceeded =
-            log.contains("exceeded memory limit") || log.contains("Exceeded job memory limit");
-        match s.as_str() {
-            "TIMEOUT" | "DEADLINE" => failed(
-                FailureReason::Timeout,
-                format!(
-                    "Slurm job {job} ran past its time limit (--time={}) and was killed ({s})",
-                    self.time_limit()
-                ),
-            ),
-            "OUT_OF_MEMORY" => failed(
-                FailureReason::MemoryLimit,
-                format!(
-                    "Slurm job {job} ran out of memory ({s}, --mem={})",
-                    self.memory().unwrap_or_default()
-                ),
-            ),
-            "FAILED" if memory_exceeded => failed(
-                FailureReason::MemoryLimit,
-                format!(
-                    "Slurm killed job {job} for exceeding its memory (--mem={})",
-                    self.memory().unwrap_or_else(|| "the partition default".into())
-                ),
-            ),
-            "CANCELLED" => failed(
-                FailureReason::WorkerFailed,
-                format!("Slurm job {job} was cancelled outside this run (scancel or an administrator; {s})"),
-            ),
-            "NODE_FAIL" | "PREEMPTED" | "BOOT_FAIL" => {
-                Some(Settled::Lost(format!("{s}, reason {}", state.reason)))
-            }
-            _ => failed(
-                FailureReason::WorkerFailed,
-                format!(
-                    "Slurm job {job} ended {s} (exit code {}, reason {}) without a result: {}",
-                    state.exit_code,
-                    state.reason,
-                    crate::diagnostics::tail(log.trim(), 1000)
-                ),
-            ),
-        }
-    }
-
-    /// The result file, allowing `result_wait` for the shared file system
-    /// to show it.
-    async fn wait_for_result(&self, dir: &Path, job: u64) -> Option<Evaluation> {
-        let deadline = Instant::now() + Duration::from_secs_f64(self.slurm.result_wait);
-        let poll = Duration::from_secs_f64(self.slurm.poll_interval.min(1.0));
-        loop {
-            if let Some(e) = read_result(dir, job) {
-                return Some(e);
-            }
-            // A job that wrote nothing: only a completed runner should have.
-            if Instant::now() >= deadline {
-                return None;
-            }
-            tokio::time::sleep(poll).await;
-        }
-    }
-
-    fn unreported_result(&self, dir: &Path, job: u64) -> Option<Evaluation> {
-        let reported = std::fs::read_to_string(dir.join("reported")).ok();
-        if reported.is_some_and(|r| r.trim() == job.to_string()) {
-            return None;
-        }
-        read_result(dir, job)
-    }
-
-    /// Marks the job's result as handed out, then hands it out.
-    fn report(&self, dir: &Path, job: u64, evaluation: Evaluation) -> Evaluation {
-        let _ = write_atomic(&dir.join("reported"), &format!("{job}\n"));
-        evaluation
-    }
-
     /// Appends a line to `events.log` (best effort: it is for people).
     fn event(&self, line: &str) {
         let stamp = std::time::SystemTime::now()
@@ -538,67 +270,6 @@ impl Executor for SlurmExecutor {
     fn evaluate(self: Arc<Self>, source: String) -> BoxFuture<'static, Evaluation> {
         Box::pin(self.evaluate_source(source))
     }
-}
-
-/// How a finished job settles.
-enum Settled {
-    Done(Evaluation),
-    /// Worth another attempt (node failure, preemption, lost).
-    Lost(String),
-}
-
-/// Cancels the job on drop while armed: an evaluation dropped before its
-/// job finished (Ctrl-C) leaves no job behind. Armed only for jobs this
-/// executor submitted.
-struct JobGuard {
-    job: u64,
-    dir: PathBuf,
-    armed: bool,
-}
-
-impl JobGuard {
-    fn adopted(job: u64, dir: PathBuf) -> Self {
-        Self { job, dir, armed: false }
-    }
-}
-
-impl Drop for JobGuard {
-    fn drop(&mut self) {
-        if !self.armed {
-            return;
-        }
-        // Marked first: a later controller must resubmit, not report the
-        // cancellation as the candidate's result.
-        let _ = write_atomic(&self.dir.join("abandoned"), &format!("{}\n", self.job));
-        let _ = scheduler::scancel_blocking(self.job);
-    }
-}
-
-/// `<job id> <attempt>` and the markers of one job directory.
-struct JobRecord {
-    job: u64,
-    attempt: u32,
-    abandoned: bool,
-    reported: bool,
-}
-
-impl JobRecord {
-    fn load(dir: &Path) -> Option<Self> {
-        let text = std::fs::read_to_string(dir.join("job")).ok()?;
-        let mut parts = text.split_whitespace();
-        let job: u64 = parts.next()?.parse().ok()?;
-        let attempt = parts.next().and_then(|a| a.parse().ok()).unwrap_or(1);
-        let names =
-            |file: &str| std::fs::read_to_string(dir.join(file)).is_ok_and(|t| t.trim() == job.to_string());
-        Some(Self { job, attempt, abandoned: names("abandoned"), reported: names("reported") })
-    }
-}
-
-fn read_result(dir: &Path, job: u64) -> Option<Evaluation> {
-    let text = std::fs::read_to_string(result_file(dir, &job.to_string())).ok()?;
-    Some(serde_json::from_str(&text).unwrap_or_else(|e| {
-        Evaluation::failed(FailureReason::WorkerFailed, format!("unreadable result of Slurm job {job}: {e}"))
-    }))
 }
 
 fn source_hash(source: &str) -> String {
@@ -651,22 +322,4 @@ fn find_job_runner(configured: Option<&str>) -> Result<PathBuf, SlurmPrepareErro
         .map(|d| d.join(JOB_RUNNER))
         .find(|p| p.is_file())
         .ok_or_else(|| SlurmPrepareError::NoJobRunner(exe.display().to_string()))
-}
-
-/// Copies `from` to `to` unless `to` already has the same bytes; through a
-/// temporary file, so a node never sees half a binary.
-fn copy_if_changed(from: &Path, to: &Path) -> Result<(), SlurmPrepareError> {
-    let new = std::fs::read(from).map_err(io(from))?;
-    if std::fs::read(to).is_ok_and(|old| old == new) {
-        return Ok(());
-    }
-    let tmp = to.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::copy(from, &tmp).map_err(io(&tmp))?;
-    std::fs::rename(&tmp, to).map_err(io(to))
-}
-
-fn write_atomic(path: &Path, text: &str) -> Result<(), String> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, text).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::HeaderMap;
 use reqwest::{StatusCode, Url};
-use serde::{Deserialize, Serialize};
 use tracing::{debug, warn};
 
 use crate::model::{BoxFuture, ChatMessage, ChatModel, ChatRequest, ChatResponse, Role, TokenUsage};
@@ -356,104 +355,8 @@ impl ChatModel for OpenAiCompatibleModel {
     }
 }
 
-#[derive(Serialize)]
-struct RequestBody<'a> {
-    model: &'a str,
-    messages: &'a [ChatMessage],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    temperature: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    top_p: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    max_tokens: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    max_completion_tokens: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    seed: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reasoning_effort: Option<&'a str>,
-}
-
-#[derive(Deserialize)]
-struct CompletionReply {
-    choices: Vec<Choice>,
-    #[serde(default)]
-    usage: Option<UsageReply>,
-}
-
-#[derive(Deserialize)]
-struct Choice {
-    #[serde(default)]
-    message: Option<ReplyMessage>,
-    #[serde(default)]
-    finish_reason: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct ReplyMessage {
-    #[serde(default)]
-    content: Option<MessageContent>,
-}
-
-/// Content is a string almost everywhere; some servers send a list of parts.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum MessageContent {
-    Text(String),
-    Parts(Vec<ContentPart>),
-}
-
-#[derive(Deserialize)]
-struct ContentPart {
-    #[serde(default)]
-    text: Option<String>,
-}
-
-impl MessageContent {
-    fn into_text(self) -> String {
-        match self {
-            Self::Text(text) => text,
-            Self::Parts(parts) => parts.into_iter().filter_map(|p| p.text).collect(),
-        }
-    }
-}
-
-#[derive(Deserialize)]
-struct UsageReply {
-    #[serde(default)]
-    prompt_tokens: u64,
-    #[serde(default)]
-    completion_tokens: u64,
-}
-
-/// The useful parts of an error body, whatever shape the server chose.
-#[derive(Debug, Default)]
-struct ErrorReply {
-    message: String,
-    param: Option<String>,
-    code: Option<String>,
-}
-
-impl ErrorReply {
-    fn parse(bytes: &[u8]) -> Self {
-        let raw = String::from_utf8_lossy(bytes).trim().to_string();
-        let Ok(json) = serde_json::from_slice::<serde_json::Value>(bytes) else {
-            return Self { message: raw, ..Default::default() };
-        };
-        // OpenAI and most servers: {"error": {"message", "param", "code"}};
-        // some send {"error": "text"} or {"message": "text"}; a list is Gemini's.
-        let error = match &json {
-            serde_json::Value::Array(items) => items.first().and_then(|i| i.get("error")).unwrap_or(&json),
-            _ => json.get("error").unwrap_or(&json),
-        };
-        let text = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).map(str::to_string);
-        Self {
-            message: text(error.get("message")).or_else(|| error.as_str().map(str::to_string)).unwrap_or(raw),
-            param: text(error.get("param")),
-            code: text(error.get("code")),
-        }
-    }
-}
+mod wire;
+use wire::{CompletionReply, ErrorReply, MessageContent, RequestBody};
 
 #[cfg(test)]
 mod tests {
