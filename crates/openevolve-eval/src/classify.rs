@@ -3,24 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
-
-use openevolve_sdk::{Exit, FailureKind, classify_death};
+use openevolve_sdk::{Exit, FailureKind, StageOutcome, classify_death};
 
 use crate::evaluation::{Failure, FailureReason};
 use crate::worker::{Ending, WorkerRun};
 
 /// Metrics and artifacts of one successful stage.
 pub(crate) type StageReport = (BTreeMap<String, f64>, BTreeMap<String, String>);
-
-#[derive(Deserialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
-enum ResultFile {
-    Ok { metrics: BTreeMap<String, Option<f64>>, artifacts: BTreeMap<String, String> },
-    EvaluatorError { message: String },
-    CandidateRejected { message: String },
-    CandidateFailed { reason: String, message: String },
-}
 
 /// The host's name for a failure the judge saw in a candidate process.
 fn reason_of(kind: FailureKind) -> FailureReason {
@@ -37,32 +26,30 @@ fn reason_of(kind: FailureKind) -> FailureReason {
     }
 }
 
-/// Parses the JSON an evaluator writes (worker file or in-process sink).
+/// Reads the verdict an evaluator writes (the judge's fd 3, or the
+/// in-process sink), in the SDK's format.
 pub(crate) fn parse_result(json: &str) -> Result<StageReport, Failure> {
-    let parsed: ResultFile = serde_json::from_str(json).map_err(|e| Failure {
+    let outcome = openevolve_sdk::verdict::decode(json).map_err(|e| Failure {
         reason: FailureReason::WorkerFailed,
         message: format!("unreadable result from the evaluator: {e}"),
     })?;
-    match parsed {
-        ResultFile::Ok { metrics, artifacts } => {
+    match outcome {
+        StageOutcome::Ok(result) => {
             // A score is a number: a metric the judge could not give one
             // for fails the evaluation rather than sort anywhere.
-            if let Some((name, _)) = metrics.iter().find(|(_, v)| !v.is_some_and(f64::is_finite)) {
+            if let Some((name, _)) = result.metrics.iter().find(|(_, v)| !v.is_finite()) {
                 return Err(Failure {
                     reason: FailureReason::EvaluatorError,
                     message: format!("the evaluator reported metric `{name}` as NaN or infinite"),
                 });
             }
-            Ok((metrics.into_iter().map(|(k, v)| (k, v.unwrap_or(f64::NAN))).collect(), artifacts))
+            Ok((result.metrics, result.artifacts))
         }
-        ResultFile::CandidateFailed { reason, message } => {
-            let reason = FailureKind::from_code(&reason).map_or(FailureReason::CandidateProtocol, reason_of);
-            Err(Failure { reason, message })
+        StageOutcome::CandidateFailed(failure) => {
+            Err(Failure { reason: reason_of(failure.kind), message: failure.message })
         }
-        ResultFile::EvaluatorError { message } => {
-            Err(Failure { reason: FailureReason::EvaluatorError, message })
-        }
-        ResultFile::CandidateRejected { message } => {
+        StageOutcome::EvaluatorError(message) => Err(Failure { reason: FailureReason::EvaluatorError, message }),
+        StageOutcome::CandidateRejected(message) => {
             let reason = if message.starts_with("ABI mismatch") {
                 FailureReason::AbiMismatch
             } else {

@@ -14,7 +14,6 @@ pub const SDK_FILES: &[(&str, &str)] = &[
     ("src/candidate.rs", include_str!("../../openevolve-sdk/src/candidate.rs")),
     ("src/confine.rs", include_str!("../../openevolve-sdk/src/confine.rs")),
     ("src/failure.rs", include_str!("../../openevolve-sdk/src/failure.rs")),
-    ("src/json.rs", include_str!("../../openevolve-sdk/src/json.rs")),
     ("src/judge.rs", include_str!("../../openevolve-sdk/src/judge.rs")),
     ("src/macros.rs", include_str!("../../openevolve-sdk/src/macros.rs")),
     ("src/measure.rs", include_str!("../../openevolve-sdk/src/measure.rs")),
@@ -22,6 +21,9 @@ pub const SDK_FILES: &[(&str, &str)] = &[
     ("src/result.rs", include_str!("../../openevolve-sdk/src/result.rs")),
     ("src/serve.rs", include_str!("../../openevolve-sdk/src/serve.rs")),
     ("src/sys.rs", include_str!("../../openevolve-sdk/src/sys.rs")),
+    ("src/verdict/mod.rs", include_str!("../../openevolve-sdk/src/verdict/mod.rs")),
+    ("src/verdict/decode.rs", include_str!("../../openevolve-sdk/src/verdict/decode.rs")),
+    ("src/verdict/encode.rs", include_str!("../../openevolve-sdk/src/verdict/encode.rs")),
     ("src/wire.rs", include_str!("../../openevolve-sdk/src/wire.rs")),
     ("src/worker.rs", include_str!("../../openevolve-sdk/src/worker.rs")),
 ];
@@ -61,11 +63,19 @@ mod tests {
     /// Every SDK source file is embedded, so the cache copy builds the same SDK.
     #[test]
     fn embedded_files_match_the_sdk_directory() {
-        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../openevolve-sdk/src");
-        let mut on_disk: Vec<String> = std::fs::read_dir(src)
-            .unwrap()
-            .map(|e| format!("src/{}", e.unwrap().file_name().to_string_lossy()))
-            .collect();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../openevolve-sdk");
+        let mut on_disk = Vec::new();
+        let mut folders = vec![root.join("src")];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(folder).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    folders.push(path);
+                } else {
+                    on_disk.push(path.strip_prefix(&root).unwrap().to_string_lossy().into_owned());
+                }
+            }
+        }
         on_disk.push("build.rs".into());
         on_disk.sort();
         let mut embedded: Vec<String> = SDK_FILES.iter().map(|(p, _)| p.to_string()).collect();

@@ -18,21 +18,21 @@ use openevolve_sdk::confine::{Confinement, Limits};
 
 use crate::toolchain::{WORKER_ENV_KEEP, clean_env};
 
-/// The judge's arguments for one stage (see `openevolve_sdk::worker`).
+/// The judge's arguments for one stage, in the SDK's format
+/// ([`openevolve_sdk::verdict::JudgeCall`]).
 pub(crate) fn judge_args(
     candidate: &Path,
     stage: u8,
     limits: &WorkerLimits,
     evaluator_args: Option<&str>,
 ) -> Vec<OsString> {
-    let mut args: Vec<OsString> = vec![
-        "judge".into(),
-        candidate.as_os_str().into(),
-        stage.to_string().into(),
-        limits.candidate.to_arg().into(),
-    ];
-    args.extend(evaluator_args.map(OsString::from));
-    args
+    let call = openevolve_sdk::verdict::JudgeCall {
+        candidate: candidate.to_path_buf(),
+        stage: stage.into(),
+        limits: limits.candidate,
+        args: evaluator_args.map(str::to_string),
+    };
+    call.to_args()
 }
 
 /// The verdict is small; more than this is not one.

@@ -55,7 +55,6 @@ mod abi;
 mod candidate;
 pub mod confine;
 mod failure;
-mod json;
 mod judge;
 mod macros;
 mod measure;
@@ -63,6 +62,7 @@ mod process;
 mod result;
 mod serve;
 mod sys;
+pub mod verdict;
 pub mod wire;
 #[doc(hidden)]
 pub mod worker;

@@ -20,10 +20,10 @@ use crate::abi::AbiFingerprint;
 use crate::candidate::Library;
 use crate::confine::Limits;
 use crate::failure::CandidateFailure;
-use crate::json::outcome_to_json;
 use crate::judge::Candidate;
 use crate::result::StageOutcome;
 use crate::sys;
+use crate::verdict::{self, JudgeCall};
 
 /// An evaluate function with its return type already converted.
 pub type StageFn = fn(&Candidate) -> StageOutcome;
@@ -107,8 +107,8 @@ pub fn run_stage(stages: &Stages, candidate: &Candidate, stage: u32) -> StageOut
     }
 }
 
-const USAGE: &str = "usage: <evaluator> describe | judge <candidate.so> <stage 0-4> <limits> [evaluator-args-json] \
-     | serve <candidate.so | ->";
+const USAGE: &str =
+    "usage: <evaluator> describe | judge <candidate.so> <stage 0-4> <limits> [args-json] | serve <candidate.so | ->";
 
 fn usage() -> ! {
     eprintln!("{USAGE}");
@@ -118,24 +118,23 @@ fn usage() -> ! {
 /// `main` of an evaluator's executable.
 pub fn worker_main(stages: &Stages, fingerprint: &'static AbiFingerprint) {
     let args: Vec<String> = std::env::args().collect();
-    let stage = |i: usize| args.get(i).and_then(|s| s.parse::<u32>().ok()).unwrap_or_else(|| usage());
     match args.get(1).map(String::as_str) {
         Some("describe") => println!("{}", stages.describe()),
         Some("serve") if args.len() == 3 => crate::serve::serve(&args[2], fingerprint, stages.routines),
-        Some("judge") if args.len() >= 5 => {
+        Some("judge") => {
+            let call = JudgeCall::from_args(&args[1..]).unwrap_or_else(|e| {
+                eprintln!("{e}\n{USAGE}");
+                std::process::exit(2)
+            });
             // The verdict channel: kept from every process this one starts.
             if sys::set_cloexec(3, true).is_err() {
                 eprintln!("fd 3, the verdict channel, is not open\n{USAGE}");
                 std::process::exit(2);
             }
-            let limits = Limits::from_arg(&args[4]).unwrap_or_else(|e| {
-                eprintln!("{e}\n{USAGE}");
-                std::process::exit(2)
-            });
-            let outcome = judge(stages, fingerprint, &args[2], stage(3), limits, args.get(5).cloned());
+            let outcome = judge(stages, fingerprint, call);
             // SAFETY: fd 3 is open (checked above) and ours alone.
             let mut channel = unsafe { std::fs::File::from_raw_fd(3) };
-            if channel.write_all(outcome_to_json(&outcome).as_bytes()).is_err() {
+            if channel.write_all(verdict::encode(&outcome).as_bytes()).is_err() {
                 std::process::exit(3);
             }
         }
@@ -143,21 +142,15 @@ pub fn worker_main(stages: &Stages, fingerprint: &'static AbiFingerprint) {
     }
 }
 
-fn judge(
-    stages: &Stages,
-    fingerprint: &'static AbiFingerprint,
-    library: &str,
-    stage: u32,
-    limits: Limits,
-    args: Option<String>,
-) -> StageOutcome {
+fn judge(stages: &Stages, fingerprint: &'static AbiFingerprint, call: JudgeCall) -> StageOutcome {
     // Whatever a candidate process leaves behind becomes our child when
     // its parent dies, however it detached, so it can be found and killed.
     // SAFETY: a plain prctl.
     unsafe { sys::prctl(sys::PR_SET_CHILD_SUBREAPER, 1u64) };
     let dir = std::env::current_dir().unwrap_or_else(|_| Path::new(".").to_path_buf());
-    let candidate = Candidate::new(library, args, fingerprint, limits, &dir);
-    run_stage(stages, &candidate, stage)
+    let library = call.candidate.to_string_lossy();
+    let candidate = Candidate::new(&library, call.args, fingerprint, call.limits, &dir);
+    run_stage(stages, &candidate, call.stage)
 }
 
 /// Receives the result JSON in the in-process mode.
@@ -194,7 +187,7 @@ pub unsafe fn run_in_process(
                 run_stage(stages, &candidate, stage)
             }
         };
-        outcome_to_json(&outcome)
+        verdict::encode(&outcome)
     };
     sink(ctx, json.as_ptr(), json.len());
     0

@@ -1,12 +1,14 @@
-//! The worker's report to the host, as JSON written by hand (the SDK has no
-//! dependencies). Non-finite metrics are written as `null`.
+//! Writing a verdict: JSON by hand (the SDK has no dependencies).
+//! Non-finite metrics are written as `null`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use crate::result::StageOutcome;
 
-pub(crate) fn outcome_to_json(outcome: &StageOutcome) -> String {
+/// The verdict of one stage, as the judge writes it to fd 3 (and the
+/// in-process mode to its sink).
+pub fn encode(outcome: &StageOutcome) -> String {
     let mut out = String::new();
     match outcome {
         StageOutcome::Ok(r) => {
@@ -60,7 +62,7 @@ fn push_map(out: &mut String, map: &BTreeMap<String, String>) {
     out.push('}');
 }
 
-pub(crate) fn push_str(out: &mut String, s: &str) {
+fn push_str(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -89,14 +91,14 @@ mod tests {
             .metric("a", 0.1)
             .metric("bad", f64::NAN)
             .artifact("text", "line \"1\"\n\u{1}tab\t");
-        let json = outcome_to_json(&StageOutcome::Ok(r));
+        let json = encode(&StageOutcome::Ok(r));
         assert_eq!(
             json,
             r#"{"status":"ok","metrics":{"a":0.1,"bad":null},"artifacts":{"text":"line \"1\"\n\u0001tab\t"}}"#
         );
-        let e = outcome_to_json(&StageOutcome::EvaluatorError("x\\y".into()));
+        let e = encode(&StageOutcome::EvaluatorError("x\\y".into()));
         assert_eq!(e, r#"{"status":"evaluator_error","message":"x\\y"}"#);
-        let f = outcome_to_json(&StageOutcome::CandidateFailed(crate::CandidateFailure {
+        let f = encode(&StageOutcome::CandidateFailed(crate::CandidateFailure {
             kind: crate::FailureKind::Crashed { signal: 11 },
             message: "killed".into(),
         }));
