@@ -13,7 +13,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use openevolve_db::read::{self, GridShape};
+use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
 
 use crate::ViewError;
@@ -36,7 +37,7 @@ pub enum RunKind {
     Database,
 }
 
-/// A feature dimension of the MAP-Elites grid.
+/// A feature dimension of the MAP-Elites grid, as the API shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Dimension {
     pub name: String,
@@ -46,77 +47,23 @@ pub struct Dimension {
     pub range: Option<[f64; 2]>,
 }
 
-/// The grid's shape and the settings a viewer needs from `db.config`.
-#[derive(Debug, Clone, Serialize)]
+/// The grid's shape (the database crate's [`GridShape`]), and its
+/// dimensions as the API shows them.
+#[derive(Debug, Clone)]
 pub struct GridSpace {
+    pub shape: GridShape,
     pub dimensions: Vec<Dimension>,
-    pub num_islands: usize,
-    #[serde(skip)]
-    pub artifacts_base_path: Option<PathBuf>,
 }
 
 impl GridSpace {
-    /// Reads the stored `database:` config. Unknown keys are ignored, so a
-    /// database written by a newer build still shows.
-    fn from_config(value: &serde_json::Value) -> Result<Self, ViewError> {
-        #[derive(serde::Deserialize)]
-        #[serde(default)]
-        struct Stored {
-            feature_dimensions: Vec<String>,
-            feature_bins: openevolve_db::FeatureBins,
-            feature_ranges: std::collections::BTreeMap<String, [f64; 2]>,
-            num_islands: usize,
-            artifacts_base_path: Option<String>,
-        }
-        impl Default for Stored {
-            fn default() -> Self {
-                let d = openevolve_db::DatabaseConfig::default();
-                Self {
-                    feature_dimensions: d.feature_dimensions,
-                    feature_bins: d.feature_bins,
-                    feature_ranges: d.feature_ranges,
-                    num_islands: d.num_islands,
-                    artifacts_base_path: d.artifacts_base_path,
-                }
-            }
-        }
-        let stored: Stored = serde_json::from_value(value.clone()).map_err(|source| ViewError::Json {
-            what: "the stored database config (meta db.config)".into(),
-            source,
-        })?;
-        // The database crate's own rule for bins.
-        let config = openevolve_db::DatabaseConfig {
-            feature_dimensions: stored.feature_dimensions.clone(),
-            feature_bins: stored.feature_bins.clone(),
-            feature_ranges: stored.feature_ranges.clone(),
-            ..Default::default()
-        };
-        let dimensions = stored
-            .feature_dimensions
-            .iter()
-            .map(|name| Dimension {
-                name: name.clone(),
-                bins: config.feature_bins.for_dimension(name).max(1),
-                range: None,
-            })
-            .collect();
-        Ok(Self {
-            dimensions,
-            num_islands: stored.num_islands.max(1),
-            artifacts_base_path: stored.artifacts_base_path.map(PathBuf::from),
-        })
+    fn new(shape: GridShape) -> Self {
+        let dimensions =
+            shape.dimensions.iter().map(|d| Dimension { name: d.name.clone(), bins: d.bins, range: None }).collect();
+        Self { shape, dimensions }
     }
 
-    /// The per-dimension bins folded into `cell_key` (mixed radix, first
-    /// dimension most significant), as the database crate folds them.
-    pub fn coords_of(&self, key: i64) -> Vec<u32> {
-        let mut key = key as u64;
-        let mut coords = vec![0u32; self.dimensions.len()];
-        for (slot, dim) in coords.iter_mut().zip(&self.dimensions).rev() {
-            *slot = (key % dim.bins as u64) as u32;
-            key /= dim.bins as u64;
-        }
-        coords
+    pub fn num_islands(&self) -> usize {
+        self.shape.num_islands
     }
 }
 
@@ -198,32 +145,28 @@ impl RunSource {
         if let Some(space) = self.space.get() {
             return Ok(Arc::clone(space));
         }
-        let text: Option<String> = conn
-            .query_row("SELECT value FROM meta WHERE key = 'db.config'", [], |r| r.get(0))
-            .optional()
-            .map_err(|e| not_ready(e.into()))?;
-        let Some(text) = text else { return Err(ViewError::NotReady) };
-        let value: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|source| ViewError::Json { what: "meta db.config".into(), source })?;
-        let space = Arc::new(GridSpace::from_config(&value)?);
-        Ok(Arc::clone(self.space.get_or_init(|| space)))
+        let shape = read::grid_shape(conn).map_err(|e| not_ready(e.into()))?.ok_or(ViewError::NotReady)?;
+        Ok(Arc::clone(self.space.get_or_init(|| Arc::new(GridSpace::new(shape)))))
     }
 
     /// A program's prompt from the prompt log, a second SQLite file beside
     /// the database (`evolution.db.prompts`), in files written before each
     /// iteration's exchange was logged.
     pub fn logged_prompt(&self, id: i64) -> Result<Option<String>, ViewError> {
-        self.read_prompt_log("SELECT prompt FROM prompts WHERE program_id = ?1", id)
+        self.read_prompt_log(|log| read::logged_prompt(log, id))
     }
 
     /// An iteration's exchange with the LLM, from the prompt log.
     pub fn logged_exchange(&self, iteration: i64) -> Result<Option<String>, ViewError> {
-        self.read_prompt_log("SELECT exchange FROM exchanges WHERE iteration = ?1", iteration)
+        self.read_prompt_log(|log| read::logged_exchange(log, iteration))
     }
 
     /// One text from the prompt log. A checkpoint has no log of its own;
     /// its run's log, two folders up, holds the same iterations.
-    fn read_prompt_log(&self, sql: &str, key: i64) -> Result<Option<String>, ViewError> {
+    fn read_prompt_log(
+        &self,
+        read: impl Fn(&Connection) -> Result<Option<String>, openevolve_db::DbError>,
+    ) -> Result<Option<String>, ViewError> {
         let own = with_suffix(&self.db_path, ".prompts");
         let candidates = match self.kind {
             RunKind::Checkpoint => {
@@ -236,8 +179,6 @@ impl RunSource {
             }
             _ => vec![Some(own)],
         };
-        let read =
-            |conn: &rusqlite::Connection| conn.query_row(sql, [key], |r| r.get::<_, String>(0)).optional();
         for path in candidates.into_iter().flatten().filter(|p| p.is_file()) {
             let conn = match open_connection(&path, false) {
                 Ok(conn) => conn,
@@ -264,7 +205,7 @@ impl RunSource {
     /// Where large artifacts live: `artifacts_base_path`, else the folder
     /// named after the database file, beside it.
     pub fn artifacts_dir(&self, space: &GridSpace) -> PathBuf {
-        match &space.artifacts_base_path {
+        match &space.shape.artifacts_base_path {
             Some(dir) if self.kind == RunKind::Run => dir.clone(),
             _ => with_suffix(&self.db_path, ".artifacts"),
         }
@@ -281,6 +222,7 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 fn not_ready(err: ViewError) -> ViewError {
     match &err {
         ViewError::Sqlite(rusqlite::Error::SqliteFailure(_, Some(msg)))
+        | ViewError::Db(openevolve_db::DbError::Sqlite(rusqlite::Error::SqliteFailure(_, Some(msg))))
             if msg.starts_with("no such table") =>
         {
             ViewError::NotReady
@@ -322,20 +264,5 @@ mod tests {
     #[test]
     fn uri_paths_escape_what_sqlite_would_read_as_query() {
         assert_eq!(uri_path(Path::new("/a b/c?d#e%.db")), "/a%20b/c%3Fd%23e%25.db");
-    }
-
-    #[test]
-    fn coords_unfold_the_mixed_radix_key() {
-        let space = GridSpace {
-            dimensions: vec![
-                Dimension { name: "a".into(), bins: 3, range: None },
-                Dimension { name: "b".into(), bins: 5, range: None },
-            ],
-            num_islands: 1,
-            artifacts_base_path: None,
-        };
-        // key = a * 5 + b
-        assert_eq!(space.coords_of(2 * 5 + 4), vec![2, 4]);
-        assert_eq!(space.coords_of(0), vec![0, 0]);
     }
 }

@@ -1,11 +1,12 @@
-//! Every read the API makes, as short read-only statements. Rows come out as
-//! JSON ready to send; the shapes are documented on the routes in `api.rs`.
+//! Every read the API makes, through `openevolve_db::read` (which owns the
+//! schema), turned into JSON ready to send; the shapes are documented on the
+//! routes in `api.rs`.
 
 use std::path::Path;
 
 use openevolve_db::Outcome;
-use rusqlite::{Connection, OptionalExtension, Row, params};
-use serde::Serialize;
+use openevolve_db::read::{self, programs::ProgramOrder};
+use rusqlite::Connection;
 use serde_json::{Value, json};
 
 use crate::source::{GridSpace, RunKind, RunSource};
@@ -14,7 +15,6 @@ use crate::{ViewError, diff};
 mod iterations;
 mod tree;
 
-use iterations::{ITERATION_COLUMNS, iteration_json};
 pub use iterations::{IterationsQuery, ScoresQuery, iteration, iterations, scores};
 pub use tree::{GridQuery, TREE_COLUMNS, TreeQuery, grid, tree};
 
@@ -26,25 +26,10 @@ pub const MAX_TREE_PAGE: i64 = 20_000;
 /// Largest page of programs (their metrics included).
 pub const MAX_PROGRAM_PAGE: i64 = 1_000;
 
-/// What changes when the run writes: watched for live updates.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
-pub struct Version {
-    pub programs: i64,
-    pub max_program_id: i64,
-    pub iterations: i64,
-    pub max_iteration: Option<i64>,
-}
+pub use read::Version;
 
 pub fn version(conn: &Connection) -> Result<Version, ViewError> {
-    let (programs, max_program_id) =
-        conn.query_row("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM programs", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
-    let (iterations, max_iteration) =
-        conn.query_row("SELECT COUNT(*), MAX(iteration) FROM iterations", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
-    Ok(Version { programs, max_program_id, iterations, max_iteration })
+    Ok(read::version(conn)?)
 }
 
 fn read_json_file(path: &Path) -> Option<Value> {
@@ -52,65 +37,10 @@ fn read_json_file(path: &Path) -> Option<Value> {
     serde_json::from_str(&text).ok()
 }
 
-fn parse_json_column(text: &str, what: &str) -> Result<Value, ViewError> {
-    serde_json::from_str(text).map_err(|source| ViewError::Json { what: what.to_string(), source })
-}
-
 pub fn summary(source: &RunSource, conn: &Connection) -> Result<Value, ViewError> {
     let space = source.space(conn)?;
     let version = version(conn)?;
-    let island_counts = {
-        let mut counts = vec![0i64; space.num_islands];
-        let mut stmt = conn.prepare("SELECT island, COUNT(*) FROM programs GROUP BY island")?;
-        for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))? {
-            let (island, n) = row?;
-            if let Some(slot) = counts.get_mut(island as usize) {
-                *slot = n;
-            }
-        }
-        counts
-    };
-    let best = conn
-        .query_row(
-            "SELECT id, fitness, island, generation, iteration_found FROM programs \
-             WHERE fitness IS NOT NULL ORDER BY fitness DESC, id ASC LIMIT 1",
-            [],
-            |r| {
-                Ok(json!({"id": r.get::<_, i64>(0)?, "fitness": r.get::<_, f64>(1)?, "island": r.get::<_, i64>(2)?,
-                          "generation": r.get::<_, i64>(3)?, "iteration_found": r.get::<_, i64>(4)?}))
-            },
-        )
-        .optional()?;
-    let best_per_island: Vec<Value> = conn
-        .prepare(
-            "SELECT island, id, MAX(fitness) FROM programs WHERE fitness IS NOT NULL GROUP BY island ORDER BY island",
-        )?
-        .query_map([], |r| Ok(json!({"island": r.get::<_, i64>(0)?, "id": r.get::<_, i64>(1)?, "fitness": r.get::<_, f64>(2)?})))?
-        .collect::<Result<_, _>>()?;
-    let outcomes: serde_json::Map<String, Value> = conn
-        .prepare("SELECT outcome, COUNT(*) FROM iterations GROUP BY outcome ORDER BY outcome")?
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, json!(r.get::<_, i64>(1)?))))?
-        .collect::<Result<_, _>>()?;
-    let usage = conn.query_row(
-        "SELECT COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0), SUM(cost_usd), \
-         COALESCE(SUM(duration_ms), 0) FROM iterations",
-        [],
-        |r| {
-            Ok(json!({"prompt_tokens": r.get::<_, i64>(0)?, "completion_tokens": r.get::<_, i64>(1)?,
-                      "cost_usd": r.get::<_, Option<f64>>(2)?, "duration_ms": r.get::<_, i64>(3)?}))
-        },
-    )?;
-    let models: Vec<Value> = conn
-        .prepare(
-            "SELECT model, COUNT(*) FROM iterations WHERE model IS NOT NULL GROUP BY model ORDER BY 2 DESC",
-        )?
-        .query_map([], |r| Ok(json!({"model": r.get::<_, String>(0)?, "iterations": r.get::<_, i64>(1)?})))?
-        .collect::<Result<_, _>>()?;
-    let last_change_ms: Option<i64> = conn.query_row(
-        "SELECT MAX(t) FROM (SELECT MAX(created_at_ms) AS t FROM programs UNION ALL SELECT MAX(recorded_at_ms) FROM iterations)",
-        [],
-        |r| r.get(0),
-    )?;
+    let stats = read::run_stats(conn, space.num_islands())?;
     let run_summary =
         (source.kind == RunKind::Run).then(|| read_json_file(&source.dir.join("summary.json"))).flatten();
     let checkpoint_state = (source.kind == RunKind::Checkpoint)
@@ -150,42 +80,20 @@ pub fn summary(source: &RunSource, conn: &Connection) -> Result<Value, ViewError
         "live": !source.immutable,
         "finished": run_summary.is_some(),
         "version": version,
-        "num_islands": space.num_islands,
-        "island_counts": island_counts,
+        "num_islands": space.num_islands(),
+        "island_counts": stats.island_counts,
         "features": space.dimensions,
-        "best": best,
-        "best_per_island": best_per_island,
-        "outcomes": outcomes,
+        "best": stats.best,
+        "best_per_island": stats.best_per_island,
+        "outcomes": stats.outcomes,
         // Which outcomes are failures, by name: the page marks them.
         "failed_outcomes": Outcome::ALL.iter().filter(|o| o.is_failure()).map(|o| o.as_str()).collect::<Vec<_>>(),
-        "usage": usage,
-        "models": models,
-        "last_change_ms": last_change_ms,
+        "usage": stats.usage,
+        "models": stats.models,
+        "last_change_ms": stats.last_change_ms,
         "run_summary": run_summary,
         "checkpoint_state": checkpoint_state,
         "checkpoints": checkpoints.into_iter().map(|(_, name)| name).collect::<Vec<_>>(),
-    }))
-}
-
-/// Columns of a program's summary row, in `program_row`'s order.
-const ROW_COLUMNS: &str = "id, parent_id, island, generation, iteration_found, fitness, mutation, model, \
-    migrated_from, cell_key, metrics, created_at_ms";
-
-fn program_row(r: &Row, space: &GridSpace) -> Result<Value, ViewError> {
-    let metrics: String = r.get(10)?;
-    Ok(json!({
-        "id": r.get::<_, i64>(0)?,
-        "parent_id": r.get::<_, Option<i64>>(1)?,
-        "island": r.get::<_, i64>(2)?,
-        "generation": r.get::<_, i64>(3)?,
-        "iteration_found": r.get::<_, i64>(4)?,
-        "fitness": r.get::<_, Option<f64>>(5)?,
-        "mutation": r.get::<_, String>(6)?,
-        "model": r.get::<_, Option<String>>(7)?,
-        "migrated_from": r.get::<_, Option<i64>>(8)?,
-        "cell": space.coords_of(r.get::<_, i64>(9)?),
-        "metrics": parse_json_column(&metrics, "metrics")?,
-        "created_at_ms": r.get::<_, i64>(11)?,
     }))
 }
 
@@ -203,109 +111,72 @@ pub struct PageQuery {
 
 pub fn programs_page(source: &RunSource, conn: &Connection, q: &PageQuery) -> Result<Value, ViewError> {
     let space = source.space(conn)?;
-    let column = match q.sort.as_deref().unwrap_or("id") {
-        "id" => "id",
-        "fitness" => "fitness",
-        "iteration" => "iteration_found",
-        "generation" => "generation",
+    let order = match q.sort.as_deref().unwrap_or("id") {
+        "id" => ProgramOrder::Id,
+        "fitness" => ProgramOrder::Fitness,
+        "iteration" => ProgramOrder::Iteration,
+        "generation" => ProgramOrder::Generation,
         other => {
             return Err(ViewError::BadRequest(format!(
                 "sort must be id, fitness, iteration or generation, not `{other}`"
             )));
         }
     };
-    let order = match (q.order.as_deref(), column) {
-        (Some("asc"), _) => "ASC",
-        (Some("desc"), _) => "DESC",
-        (None, "fitness") => "DESC",
-        (None, _) => "ASC",
-        (Some(other), _) => {
+    let descending = match q.order.as_deref() {
+        Some("asc") => false,
+        Some("desc") => true,
+        None => order == ProgramOrder::Fitness,
+        Some(other) => {
             return Err(ViewError::BadRequest(format!("order must be asc or desc, not `{other}`")));
         }
     };
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_PROGRAM_PAGE);
     let offset = q.offset.unwrap_or(0).max(0);
-    let filter = if q.island.is_some() { "WHERE island = ?1" } else { "WHERE ?1 IS NULL" };
-    // Programs without a score sort last either way; ids break ties.
-    let sql = format!(
-        "SELECT {ROW_COLUMNS} FROM programs {filter} ORDER BY {column} IS NULL, {column} {order}, id ASC LIMIT ?2 OFFSET ?3"
-    );
-    let mut stmt = conn.prepare(&sql)?;
-    let mut rows = stmt.query(params![q.island, limit, offset])?;
-    let mut programs = Vec::new();
-    while let Some(row) = rows.next()? {
-        programs.push(program_row(row, &space)?);
-    }
-    let total: i64 =
-        conn.query_row(&format!("SELECT COUNT(*) FROM programs {filter}"), params![q.island], |r| r.get(0))?;
-    Ok(json!({"total": total, "offset": offset, "limit": limit, "programs": programs}))
+    let request = read::programs::PageRequest { offset, limit, island: q.island, order, descending };
+    let page = read::programs::page(conn, &space.shape, &request)?;
+    Ok(json!({"total": page.total, "offset": offset, "limit": limit, "programs": page.programs}))
 }
 
 /// One program with its code, the diff against the program it came from,
 /// artifacts, children and the iteration that made it.
 pub fn program(source: &RunSource, conn: &Connection, id: i64) -> Result<Value, ViewError> {
     let space = source.space(conn)?;
-    let (mut value, code, prompt, features, code_hash, language) = conn
-        .query_row(
-            &format!("SELECT {ROW_COLUMNS}, code, prompt, features, code_hash, language FROM programs WHERE id = ?1"),
-            [id],
-            |r| {
-                Ok((
-                    program_row(r, &space).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?,
-                    r.get::<_, String>(12)?,
-                    r.get::<_, Option<String>>(13)?,
-                    r.get::<_, String>(14)?,
-                    r.get::<_, String>(15)?,
-                    r.get::<_, String>(16)?,
-                ))
-            },
-        )
-        .optional()?
-        .ok_or(ViewError::NoSuchProgram(id))?;
+    let detail = read::programs::detail(conn, &space.shape, id)?.ok_or(ViewError::NoSuchProgram(id))?;
     // A migrant is a copy: its diff is against the program it was copied from.
-    let source_id = value["migrated_from"].as_i64().or(value["parent_id"].as_i64());
+    let source_id = detail.summary.source();
     let against = match source_id {
-        Some(pid) => conn
-            .query_row("SELECT code FROM programs WHERE id = ?1", [pid], |r| r.get::<_, String>(0))
-            .optional()?
-            .map(|parent_code| (pid, parent_code)),
+        Some(pid) => read::programs::code(conn, pid)?.map(|code| (pid, code)),
         None => None,
     };
     let diff = against.as_ref().map(|(pid, parent_code)| {
-        let d = diff::diff_lines(parent_code, &code);
+        let d = diff::diff_lines(parent_code, &detail.code);
         json!({"against": pid, "added": d.added, "removed": d.removed, "hunks": d.hunks})
     });
-    let children: Vec<i64> = conn
-        .prepare("SELECT id FROM programs WHERE parent_id = ?1 OR migrated_from = ?1 ORDER BY id")?
-        .query_map([id], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    let iteration = conn
-        .query_row(
-            &format!("SELECT {ITERATION_COLUMNS} FROM iterations WHERE iteration = ?1"),
-            [value["iteration_found"].as_i64()],
-            iteration_json,
-        )
-        .optional()?;
+    let children: Vec<i64> = read::programs::children(conn, &space.shape, id)?.iter().map(|c| c.id).collect();
+    let found = detail.summary.iteration_found;
+    let iteration = read::iterations::iteration(conn, found)?;
     let artifacts = artifact_list(source, conn, &space, id)?;
     // A program's prompt is the exchange of the iteration that found it;
     // older files keep it per program, in the prompt log or inline.
-    let prompt = match (prompt, value["iteration_found"].as_i64().filter(|&i| i > 0)) {
-        (Some(prompt), _) => Some(prompt),
-        (None, found) => match source.logged_prompt(id)? {
+    let prompt = match detail.prompt {
+        Some(prompt) => Some(prompt),
+        None => match source.logged_prompt(id)? {
             Some(prompt) => Some(prompt),
-            None => found.map(|i| source.logged_exchange(i)).transpose()?.flatten(),
+            None if found > 0 => source.logged_exchange(found)?,
+            None => None,
         },
     };
+    let mut value = json!(detail.summary);
     let obj = value.as_object_mut().expect("a program row is an object");
-    obj.insert("code".into(), json!(code));
-    obj.insert("code_hash".into(), json!(code_hash));
-    obj.insert("language".into(), json!(language));
+    obj.insert("code".into(), json!(detail.code));
+    obj.insert("code_hash".into(), json!(detail.code_hash));
+    obj.insert("language".into(), json!(detail.language));
     obj.insert("prompt".into(), json!(prompt));
-    obj.insert("features".into(), parse_json_column(&features, "features")?);
+    obj.insert("features".into(), detail.features);
     obj.insert("diff".into(), diff.unwrap_or(Value::Null));
     obj.insert("source_missing".into(), json!(source_id.is_some() && against.is_none()));
     obj.insert("children".into(), json!(children));
-    obj.insert("iteration".into(), iteration.unwrap_or(Value::Null));
+    obj.insert("iteration".into(), json!(iteration));
     obj.insert("artifacts".into(), json!(artifacts));
     Ok(value)
 }
@@ -316,30 +187,12 @@ fn artifact_list(
     space: &GridSpace,
     id: i64,
 ) -> Result<Vec<Value>, ViewError> {
-    let mut stmt = conn.prepare(
-        "SELECT name, is_text, size, CASE WHEN is_text AND size <= ?2 THEN inline END, file \
-         FROM artifacts WHERE program_id = ?1 ORDER BY name",
-    )?;
-    type ArtifactRow = (String, bool, i64, Option<Vec<u8>>, Option<String>);
-    let rows: Vec<ArtifactRow> = stmt
-        .query_map(params![id, INLINE_ARTIFACT_LIMIT], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })?
-        .collect::<Result<_, _>>()?;
-    let dir = source.artifacts_dir(space);
-    Ok(rows
+    let entries = read::artifacts::list(conn, &source.artifacts_dir(space), id, INLINE_ARTIFACT_LIMIT)?;
+    Ok(entries
         .into_iter()
-        .map(|(name, is_text, size, inline, file)| {
-            let text = match (is_text && size <= INLINE_ARTIFACT_LIMIT, inline, file) {
-                (false, _, _) => None,
-                (true, Some(bytes), _) => Some(String::from_utf8_lossy(&bytes).into_owned()),
-                (true, None, Some(rel)) => {
-                    std::fs::read(dir.join(rel)).ok().map(|b| String::from_utf8_lossy(&b).into_owned())
-                }
-                (true, None, None) => Some(String::new()),
-            };
-            json!({"name": name, "is_text": is_text, "size": size, "text": text,
-                   "url": format!("/api/programs/{id}/artifacts/{}", encode_segment(&name))})
+        .map(|a| {
+            let url = format!("/api/programs/{id}/artifacts/{}", encode_segment(&a.name));
+            json!({"name": a.name, "is_text": a.is_text, "size": a.size, "text": a.text, "url": url})
         })
         .collect())
 }
@@ -352,23 +205,8 @@ pub fn artifact(
     name: &str,
 ) -> Result<(bool, Vec<u8>), ViewError> {
     let space = source.space(conn)?;
-    let (is_text, inline, file): (bool, Option<Vec<u8>>, Option<String>) = conn
-        .query_row(
-            "SELECT is_text, inline, file FROM artifacts WHERE program_id = ?1 AND name = ?2",
-            params![id, name],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?
-        .ok_or_else(|| ViewError::NoSuchArtifact { id, name: name.to_string() })?;
-    let bytes = match (inline, file) {
-        (Some(bytes), _) => bytes,
-        (None, Some(rel)) => {
-            let path = source.artifacts_dir(&space).join(rel);
-            std::fs::read(&path).map_err(|e| ViewError::Io { path, source: e })?
-        }
-        (None, None) => Vec::new(),
-    };
-    Ok((is_text, bytes))
+    read::artifacts::bytes(conn, &source.artifacts_dir(&space), id, name)?
+        .ok_or_else(|| ViewError::NoSuchArtifact { id, name: name.to_string() })
 }
 
 /// Percent-encodes one URL path segment.
@@ -387,34 +225,10 @@ fn encode_segment(s: &str) -> String {
 /// The chain from the oldest stored ancestor down to `id`, and its children.
 pub fn lineage(source: &RunSource, conn: &Connection, id: i64) -> Result<Value, ViewError> {
     let space = source.space(conn)?;
-    let mut stmt = conn.prepare(&format!("SELECT {ROW_COLUMNS} FROM programs WHERE id = ?1"))?;
-    let mut chain = Vec::new();
-    let mut next = Some(id);
-    let mut seen = std::collections::HashSet::new();
-    while let Some(current) = next {
-        if !seen.insert(current) {
-            break;
-        }
-        let mut rows = stmt.query([current])?;
-        let Some(row) = rows.next()? else { break };
-        let value = program_row(row, &space)?;
-        next = value["migrated_from"].as_i64().or(value["parent_id"].as_i64());
-        chain.push(value);
-    }
-    if chain.is_empty() {
+    let ancestors = read::programs::ancestry(conn, &space.shape, id)?;
+    if ancestors.is_empty() {
         return Err(ViewError::NoSuchProgram(id));
     }
-    chain.reverse();
-    let children: Vec<Value> = {
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {ROW_COLUMNS} FROM programs WHERE parent_id = ?1 OR migrated_from = ?1 ORDER BY id"
-        ))?;
-        let mut rows = stmt.query([id])?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
-            out.push(program_row(row, &space)?);
-        }
-        out
-    };
-    Ok(json!({"ancestors": chain, "children": children}))
+    let children = read::programs::children(conn, &space.shape, id)?;
+    Ok(json!({"ancestors": ancestors, "children": children}))
 }

@@ -1,0 +1,155 @@
+//! Reading a database file that another process writes (the web view, a
+//! script), through the rules this crate owns, without opening it for
+//! writing. The schema stays this crate's: callers get typed rows, never
+//! SQL.
+//!
+//! Every function takes a connection the caller opened read-only (the view
+//! pools them, and opens checkpoints as immutable files) and runs one short
+//! statement or a few, so no read snapshot outlives a call and the writer is
+//! never held up.
+//!
+//! - [`grid_shape`] and [`feature_ranges`]: the grid the programs are binned
+//!   on, and each cell key unfolded into its bins.
+//! - [`programs`]: program rows page by page, one program in full, lineage,
+//!   the lineage forest, cells and score points.
+//! - [`iterations`]: the iteration log.
+//! - [`run_stats`] and [`version`]: the run at a glance, and what changes
+//!   when it writes.
+//! - [`artifacts`]: a program's artifacts, inline or from their files.
+//! - [`logged_prompt`] and [`logged_exchange`]: the prompt log, a second file.
+
+pub mod artifacts;
+pub mod iterations;
+pub mod programs;
+mod run;
+
+use std::path::PathBuf;
+
+use rusqlite::{Connection, OptionalExtension};
+use serde::Serialize;
+
+use crate::database::META_CONFIG;
+use crate::features::FeatureSpace;
+use crate::{DatabaseConfig, DbError, FeatureBins, store};
+
+pub use run::{BestProgram, IslandBest, ModelUse, RunStats, TokenUsage, Version, run_stats, version};
+
+/// Each grid dimension's current range, in dimension order: the one the
+/// user fixed, or the values seen so far (`None` before the first). Reads
+/// the file as it is now; observed ranges widen as programs arrive.
+pub fn feature_ranges(conn: &Connection) -> Result<Vec<Option<[f64; 2]>>, DbError> {
+    let Some(stored) = store::meta(conn, META_CONFIG)? else { return Ok(Vec::new()) };
+    let config: DatabaseConfig =
+        serde_json::from_value(stored).map_err(|source| DbError::Json { what: "stored config", source })?;
+    let mut space = FeatureSpace::new(&config, false);
+    if !crate::grid::load_ranges(conn, &mut space)? {
+        space = FeatureSpace::new(&config, true);
+    }
+    Ok(space.ranges())
+}
+
+/// A dimension of the grid: its name and its number of bins.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GridDimension {
+    pub name: String,
+    pub bins: u32,
+}
+
+/// The grid's shape and what a reader needs of the stored `database:`
+/// settings. It cannot change for the life of a database.
+#[derive(Debug, Clone)]
+pub struct GridShape {
+    pub dimensions: Vec<GridDimension>,
+    pub num_islands: usize,
+    /// `artifacts_base_path` as the run was configured.
+    pub artifacts_base_path: Option<PathBuf>,
+}
+
+impl GridShape {
+    /// The bins of each dimension that `cell_key` folds.
+    pub fn coords_of(&self, cell_key: i64) -> Vec<u32> {
+        let mut key = cell_key as u64;
+        let mut coords = vec![0u32; self.dimensions.len()];
+        for (slot, dim) in coords.iter_mut().zip(&self.dimensions).rev() {
+            let bins = u64::from(dim.bins.max(1));
+            *slot = (key % bins) as u32;
+            key /= bins;
+        }
+        coords
+    }
+}
+
+/// The grid's shape, from the settings the database stored when it was
+/// created; `None` while the writer has not stored them yet. Unknown
+/// settings are ignored, so a file written by a newer build still reads.
+pub fn grid_shape(conn: &Connection) -> Result<Option<GridShape>, DbError> {
+    #[derive(serde::Deserialize)]
+    #[serde(default)]
+    struct Stored {
+        feature_dimensions: Vec<String>,
+        feature_bins: FeatureBins,
+        num_islands: usize,
+        artifacts_base_path: Option<String>,
+    }
+    impl Default for Stored {
+        fn default() -> Self {
+            let d = DatabaseConfig::default();
+            Self {
+                feature_dimensions: d.feature_dimensions,
+                feature_bins: d.feature_bins,
+                num_islands: d.num_islands,
+                artifacts_base_path: d.artifacts_base_path,
+            }
+        }
+    }
+    let Some(value) = store::meta(conn, META_CONFIG)? else { return Ok(None) };
+    let stored: Stored =
+        serde_json::from_value(value).map_err(|source| DbError::Json { what: "stored config", source })?;
+    let dimensions = stored
+        .feature_dimensions
+        .iter()
+        .map(|name| GridDimension { name: name.clone(), bins: stored.feature_bins.for_dimension(name).max(1) })
+        .collect();
+    Ok(Some(GridShape {
+        dimensions,
+        num_islands: stored.num_islands.max(1),
+        artifacts_base_path: stored.artifacts_base_path.map(PathBuf::from),
+    }))
+}
+
+/// A program's prompt from the prompt log (`<db>.prompts`), in files
+/// written before each iteration's exchange was logged.
+pub fn logged_prompt(log: &Connection, program: i64) -> Result<Option<String>, DbError> {
+    Ok(log.query_row("SELECT prompt FROM prompts WHERE program_id = ?1", [program], |r| r.get(0)).optional()?)
+}
+
+/// An iteration's exchange with the LLM, from the prompt log.
+pub fn logged_exchange(log: &Connection, iteration: i64) -> Result<Option<String>, DbError> {
+    Ok(log.query_row("SELECT exchange FROM exchanges WHERE iteration = ?1", [iteration], |r| r.get(0)).optional()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coords_unfold_the_key_the_database_folds() {
+        let config = DatabaseConfig {
+            feature_dimensions: vec!["complexity".into(), "score".into()],
+            feature_bins: FeatureBins::PerDimension([("complexity".into(), 3), ("score".into(), 5)].into()),
+            ..DatabaseConfig::default()
+        };
+        let space = FeatureSpace::new(&config, false);
+        let shape = GridShape {
+            dimensions: vec![
+                GridDimension { name: "complexity".into(), bins: 3 },
+                GridDimension { name: "score".into(), bins: 5 },
+            ],
+            num_islands: 1,
+            artifacts_base_path: None,
+        };
+        for coords in [[0, 0], [2, 4], [1, 3]] {
+            assert_eq!(shape.coords_of(space.cell_key(&coords) as i64), coords);
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! The run at a glance, and the counters that change whenever it writes.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{Connection, OptionalExtension};
+use serde::Serialize;
+
+use super::iterations::outcome_column;
+use crate::{DbError, Outcome, ProgramId};
+
+/// What changes when the run writes: watched for live updates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct Version {
+    pub programs: i64,
+    pub max_program_id: i64,
+    pub iterations: i64,
+    pub max_iteration: Option<i64>,
+}
+
+pub fn version(conn: &Connection) -> Result<Version, DbError> {
+    let (programs, max_program_id) =
+        conn.query_row("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM programs", [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let (iterations, max_iteration) =
+        conn.query_row("SELECT COUNT(*), MAX(iteration) FROM iterations", [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(Version { programs, max_program_id, iterations, max_iteration })
+}
+
+/// The fittest program (ties: the older).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BestProgram {
+    pub id: ProgramId,
+    pub fitness: f64,
+    pub island: i64,
+    pub generation: i64,
+    pub iteration_found: i64,
+}
+
+/// An island's fittest program.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IslandBest {
+    pub island: i64,
+    pub id: ProgramId,
+    pub fitness: f64,
+}
+
+/// Tokens, cost and time over every iteration.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TokenUsage {
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    /// `None` when no model had a price.
+    pub cost_usd: Option<f64>,
+    pub duration_ms: i64,
+}
+
+/// How many iterations a model answered.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelUse {
+    pub model: String,
+    pub iterations: i64,
+}
+
+/// The run at a glance.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunStats {
+    /// Programs per island, `num_islands` long.
+    pub island_counts: Vec<i64>,
+    pub best: Option<BestProgram>,
+    pub best_per_island: Vec<IslandBest>,
+    /// Iterations per outcome.
+    pub outcomes: BTreeMap<Outcome, i64>,
+    pub usage: TokenUsage,
+    /// Models by the iterations they answered, most first.
+    pub models: Vec<ModelUse>,
+    /// When a program or an iteration was last written.
+    pub last_change_ms: Option<i64>,
+}
+
+pub fn run_stats(conn: &Connection, num_islands: usize) -> Result<RunStats, DbError> {
+    let mut island_counts = vec![0i64; num_islands];
+    let mut stmt = conn.prepare("SELECT island, COUNT(*) FROM programs GROUP BY island")?;
+    for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))? {
+        let (island, n) = row?;
+        if let Some(slot) = island_counts.get_mut(island as usize) {
+            *slot = n;
+        }
+    }
+    let best = conn
+        .query_row(
+            "SELECT id, fitness, island, generation, iteration_found FROM programs \
+             WHERE fitness IS NOT NULL ORDER BY fitness DESC, id ASC LIMIT 1",
+            [],
+            |r| {
+                Ok(BestProgram {
+                    id: r.get(0)?,
+                    fitness: r.get(1)?,
+                    island: r.get(2)?,
+                    generation: r.get(3)?,
+                    iteration_found: r.get(4)?,
+                })
+            },
+        )
+        .optional()?;
+    let best_per_island = conn
+        .prepare(
+            "SELECT island, id, MAX(fitness) FROM programs WHERE fitness IS NOT NULL GROUP BY island ORDER BY island",
+        )?
+        .query_map([], |r| Ok(IslandBest { island: r.get(0)?, id: r.get(1)?, fitness: r.get(2)? }))?
+        .collect::<Result<_, _>>()?;
+    let outcomes = conn
+        .prepare("SELECT outcome, COUNT(*) FROM iterations GROUP BY outcome")?
+        .query_map([], |r| Ok((outcome_column(r, 0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let usage = conn.query_row(
+        "SELECT COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0), SUM(cost_usd), \
+         COALESCE(SUM(duration_ms), 0) FROM iterations",
+        [],
+        |r| {
+            Ok(TokenUsage {
+                prompt_tokens: r.get(0)?,
+                completion_tokens: r.get(1)?,
+                cost_usd: r.get(2)?,
+                duration_ms: r.get(3)?,
+            })
+        },
+    )?;
+    let models = conn
+        .prepare("SELECT model, COUNT(*) FROM iterations WHERE model IS NOT NULL GROUP BY model ORDER BY 2 DESC")?
+        .query_map([], |r| Ok(ModelUse { model: r.get(0)?, iterations: r.get(1)? }))?
+        .collect::<Result<_, _>>()?;
+    let last_change_ms = conn.query_row(
+        "SELECT MAX(t) FROM (SELECT MAX(created_at_ms) AS t FROM programs \
+         UNION ALL SELECT MAX(recorded_at_ms) FROM iterations)",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(RunStats { island_counts, best, best_per_island, outcomes, usage, models, last_change_ms })
+}
