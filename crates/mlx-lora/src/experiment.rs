@@ -195,7 +195,7 @@ fn load_model(experiment: &Experiment) -> Result<(Llama, Tokenizer)> {
     Ok((model, tokenizer))
 }
 
-/// What a sealed training run gets before it trains (see [`crate::runs`]):
+/// What a sealed training run gets before it trains (see `mlx_lora_eval::runs`):
 /// no training examples yet, and no validation split at all.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunSetup {

@@ -21,32 +21,25 @@
 //!   attention in query chunks, evaluation and cache cadence, prefetching,
 //!   quantized base weights), read from JSON and applied by
 //!   [`settings::train_with_settings`];
-//! - [`verify`]: checks of replaceable parts against the reference (forward,
-//!   batching, step) that an evaluator runs before trusting a speed-up;
-//! - [`evaluation`]: what the MLX examples' evaluators share (arguments,
-//!   alternating trials, the loss rule);
-//! - [`runs`]: sealed training runs, driven and measured by the judge, and
-//!   [`device_memory`]: a GPU's memory as the driver reports it;
 //! - [`experiment`]: a whole run (load, data, adapters, training, validation)
 //!   from a preset (`tiny` for CPU tests, `full` for a GPU) with the pluggable
 //!   parts bundled as [`experiment::Hooks`].
+//!
+//! How an evaluator judges a training run (sealed runs, checks of replaced
+//! parts, the loss rule) is the `mlx-lora-eval` crate's.
 //!
 //! Model and data live outside the repository; `scripts/setup-lora-data.sh`
 //! fetches them and [`paths`] finds them.
 
 pub mod config;
 pub mod data;
-pub mod device_memory;
-pub mod evaluation;
 pub mod experiment;
 pub mod lora;
 pub mod model;
 pub mod paths;
-pub mod runs;
 pub mod settings;
 pub mod tokenizer;
 pub mod train;
-pub mod verify;
 pub mod weights;
 
 pub use config::LlamaConfig;

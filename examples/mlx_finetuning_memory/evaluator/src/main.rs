@@ -14,9 +14,9 @@
 mod score;
 mod trial;
 
-use mlx_lora::evaluation::{EvaluatorArgs, Runs, require_model_and_data};
+use mlx_lora_eval::evaluation::{EvaluatorArgs, Runs, require_model_and_data};
 use mlx_lora::experiment::Validator;
-use mlx_lora::runs::{Payloads, judge_trials, readable_by_runs};
+use mlx_lora_eval::runs::{Payloads, judge_trials, readable_by_runs};
 use openevolve_sdk::confine::Reads;
 use openevolve_sdk::{Candidate, EvaluationResult};
 
@@ -43,7 +43,7 @@ fn evaluate(candidate: &Candidate) -> Result<EvaluationResult, String> {
 openevolve_sdk::evaluator!(
     evaluate,
     routines = &[
-        (mlx_lora::runs::PREPARE, trial::prepare_routine),
-        (mlx_lora::runs::TRAIN, trial::train_routine),
+        (mlx_lora_eval::runs::PREPARE, trial::prepare_routine),
+        (mlx_lora_eval::runs::TRAIN, trial::train_routine),
     ]
 );

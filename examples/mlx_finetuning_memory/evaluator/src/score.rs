@@ -14,14 +14,14 @@
 //!   `combined_score` = 0.5 × convergence, below 0.5, with no credit for
 //!   speed or memory.
 
-use mlx_lora::evaluation::{LOSS_TOLERANCE, LossRule, median, memory_growth_note};
+use mlx_lora_eval::evaluation::{LOSS_TOLERANCE, LossRule, median, memory_growth_note};
 use mlx_lora::experiment::Experiment;
 use openevolve_sdk::EvaluationResult;
 
 use crate::trial::TrialReport;
 
 /// One run as the judge measured it, and its adapters' validation loss.
-pub type Trial = mlx_lora::runs::Trial<TrialReport>;
+pub type Trial = mlx_lora_eval::runs::Trial<TrialReport>;
 
 pub struct Measured<'a> {
     pub experiment: &'a Experiment,

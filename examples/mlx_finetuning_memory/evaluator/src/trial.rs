@@ -1,4 +1,4 @@
-//! One training run, sealed (`mlx_lora::runs`): the judge starts a process
+//! One training run, sealed (`mlx_lora_eval::runs`): the judge starts a process
 //! per run, a reference process for the standard settings and step, a
 //! candidate process for the candidate's plan, and drives two routines
 //! there. [`prepare_routine`] loads the model (at the plan's bits), checks
@@ -9,13 +9,13 @@
 use std::cell::RefCell;
 
 use mlx_lora::data::Tokenized;
-use mlx_lora::evaluation::Variant;
+use mlx_lora_eval::evaluation::Variant;
 use mlx_lora::experiment::{Experiment, Prepared, RunSetup};
 use mlx_lora::model::Llama;
-use mlx_lora::runs::{JudgedRun, MemoryMeter, RunProcess, judge_run, train_answer};
+use mlx_lora_eval::runs::{JudgedRun, MemoryMeter, RunProcess, judge_run, train_answer};
 use mlx_lora::settings::{Plan, TrainingSettings, train_with_settings};
 use mlx_lora::train::{TrainConfig, TrainReport};
-use mlx_lora::verify::{self, Tolerances};
+use mlx_lora_eval::verify::{self, Tolerances};
 use openevolve_sdk::confine::Reads;
 use openevolve_sdk::{Candidate, CandidateProcess, Library, ProcessRole};
 use serde::{Deserialize, Serialize};
@@ -61,7 +61,7 @@ pub fn judged_run(
     judged
 }
 
-/// The SDK's process as `mlx_lora::runs` drives it.
+/// The SDK's process as `mlx_lora_eval::runs` drives it.
 struct Sealed(CandidateProcess);
 
 impl RunProcess for Sealed {

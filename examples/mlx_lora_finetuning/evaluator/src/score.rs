@@ -13,14 +13,14 @@
 //!   `combined_score` = 0.5 × convergence, below 0.5, with no credit for
 //!   speed: a candidate outside the rule never outscores one inside it.
 
-use mlx_lora::evaluation::{LOSS_TOLERANCE, LossRule, median, memory_growth_note};
+use mlx_lora_eval::evaluation::{LOSS_TOLERANCE, LossRule, median, memory_growth_note};
 use mlx_lora::experiment::Experiment;
 use openevolve_sdk::EvaluationResult;
 
 use crate::trial::TrialReport;
 
 /// One run as the judge measured it, and its adapters' validation loss.
-pub type Trial = mlx_lora::runs::Trial<TrialReport>;
+pub type Trial = mlx_lora_eval::runs::Trial<TrialReport>;
 
 /// Model FLOPs per token position of one LoRA training step, as a multiple
 /// of the forward's: the forward plus the backward pass's input gradients

@@ -1,4 +1,4 @@
-//! One training run, sealed (`mlx_lora::runs`): the judge starts a process
+//! One training run, sealed (`mlx_lora_eval::runs`): the judge starts a process
 //! per run, a reference process for the baseline's standard parts and a
 //! candidate process for the candidate's, and drives two routines there.
 //! [`prepare_routine`] loads the model, checks the candidate's parts
@@ -8,11 +8,11 @@
 use std::cell::RefCell;
 
 use mlx_lora::data::{Tokenized, epoch_order, make_batches};
-use mlx_lora::evaluation::{EvaluatorArgs, Variant};
+use mlx_lora_eval::evaluation::{EvaluatorArgs, Variant};
 use mlx_lora::experiment::{Experiment, Hooks, Prepared, RunSetup, forward_flops_per_position, train_prepared};
-use mlx_lora::runs::{JudgedRun, MemoryMeter, RunProcess, judge_run, train_answer};
+use mlx_lora_eval::runs::{JudgedRun, MemoryMeter, RunProcess, judge_run, train_answer};
 use mlx_lora::train::{TrainConfig, TrainReport};
-use mlx_lora::verify::{self, Tolerances};
+use mlx_lora_eval::verify::{self, Tolerances};
 use openevolve_sdk::confine::Reads;
 use openevolve_sdk::{Candidate, CandidateProcess, Library, ProcessRole};
 use serde::{Deserialize, Serialize};
@@ -51,7 +51,7 @@ pub fn judged_run(
     judged
 }
 
-/// The SDK's process as `mlx_lora::runs` drives it.
+/// The SDK's process as `mlx_lora_eval::runs` drives it.
 struct Sealed(CandidateProcess);
 
 impl RunProcess for Sealed {
@@ -136,7 +136,7 @@ const WARM_UP_STEPS: usize = 2;
 const CHECKED_STEPS: usize = 3;
 
 /// The candidate's parts against the reference on this run's own model,
-/// over `examples` (see `mlx_lora::verify`).
+/// over `examples` (see `mlx_lora_eval::verify`).
 fn check_parts(hooks: &mut Hooks, prepared: &Prepared, examples: &[Tokenized]) -> Result<(), String> {
     let config = &prepared.config;
     let tol = Tolerances::for_dtype(prepared.model.dtype);

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::train::{MemorySample, memory_growth};
+use mlx_lora::train::{MemorySample, memory_growth};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Variant {
@@ -68,9 +68,9 @@ impl EvaluatorArgs {
 /// Fails early and clearly when the model or the data are missing, saying
 /// where an evaluator's config tells the worker they are.
 pub fn require_model_and_data() -> Result<(), String> {
-    let hint = |e: crate::Error| format!("{e} (config.yaml's evaluator.env says where)");
-    crate::paths::smollm2_gguf().map_err(hint)?;
-    crate::paths::wordnet_dir().map_err(hint)?;
+    let hint = |e: mlx_lora::Error| format!("{e} (config.yaml's evaluator.env says where)");
+    mlx_lora::paths::smollm2_gguf().map_err(hint)?;
+    mlx_lora::paths::wordnet_dir().map_err(hint)?;
     Ok(())
 }
 

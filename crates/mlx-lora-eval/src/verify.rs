@@ -10,11 +10,11 @@
 
 use mlx_rs::{Array, Dtype, random};
 
-use crate::data::{Batch, BatchFn, BatchOptions, Tokenized, make_batches};
-use crate::lora::{LoraForwardFn, adapter_arrays, standard_forward};
-use crate::model::Llama;
-use crate::settings::{Plan, TrainingSettings, first_steps};
-use crate::train::{OptimizerConfig, StandardStep, TrainConfig, TrainStep};
+use mlx_lora::data::{Batch, BatchFn, BatchOptions, Tokenized, make_batches};
+use mlx_lora::lora::{LoraForwardFn, adapter_arrays, standard_forward};
+use mlx_lora::model::Llama;
+use mlx_lora::settings::{Plan, TrainingSettings, first_steps};
+use mlx_lora::train::{OptimizerConfig, StandardStep, TrainConfig, TrainStep};
 
 /// How far a part may be from the reference: relative to the size of what
 /// is compared. Reordered float arithmetic stays far inside them; a

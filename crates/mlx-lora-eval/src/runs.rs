@@ -32,7 +32,7 @@ use serde::de::DeserializeOwned;
 
 use crate::device_memory::DeviceMemory;
 use crate::evaluation::{Runs, Variant, alternate_trials};
-use crate::experiment::Validator;
+use mlx_lora::experiment::Validator;
 
 /// The routine that loads, checks and warms up.
 pub const PREPARE: &str = "prepare";
@@ -92,9 +92,9 @@ impl Payloads {
 /// the candidate library, and the install prefixes of the libraries this
 /// process has mapped, where MLX's headers live. The data splits are not
 /// among them.
-pub fn readable_by_runs(candidate_library: &Path) -> crate::Result<Vec<PathBuf>> {
-    let mut paths = vec![crate::paths::smollm2_gguf()?, candidate_library.to_path_buf()];
-    paths.extend(crate::paths::library_prefixes());
+pub fn readable_by_runs(candidate_library: &Path) -> mlx_lora::Result<Vec<PathBuf>> {
+    let mut paths = vec![mlx_lora::paths::smollm2_gguf()?, candidate_library.to_path_buf()];
+    paths.extend(mlx_lora::paths::library_prefixes());
     Ok(paths)
 }
 
