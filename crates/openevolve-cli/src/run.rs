@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
 use openevolve::Config;
+use openevolve::Problem;
 use openevolve::config::tracing_level;
 use openevolve::controller::{
     Interrupt, RunLayout, RunOptions, RunSummary, StopReason, is_checkpoint, run_evolution,
 };
-use openevolve::Problem;
 use openevolve_eval::{Executor, default_cache_dir};
 use openevolve_llm::local::{DEFAULT_MODEL as DEFAULT_LOCAL_MODEL, LocalSettings, catalog};
 use openevolve_llm::{LlmConfig, ModelConfig};
@@ -130,9 +130,20 @@ fn report(summary: &RunSummary, args: &RunArgs) {
         eprintln!("outcomes:   {}", outcomes.join(", "));
     }
     if let Some(best) = &summary.best {
+        // With noise, the interval the database ranked it by.
+        let interval = match best.fitness_stderr > 0.0 {
+            true => format!(" ± {:.6} (standard error, {} samples)", best.fitness_stderr, best.samples),
+            false => String::new(),
+        };
         eprintln!(
-            "best:       program {} with fitness {:.6} (iteration {})",
+            "best:       program {} with fitness {:.6}{interval} (iteration {})",
             best.id, best.fitness, best.iteration_found
+        );
+    }
+    if summary.confirmations > 0 {
+        eprintln!(
+            "confirmed:  {} extra evaluations of children whose win was within the noise",
+            summary.confirmations
         );
     }
     eprintln!("stored:     {} programs in {} grid cells", summary.programs_stored, summary.cells_occupied);
@@ -206,7 +217,8 @@ pub(crate) fn effective_config(args: &RunArgs) -> Result<Config, Failure> {
     // library decides both (`LlmConfig::resolve_models`, `EvolutionMode`).
     if config.llm.models.iter().any(ModelConfig::is_local) && config.diff_based_evolution.is_none() {
         notes.push(
-            "local model: rewrites of the EVOLVE-BLOCK regions (set `diff_based_evolution: true` for diffs)".into(),
+            "local model: rewrites of the EVOLVE-BLOCK regions (set `diff_based_evolution: true` for diffs)"
+                .into(),
         );
     }
     if !args.quiet {

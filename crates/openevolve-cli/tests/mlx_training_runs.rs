@@ -75,11 +75,16 @@ fn evolve(example: &TrainingExample, tmp: &Path, extra_config: &str, answers: &[
     let outcomes: Vec<&str> = rows.iter().map(|(_, o, _)| o.as_str()).collect();
     assert_eq!(outcomes, ["initial", "improved", "build_failed"], "{}: {rows:?}", example.0);
     let reason = rows[2].2.as_deref().unwrap_or_default();
-    assert!(reason.contains("error"), "{}: the build failure keeps the compiler's words: {reason}", example.0);
+    assert!(
+        reason.contains("error"),
+        "{}: the build failure keeps the compiler's words: {reason}",
+        example.0
+    );
 
-    let fitness: Vec<(i64, f64)> = query(&db, "SELECT iteration_found, fitness FROM programs ORDER BY id", |r| {
-        Ok((r.get(0)?, r.get(1)?))
-    });
+    let fitness: Vec<(i64, f64)> =
+        query(&db, "SELECT iteration_found, fitness FROM programs ORDER BY id", |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        });
     let initial = fitness.iter().find(|(it, _)| *it == 0).expect("the initial program").1;
     let best = read_json(&output.join("best/best_program_info.json"));
     assert_eq!(best["iteration_found"], 1, "{}: {best}", example.0);
@@ -97,13 +102,16 @@ fn both_training_examples_evolve_a_known_good_change_and_record_a_broken_one() {
     let sparse = std::fs::read_to_string(lora.dir().join("candidates/sparse_logits.rs")).unwrap();
     let (from, to) = (&region_bodies(&initial)[1], &region_bodies(&sparse)[1]);
     assert_ne!(from, to, "the reference candidate changes the loss region");
-    let good = format!("Logits only where they count.\n<<<<<<< SEARCH\n{from}\n=======\n{to}\n>>>>>>> REPLACE\n");
+    let good =
+        format!("Logits only where they count.\n<<<<<<< SEARCH\n{from}\n=======\n{to}\n>>>>>>> REPLACE\n");
     let cadence = "pub fn eval_every() -> usize {\n    1\n}";
     assert!(initial.contains(cadence) && sparse.contains(cadence), "eval_every changed: update this test");
-    let broken = format!("<<<<<<< SEARCH\n{cadence}\n=======\n{}\n>>>>>>> REPLACE\n", cadence.replace("1\n", "1.5\n"));
+    let broken =
+        format!("<<<<<<< SEARCH\n{cadence}\n=======\n{}\n>>>>>>> REPLACE\n", cadence.replace("1\n", "1.5\n"));
     let tmp = tempfile::tempdir().unwrap();
     let db = evolve(&lora, tmp.path(), "", &[&good, &broken]);
-    let code: String = query(&db, "SELECT code FROM programs WHERE iteration_found = 1", |r| r.get(0)).remove(0);
+    let code: String =
+        query(&db, "SELECT code FROM programs WHERE iteration_found = 1", |r| r.get(0)).remove(0);
     assert!(code.contains("take_axis(&rows, 0)"), "the stored child is the sparse variant");
 
     // Memory: the lean settings and step, as rewritten regions; then
@@ -122,6 +130,7 @@ fn both_training_examples_evolve_a_known_good_change_and_record_a_broken_one() {
     let broken = as_regions(region_bodies(&initial.replace(micro, "micro_batch_examples: \"two\",")));
     let tmp = tempfile::tempdir().unwrap();
     let db = evolve(&memory, tmp.path(), "diff_based_evolution: false\n", &[&good, &broken]);
-    let code: String = query(&db, "SELECT code FROM programs WHERE iteration_found = 1", |r| r.get(0)).remove(0);
+    let code: String =
+        query(&db, "SELECT code FROM programs WHERE iteration_found = 1", |r| r.get(0)).remove(0);
     assert!(code.contains("pack_len: Some(128)"), "the stored child has the lean settings");
 }

@@ -48,6 +48,11 @@ pub struct DatabaseConfig {
     pub artifact_size_threshold: usize,
     /// Folder for large artifacts; `None` puts them beside the database file.
     pub artifacts_base_path: Option<String>,
+    /// How many standard errors a program must beat another by to take its
+    /// cell or its place as the best, where the evaluator reports noise
+    /// (`<metric>_stderr`, or `evaluator.repeats`). Programs rank by their
+    /// fitness less this many standard errors; without noise, by fitness.
+    pub noise_z: f64,
 }
 
 impl Default for DatabaseConfig {
@@ -70,6 +75,7 @@ impl Default for DatabaseConfig {
             random_seed: None,
             artifact_size_threshold: 32 * 1024,
             artifacts_base_path: None,
+            noise_z: 2.0,
         }
     }
 }
@@ -125,6 +131,11 @@ impl DatabaseConfig {
             ),
         );
         check(self.num_islands >= 1, "num_islands", "must be at least 1, got 0".into());
+        check(
+            self.noise_z.is_finite() && self.noise_z >= 0.0,
+            "noise_z",
+            format!("must be a number of standard errors, 0 or more, got {}", self.noise_z),
+        );
         check(self.population_size >= 1, "population_size", "must be at least 1, got 0".into());
         check(self.archive_size >= 1, "archive_size", "must be at least 1, got 0".into());
         check(

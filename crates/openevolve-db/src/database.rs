@@ -9,7 +9,7 @@ use rusqlite::Connection;
 use serde_json::json;
 
 use crate::features::{FeatureSpace, fnv1a, jaccard_distance, token_shingles};
-use crate::fitness::{fitness, strictly_fitter};
+use crate::fitness::{fitness_with_stderr, ranking_fitness, strictly_fitter};
 use crate::index::Index;
 use crate::rng::DeterministicRng;
 use crate::store::{self, ProgramRow};
@@ -109,7 +109,7 @@ impl ProgramDatabase {
             Some(dir) => PathBuf::from(dir),
             None => crate::snapshot::default_artifacts_dir(path),
         };
-        let index = load_index(&conn, config.num_islands)?;
+        let index = load_index(&conn, config)?;
         Ok(Self {
             conn,
             config: config.clone(),
@@ -149,10 +149,11 @@ impl ProgramDatabase {
             self.check_island(program.island)?;
             vec![program.island]
         };
-        let fit = fitness(&program.metrics, &self.config.feature_dimensions);
+        let (mean, stderr) = fitness_with_stderr(&program.metrics, &self.config.feature_dimensions);
+        let fit = ranking_fitness(mean, stderr, self.config.noise_z);
         let diversity = if self.space.uses_diversity() { Some(self.diversity(&program.code)?) } else { None };
         let features =
-            self.space.values(&program.code, &program.metrics, fit, || diversity.unwrap_or(0.0))?;
+            self.space.values(&program.code, &program.metrics, mean, || diversity.unwrap_or(0.0))?;
         let widened = self.space.widen(&features);
         let cell_key = self.space.cell_key(&self.space.bins_of(&features));
         let code_hash = crate::identity::code_key(&program.code);
@@ -179,7 +180,9 @@ impl ProgramDatabase {
                     generation: program.generation,
                     iteration_found: program.iteration_found,
                     metrics: &program.metrics,
-                    fitness: fit,
+                    fitness: mean,
+                    fitness_stderr: stderr,
+                    samples: program.samples.max(1),
                     features: &features,
                     cell_key,
                     model: program.model.as_deref(),
@@ -234,7 +237,7 @@ impl ProgramDatabase {
     /// rebuild it from the file, which is the truth.
     pub(crate) fn recover_after_failed_write(&mut self, written: &[PathBuf]) -> Result<(), DbError> {
         remove_files(written);
-        self.index = load_index(&self.conn, self.config.num_islands)?;
+        self.index = load_index(&self.conn, &self.config)?;
         crate::grid::load_ranges(&self.conn, &mut self.space)?;
         self.island_generations = match store::meta(&self.conn, META_ISLAND_GENERATIONS)? {
             Some(v) => serde_json::from_value(v).unwrap_or_default(),
@@ -247,7 +250,7 @@ impl ProgramDatabase {
 
     /// Mean token-bigram Jaccard distance to the `diversity_reference_size`
     /// fittest programs (0 while there are none).
-    fn diversity(&mut self, code: &str) -> Result<f64, DbError> {
+    pub(crate) fn diversity(&mut self, code: &str) -> Result<f64, DbError> {
         let reference: Vec<ProgramId> = self
             .index
             .ranking
@@ -299,7 +302,6 @@ impl ProgramDatabase {
     pub fn rng_position(&self) -> u128 {
         self.rng.word_pos()
     }
-
 }
 
 /// Writes the stream position inside `tx`, the transaction of a write: the
@@ -385,20 +387,23 @@ pub(crate) fn remove_files(paths: &[PathBuf]) {
 }
 
 /// Rebuilds the in-memory index from the file.
-fn load_index(conn: &Connection, num_islands: usize) -> Result<Index, DbError> {
-    let mut index = Index::new(num_islands);
-    let mut stmt = conn.prepare("SELECT id, island, cell_key, fitness FROM programs ORDER BY id")?;
+fn load_index(conn: &Connection, config: &DatabaseConfig) -> Result<Index, DbError> {
+    let mut index = Index::new(config.num_islands);
+    let mut stmt =
+        conn.prepare("SELECT id, island, cell_key, fitness, fitness_stderr FROM programs ORDER BY id")?;
     let rows = stmt.query_map([], |row| {
         Ok((
             row.get::<_, i64>(0)?,
             row.get::<_, i64>(1)?,
             row.get::<_, i64>(2)?,
             row.get::<_, Option<f64>>(3)?,
+            row.get::<_, f64>(4)?,
         ))
     })?;
     for row in rows {
-        let (id, island, cell_key, fit) = row?;
-        index.add(id, island as usize, cell_key as u64, fit.unwrap_or(f64::NAN));
+        let (id, island, cell_key, fit, stderr) = row?;
+        let fit = ranking_fitness(fit.unwrap_or(f64::NAN), stderr, config.noise_z);
+        index.add(id, island as usize, cell_key as u64, fit);
     }
     let cells: Vec<ProgramId> = conn
         .prepare("SELECT program_id FROM cells ORDER BY program_id")?

@@ -1,26 +1,30 @@
-//! The one fitness function, and the order of programs it induces.
+//! Fitness as the database uses it (the SDK's one rule), and the order of
+//! programs it induces.
 
 use std::cmp::Ordering;
 
 use crate::{Metrics, ProgramId};
 
-/// Fitness of a program: `combined_score` when present, else the mean of the
-/// other metrics that are not feature dimensions. NaN means "no score": no
-/// metrics to average, or a NaN score; such programs rank last.
+/// Fitness of a program: [`openevolve_sdk::fitness`], the one rule, with
+/// the grid's feature dimensions left out of the mean; NaN means "no score"
+/// (nothing to average, or a NaN score), and such programs rank last.
 pub fn fitness(metrics: &Metrics, feature_dimensions: &[String]) -> f64 {
-    if let Some(score) = metrics.get("combined_score") {
-        return *score;
+    openevolve_sdk::fitness(metrics, feature_dimensions).unwrap_or(f64::NAN)
+}
+
+/// [`fitness`] and its standard error (0 without noise).
+pub(crate) fn fitness_with_stderr(metrics: &Metrics, feature_dimensions: &[String]) -> (f64, f64) {
+    match openevolve_sdk::fitness_with_stderr(metrics, feature_dimensions) {
+        Some(f) => (f.value, f.stderr),
+        None => (f64::NAN, 0.0),
     }
-    let mut sum = 0.0;
-    let mut count = 0usize;
-    for (name, value) in metrics {
-        if feature_dimensions.iter().any(|d| d == name) {
-            continue;
-        }
-        sum += value;
-        count += 1;
-    }
-    if count == 0 { f64::NAN } else { sum / count as f64 }
+}
+
+/// What the database ranks a program by: its fitness less `noise_z`
+/// standard errors, so that a program takes a cell or the lead only by more
+/// than the noise; without noise, its fitness. NaN stays NaN (no score).
+pub(crate) fn ranking_fitness(fitness: f64, stderr: f64, noise_z: f64) -> f64 {
+    if stderr > 0.0 { fitness - noise_z * stderr } else { fitness }
 }
 
 /// `a` is strictly fitter than `b`: NaN is never fitter, and any number is

@@ -41,6 +41,7 @@ mod identity;
 mod index;
 mod iterations;
 mod migration;
+mod noise;
 mod queries;
 pub mod read;
 mod rng;

@@ -49,6 +49,11 @@ impl ProgramDatabase {
                     report.skipped_duplicates += 1;
                     continue;
                 }
+                let rank = crate::fitness::ranking_fitness(
+                    source.fitness,
+                    source.fitness_stderr,
+                    self.config.noise_z,
+                );
                 let cell_key = self.space.cell_key(&source.cell);
                 let row = ProgramRow {
                     code: &source.code,
@@ -60,6 +65,8 @@ impl ProgramDatabase {
                     iteration_found: source.iteration_found,
                     metrics: &source.metrics,
                     fitness: source.fitness,
+                    fitness_stderr: source.fitness_stderr,
+                    samples: source.samples,
                     features: &source.features,
                     cell_key,
                     model: source.model.as_deref(),
@@ -70,7 +77,7 @@ impl ProgramDatabase {
                 };
                 let id = store::insert_program(&tx, &row)?;
                 store::copy_artifacts(&tx, source_id, id)?;
-                place(&tx, &mut self.index, id, target, cell_key, source.fitness)?;
+                place(&tx, &mut self.index, id, target, cell_key, rank)?;
                 report.migrants.push((source_id, id));
             }
             store::set_meta(&tx, META_LAST_MIGRATION, &json!(newest))?;

@@ -91,6 +91,12 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE programs ADD COLUMN behaviour TEXT;
     CREATE INDEX programs_behaviour ON programs (behaviour) WHERE behaviour IS NOT NULL;
     "#,
+    // 5 -> 6: noisy scores: a program's fitness is the mean of `samples`
+    // evaluations, with its standard error (0 where no noise is declared).
+    r#"
+    ALTER TABLE programs ADD COLUMN fitness_stderr REAL NOT NULL DEFAULT 0;
+    ALTER TABLE programs ADD COLUMN samples INTEGER NOT NULL DEFAULT 1;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -16,7 +16,7 @@ pub(crate) const PROGRAM_COLUMNS: &str = "id, code, code_hash, language, parent_
     COALESCE(prompt, (SELECT p.prompt FROM log.prompts p WHERE p.program_id = programs.id), \
     (SELECT e.exchange FROM log.exchanges e WHERE e.iteration = programs.iteration_found \
      AND programs.iteration_found > 0)), \
-    migrated_from, created_at_ms";
+    migrated_from, created_at_ms, fitness_stderr, samples";
 
 /// A program row to write; `id` and the timestamp are assigned on insert.
 pub(crate) struct ProgramRow<'a> {
@@ -29,6 +29,8 @@ pub(crate) struct ProgramRow<'a> {
     pub iteration_found: u64,
     pub metrics: &'a Metrics,
     pub fitness: f64,
+    pub fitness_stderr: f64,
+    pub samples: u32,
     pub features: &'a [f64],
     pub cell_key: u64,
     pub model: Option<&'a str>,
@@ -57,8 +59,8 @@ pub(crate) fn insert_program(conn: &Connection, row: &ProgramRow) -> Result<Prog
     conn.prepare_cached(
         "INSERT INTO programs (code, code_hash, language, parent_id, island, generation, \
          iteration_found, metrics, fitness, features, cell_key, model, mutation, prompt, \
-         migrated_from, created_at_ms, behaviour) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+         migrated_from, created_at_ms, behaviour, fitness_stderr, samples) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
     )?
     .execute(params![
         row.code,
@@ -78,6 +80,8 @@ pub(crate) fn insert_program(conn: &Connection, row: &ProgramRow) -> Result<Prog
         row.migrated_from,
         now_ms(),
         row.behaviour,
+        row.fitness_stderr,
+        row.samples,
     ])?;
     let id = conn.last_insert_rowid();
     if let Some(prompt) = row.prompt {
@@ -120,6 +124,8 @@ pub(crate) fn read_program(row: &Row, space: &crate::features::FeatureSpace) -> 
         prompt: row.get(14)?,
         migrated_from: row.get(15)?,
         created_at_ms: row.get(16)?,
+        fitness_stderr: row.get(17)?,
+        samples: row.get(18)?,
     })
 }
 

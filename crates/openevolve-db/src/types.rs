@@ -169,6 +169,8 @@ pub struct NewProgram {
     /// The evaluator's behaviour fingerprint, where it offers one: a later
     /// child with the same one is a duplicate of this program.
     pub behaviour: Option<String>,
+    /// Evaluations whose mean the metrics are (1 unless repeated).
+    pub samples: u32,
 }
 
 /// A stored program, without its artifacts (see `ProgramDatabase::artifacts`).
@@ -185,7 +187,12 @@ pub struct Program {
     pub iteration_found: u64,
     pub metrics: Metrics,
     /// `fitness(metrics, feature_dimensions)`; NaN when it has no score.
+    /// With noise declared, the mean of its samples.
     pub fitness: f64,
+    /// The standard error of `fitness` (0 without noise).
+    pub fitness_stderr: f64,
+    /// Evaluations `fitness` is the mean of.
+    pub samples: u32,
     /// Raw value of each feature dimension, in config order.
     pub features: Vec<f64>,
     /// Bin of each feature dimension: the program's MAP-Elites cell.

@@ -183,9 +183,8 @@ fn the_seed_is_drawn_once_and_samples_after_the_last_write_are_drawn_again_after
     let path = dir.path().join("run.db");
     let mut unseeded = small_config(1, 100, 5);
     unseeded.random_seed = None;
-    let sample = |db: &mut ProgramDatabase| -> Vec<i64> {
-        (0..12).map(|_| db.sample_parent(0).unwrap().id).collect()
-    };
+    let sample =
+        |db: &mut ProgramDatabase| -> Vec<i64> { (0..12).map(|_| db.sample_parent(0).unwrap().id).collect() };
     let (seed, after_write, at_reopen) = {
         let mut db = ProgramDatabase::open(&path, &unseeded).unwrap();
         db.insert(initial("init", 0.0)).unwrap();
@@ -369,7 +368,11 @@ fn a_database_of_the_previous_schema_finds_whitespace_variants_once_migrated() {
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute("UPDATE programs SET code_hash = ?1", [&raw_key]).unwrap();
     // Nor had it the columns of later versions.
-    conn.execute_batch("DROP INDEX programs_behaviour; ALTER TABLE programs DROP COLUMN behaviour;").unwrap();
+    conn.execute_batch(
+        "DROP INDEX programs_behaviour; ALTER TABLE programs DROP COLUMN behaviour; \
+         ALTER TABLE programs DROP COLUMN fitness_stderr; ALTER TABLE programs DROP COLUMN samples;",
+    )
+    .unwrap();
     conn.pragma_update(None, "user_version", 3).unwrap();
     drop(conn);
     let db = ProgramDatabase::open(&path, &config).unwrap();

@@ -35,6 +35,7 @@ fn child(code: &str, island: usize, score: f64, big_artifact: bool) -> NewProgra
         mutation: Mutation::Diff,
         prompt: None,
         behaviour: None,
+        samples: 1,
     }
 }
 

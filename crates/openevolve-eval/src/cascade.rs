@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use crate::classify::StageReport;
 use crate::diagnostics::head;
-use crate::evaluation::score_of;
 use crate::worker::{WorkerLimits, WorkerRun};
 use crate::{Evaluation, EvaluatorConfig, Failure, FailureReason};
 
@@ -88,7 +87,7 @@ where
                 break;
             }
         }
-        let below = match (config.cascade_thresholds.get(i), score_of(&evaluation.metrics)) {
+        let below = match (config.cascade_thresholds.get(i), evaluation.score(&config.fitness_excludes)) {
             (Some(threshold), Some(score)) => score < *threshold,
             (Some(_), None) => true,
             (None, _) => false,

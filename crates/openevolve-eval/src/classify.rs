@@ -48,7 +48,9 @@ pub(crate) fn parse_result(json: &str) -> Result<StageReport, Failure> {
         StageOutcome::CandidateFailed(failure) => {
             Err(Failure { reason: reason_of(failure.kind), message: failure.message })
         }
-        StageOutcome::EvaluatorError(message) => Err(Failure { reason: FailureReason::EvaluatorError, message }),
+        StageOutcome::EvaluatorError(message) => {
+            Err(Failure { reason: FailureReason::EvaluatorError, message })
+        }
         StageOutcome::CandidateRejected(message) => {
             let reason = if message.starts_with("ABI mismatch") {
                 FailureReason::AbiMismatch

@@ -18,6 +18,23 @@ pub struct EvaluatorConfig {
     /// Run cheap stages first and stop children below `cascade_thresholds`.
     pub cascade_evaluation: bool,
     pub cascade_thresholds: Vec<f64>,
+    /// Metrics left out of the score the thresholds are compared with: the
+    /// database's feature dimensions, set by the run's config
+    /// (`Config::resolve`), so that a cascade grades as the database does.
+    /// Not a key of the file (a Slurm job's spec carries it on its own).
+    #[serde(skip)]
+    pub fitness_excludes: Vec<String>,
+    /// Evaluations of every program, averaged: the spread of the samples
+    /// gives each metric a standard error, so noisy scores are compared by
+    /// more than the noise (`database.noise_z`). 1 evaluates once.
+    pub repeats: u32,
+    /// Most extra evaluations of one child whose score beats its cell's
+    /// incumbent or the best program by less than the noise, before it is
+    /// stored. 0 never evaluates again.
+    pub max_confirmations: u32,
+    /// Share of the iterations that may spend an extra evaluation on such a
+    /// confirmation: 0.25 allows one for every four iterations.
+    pub confirmation_budget: f64,
     /// Evaluations running at once.
     pub parallel_evaluations: usize,
     /// Ask `llm.evaluator_models` to review each program.
@@ -132,6 +149,10 @@ impl Default for EvaluatorConfig {
             memory_limit_mb: None,
             cascade_evaluation: true,
             cascade_thresholds: vec![0.5, 0.75, 0.9],
+            fitness_excludes: Vec::new(),
+            repeats: 1,
+            max_confirmations: 2,
+            confirmation_budget: 0.5,
             parallel_evaluations: 1,
             use_llm_feedback: false,
             llm_feedback_weight: 0.1,
@@ -185,6 +206,15 @@ impl EvaluatorConfig {
         let mut p = |key: &str, msg: String| problems.push((key.to_string(), msg));
         if !(self.timeout.is_finite() && self.timeout > 0.0) {
             p("timeout", format!("must be a positive number of seconds, got {}", self.timeout));
+        }
+        if self.repeats == 0 {
+            p("repeats", "must be at least 1 (one evaluation per program), got 0".into());
+        }
+        if !(0.0..=1.0).contains(&self.confirmation_budget) {
+            p(
+                "confirmation_budget",
+                format!("must be a share between 0 and 1, got {}", self.confirmation_budget),
+            );
         }
         if self.parallel_evaluations == 0 {
             p("parallel_evaluations", "must be at least 1, got 0".into());

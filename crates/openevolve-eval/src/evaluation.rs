@@ -134,17 +134,90 @@ impl Evaluation {
         Self { failure: Some(Failure { reason, message: message.into() }), ..Self::default() }
     }
 
-    /// `combined_score` if reported, else the mean of the finite metrics
-    /// (OpenEvolve's rule), used for cascade thresholds.
-    pub fn score(&self) -> Option<f64> {
-        score_of(&self.metrics)
+    /// The SDK's fitness of the metrics, with `excluded` (the grid's
+    /// feature dimensions) left out of the mean.
+    pub fn score(&self, excluded: &[String]) -> Option<f64> {
+        openevolve_sdk::fitness(&self.metrics, excluded)
     }
 }
 
-pub(crate) fn score_of(metrics: &BTreeMap<String, f64>) -> Option<f64> {
-    if let Some(s) = metrics.get("combined_score") {
-        return Some(*s);
+/// One evaluation standing for several of the same program: each metric is
+/// the mean of the samples, with its standard error as `<metric>_stderr`:
+/// from the evaluator's own standard errors where it gave them (the root of
+/// their summed squares over the number of samples), else from the spread
+/// of the samples, when there are two or more. Artifacts, behaviour and
+/// stage come from the first sample; times add up. The samples must all
+/// have succeeded; a single one is returned as it is.
+pub fn merge_samples(samples: &[Evaluation]) -> Evaluation {
+    let [first, rest @ ..] = samples else { return Evaluation::default() };
+    if rest.is_empty() {
+        return first.clone();
     }
-    let finite: Vec<f64> = metrics.values().copied().filter(|v| v.is_finite()).collect();
-    (!finite.is_empty()).then(|| finite.iter().sum::<f64>() / finite.len() as f64)
+    let n = samples.len() as f64;
+    let suffix = openevolve_sdk::STDERR_SUFFIX;
+    let mut merged = Evaluation { metrics: BTreeMap::new(), ..first.clone() };
+    for name in first.metrics.keys().filter(|k| !k.ends_with(suffix)) {
+        let values: Vec<f64> = samples.iter().filter_map(|s| s.metrics.get(name).copied()).collect();
+        if values.len() != samples.len() {
+            continue;
+        }
+        let mean = values.iter().sum::<f64>() / n;
+        let declared: Vec<f64> =
+            samples.iter().filter_map(|s| s.metrics.get(&format!("{name}{suffix}")).copied()).collect();
+        let stderr = if declared.len() == samples.len() {
+            declared.iter().map(|e| e * e).sum::<f64>().sqrt() / n
+        } else {
+            let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+            (variance / n).sqrt()
+        };
+        merged.metrics.insert(name.clone(), mean);
+        if stderr > 0.0 {
+            merged.metrics.insert(format!("{name}{suffix}"), stderr);
+        }
+    }
+    for sample in rest {
+        merged.timings.build = add(merged.timings.build, sample.timings.build);
+        merged.timings.evaluate += sample.timings.evaluate;
+    }
+    merged
+}
+
+fn add(a: Option<std::time::Duration>, b: Option<std::time::Duration>) -> Option<std::time::Duration> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a + b),
+        (a, b) => a.or(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(pairs: &[(&str, f64)]) -> Evaluation {
+        Evaluation {
+            metrics: pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            ..Evaluation::default()
+        }
+    }
+
+    #[test]
+    fn merged_samples_are_means_with_standard_errors() {
+        // From the spread: 1 and 3 have a sample deviation of sqrt 2, so a
+        // standard error of sqrt 2 / sqrt 2 = 1.
+        let merged = merge_samples(&[sample(&[("speed", 1.0)]), sample(&[("speed", 3.0)])]);
+        assert_eq!(merged.metrics["speed"], 2.0);
+        assert!((merged.metrics["speed_stderr"] - 1.0).abs() < 1e-12);
+        // Declared by the evaluator: sqrt(0.3^2 + 0.4^2) / 2 = 0.25.
+        let merged = merge_samples(&[
+            sample(&[("speed", 1.0), ("speed_stderr", 0.3)]),
+            sample(&[("speed", 2.0), ("speed_stderr", 0.4)]),
+        ]);
+        assert_eq!(merged.metrics["speed"], 1.5);
+        assert!((merged.metrics["speed_stderr"] - 0.25).abs() < 1e-12);
+        // Identical samples: no spread, no standard error.
+        let merged = merge_samples(&[sample(&[("speed", 2.0)]), sample(&[("speed", 2.0)])]);
+        assert!(!merged.metrics.contains_key("speed_stderr"));
+        let one = sample(&[("speed", 4.0)]);
+        assert_eq!(merge_samples(std::slice::from_ref(&one)), one);
+    }
 }

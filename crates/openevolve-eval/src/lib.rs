@@ -31,8 +31,8 @@ mod evaluation;
 mod executor;
 mod host;
 mod inprocess;
-mod problem;
 pub mod manifest;
+mod problem;
 pub mod sdk_source;
 pub mod slurm;
 pub mod toolchain;
@@ -46,9 +46,13 @@ pub use compile::{BuildFailure, BuiltCandidate, Compiler, Output};
 pub use config::{EvaluatorConfig, ExecutorKind, SlurmConfig};
 pub use deps::DepSet;
 pub use error::PrepareError;
-pub use evaluation::{Behaviour, Evaluation, Failure, FailureReason, KnownBehaviour, Timings, nothing_known};
+pub use evaluation::{
+    Behaviour, Evaluation, Failure, FailureReason, KnownBehaviour, Timings, merge_samples, nothing_known,
+};
 pub use executor::{BoxFuture, Executor};
 pub use host::EvaluatorHost;
-pub use problem::{CANDIDATE_MANIFEST, ExecutorError, ProblemError, ProblemFiles, default_cache_dir, prepare_executor};
+pub use problem::{
+    CANDIDATE_MANIFEST, ExecutorError, ProblemError, ProblemFiles, default_cache_dir, prepare_executor,
+};
 pub use slurm::SlurmExecutor;
 pub use toolchain::Toolchain;

@@ -33,9 +33,7 @@ pub struct ProblemFiles {
 /// A problem's files are missing or not what they should be.
 #[derive(Debug, thiserror::Error)]
 pub enum ProblemError {
-    #[error(
-        "evaluator {0}: an evaluator crate folder needs Cargo.toml and src/main.rs"
-    )]
+    #[error("evaluator {0}: an evaluator crate folder needs Cargo.toml and src/main.rs")]
     IncompleteEvaluatorCrate(PathBuf),
     #[error("evaluator {0}: expected a Rust file such as evaluator.rs, or an evaluator crate folder")]
     NotAnEvaluator(PathBuf),

@@ -19,8 +19,8 @@ mod usage;
 
 pub use client::{ApiKey, OpenAiCompatibleModel, chat_completions_url, http_client, is_reasoning_model};
 pub use config::{
-    LOCAL_MAX_TOKENS, LOCAL_MIN_TIMEOUT_S, LOCAL_PREFIX, LlmConfig, ModelConfig, ModelSelection, PROVIDER_LOCAL,
-    PROVIDER_OPENAI,
+    LOCAL_MAX_TOKENS, LOCAL_MIN_TIMEOUT_S, LOCAL_PREFIX, LlmConfig, ModelConfig, ModelSelection,
+    PROVIDER_LOCAL, PROVIDER_OPENAI,
 };
 pub use ensemble::{Completion, EnsembleMember, LlmEnsemble, Llms};
 pub use error::LlmError;

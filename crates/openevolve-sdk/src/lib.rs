@@ -73,7 +73,9 @@ pub use failure::{CandidateFailure, FailureKind, classify_death};
 pub use judge::{Candidate, ProcessRole};
 pub use measure::Paused;
 pub use process::{CandidateProcess, ProcessEnd};
-pub use result::{EvaluationResult, IntoEvaluation, StageOutcome};
+pub use result::{
+    EvaluationResult, Fitness, IntoEvaluation, STDERR_SUFFIX, StageOutcome, fitness, fitness_with_stderr,
+};
 pub use serve::{NO_CANDIDATE, RoutineFn, Routines};
 pub use sys::Exit;
 pub use wire::{Wire, WireFn};

@@ -22,11 +22,66 @@ impl EvaluationResult {
         self
     }
 
+    /// Adds (or replaces) a noisy metric: its value and the standard error
+    /// of that value (for a mean over trials, their spread over the root
+    /// of their number). A run then lets a program displace another only
+    /// by more than the noise, and evaluates a close newcomer again before
+    /// it does (`evaluator.max_confirmations`).
+    pub fn metric_with_stderr(self, name: impl Into<String>, value: f64, stderr: f64) -> Self {
+        let name = name.into();
+        let stderr_name = format!("{name}{STDERR_SUFFIX}");
+        self.metric(name, value).metric(stderr_name, stderr)
+    }
+
     /// Adds (or replaces) an artifact; builder style.
     pub fn artifact(mut self, name: impl Into<String>, text: impl Into<String>) -> Self {
         self.artifacts.insert(name.into(), text.into());
         self
     }
+}
+
+/// Suffix of a metric that gives another metric's standard error:
+/// `speed_stderr` is the standard error of `speed`. Such metrics are not
+/// graded themselves.
+pub const STDERR_SUFFIX: &str = "_stderr";
+
+/// A fitness and its standard error (0 where no metric declares noise).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fitness {
+    pub value: f64,
+    pub stderr: f64,
+}
+
+/// The one fitness rule: `combined_score` when reported, else the mean of
+/// the finite metrics other than `excluded` (the grid's feature dimensions,
+/// which place a program rather than grade it) and the standard errors;
+/// `None` when nothing is left to average. The database ranks programs by it
+/// and cascades compare it with their thresholds.
+pub fn fitness(metrics: &BTreeMap<String, f64>, excluded: &[String]) -> Option<f64> {
+    fitness_with_stderr(metrics, excluded).map(|f| f.value)
+}
+
+/// [`fitness`] with its standard error, from the `_stderr` metrics of the
+/// metrics it is made of (of a mean of n metrics: the root of the summed
+/// squares over n).
+pub fn fitness_with_stderr(metrics: &BTreeMap<String, f64>, excluded: &[String]) -> Option<Fitness> {
+    let stderr_of = |name: &str| {
+        metrics
+            .get(&format!("{name}{STDERR_SUFFIX}"))
+            .copied()
+            .filter(|e| e.is_finite() && *e > 0.0)
+            .unwrap_or(0.0)
+    };
+    if let Some(score) = metrics.get("combined_score") {
+        return Some(Fitness { value: *score, stderr: stderr_of("combined_score") });
+    }
+    let graded = metrics
+        .iter()
+        .filter(|(name, v)| v.is_finite() && !excluded.contains(name) && !name.ends_with(STDERR_SUFFIX));
+    let (sum, squares, count) = graded.fold((0.0, 0.0, 0usize), |(sum, squares, count), (name, v)| {
+        (sum + v, squares + stderr_of(name).powi(2), count + 1)
+    });
+    (count > 0).then(|| Fitness { value: sum / count as f64, stderr: squares.sqrt() / count as f64 })
 }
 
 /// How one evaluator stage ended, as reported to the host.
@@ -70,5 +125,34 @@ impl<E: Display + 'static> IntoEvaluation for Result<EvaluationResult, E> {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fitness_is_the_combined_score_else_the_mean_of_graded_finite_metrics() {
+        let metrics = |pairs: &[(&str, f64)]| -> BTreeMap<String, f64> {
+            pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+        };
+        let excluded = ["complexity".to_string()];
+        assert_eq!(fitness(&metrics(&[("combined_score", 0.25), ("speed", 9.0)]), &excluded), Some(0.25));
+        // The feature dimension places the program; it does not grade it.
+        assert_eq!(
+            fitness(&metrics(&[("speed", 0.5), ("memory", 1.0), ("complexity", 300.0)]), &excluded),
+            Some(0.75)
+        );
+        assert_eq!(fitness(&metrics(&[("speed", 0.5), ("broken", f64::NAN)]), &excluded), Some(0.5));
+        assert_eq!(fitness(&metrics(&[("complexity", 3.0)]), &excluded), None);
+        // Standard errors are not graded; they make the fitness's own.
+        let noisy =
+            metrics(&[("speed", 0.5), ("speed_stderr", 0.3), ("memory", 1.0), ("memory_stderr", 0.4)]);
+        assert_eq!(fitness_with_stderr(&noisy, &excluded), Some(Fitness { value: 0.75, stderr: 0.25 }));
+        let scored =
+            EvaluationResult::new().metric_with_stderr("combined_score", 0.8, 0.05).metric("speed", 3.0);
+        assert_eq!(fitness_with_stderr(&scored.metrics, &[]), Some(Fitness { value: 0.8, stderr: 0.05 }));
+        assert_eq!(fitness(&BTreeMap::new(), &[]), None);
     }
 }

@@ -107,8 +107,7 @@ pub fn run_stage(stages: &Stages, candidate: &Candidate, stage: u32) -> StageOut
     }
 }
 
-const USAGE: &str =
-    "usage: <evaluator> describe | judge <candidate.so> <stage 0-4> <limits> [args-json] | serve <candidate.so | ->";
+const USAGE: &str = "usage: <evaluator> describe | judge <candidate.so> <stage 0-4> <limits> [args-json] | serve <candidate.so | ->";
 
 fn usage() -> ! {
     eprintln!("{USAGE}");

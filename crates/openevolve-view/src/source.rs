@@ -57,8 +57,11 @@ pub struct GridSpace {
 
 impl GridSpace {
     fn new(shape: GridShape) -> Self {
-        let dimensions =
-            shape.dimensions.iter().map(|d| Dimension { name: d.name.clone(), bins: d.bins, range: None }).collect();
+        let dimensions = shape
+            .dimensions
+            .iter()
+            .map(|d| Dimension { name: d.name.clone(), bins: d.bins, range: None })
+            .collect();
         Self { shape, dimensions }
     }
 

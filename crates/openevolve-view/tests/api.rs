@@ -127,6 +127,7 @@ fn child(code: String, parent: i64, iteration: u64, artifacts: BTreeMap<String, 
         mutation: Mutation::Diff,
         prompt: Some("Make it faster.".into()),
         behaviour: None,
+        samples: 1,
     }
 }
 

@@ -12,5 +12,5 @@ pub mod prompt;
 pub mod regions;
 
 pub use config::{Config, ConfigError, ConfigProblem, LoadedConfig};
-pub use problem::{InvalidProblem, Problem};
 pub use controller::{RunOptions, RunSummary, SearchStrategy, StopReason, run_evolution};
+pub use problem::{InvalidProblem, Problem};

@@ -33,7 +33,11 @@ impl Problem {
     /// Reads `initial` and checks its regions, and finds the evaluator's
     /// files ([`ProblemFiles::discover`]; `manifest` overrides the
     /// `candidate.toml` found beside the program or the evaluator).
-    pub fn discover(initial: &Path, evaluator: &Path, manifest: Option<&Path>) -> Result<Self, InvalidProblem> {
+    pub fn discover(
+        initial: &Path,
+        evaluator: &Path,
+        manifest: Option<&Path>,
+    ) -> Result<Self, InvalidProblem> {
         let initial_program = std::fs::read_to_string(initial)
             .map_err(|source| InvalidProblem::Unreadable { path: initial.to_path_buf(), source })?;
         evolve_regions(&initial_program)

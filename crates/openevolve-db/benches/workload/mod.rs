@@ -52,6 +52,7 @@ pub fn program(g: &mut Gen, i: u64) -> NewProgram {
         mutation: Mutation::Diff,
         prompt: None,
         behaviour: None,
+        samples: 1,
     }
 }
 

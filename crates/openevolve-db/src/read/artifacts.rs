@@ -32,7 +32,9 @@ pub fn list(
             "SELECT name, is_text, size, CASE WHEN is_text AND size <= ?2 THEN inline END, file \
              FROM artifacts WHERE program_id = ?1 ORDER BY name",
         )?
-        .query_map(params![id, inline_limit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+        .query_map(params![id, inline_limit], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
         .collect::<Result<_, _>>()?;
     let lossy = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned();
     Ok(rows

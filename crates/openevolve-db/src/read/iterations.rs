@@ -73,8 +73,13 @@ pub enum IterationWindow {
 
 /// A page of the log; with `failed_only`, only iterations that stored
 /// nothing new because something failed ([`Outcome::is_failure`]).
-pub fn page(conn: &Connection, window: IterationWindow, failed_only: bool) -> Result<Vec<IterationRow>, DbError> {
-    let filter = if failed_only { format!("AND outcome IN {}", Outcome::failures_sql()) } else { String::new() };
+pub fn page(
+    conn: &Connection,
+    window: IterationWindow,
+    failed_only: bool,
+) -> Result<Vec<IterationRow>, DbError> {
+    let filter =
+        if failed_only { format!("AND outcome IN {}", Outcome::failures_sql()) } else { String::new() };
     Ok(match window {
         IterationWindow::After { after, limit } => conn
             .prepare(&format!(

@@ -34,6 +34,12 @@ use crate::{DatabaseConfig, DbError, FeatureBins, store};
 
 pub use run::{BestProgram, IslandBest, ModelUse, RunStats, TokenUsage, Version, run_stats, version};
 
+/// Opens a database file read-only, for these functions: in WAL mode a
+/// reader sees the last commit and never blocks the writer.
+pub fn open_read_only(path: &std::path::Path) -> Result<Connection, DbError> {
+    Ok(Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?)
+}
+
 /// Each grid dimension's current range, in dimension order: the one the
 /// user fixed, or the values seen so far (`None` before the first). Reads
 /// the file as it is now; observed ranges widen as programs arrive.
@@ -61,6 +67,8 @@ pub struct GridDimension {
 pub struct GridShape {
     pub dimensions: Vec<GridDimension>,
     pub num_islands: usize,
+    /// `noise_z`: how many standard errors the best program is ranked by.
+    pub noise_z: f64,
     /// `artifacts_base_path` as the run was configured.
     pub artifacts_base_path: Option<PathBuf>,
 }
@@ -89,6 +97,7 @@ pub fn grid_shape(conn: &Connection) -> Result<Option<GridShape>, DbError> {
         feature_dimensions: Vec<String>,
         feature_bins: FeatureBins,
         num_islands: usize,
+        noise_z: f64,
         artifacts_base_path: Option<String>,
     }
     impl Default for Stored {
@@ -98,6 +107,7 @@ pub fn grid_shape(conn: &Connection) -> Result<Option<GridShape>, DbError> {
                 feature_dimensions: d.feature_dimensions,
                 feature_bins: d.feature_bins,
                 num_islands: d.num_islands,
+                noise_z: d.noise_z,
                 artifacts_base_path: d.artifacts_base_path,
             }
         }
@@ -108,11 +118,15 @@ pub fn grid_shape(conn: &Connection) -> Result<Option<GridShape>, DbError> {
     let dimensions = stored
         .feature_dimensions
         .iter()
-        .map(|name| GridDimension { name: name.clone(), bins: stored.feature_bins.for_dimension(name).max(1) })
+        .map(|name| GridDimension {
+            name: name.clone(),
+            bins: stored.feature_bins.for_dimension(name).max(1),
+        })
         .collect();
     Ok(Some(GridShape {
         dimensions,
         num_islands: stored.num_islands.max(1),
+        noise_z: stored.noise_z,
         artifacts_base_path: stored.artifacts_base_path.map(PathBuf::from),
     }))
 }
@@ -120,12 +134,16 @@ pub fn grid_shape(conn: &Connection) -> Result<Option<GridShape>, DbError> {
 /// A program's prompt from the prompt log (`<db>.prompts`), in files
 /// written before each iteration's exchange was logged.
 pub fn logged_prompt(log: &Connection, program: i64) -> Result<Option<String>, DbError> {
-    Ok(log.query_row("SELECT prompt FROM prompts WHERE program_id = ?1", [program], |r| r.get(0)).optional()?)
+    Ok(log
+        .query_row("SELECT prompt FROM prompts WHERE program_id = ?1", [program], |r| r.get(0))
+        .optional()?)
 }
 
 /// An iteration's exchange with the LLM, from the prompt log.
 pub fn logged_exchange(log: &Connection, iteration: i64) -> Result<Option<String>, DbError> {
-    Ok(log.query_row("SELECT exchange FROM exchanges WHERE iteration = ?1", [iteration], |r| r.get(0)).optional()?)
+    Ok(log
+        .query_row("SELECT exchange FROM exchanges WHERE iteration = ?1", [iteration], |r| r.get(0))
+        .optional()?)
 }
 
 #[cfg(test)]
@@ -146,6 +164,7 @@ mod tests {
                 GridDimension { name: "score".into(), bins: 5 },
             ],
             num_islands: 1,
+            noise_z: 2.0,
             artifacts_base_path: None,
         };
         for coords in [[0, 0], [2, 4], [1, 3]] {

@@ -16,8 +16,13 @@ pub struct ProgramSummary {
     pub island: i64,
     pub generation: i64,
     pub iteration_found: i64,
-    /// `None` for a program without a score.
+    /// `None` for a program without a score; with noise, the mean of its
+    /// samples.
     pub fitness: Option<f64>,
+    /// The standard error of `fitness` (0 without noise).
+    pub fitness_stderr: f64,
+    /// Evaluations `fitness` is the mean of.
+    pub samples: u32,
     pub mutation: Mutation,
     pub model: Option<String>,
     /// The program a migrant was copied from.
@@ -52,7 +57,7 @@ pub struct ProgramDetail {
 
 /// The columns `summary_row` reads, in its order.
 const SUMMARY_COLUMNS: &str = "id, parent_id, island, generation, iteration_found, fitness, mutation, model, \
-    migrated_from, cell_key, metrics, created_at_ms";
+    migrated_from, cell_key, metrics, created_at_ms, fitness_stderr, samples";
 
 fn conversion(column: usize, message: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, message.into())
@@ -72,12 +77,15 @@ fn summary_row(r: &Row, shape: &GridShape) -> rusqlite::Result<ProgramSummary> {
         generation: r.get(3)?,
         iteration_found: r.get(4)?,
         fitness: r.get(5)?,
-        mutation: Mutation::parse(&mutation).ok_or_else(|| conversion(6, format!("mutation `{mutation}`")))?,
+        mutation: Mutation::parse(&mutation)
+            .ok_or_else(|| conversion(6, format!("mutation `{mutation}`")))?,
         model: r.get(7)?,
         migrated_from: r.get(8)?,
         cell: shape.coords_of(r.get(9)?),
         metrics: json_column(r, 10)?,
         created_at_ms: r.get(11)?,
+        fitness_stderr: r.get(12)?,
+        samples: r.get(13)?,
     })
 }
 
@@ -134,29 +142,36 @@ pub fn page(conn: &Connection, shape: &GridShape, request: &PageRequest) -> Resu
         .query_map(params![request.island, request.limit, request.offset], |r| summary_row(r, shape))?
         .collect::<Result<_, _>>()?;
     let total =
-        conn.query_row(&format!("SELECT COUNT(*) FROM programs {filter}"), params![request.island], |r| r.get(0))?;
+        conn.query_row(&format!("SELECT COUNT(*) FROM programs {filter}"), params![request.island], |r| {
+            r.get(0)
+        })?;
     Ok(ProgramPage { total, programs })
 }
 
 /// One program's summary.
-pub fn summary(conn: &Connection, shape: &GridShape, id: ProgramId) -> Result<Option<ProgramSummary>, DbError> {
+pub fn summary(
+    conn: &Connection,
+    shape: &GridShape,
+    id: ProgramId,
+) -> Result<Option<ProgramSummary>, DbError> {
     let sql = format!("SELECT {SUMMARY_COLUMNS} FROM programs WHERE id = ?1");
     Ok(conn.prepare_cached(&sql)?.query_row([id], |r| summary_row(r, shape)).optional()?)
 }
 
 /// One program in full.
 pub fn detail(conn: &Connection, shape: &GridShape, id: ProgramId) -> Result<Option<ProgramDetail>, DbError> {
-    let sql =
-        format!("SELECT {SUMMARY_COLUMNS}, code, code_hash, language, prompt, features FROM programs WHERE id = ?1");
+    let sql = format!(
+        "SELECT {SUMMARY_COLUMNS}, code, code_hash, language, prompt, features FROM programs WHERE id = ?1"
+    );
     let detail = conn
         .query_row(&sql, [id], |r| {
             Ok(ProgramDetail {
                 summary: summary_row(r, shape)?,
-                code: r.get(12)?,
-                code_hash: r.get(13)?,
-                language: r.get(14)?,
-                prompt: r.get(15)?,
-                features: json_column(r, 16)?,
+                code: r.get(14)?,
+                code_hash: r.get(15)?,
+                language: r.get(16)?,
+                prompt: r.get(17)?,
+                features: json_column(r, 18)?,
             })
         })
         .optional()?;
@@ -170,8 +185,9 @@ pub fn code(conn: &Connection, id: ProgramId) -> Result<Option<String>, DbError>
 
 /// The programs that came from `id`, as children or as migrants, by id.
 pub fn children(conn: &Connection, shape: &GridShape, id: ProgramId) -> Result<Vec<ProgramSummary>, DbError> {
-    let sql =
-        format!("SELECT {SUMMARY_COLUMNS} FROM programs WHERE parent_id = ?1 OR migrated_from = ?1 ORDER BY id");
+    let sql = format!(
+        "SELECT {SUMMARY_COLUMNS} FROM programs WHERE parent_id = ?1 OR migrated_from = ?1 ORDER BY id"
+    );
     Ok(conn.prepare(&sql)?.query_map([id], |r| summary_row(r, shape))?.collect::<Result<_, _>>()?)
 }
 
@@ -271,9 +287,16 @@ pub struct ScorePoint {
 /// Every program after id `after`, as chart points, by id.
 pub fn score_points(conn: &Connection, after: ProgramId) -> Result<Vec<ScorePoint>, DbError> {
     Ok(conn
-        .prepare_cached("SELECT id, iteration_found, island, fitness FROM programs WHERE id > ?1 ORDER BY id")?
+        .prepare_cached(
+            "SELECT id, iteration_found, island, fitness FROM programs WHERE id > ?1 ORDER BY id",
+        )?
         .query_map([after], |r| {
-            Ok(ScorePoint { id: r.get(0)?, iteration_found: r.get(1)?, island: r.get(2)?, fitness: r.get(3)? })
+            Ok(ScorePoint {
+                id: r.get(0)?,
+                iteration_found: r.get(1)?,
+                island: r.get(2)?,
+                fitness: r.get(3)?,
+            })
         })?
         .collect::<Result<_, _>>()?)
 }

@@ -19,17 +19,26 @@ pub struct Version {
 
 pub fn version(conn: &Connection) -> Result<Version, DbError> {
     let (programs, max_program_id) =
-        conn.query_row("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM programs", [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        conn.query_row("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM programs", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
     let (iterations, max_iteration) =
-        conn.query_row("SELECT COUNT(*), MAX(iteration) FROM iterations", [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        conn.query_row("SELECT COUNT(*), MAX(iteration) FROM iterations", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
     Ok(Version { programs, max_program_id, iterations, max_iteration })
 }
 
-/// The fittest program (ties: the older).
+/// The best program as the database ranks it (its fitness less `noise_z`
+/// standard errors; ties: the older), with its fitness's interval.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BestProgram {
     pub id: ProgramId,
     pub fitness: f64,
+    /// The standard error of `fitness` (0 without noise).
+    pub fitness_stderr: f64,
+    /// Evaluations `fitness` is the mean of.
+    pub samples: u32,
     pub island: i64,
     pub generation: i64,
     pub iteration_found: i64,
@@ -76,7 +85,9 @@ pub struct RunStats {
     pub last_change_ms: Option<i64>,
 }
 
-pub fn run_stats(conn: &Connection, num_islands: usize) -> Result<RunStats, DbError> {
+/// The run at a glance; `noise_z` is the run's `database.noise_z`, by which
+/// the best program is ranked.
+pub fn run_stats(conn: &Connection, num_islands: usize, noise_z: f64) -> Result<RunStats, DbError> {
     let mut island_counts = vec![0i64; num_islands];
     let mut stmt = conn.prepare("SELECT island, COUNT(*) FROM programs GROUP BY island")?;
     for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))? {
@@ -87,13 +98,17 @@ pub fn run_stats(conn: &Connection, num_islands: usize) -> Result<RunStats, DbEr
     }
     let best = conn
         .query_row(
-            "SELECT id, fitness, island, generation, iteration_found FROM programs \
-             WHERE fitness IS NOT NULL ORDER BY fitness DESC, id ASC LIMIT 1",
-            [],
+            "SELECT id, fitness, island, generation, iteration_found, fitness_stderr, samples FROM programs \
+             WHERE fitness IS NOT NULL \
+             ORDER BY CASE WHEN fitness_stderr > 0 THEN fitness - ?1 * fitness_stderr ELSE fitness END DESC, \
+             id ASC LIMIT 1",
+            [noise_z],
             |r| {
                 Ok(BestProgram {
                     id: r.get(0)?,
                     fitness: r.get(1)?,
+                    fitness_stderr: r.get(5)?,
+                    samples: r.get(6)?,
                     island: r.get(2)?,
                     generation: r.get(3)?,
                     iteration_found: r.get(4)?,
@@ -125,7 +140,9 @@ pub fn run_stats(conn: &Connection, num_islands: usize) -> Result<RunStats, DbEr
         },
     )?;
     let models = conn
-        .prepare("SELECT model, COUNT(*) FROM iterations WHERE model IS NOT NULL GROUP BY model ORDER BY 2 DESC")?
+        .prepare(
+            "SELECT model, COUNT(*) FROM iterations WHERE model IS NOT NULL GROUP BY model ORDER BY 2 DESC",
+        )?
         .query_map([], |r| Ok(ModelUse { model: r.get(0)?, iterations: r.get(1)? }))?
         .collect::<Result<_, _>>()?;
     let last_change_ms = conn.query_row(

@@ -44,6 +44,7 @@ pub fn program(
         mutation: if parent.is_some() { Mutation::Diff } else { Mutation::Rewrite },
         prompt: Some("make it faster".into()),
         behaviour: None,
+        samples: 1,
     }
 }
 

@@ -25,6 +25,10 @@ pub(crate) struct JobSpec {
     /// The evaluator's cascade stages.
     pub stages: Vec<u8>,
     pub config: EvaluatorConfig,
+    /// `config.fitness_excludes`, which is no config key and so not
+    /// serialized with it.
+    #[serde(default)]
+    pub fitness_excludes: Vec<String>,
 }
 
 /// Slurm's GPU and accelerator selection: the worker's clean environment
@@ -84,7 +88,7 @@ pub fn job_main() -> Result<(), JobError> {
 /// The host's evaluation (the shared cascade, see `crate::cascade`), run on
 /// the node.
 async fn evaluate(spec: &JobSpec, scratch: &Path) -> Evaluation {
-    let config = &spec.config;
+    let config = &EvaluatorConfig { fitness_excludes: spec.fitness_excludes.clone(), ..spec.config.clone() };
     if let Err(e) = std::fs::create_dir_all(scratch) {
         return Evaluation::failed(
             FailureReason::WorkerFailed,

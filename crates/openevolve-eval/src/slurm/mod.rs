@@ -76,13 +76,13 @@ use tokio::sync::Semaphore;
 pub use job::{JobError, job_main};
 pub use scheduler::SchedulerError;
 
+use crate::PrepareError;
 use crate::config::{EvaluatorConfig, ExecutorKind, SlurmConfig};
 use crate::deps::hex;
 use crate::evaluation::{Evaluation, FailureReason};
 use crate::executor::{BoxFuture, Executor};
 use crate::host::EvaluatorHost;
 use crate::problem::ProblemFiles;
-use crate::PrepareError;
 use submit::{JobGuard, JobRecord, copy_if_changed};
 use watch::Settled;
 use watch::StatePoller;
@@ -289,6 +289,7 @@ fn run_key(
     h.update([0]);
     h.update(std::fs::read(worker).map_err(io(worker))?);
     h.update(stages);
+    h.update(config.fitness_excludes.join("\n").as_bytes());
     // How we talk to Slurm does not change results; resources do.
     let mut inputs = config.clone();
     let defaults = SlurmConfig::default();

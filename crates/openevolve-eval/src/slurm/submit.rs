@@ -20,6 +20,7 @@ impl SlurmExecutor {
             candidate,
             stages: self.host.stages().to_vec(),
             config: self.config.clone(),
+            fitness_excludes: self.config.fitness_excludes.clone(),
         };
         let spec_path = dir.join("spec.json");
         write_atomic(&spec_path, &serde_json::to_string_pretty(&spec).expect("specs serialize"))?;

@@ -27,7 +27,11 @@ pub(super) struct PollCache {
 }
 
 impl StatePoller {
-    pub(super) async fn state(&self, job: u64, max_age: Duration) -> Result<Option<JobState>, SchedulerError> {
+    pub(super) async fn state(
+        &self,
+        job: u64,
+        max_age: Duration,
+    ) -> Result<Option<JobState>, SchedulerError> {
         let mut cache = self.inner.lock().await;
         let now = Instant::now();
         cache.watched.insert(job, now);
@@ -56,7 +60,13 @@ impl StatePoller {
 impl SlurmExecutor {
     /// Waits for the job's result or end; resubmits lost jobs (with the
     /// staged job script) while attempts remain.
-    pub(super) async fn watch(&self, dir: &Path, mut guard: JobGuard, mut attempt: u32, hash: &str) -> Evaluation {
+    pub(super) async fn watch(
+        &self,
+        dir: &Path,
+        mut guard: JobGuard,
+        mut attempt: u32,
+        hash: &str,
+    ) -> Evaluation {
         let poll = self.poll();
         let mut failing_since: Option<Instant> = None;
         loop {
@@ -118,7 +128,12 @@ impl SlurmExecutor {
 
     /// What a finished job without a result file (yet) means. `None` only
     /// for a job that is not finished.
-    pub(super) async fn finished_without_result(&self, dir: &Path, job: u64, state: &JobState) -> Option<Settled> {
+    pub(super) async fn finished_without_result(
+        &self,
+        dir: &Path,
+        job: u64,
+        state: &JobState,
+    ) -> Option<Settled> {
         if !state.is_finished() {
             return None;
         }
@@ -201,7 +216,6 @@ impl SlurmExecutor {
         let _ = write_atomic(&dir.join("reported"), &format!("{job}\n"));
         evaluation
     }
-
 }
 
 /// How a finished job settles.

@@ -32,10 +32,7 @@ fn budget_needs_prices_for_every_model() {
     // `a` lacks an output price; `b` is priced; evaluator_models copied `models`.
     assert_eq!(
         keys,
-        [
-            "models[0].output_cost_per_million_tokens",
-            "evaluator_models[0].output_cost_per_million_tokens"
-        ]
+        ["models[0].output_cost_per_million_tokens", "evaluator_models[0].output_cost_per_million_tokens"]
     );
 }
 
@@ -94,16 +91,8 @@ fn local_models_by_prefix_or_provider_and_their_checks() {
         local_context: 100,
         models: vec![
             ModelConfig { provider: Some("local".into()), ..model("no-such-model") },
-            ModelConfig {
-                model_path: Some("m.gguf".into()),
-                provider: Some("openai".into()),
-                ..model("b")
-            },
-            ModelConfig {
-                model_path: Some("m.gguf".into()),
-                provider: Some("local".into()),
-                ..model("c")
-            },
+            ModelConfig { model_path: Some("m.gguf".into()), provider: Some("openai".into()), ..model("b") },
+            ModelConfig { model_path: Some("m.gguf".into()), provider: Some("local".into()), ..model("c") },
         ],
         ..Default::default()
     };
@@ -150,7 +139,8 @@ fn a_local_model_gets_short_answers_and_time_unless_it_sets_its_own() {
         ]
     );
     // A shared limit tighter than the local cap is kept.
-    let mut tight = LlmConfig { max_tokens: 256, models: vec![model("local/smollm2-135m")], ..Default::default() };
+    let mut tight =
+        LlmConfig { max_tokens: 256, models: vec![model("local/smollm2-135m")], ..Default::default() };
     tight.resolve_models();
     assert_eq!(tight.models[0].max_tokens, Some(256));
 }

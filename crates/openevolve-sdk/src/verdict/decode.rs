@@ -53,13 +53,21 @@ pub fn decode(text: &str) -> Result<StageOutcome, VerdictError> {
                 let number = match value {
                     Value::Number(n) => n,
                     Value::Null => f64::NAN,
-                    _ => return Err(VerdictError { at: 0, message: format!("metric `{name}` is not a number") }),
+                    _ => {
+                        return Err(VerdictError {
+                            at: 0,
+                            message: format!("metric `{name}` is not a number"),
+                        });
+                    }
                 };
                 result.metrics.insert(name, number);
             }
             for (name, value) in object(fields.remove("artifacts"), "artifacts")? {
                 let Value::Text(text) = value else {
-                    return Err(VerdictError { at: 0, message: format!("artifact `{name}` is not a string") });
+                    return Err(VerdictError {
+                        at: 0,
+                        message: format!("artifact `{name}` is not a string"),
+                    });
                 };
                 result.artifacts.insert(name, text);
             }
@@ -69,8 +77,10 @@ pub fn decode(text: &str) -> Result<StageOutcome, VerdictError> {
         "candidate_rejected" => StageOutcome::CandidateRejected(text_field("message")?),
         "candidate_failed" => {
             let reason = text_field("reason")?;
-            let kind = FailureKind::from_code(&reason)
-                .ok_or_else(|| VerdictError { at: 0, message: format!("failure reason `{reason}` is unknown") })?;
+            let kind = FailureKind::from_code(&reason).ok_or_else(|| VerdictError {
+                at: 0,
+                message: format!("failure reason `{reason}` is unknown"),
+            })?;
             StageOutcome::CandidateFailed(CandidateFailure { kind, message: text_field("message")? })
         }
         other => return Err(VerdictError { at: 0, message: format!("status `{other}` is unknown") }),

@@ -105,7 +105,9 @@ function renderHeader() {
     status = "finished" + (reason ? ": " + reason : "");
   } else status = "running or interrupted";
   $("#run-status").textContent = status;
-  const best = s.best ? `best ${fmt(s.best.fitness)} (#${s.best.id})` : "no score yet";
+  // With noisy scores, the best comes with its standard error and samples.
+  const interval = (b) => b.fitness_stderr > 0 ? ` ± ${fmt(b.fitness_stderr)} (${b.samples} samples)` : "";
+  const best = s.best ? `best ${fmt(s.best.fitness)}${interval(s.best)} (#${s.best.id})` : "no score yet";
   const failures = Object.entries(s.outcomes).filter(([k]) => isFailure(k)).reduce((n, [, v]) => n + v, 0);
   // What only the finished run's summary says: duplicates not evaluated, and
   // the model bandit's shares (llm.model_selection: ucb).

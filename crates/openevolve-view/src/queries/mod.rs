@@ -40,7 +40,7 @@ fn read_json_file(path: &Path) -> Option<Value> {
 pub fn summary(source: &RunSource, conn: &Connection) -> Result<Value, ViewError> {
     let space = source.space(conn)?;
     let version = version(conn)?;
-    let stats = read::run_stats(conn, space.num_islands())?;
+    let stats = read::run_stats(conn, space.num_islands(), space.shape.noise_z)?;
     let run_summary =
         (source.kind == RunKind::Run).then(|| read_json_file(&source.dir.join("summary.json"))).flatten();
     let checkpoint_state = (source.kind == RunKind::Checkpoint)

@@ -27,7 +27,18 @@ pub fn tree(conn: &Connection, q: &TreeQuery) -> Result<Value, ViewError> {
     let next = if nodes.len() as i64 == limit { nodes.last().map(|n| n.id) } else { None };
     let nodes: Vec<Value> = nodes
         .into_iter()
-        .map(|n| json!([n.id, n.source, n.island, n.generation, n.iteration_found, n.fitness, n.mutation, n.migrated]))
+        .map(|n| {
+            json!([
+                n.id,
+                n.source,
+                n.island,
+                n.generation,
+                n.iteration_found,
+                n.fitness,
+                n.mutation,
+                n.migrated
+            ])
+        })
         .collect();
     Ok(json!({"columns": TREE_COLUMNS, "nodes": nodes, "next": next, "total": total}))
 }

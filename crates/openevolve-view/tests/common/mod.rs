@@ -56,6 +56,7 @@ pub fn fill(path: &Path, islands: usize, n: u64) -> ProgramDatabase {
             mutation: Mutation::Initial,
             prompt: None,
             behaviour: None,
+            samples: 1,
         })
         .expect("insert initial");
     record(&mut db, 0, 0, None, Some(first.id()), "initial", None);
@@ -102,6 +103,7 @@ pub fn fill(path: &Path, islands: usize, n: u64) -> ProgramDatabase {
                 mutation: Mutation::Diff,
                 prompt: Some(format!("improve iteration {iteration}")),
                 behaviour: None,
+                samples: 1,
             })
             .expect("insert child");
         record(&mut db, iteration, island, Some(parent), Some(out.id()), "stored", None);

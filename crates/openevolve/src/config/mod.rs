@@ -112,6 +112,8 @@ impl Config {
         if self.database.random_seed.is_none() {
             self.database.random_seed = self.random_seed;
         }
+        // A cascade grades children as the database ranks them.
+        self.evaluator.fitness_excludes = self.database.feature_dimensions.clone();
     }
 
     /// Replaces the model ensemble with the one model `name` (the CLI's

@@ -2,9 +2,42 @@
 //! scored program, or the reason it has no score.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use openevolve_db::{Artifact, Metrics};
-use openevolve_eval::{Evaluation, FailureReason};
+use openevolve_eval::{Evaluation, Executor, FailureReason, KnownBehaviour};
+
+/// Evaluates `code` `repeats` times (`evaluator.repeats`), the first time
+/// with the behaviour check: the samples, in order. It stops at the first
+/// failure, which is then the last sample, and after a sample without
+/// metrics (a known behaviour).
+pub(super) async fn evaluate_samples(
+    evaluator: Arc<dyn Executor>,
+    code: String,
+    known: Option<KnownBehaviour>,
+    repeats: u32,
+) -> Vec<Evaluation> {
+    let first = match known {
+        Some(known) => Arc::clone(&evaluator).evaluate_unless_known(code.clone(), known).await,
+        None => Arc::clone(&evaluator).evaluate(code.clone()).await,
+    };
+    let mut samples = vec![first];
+    while samples.len() < repeats as usize
+        && samples.last().is_some_and(|s| s.is_ok() && !s.metrics.is_empty())
+    {
+        samples.push(Arc::clone(&evaluator).evaluate(code.clone()).await);
+    }
+    samples
+}
+
+/// What a child's samples come to: their mean ([`openevolve_eval::merge_samples`]),
+/// or the failure of the one that failed.
+pub(super) fn combined(samples: &[Evaluation]) -> Evaluation {
+    match samples.iter().find(|s| !s.is_ok()) {
+        Some(failed) => failed.clone(),
+        None => openevolve_eval::merge_samples(samples),
+    }
+}
 
 /// An evaluation as the controller records it.
 pub(super) enum Scored {

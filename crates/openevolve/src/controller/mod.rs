@@ -128,6 +128,12 @@ impl StopReason {
 pub struct BestProgram {
     pub id: ProgramId,
     pub fitness: f64,
+    /// The standard error of `fitness`, where the evaluator reports noise
+    /// or evaluations are repeated (0 otherwise): the best is reported as
+    /// `fitness ± noise_z × fitness_stderr`.
+    pub fitness_stderr: f64,
+    /// Evaluations `fitness` is the mean of.
+    pub samples: u32,
     pub metrics: Metrics,
     pub iteration_found: u64,
     pub generation: u64,
@@ -149,6 +155,9 @@ pub struct RunSummary {
     /// Children recorded as duplicates without being evaluated: the same
     /// code as a stored program, or a behaviour fingerprint already known.
     pub evaluations_saved: u64,
+    /// Extra evaluations spent confirming children whose win was within the
+    /// noise (`evaluator.max_confirmations`, `evaluator.confirmation_budget`).
+    pub confirmations: u64,
     /// Children that did not build at first and built after a repair turn
     /// (`repair_turns`).
     pub builds_repaired: u64,

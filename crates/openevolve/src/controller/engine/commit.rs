@@ -20,7 +20,9 @@ impl Controller {
         iteration: u64,
         flight: InFlight,
     ) -> Result<Option<StopReason>, RunError> {
-        let InFlight { island, parent, prompt, started, completions, mut exchange, child, done, .. } = flight;
+        let InFlight {
+            island, parent, prompt, started, completions, mut exchange, child, done, samples, ..
+        } = flight;
         // The child and the iteration's row are one transaction.
         self.db.begin_iteration()?;
         // The first answer names the model; repair turns asked the same one.
@@ -51,6 +53,7 @@ impl Controller {
                 completion,
                 child.expect("evaluated children exist"),
                 outcome,
+                samples.len().max(1) as u32,
             )?,
         };
         if verdict.child.is_some() {
@@ -160,6 +163,7 @@ impl Controller {
         completion: Option<&Completion>,
         child: ChildProgram,
         mut evaluation: Evaluation,
+        samples: u32,
     ) -> Result<Verdict, RunError> {
         let behaviour = evaluation.behaviour.take();
         if let Some(b) = &behaviour {
@@ -222,6 +226,7 @@ impl Controller {
             // program's prompt.
             prompt: None,
             behaviour,
+            samples,
         });
         let inserted = match inserted {
             Ok(i) => i,

@@ -16,11 +16,12 @@ use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
 
 mod commit;
+mod confirm;
 mod prompting;
 mod receive;
 
 use super::checkpoint;
-use super::evaluate::{Scored, scored};
+use super::evaluate::{Scored, combined, evaluate_samples, scored};
 use super::exchange::Exchange;
 use super::pipeline::{Asked, Proposal, propose};
 use super::progress::Progress;
@@ -50,6 +51,10 @@ struct SavedState {
     /// What the model bandit has learned (`llm.model_selection: ucb`).
     #[serde(default)]
     bandit: Option<openevolve_llm::bandit::ModelBandit>,
+    /// Extra evaluations spent confirming close wins, against
+    /// `evaluator.confirmation_budget`.
+    #[serde(default)]
+    confirmations: u64,
 }
 
 pub(super) struct Controller {
@@ -71,6 +76,8 @@ pub(super) struct Controller {
     /// Children recorded as duplicates without an evaluation (by code, or by
     /// a known behaviour fingerprint).
     evaluations_saved: u64,
+    /// Extra evaluations spent confirming close wins, this run so far.
+    confirmations: u64,
     /// Children that built after a repair turn.
     builds_repaired: u64,
     iterations_run: u64,
@@ -96,6 +103,11 @@ struct InFlight {
     /// turn is under way: the iteration's result if the repair gives
     /// nothing to evaluate.
     unrepaired: Option<Evaluation>,
+    /// The latest child's successful evaluations (`evaluator.repeats`, then
+    /// confirmations); `done` holds their mean.
+    samples: Vec<Evaluation>,
+    /// Extra evaluations this child got to confirm a close win.
+    confirmations: u32,
     done: Option<Finished>,
 }
 
@@ -109,7 +121,10 @@ enum Finished {
 
 enum TaskOutput {
     Proposed(u64, Proposal),
-    Evaluated(u64, Evaluation),
+    /// A child's samples (`evaluator.repeats` of them, or fewer after a failure).
+    Evaluated(u64, Vec<Evaluation>),
+    /// One more sample of a child whose win was within the noise.
+    Confirmed(u64, Evaluation),
 }
 
 /// How one iteration is recorded.
@@ -188,6 +203,7 @@ impl Controller {
             trace,
             outcomes: BTreeMap::new(),
             evaluations_saved: 0,
+            confirmations: saved.confirmations,
             builds_repaired: 0,
             iterations_run: 0,
             last_committed,
@@ -218,6 +234,11 @@ impl Controller {
 
         loop {
             while flights.get(&next_commit).is_some_and(|f| f.done.is_some()) {
+                let flight = flights.get_mut(&next_commit).expect("checked above");
+                if self.start_confirmation(next_commit, flight, &mut tasks)? {
+                    // Committed once the extra sample is in.
+                    break;
+                }
                 let flight = flights.remove(&next_commit).expect("checked above");
                 let reason = self.commit(next_commit, flight)?;
                 if stop.is_none() {
@@ -274,9 +295,11 @@ impl Controller {
     /// Evaluates and stores the program the run starts from, on every island.
     async fn seed_initial_program(&mut self) -> Result<(), RunError> {
         info!("evaluating the initial program");
-        let mut evaluation = Arc::clone(&self.evaluator)
-            .evaluate_unless_known(self.initial_program.clone(), openevolve_eval::nothing_known())
-            .await;
+        let repeats = self.config.evaluator.repeats;
+        let known = Some(openevolve_eval::nothing_known());
+        let samples =
+            evaluate_samples(Arc::clone(&self.evaluator), self.initial_program.clone(), known, repeats).await;
+        let mut evaluation = combined(&samples);
         let behaviour = evaluation.behaviour.take().map(|b| b.fingerprint);
         let (metrics, artifacts) = match scored(evaluation) {
             Scored::Ok { metrics, artifacts } => (metrics, artifacts),
@@ -298,6 +321,7 @@ impl Controller {
             mutation: Mutation::Initial,
             prompt: None,
             behaviour,
+            samples: samples.len() as u32,
         })?;
         let record = IterationRecord {
             iteration: 0,
@@ -387,6 +411,8 @@ impl Controller {
             exchange,
             child: None,
             unrepaired: None,
+            samples: Vec::new(),
+            confirmations: 0,
             done: None,
         })
     }
@@ -396,6 +422,7 @@ impl Controller {
             stop: self.state.clone(),
             usage: self.llms.usage(),
             bandit: self.llms.models.bandit_state(),
+            confirmations: self.confirmations,
         };
         serde_json::to_value(saved).expect("state serializes")
     }
@@ -443,6 +470,8 @@ impl Controller {
         let best = self.write_best_if_changed()?.map(|b| BestProgram {
             id: b.id,
             fitness: b.fitness,
+            fitness_stderr: b.fitness_stderr,
+            samples: b.samples,
             metrics: b.metrics,
             iteration_found: b.iteration_found,
             generation: b.generation,
@@ -455,6 +484,7 @@ impl Controller {
             best,
             programs_stored: self.db.len(),
             evaluations_saved: self.evaluations_saved,
+            confirmations: self.confirmations,
             builds_repaired: self.builds_repaired,
             model_shares: self.llms.models.learned_shares(),
             cells_occupied: self.db.cells_occupied(),

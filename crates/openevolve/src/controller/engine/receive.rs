@@ -12,7 +12,7 @@ use tokio::task::JoinSet;
 
 use super::{Controller, Finished, InFlight, TaskOutput};
 use crate::controller::RunError;
-use crate::controller::evaluate::build_failure;
+use crate::controller::evaluate::{build_failure, combined, evaluate_samples};
 use crate::controller::pipeline::{Asked, Proposal, propose};
 use crate::diff::ChildProgram;
 
@@ -30,8 +30,15 @@ impl Controller {
                 let flight = flights.get_mut(&iteration).expect("a started iteration");
                 self.take_proposal(iteration, flight, proposal, tasks)
             }
-            TaskOutput::Evaluated(iteration, evaluation) => {
+            TaskOutput::Confirmed(iteration, sample) => {
                 let flight = flights.get_mut(&iteration).expect("a started iteration");
+                super::confirm::take_confirmation(flight, sample);
+                Ok(())
+            }
+            TaskOutput::Evaluated(iteration, samples) => {
+                let flight = flights.get_mut(&iteration).expect("a started iteration");
+                let evaluation = combined(&samples);
+                flight.samples = samples;
                 match build_failure(&evaluation) {
                     Some(errors) if flight.exchange.repairs() < self.config.repair_turns as usize => {
                         self.start_repair(iteration, flight, &errors, tasks)?;
@@ -95,15 +102,18 @@ impl Controller {
             return Ok(());
         }
         let (evaluator, code) = (Arc::clone(&self.evaluator), child.code.clone());
-        let evaluation = if evaluator.offers_behaviour() {
+        let known = if evaluator.offers_behaviour() {
             // The fingerprints stored now; the commit checks again, in order.
             let stored = self.db.known_behaviours()?;
             let known: KnownBehaviour = Arc::new(move |fp: &str| stored.contains_key(fp));
-            evaluator.evaluate_unless_known(code, known)
+            Some(known)
         } else {
-            evaluator.evaluate(code)
+            None
         };
-        tasks.spawn(async move { TaskOutput::Evaluated(iteration, evaluation.await) });
+        let repeats = self.config.evaluator.repeats;
+        tasks.spawn(async move {
+            TaskOutput::Evaluated(iteration, evaluate_samples(evaluator, code, known, repeats).await)
+        });
         flight.child = Some(child);
         Ok(())
     }
