@@ -53,6 +53,13 @@ pub struct DatabaseConfig {
     /// (`<metric>_stderr`, or `evaluator.repeats`). Programs rank by their
     /// fitness less this many standard errors; without noise, by fitness.
     pub noise_z: f64,
+    /// Several objectives: each island keeps a Pareto front of them, and
+    /// parents drawn for exploitation come from it, by crowding distance.
+    /// Empty: `combined_score` alone, as without.
+    pub objectives: Vec<crate::Objective>,
+    /// Metrics that must be above 0 for a program to be on a front (a rule
+    /// such as the training examples' `within_tolerance`).
+    pub constraints: Vec<String>,
 }
 
 impl Default for DatabaseConfig {
@@ -76,6 +83,8 @@ impl Default for DatabaseConfig {
             artifact_size_threshold: 32 * 1024,
             artifacts_base_path: None,
             noise_z: 2.0,
+            objectives: Vec::new(),
+            constraints: Vec::new(),
         }
     }
 }
@@ -131,6 +140,18 @@ impl DatabaseConfig {
             ),
         );
         check(self.num_islands >= 1, "num_islands", "must be at least 1, got 0".into());
+        for (i, objective) in self.objectives.iter().enumerate() {
+            check(
+                !objective.metric.is_empty(),
+                &format!("objectives[{i}].metric"),
+                "must name a metric the evaluator returns".into(),
+            );
+        }
+        check(
+            self.constraints.iter().all(|c| !c.is_empty()),
+            "constraints",
+            "each must name a metric the evaluator returns".into(),
+        );
         check(
             self.noise_z.is_finite() && self.noise_z >= 0.0,
             "noise_z",

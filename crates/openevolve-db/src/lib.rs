@@ -42,6 +42,7 @@ mod index;
 mod iterations;
 mod migration;
 mod noise;
+mod pareto;
 mod queries;
 pub mod read;
 mod rng;
@@ -57,6 +58,7 @@ pub use error::DbError;
 pub use fitness::fitness;
 pub use grid::META_FEATURE_RANGES;
 pub use identity::normalize_code;
+pub use pareto::{Direction, FrontMember, Objective, crowding_distances, dominates, non_dominated};
 pub use snapshot::prompt_log_path;
 pub use types::{
     Artifact, CellChange, CellOccupant, InsertOutcome, IterationRecord, Metrics, MigrationReport, Mutation,

@@ -38,6 +38,12 @@ impl ProgramDatabase {
             return Ok(members[self.rng.below(members.len() as u64) as usize]);
         }
         if roll < explore + self.config.exploitation_ratio {
+            // With several objectives, exploitation breeds from the front.
+            if !self.config.objectives.is_empty()
+                && let Some(id) = self.parent_from_front(island)?
+            {
+                return Ok(id);
+            }
             // Archive ranks run worst to best.
             let on_island: Vec<ProgramId> = self
                 .index

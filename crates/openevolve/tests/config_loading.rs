@@ -399,3 +399,14 @@ fn openevolve_example_configs_load_or_name_unsupported_keys() {
         unexpected.join("\n")
     );
 }
+
+#[test]
+fn objectives_are_checked_entry_by_entry() {
+    let p = only_problem("database:\n  objectives:\n    - {metrc: speed_ratio, direction: maximize}\n");
+    assert!(p.key.contains("objectives[0].metrc") && p.message.contains("metric"), "{p:?}");
+    let p = only_problem("database:\n  objectives:\n    - {metric: speed_ratio, direction: upward}\n");
+    assert!(p.key.contains("objectives"), "{p:?}");
+    assert!(p.message.contains("maximize") && p.message.contains("minimize"), "{p:?}");
+    let p = only_problem("database:\n  objectives:\n    - {direction: minimize}\n");
+    assert!(p.key.contains("objectives[0].metric"), "{p:?}");
+}

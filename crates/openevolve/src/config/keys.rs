@@ -143,6 +143,9 @@ fn element_schema(section: &str) -> Option<Value> {
         "llm.models" | "llm.evaluator_models" => {
             Some(serde_yaml::to_value(ModelConfig::default()).expect("defaults serialize"))
         }
+        "database.objectives" => {
+            Some(serde_yaml::to_value(openevolve_db::Objective::default()).expect("defaults serialize"))
+        }
         _ => None,
     }
 }
