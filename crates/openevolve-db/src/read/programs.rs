@@ -68,8 +68,12 @@ fn json_column(r: &Row, column: usize) -> rusqlite::Result<serde_json::Value> {
     serde_json::from_str(&text).map_err(|e| conversion(column, format!("not JSON: {e}")))
 }
 
+fn mutation_column(r: &Row, column: usize) -> rusqlite::Result<Mutation> {
+    let name: String = r.get(column)?;
+    Mutation::parse(&name).ok_or_else(|| conversion(column, format!("mutation `{name}` is unknown")))
+}
+
 fn summary_row(r: &Row, shape: &GridShape) -> rusqlite::Result<ProgramSummary> {
-    let mutation: String = r.get(6)?;
     Ok(ProgramSummary {
         id: r.get(0)?,
         parent_id: r.get(1)?,
@@ -77,8 +81,7 @@ fn summary_row(r: &Row, shape: &GridShape) -> rusqlite::Result<ProgramSummary> {
         generation: r.get(3)?,
         iteration_found: r.get(4)?,
         fitness: r.get(5)?,
-        mutation: Mutation::parse(&mutation)
-            .ok_or_else(|| conversion(6, format!("mutation `{mutation}`")))?,
+        mutation: mutation_column(r, 6)?,
         model: r.get(7)?,
         migrated_from: r.get(8)?,
         cell: shape.coords_of(r.get(9)?),
@@ -230,7 +233,6 @@ pub fn tree_page(conn: &Connection, after: ProgramId, limit: i64) -> Result<(Vec
              mutation, migrated_from IS NOT NULL FROM programs WHERE id > ?1 ORDER BY id LIMIT ?2",
         )?
         .query_map(params![after, limit], |r| {
-            let mutation: String = r.get(6)?;
             Ok(TreeNode {
                 id: r.get(0)?,
                 source: r.get(1)?,
@@ -238,8 +240,7 @@ pub fn tree_page(conn: &Connection, after: ProgramId, limit: i64) -> Result<(Vec
                 generation: r.get(3)?,
                 iteration_found: r.get(4)?,
                 fitness: r.get(5)?,
-                mutation: Mutation::parse(&mutation)
-                    .ok_or_else(|| conversion(6, format!("mutation `{mutation}`")))?,
+                mutation: mutation_column(r, 6)?,
                 migrated: r.get(7)?,
             })
         })?
