@@ -26,6 +26,9 @@ llm:
 database:
   num_islands: 2
   population_size: 100
+  objectives:
+    - {metric: value_score, direction: maximize}
+    - {metric: reliability, direction: maximize}
 evaluator:
   timeout: 30
   cascade_evaluation: false
@@ -313,6 +316,20 @@ fn the_page_shows_a_real_run_and_opens_a_program_from_the_tree() {
     assert_eq!(chart["points"].as_i64(), Some(programs), "{chart}");
     assert!(chart["failures"].as_i64().unwrap() >= 1, "{chart}");
     assert!(chart["best"].as_i64().unwrap() > 10 && chart["width"].as_f64().unwrap() > 300.0, "{chart}");
+    // The Pareto front of the run's two objectives: one dot per program on
+    // an island's front, as the API counts them.
+    let (_, fronts) = http(server, "GET", "/api/front", None);
+    let on_fronts: usize =
+        fronts["islands"].as_array().unwrap().iter().map(|i| i["points"].as_array().unwrap().len()).sum();
+    assert!(on_fronts >= 2, "both islands hold at least the initial program: {fronts}");
+    let drawn = browser.script(
+        "const f = document.querySelector('#front-panel');
+         return {hidden: f.hidden, dots: f.querySelectorAll('#front-chart circle').length,
+                 axes: document.querySelector('#front-axes').textContent};",
+    );
+    assert_eq!(drawn["hidden"], false, "{drawn}");
+    assert_eq!(drawn["dots"].as_u64(), Some(on_fronts as u64), "{drawn} vs {fronts}");
+    assert!(drawn["axes"].as_str().unwrap().contains("value_score"), "{drawn}");
     // The grid: a heatmap per island with the filled cells.
     let grid = browser.script(
         "return {islands: document.querySelectorAll('#grids svg.grid-svg').length,

@@ -58,7 +58,10 @@ pub use error::DbError;
 pub use fitness::fitness;
 pub use grid::META_FEATURE_RANGES;
 pub use identity::normalize_code;
-pub use pareto::{Direction, FrontMember, Objective, crowding_distances, dominates, non_dominated};
+pub use pareto::{
+    Direction, FrontMember, Objective, crowding_distances, dominates, front_of, non_dominated,
+    objective_point,
+};
 pub use snapshot::prompt_log_path;
 pub use types::{
     Artifact, CellChange, CellOccupant, InsertOutcome, IterationRecord, Metrics, MigrationReport, Mutation,

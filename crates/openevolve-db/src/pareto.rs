@@ -30,7 +30,7 @@ pub struct Objective {
 }
 
 /// A program on an island's front.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FrontMember {
     pub id: ProgramId,
     /// The objectives' values, in config order, as reported.
@@ -78,25 +78,48 @@ pub fn crowding_distances(front: &[Vec<f64>]) -> Vec<f64> {
     distance
 }
 
-impl ProgramDatabase {
-    /// A program's objectives in "more is better" form, or `None` when it
-    /// cannot be on a front (an objective missing or not finite, or a
-    /// constraint at 0 or below).
-    fn objective_point(&self, metrics: &Metrics) -> Option<Vec<f64>> {
-        let feasible = self.config.constraints.iter().all(|c| metrics.get(c).is_some_and(|v| *v > 0.0));
-        if !feasible {
-            return None;
-        }
-        self.config
-            .objectives
-            .iter()
-            .map(|o| {
-                let value = metrics.get(&o.metric).copied().filter(|v| v.is_finite())?;
-                Some(if o.direction == Direction::Minimize { -value } else { value })
-            })
-            .collect()
+/// A program's objectives in "more is better" form, or `None` when it
+/// cannot be on a front (an objective missing or not finite, or a
+/// constraint at 0 or below).
+pub fn objective_point(
+    objectives: &[Objective],
+    constraints: &[String],
+    metrics: &Metrics,
+) -> Option<Vec<f64>> {
+    if !constraints.iter().all(|c| metrics.get(c).is_some_and(|v| *v > 0.0)) {
+        return None;
     }
+    objectives
+        .iter()
+        .map(|o| {
+            let value = metrics.get(&o.metric).copied().filter(|v| v.is_finite())?;
+            Some(if o.direction == Direction::Minimize { -value } else { value })
+        })
+        .collect()
+}
 
+/// The front of `candidates` (id and "more is better" point), in their
+/// order, with values as reported and crowding distances.
+pub fn front_of(objectives: &[Objective], candidates: Vec<(ProgramId, Vec<f64>)>) -> Vec<FrontMember> {
+    let points: Vec<Vec<f64>> = candidates.iter().map(|(_, p)| p.clone()).collect();
+    let on_front = non_dominated(&points);
+    let front: Vec<Vec<f64>> = on_front.iter().map(|&i| points[i].clone()).collect();
+    let crowding = crowding_distances(&front);
+    let sign: Vec<f64> =
+        objectives.iter().map(|o| if o.direction == Direction::Minimize { -1.0 } else { 1.0 }).collect();
+    on_front
+        .iter()
+        .zip(front)
+        .zip(crowding)
+        .map(|((&i, point), crowding)| FrontMember {
+            id: candidates[i].0,
+            values: point.iter().zip(&sign).map(|(v, s)| v * s).collect(),
+            crowding,
+        })
+        .collect()
+}
+
+impl ProgramDatabase {
     /// `island`'s Pareto front by `objectives`, in id order; empty without
     /// objectives.
     pub fn pareto_front(&self, island: usize) -> Result<Vec<FrontMember>, DbError> {
@@ -104,33 +127,14 @@ impl ProgramDatabase {
         if self.config.objectives.is_empty() {
             return Ok(Vec::new());
         }
-        let mut ids = Vec::new();
-        let mut points = Vec::new();
+        let (objectives, constraints) = (&self.config.objectives, &self.config.constraints);
+        let mut candidates = Vec::new();
         for id in self.island_members(island)? {
-            if let Some(point) = self.objective_point(&self.program(id)?.metrics) {
-                ids.push(id);
-                points.push(point);
+            if let Some(point) = objective_point(objectives, constraints, &self.program(id)?.metrics) {
+                candidates.push((id, point));
             }
         }
-        let on_front = non_dominated(&points);
-        let front: Vec<Vec<f64>> = on_front.iter().map(|&i| points[i].clone()).collect();
-        let crowding = crowding_distances(&front);
-        let sign: Vec<f64> = self
-            .config
-            .objectives
-            .iter()
-            .map(|o| if o.direction == Direction::Minimize { -1.0 } else { 1.0 })
-            .collect();
-        Ok(on_front
-            .iter()
-            .zip(front)
-            .zip(crowding)
-            .map(|((&i, point), crowding)| FrontMember {
-                id: ids[i],
-                values: point.iter().zip(&sign).map(|(v, s)| v * s).collect(),
-                crowding,
-            })
-            .collect())
+        Ok(front_of(objectives, candidates))
     }
 
     /// A parent from `island`'s front, drawn with weights that grow with

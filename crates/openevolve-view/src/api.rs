@@ -11,6 +11,7 @@
 //! | `GET /api/programs/{id}/lineage` | ancestors back to the first stored one, and children |
 //! | `GET /api/tree` | the lineage forest in compact rows, page by page (`after`, `limit`) |
 //! | `GET /api/grid` | each island's MAP-Elites cells with their elites (`island`) |
+//! | `GET /api/front` | with `objectives`: each island's Pareto front, values and crowding distances |
 //! | `GET /api/scores` | score series for the chart (`after_id`, `after_iteration`) |
 //! | `GET /api/iterations` | the iteration log with failure messages (`after`, `limit`, `failed`, `last`) |
 
@@ -87,6 +88,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/programs/{id}/lineage", get(lineage))
         .route("/api/tree", get(tree))
         .route("/api/grid", get(grid))
+        .route("/api/front", get(front))
         .route("/api/scores", get(scores))
         .route("/api/iterations", get(iterations))
         .route("/api/iterations/{number}", get(iteration))
@@ -148,6 +150,10 @@ async fn tree(State(app): State<AppState>, Query(q): Query<TreeQuery>) -> ApiRes
 
 async fn grid(State(app): State<AppState>, Query(q): Query<GridQuery>) -> ApiResult {
     app.query(move |source, conn| queries::grid(source, conn, &q)).await.map(Json)
+}
+
+async fn front(State(app): State<AppState>) -> ApiResult {
+    app.query(queries::fronts).await.map(Json)
 }
 
 async fn scores(State(app): State<AppState>, Query(q): Query<ScoresQuery>) -> ApiResult {

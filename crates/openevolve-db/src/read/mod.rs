@@ -69,6 +69,9 @@ pub struct GridShape {
     pub num_islands: usize,
     /// `noise_z`: how many standard errors the best program is ranked by.
     pub noise_z: f64,
+    /// `objectives` and `constraints`: the Pareto fronts, where given.
+    pub objectives: Vec<crate::Objective>,
+    pub constraints: Vec<String>,
     /// `artifacts_base_path` as the run was configured.
     pub artifacts_base_path: Option<PathBuf>,
 }
@@ -98,6 +101,8 @@ pub fn grid_shape(conn: &Connection) -> Result<Option<GridShape>, DbError> {
         feature_bins: FeatureBins,
         num_islands: usize,
         noise_z: f64,
+        objectives: Vec<crate::Objective>,
+        constraints: Vec<String>,
         artifacts_base_path: Option<String>,
     }
     impl Default for Stored {
@@ -108,6 +113,8 @@ pub fn grid_shape(conn: &Connection) -> Result<Option<GridShape>, DbError> {
                 feature_bins: d.feature_bins,
                 num_islands: d.num_islands,
                 noise_z: d.noise_z,
+                objectives: d.objectives,
+                constraints: d.constraints,
                 artifacts_base_path: d.artifacts_base_path,
             }
         }
@@ -127,8 +134,33 @@ pub fn grid_shape(conn: &Connection) -> Result<Option<GridShape>, DbError> {
         dimensions,
         num_islands: stored.num_islands.max(1),
         noise_z: stored.noise_z,
+        objectives: stored.objectives,
+        constraints: stored.constraints,
         artifacts_base_path: stored.artifacts_base_path.map(PathBuf::from),
     }))
+}
+
+/// Each island's Pareto front by the stored `objectives` (empty without
+/// them), computed as the database computes it.
+pub fn fronts(conn: &Connection, shape: &GridShape) -> Result<Vec<Vec<crate::FrontMember>>, DbError> {
+    let mut candidates: Vec<Vec<(crate::ProgramId, Vec<f64>)>> = vec![Vec::new(); shape.num_islands];
+    if !shape.objectives.is_empty() {
+        let mut stmt = conn.prepare("SELECT id, island, metrics FROM programs ORDER BY id")?;
+        let rows =
+            stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)))?;
+        for row in rows {
+            let (id, island, metrics) = row?;
+            let metrics: std::collections::BTreeMap<String, Option<f64>> =
+                serde_json::from_str(&metrics).map_err(|source| DbError::Json { what: "metrics", source })?;
+            let metrics: crate::Metrics =
+                metrics.into_iter().map(|(k, v)| (k, v.unwrap_or(f64::NAN))).collect();
+            let point = crate::objective_point(&shape.objectives, &shape.constraints, &metrics);
+            if let (Some(point), Some(slot)) = (point, candidates.get_mut(island as usize)) {
+                slot.push((id, point));
+            }
+        }
+    }
+    Ok(candidates.into_iter().map(|c| crate::front_of(&shape.objectives, c)).collect())
 }
 
 /// A program's prompt from the prompt log (`<db>.prompts`), in files
@@ -165,6 +197,8 @@ mod tests {
             ],
             num_islands: 1,
             noise_z: 2.0,
+            objectives: Vec::new(),
+            constraints: Vec::new(),
             artifacts_base_path: None,
         };
         for coords in [[0, 0], [2, 4], [1, 3]] {

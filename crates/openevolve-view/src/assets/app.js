@@ -222,6 +222,49 @@ function renderScoreChart() {
   svg.onmouseleave = () => { tip.hidden = true; };
 }
 
+// ---------------------------------------------------------------- front
+// With several objectives: each island's front over the first two, one dot
+// per program on it (the ends of the front ringed).
+function renderFront() {
+  const panel = $("#front-panel");
+  const front = state.front;
+  if (!front || front.objectives.length < 2) { panel.hidden = true; return; }
+  panel.hidden = false;
+  const svg = $("#front-chart");
+  const width = svg.clientWidth || 900, height = svg.clientHeight || 260;
+  const m = { left: 56, right: 16, top: 12, bottom: 36 };
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.replaceChildren();
+  const [ox, oy] = front.objectives;
+  $("#front-axes").textContent = `${ox.metric} (${ox.direction}) × ${oy.metric} (${oy.direction})`;
+  const all = front.islands.flatMap((i) => i.points.map((p) => ({ island: i.island, p })));
+  const xs = all.map((a) => a.p.values[0]), ys = all.map((a) => a.p.values[1]);
+  const range = (v) => { let lo = Math.min(...v), hi = Math.max(...v); if (!(hi - lo > 1e-12)) { lo -= 0.5; hi += 0.5; } const pad = (hi - lo) * 0.08; return [lo - pad, hi + pad]; };
+  const [xlo, xhi] = all.length ? range(xs) : [0, 1], [ylo, yhi] = all.length ? range(ys) : [0, 1];
+  const X = (v) => m.left + (v - xlo) / (xhi - xlo) * (width - m.left - m.right);
+  const Y = (v) => m.top + (1 - (v - ylo) / (yhi - ylo)) * (height - m.top - m.bottom);
+  const axis = el("svg:g", { class: "axis" });
+  for (const t of niceTicks(ylo, yhi, 4)) axis.append(el("svg:text", { x: m.left - 6, y: Y(t) + 4, "text-anchor": "end", text: fmt(t) }));
+  for (const t of niceTicks(xlo, xhi, 6)) axis.append(el("svg:text", { x: X(t), y: height - m.bottom + 16, "text-anchor": "middle", text: fmt(t) }));
+  axis.append(el("svg:line", { x1: m.left, x2: width - m.right, y1: height - m.bottom, y2: height - m.bottom }));
+  axis.append(el("svg:text", { x: width - m.right, y: height - 2, "text-anchor": "end", text: ox.metric }));
+  axis.append(el("svg:text", { x: 4, y: m.top + 4, "text-anchor": "start", text: oy.metric }));
+  svg.append(axis);
+  const legend = $("#front-legend");
+  legend.replaceChildren();
+  for (const island of front.islands) {
+    const colour = ISLAND_COLOURS[island.island % ISLAND_COLOURS.length];
+    legend.append(el("span", {}, el("i", { style: `background:${colour}` }), `island ${island.island}: ${island.points.length} on the front`));
+    for (const p of island.points) {
+      const dot = el("svg:circle", { cx: X(p.values[0]), cy: Y(p.values[1]), r: 5, fill: colour, stroke: p.crowding === null ? "#1d2330" : "none", "stroke-width": 2 });
+      dot.append(el("svg:title", { text: `#${p.id} island ${island.island}: ${p.values.map(fmt).join(", ")}` }));
+      dot.addEventListener("click", () => { location.hash = `#/program/${p.id}`; });
+      svg.append(dot);
+    }
+  }
+  svg.dataset.points = String(all.length);
+}
+
 // ---------------------------------------------------------------- grid
 // A dimension's range: fixed, or observed so far (null before any value).
 const span = (range) => (range ? `[${fmt(range[0])}, ${fmt(range[1])}]` : "[no values yet]");
@@ -606,9 +649,11 @@ async function loadNewer() {
     return loadAll();
   }
   state.grid = await api("/api/grid");
+  state.front = summary.objectives && summary.objectives.length ? await api("/api/front") : null;
   updateFitnessRange();
   renderHeader();
   renderScoreChart();
+  renderFront();
   renderGridControls();
   renderGrid();
   if (tree.layout === null) { layoutTree(); fitTree(); }

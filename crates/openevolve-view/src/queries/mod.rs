@@ -16,7 +16,7 @@ mod iterations;
 mod tree;
 
 pub use iterations::{IterationsQuery, ScoresQuery, iteration, iterations, scores};
-pub use tree::{GridQuery, TREE_COLUMNS, TreeQuery, grid, tree};
+pub use tree::{GridQuery, TREE_COLUMNS, TreeQuery, fronts, grid, tree};
 
 /// Text artifacts up to this size come inline with a program; larger ones
 /// (and binary ones) are fetched from their own URL.
@@ -83,6 +83,7 @@ pub fn summary(source: &RunSource, conn: &Connection) -> Result<Value, ViewError
         "num_islands": space.num_islands(),
         "island_counts": stats.island_counts,
         "features": space.dimensions,
+        "objectives": space.shape.objectives,
         "best": stats.best,
         "best_per_island": stats.best_per_island,
         "outcomes": stats.outcomes,

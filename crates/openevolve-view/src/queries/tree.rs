@@ -43,6 +43,19 @@ pub fn tree(conn: &Connection, q: &TreeQuery) -> Result<Value, ViewError> {
     Ok(json!({"columns": TREE_COLUMNS, "nodes": nodes, "next": next, "total": total}))
 }
 
+/// Each island's Pareto front by the run's `objectives` (none without
+/// them): the objectives, then per island its front's programs with their
+/// values (as reported) and crowding distances (`null` at the ends).
+pub fn fronts(source: &RunSource, conn: &Connection) -> Result<Value, ViewError> {
+    let space = source.space(conn)?;
+    let islands: Vec<Value> = read::fronts(conn, &space.shape)?
+        .into_iter()
+        .enumerate()
+        .map(|(island, front)| json!({"island": island, "points": front}))
+        .collect();
+    Ok(json!({"objectives": space.shape.objectives, "islands": islands}))
+}
+
 /// `/api/grid` parameters.
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct GridQuery {
