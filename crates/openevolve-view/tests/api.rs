@@ -340,3 +340,32 @@ fn a_missing_or_empty_directory_is_a_clear_error() {
     let err = openevolve_view::RunSource::open(tmp.path()).err().unwrap();
     assert!(err.to_string().contains("holds no evolution.db"), "{err}");
 }
+
+#[test]
+fn the_summary_gives_the_best_with_its_interval_as_the_database_ranks_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut db = fill(&tmp.path().join("evolution.db"), 1, 1);
+    let noisy = |code: String, score: f64, stderr: f64, samples: u32| NewProgram {
+        metrics: [("combined_score".to_string(), score), ("combined_score_stderr".to_string(), stderr)]
+            .into_iter()
+            .collect(),
+        samples,
+        ..child(code, 1, 1, BTreeMap::new())
+    };
+    // Confirmed: 0.80 over 4 samples. Lucky: a higher mean on one sample,
+    // whose lower bound (0.85 - 2 x 0.1) is below the confirmed one's.
+    let confirmed = db.insert(noisy(code(7), 0.80, 0.02, 4)).unwrap().id();
+    let lucky = db.insert(noisy(code(8), 0.85, 0.1, 1)).unwrap().id();
+    drop(db);
+    let server = Server::start(tmp.path(), Duration::from_millis(500));
+    let best = &server.json("/api/summary")["best"];
+    assert_eq!(best["id"], confirmed, "{best}");
+    assert_eq!(
+        (best["fitness"].as_f64(), best["fitness_stderr"].as_f64()),
+        (Some(0.80), Some(0.02)),
+        "{best}"
+    );
+    assert_eq!(best["samples"], 4);
+    let page = server.json(&format!("/api/programs/{lucky}"));
+    assert_eq!((page["fitness"].as_f64(), page["samples"].as_u64()), (Some(0.85), Some(1)), "{page}");
+}
