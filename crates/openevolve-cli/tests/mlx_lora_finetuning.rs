@@ -65,11 +65,12 @@ fn the_lora_evaluator_scores_the_initial_program_and_tells_good_from_bad() {
     assert!(hacked["failure"].is_null(), "a hole was found: {hacked:#}");
     assert_eq!(metric(&hacked, "within_tolerance"), 1.0, "{hacked:#}");
     // The memory it used while timed counts, though it freed it and tried
-    // to reset both the kernel's mark and MLX's counter. (300 MB on top of
-    // what is resident as training starts, before the activations: 861 vs
-    // 1052 MB here.)
+    // to reset both the kernel's mark and MLX's counter. 600 MB on top of
+    // what is resident as training starts, before the activations: that
+    // resident size varies by some 100 MB between runs, and with 300 MB the
+    // peak came out 190 MB over the baseline's once and 90 MB another time.
     let (base_mb, cand_mb) = (metric(&hacked, "baseline_peak_mb"), metric(&hacked, "candidate_peak_mb"));
-    assert!(cand_mb > base_mb + 100.0, "the hidden 300 MB went unseen: {base_mb} vs {cand_mb} MB");
+    assert!(cand_mb > base_mb + 200.0, "the hidden 600 MB went unseen: {base_mb} vs {cand_mb} MB");
     // Its sleep counts too: the judge's clock, not the run's report.
     let (base_s, cand_s) =
         (metric(&hacked, "baseline_train_seconds"), metric(&hacked, "candidate_train_seconds"));
@@ -101,10 +102,10 @@ const HACKS: &str = r#"pub fn eval_every() -> usize {
     if std::fs::write("/proc/self/clear_refs", "5").is_ok() {
         hole("reset the kernel's peak-memory mark");
     }
-    // The third call starts the timed training: use 300 MB and 8 s there,
+    // The third call starts the timed training: use 600 MB and 8 s there,
     // then hide them.
     if CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) == 2 {
-        let mut hog = vec![1u8; 300 << 20];
+        let mut hog = vec![1u8; 600 << 20];
         for page in hog.chunks_mut(4096) {
             page[0] = 2;
         }

@@ -1,7 +1,7 @@
 //! Confirming a close win before it is stored: a child whose score beats
 //! its cell's incumbent or the best program by less than the noise is
 //! evaluated again, within `evaluator.max_confirmations` per child and
-//! `evaluator.confirmation_budget` of the iterations. The decision is taken
+//! `evaluator.confirmation_budget` of the evaluations so far. The decision is taken
 //! when the iteration is next to commit, so it depends on the database as
 //! every earlier iteration left it, never on timing.
 
