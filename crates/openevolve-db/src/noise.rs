@@ -10,7 +10,7 @@ impl ProgramDatabase {
     /// Whether a child with `metrics` and `code`, bred on `island`, would beat
     /// the incumbent of its cell there or the best program by less than the
     /// noise: its fitness is higher, by at most `noise_z` standard errors of
-    /// the difference. False where neither side reports noise, and for a
+    /// the difference. False for a child that reports no noise, and for a
     /// child the grid cannot place.
     pub fn beats_within_noise(
         &mut self,
@@ -20,7 +20,9 @@ impl ProgramDatabase {
     ) -> Result<bool, DbError> {
         self.check_island(island)?;
         let (mean, stderr) = fitness_with_stderr(metrics, &self.config.feature_dimensions);
-        if mean.is_nan() {
+        // A child without noise of its own comes from a run without noise:
+        // no features, diversity or look-ups on that path.
+        if mean.is_nan() || stderr == 0.0 {
             return Ok(false);
         }
         let diversity = if self.space.uses_diversity() { Some(self.diversity(code)?) } else { None };
