@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # On the GPU machine (no registries, no Rust): joins the pieces
 # mlx-training-gpu-pack.sh made, sets MLX up without compilers (the NVIDIA libraries come from the
-# Python packages already installed, e.g. PyTorch's), then evaluates each
-# program in DIR/bin at the `full` size: baseline and candidate, TRIALS times
-# each, exactly as `openevolve eval` would. Each result is DIR/<program>.json.
+# Python packages already installed, e.g. PyTorch's), then evaluates programs of DIR/bin
+# (the names given, else every one) at SIZE (`full` unless given): baseline and candidate,
+# TRIALS times each, exactly as `openevolve eval` would. Each result is DIR/<program>.json.
 #
-#   scripts/mlx-training-gpu-run.sh DIR [TRIALS]
+#   scripts/mlx-training-gpu-run.sh DIR [TRIALS [SIZE [PROGRAM ...]]]
 set -euo pipefail
-dir="$(cd "${1:?usage: mlx-training-gpu-run.sh DIR [TRIALS]}" && pwd)"
+usage="usage: mlx-training-gpu-run.sh DIR [TRIALS [SIZE [PROGRAM ...]]]"
+dir="$(cd "${1:?$usage}" && pwd)"
 trials="${2:-3}"
+size="${3:-full}"
+shift $(($# < 3 ? $# : 3))
 cd "$(dirname "$0")/.."
 source scripts/lib/mlx-gpu-runtime.sh && mlx_gpu_runtime "$dir"
 export MLX_LORA_MODEL_DIR="$dir/models" MLX_LORA_DATA_DIR="$dir/data"
@@ -18,10 +21,13 @@ model="$MLX_LORA_MODEL_DIR/SmolLM2-135M-Instruct.Q4_1.gguf"
 [ -d "$MLX_LORA_DATA_DIR/wordnet-3.0" ] || tar -xzf "$dir/wordnet.tar.gz" -C "$MLX_LORA_DATA_DIR"
 echo "model sha256: $(sha256sum "$model" | cut -c1-16)…"
 chmod +x "$dir/bin/evaluator"
+programs=("$@")
+if [ ${#programs[@]} -eq 0 ]; then
+  for so in "$dir"/bin/*.so; do programs+=("$(basename "$so" .so)"); done
+fi
 work="$(mktemp -d)"
-for so in "$dir"/bin/*.so; do
-  name="$(basename "$so" .so)"
-  echo "== $name: full size, $trials trials of each"
-  (cd "$work" && "$dir/bin/evaluator" judge "$so" 0 "" "{\"size\":\"full\",\"trials\":$trials}" 3>"$dir/$name.json")
+for name in "${programs[@]}"; do
+  echo "== $name: $size size, $trials trials of each"
+  (cd "$work" && "$dir/bin/evaluator" judge "$dir/bin/$name.so" 0 "" "{\"size\":\"$size\",\"trials\":$trials}" 3>"$dir/$name.json")
   python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r.get("artifacts",{}).get("summary") or r)' "$dir/$name.json"
 done

@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 
+use mlx_lora::experiment::SIZES;
 use mlx_lora::train::{MemorySample, memory_growth};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,7 +26,8 @@ impl Variant {
 /// `evaluator_args` of an MLX example: the experiment's size and the trials.
 #[derive(Debug, Clone)]
 pub struct EvaluatorArgs {
-    /// `tiny` (CPU, CI) or `full` (GPU).
+    /// One of [`mlx_lora::experiment::SIZES`]: `tiny` (CPU, CI), `full` or
+    /// `gpu` (a GPU).
     pub size: String,
     /// Runs of each variant.
     pub trials: usize,
@@ -50,8 +52,8 @@ impl EvaluatorArgs {
         }
         let size = match raw.get("size") {
             None => "tiny".to_string(),
-            Some(Value::String(s)) if s == "tiny" || s == "full" => s.clone(),
-            Some(_) => return Err(bad("size", "\"tiny\" or \"full\"")),
+            Some(Value::String(s)) if SIZES.contains(&s.as_str()) => s.clone(),
+            Some(_) => return Err(bad("size", &format!("one of {SIZES:?}"))),
         };
         let trials = match raw.get("trials") {
             None if size == "tiny" => 2,

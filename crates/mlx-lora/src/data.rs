@@ -111,11 +111,21 @@ pub struct WordnetOptions {
     pub max_test: usize,
     /// Chat `messages` instead of `prompt`/`completion`.
     pub chat: bool,
+    /// Words per example at most: with more than 1, each example asks for
+    /// the definitions of 1 to `max_entries` consecutive words (the count
+    /// drawn from the first word's hash), so that lengths vary the way real
+    /// instruction data's do. The caps count examples.
+    #[serde(default = "one_entry")]
+    pub max_entries: usize,
+}
+
+fn one_entry() -> usize {
+    1
 }
 
 impl Default for WordnetOptions {
     fn default() -> Self {
-        Self { max_train: 2000, max_valid: 200, max_test: 200, chat: false }
+        Self { max_train: 2000, max_valid: 200, max_test: 200, chat: false, max_entries: 1 }
     }
 }
 
@@ -161,7 +171,7 @@ fn parse_synset(line: &str, pos: &str) -> Option<(String, String)> {
 /// options give the same splits.
 pub fn build_wordnet(dir: &Path, options: &WordnetOptions) -> Result<Splits> {
     let mut seen = HashSet::new();
-    let mut all: Vec<(u64, Example)> = Vec::new();
+    let mut all: Vec<(u64, String)> = Vec::new();
     for (file, pos) in
         [("data.noun", "noun"), ("data.verb", "verb"), ("data.adj", "adjective"), ("data.adv", "adverb")]
     {
@@ -172,27 +182,46 @@ pub fn build_wordnet(dir: &Path, options: &WordnetOptions) -> Result<Splits> {
             if !seen.insert(word.clone()) {
                 continue;
             }
-            let (prompt, completion) = pair.split_once('|').expect("joined above");
-            let ex = Example::Completion { prompt: prompt.into(), completion: completion.into() };
-            all.push((fnv1a(&word), if options.chat { ex.to_chat() } else { ex }));
+            all.push((fnv1a(&word), pair));
         }
     }
     if all.len() < 1000 {
         return Err(Error::Data(format!("only {} WordNet definitions in {}", all.len(), dir.display())));
     }
-    all.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| format!("{:?}", a.1).cmp(&format!("{:?}", b.1))));
+    all.sort();
     let (mut train, mut valid, mut test) = (Vec::new(), Vec::new(), Vec::new());
-    for (hash, ex) in all {
-        let (split, cap) = match hash % 100 {
-            0..80 => (&mut train, options.max_train),
-            80..90 => (&mut valid, options.max_valid),
-            _ => (&mut test, options.max_test),
-        };
-        if split.len() < cap {
-            split.push(ex);
+    for (hash, pair) in all {
+        match hash % 100 {
+            0..80 => train.push((hash, pair)),
+            80..90 => valid.push((hash, pair)),
+            _ => test.push((hash, pair)),
         }
     }
-    Ok(Splits { train, valid, test })
+    let split = |entries: Vec<(u64, String)>, cap: usize| group_entries(entries, options, cap);
+    Ok(Splits {
+        train: split(train, options.max_train),
+        valid: split(valid, options.max_valid),
+        test: split(test, options.max_test),
+    })
+}
+
+/// A split's entries (in hash order) into at most `cap` examples of 1 to
+/// `options.max_entries` consecutive entries each.
+fn group_entries(entries: Vec<(u64, String)>, options: &WordnetOptions, cap: usize) -> Vec<Example> {
+    let per_example = options.max_entries.max(1) as u64;
+    let mut examples = Vec::new();
+    let mut rest = entries.as_slice();
+    while !rest.is_empty() && examples.len() < cap {
+        // The count comes from the hash's high bits: its low ones chose the split.
+        let n = (1 + (rest[0].0 >> 32) % per_example) as usize;
+        let (group, tail) = rest.split_at(n.min(rest.len()));
+        rest = tail;
+        let (prompts, completions): (Vec<&str>, Vec<&str>) =
+            group.iter().map(|(_, pair)| pair.split_once('|').expect("joined in parse_synset")).unzip();
+        let ex = Example::Completion { prompt: prompts.join("\n"), completion: completions.join("\n") };
+        examples.push(if options.chat { ex.to_chat() } else { ex });
+    }
+    examples
 }
 
 /// An example as token ids, with how many leading tokens are prompt.

@@ -49,6 +49,9 @@ impl Hooks {
     }
 }
 
+/// The presets' names, smallest first.
+pub const SIZES: [&str; 3] = ["tiny", "full", "gpu"];
+
 /// Everything that fixes a run apart from the hooks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Experiment {
@@ -73,7 +76,7 @@ impl Experiment {
     pub fn tiny() -> Self {
         Self {
             name: "tiny".into(),
-            data: WordnetOptions { max_train: 256, max_valid: 32, max_test: 32, chat: false },
+            data: WordnetOptions { max_train: 256, max_valid: 32, max_test: 32, chat: false, max_entries: 1 },
             max_len: 64,
             lora: LoraConfig { num_layers: 8, ..LoraConfig::default() },
             train: TrainConfig {
@@ -101,7 +104,13 @@ impl Experiment {
     pub fn full() -> Self {
         Self {
             name: "full".into(),
-            data: WordnetOptions { max_train: 2000, max_valid: 200, max_test: 200, chat: false },
+            data: WordnetOptions {
+                max_train: 2000,
+                max_valid: 200,
+                max_test: 200,
+                chat: false,
+                max_entries: 1,
+            },
             max_len: 128,
             lora: LoraConfig::default(),
             train: TrainConfig {
@@ -124,11 +133,39 @@ impl Experiment {
         }
     }
 
+    /// For a GPU, sized so that the step does real work: every layer
+    /// adapted, batches of 32 examples of 1 to 24 definitions (up to 512
+    /// tokens, so the longest row of a batch is about 512 and the padding
+    /// real data brings is there to win back by packing), 48 steps, bf16.
+    pub fn gpu() -> Self {
+        let full = Self::full();
+        Self {
+            name: "gpu".into(),
+            data: WordnetOptions {
+                max_train: 1536,
+                max_valid: 128,
+                max_test: 96,
+                chat: false,
+                max_entries: 24,
+            },
+            max_len: 512,
+            lora: LoraConfig { num_layers: 30, ..LoraConfig::default() },
+            train: TrainConfig {
+                iters: 48,
+                batch: BatchOptions { batch_size: 32, ..full.train.batch },
+                ..full.train
+            },
+            ..full
+        }
+    }
+
+    /// The preset called `name`: [`SIZES`].
     pub fn by_name(name: &str) -> Result<Self> {
         match name {
             "tiny" => Ok(Self::tiny()),
             "full" => Ok(Self::full()),
-            _ => Err(Error::Train(format!("unknown experiment size {name:?} (tiny or full)"))),
+            "gpu" => Ok(Self::gpu()),
+            _ => Err(Error::Train(format!("unknown experiment size {name:?} (one of {SIZES:?})"))),
         }
     }
 

@@ -41,7 +41,7 @@ fn wordnet_splits_are_deterministic_disjoint_and_sized() {
     // A smaller request is a prefix of the larger one (the order is fixed).
     let small = build_wordnet(
         &wordnet(),
-        &WordnetOptions { max_train: 100, max_valid: 10, max_test: 10, chat: false },
+        &WordnetOptions { max_train: 100, max_valid: 10, max_test: 10, chat: false, max_entries: 1 },
     )
     .unwrap();
     assert_eq!(small.train[..], a.train[..100]);
@@ -49,7 +49,7 @@ fn wordnet_splits_are_deterministic_disjoint_and_sized() {
     // Chat format: the same content as messages.
     let chat = build_wordnet(
         &wordnet(),
-        &WordnetOptions { max_train: 100, max_valid: 10, max_test: 10, chat: true },
+        &WordnetOptions { max_train: 100, max_valid: 10, max_test: 10, chat: true, max_entries: 1 },
     )
     .unwrap();
     assert_eq!(chat.train[7], small.train[7].to_chat());
@@ -57,11 +57,57 @@ fn wordnet_splits_are_deterministic_disjoint_and_sized() {
 }
 
 #[test]
+fn grouped_examples_hold_consecutive_definitions_of_varied_counts_and_the_gpu_lengths() {
+    let single =
+        build_wordnet(&wordnet(), &WordnetOptions { max_entries: 1, ..WordnetOptions::default() }).unwrap();
+    let options = mlx_lora::experiment::Experiment::gpu().data;
+    let grouped = build_wordnet(&wordnet(), &options).unwrap();
+    assert_eq!(grouped, build_wordnet(&wordnet(), &options).unwrap(), "deterministic");
+    assert_eq!((grouped.train.len(), grouped.valid.len()), (options.max_train, options.max_valid));
+    // The groups, unfolded, are the single-definition examples in the same order.
+    let lines = |ex: &Example| {
+        let Example::Completion { prompt, completion } = ex else { unreachable!() };
+        let (p, c): (Vec<&str>, Vec<&str>) = (prompt.lines().collect(), completion.lines().collect());
+        assert_eq!(p.len(), c.len(), "one definition per word asked for: {ex:?}");
+        p.into_iter().zip(c).map(|(p, c)| (p.to_string(), c.to_string())).collect::<Vec<_>>()
+    };
+    let unfolded: Vec<(String, String)> = grouped.valid.iter().flat_map(lines).collect();
+    let singles: Vec<(String, String)> = single.valid.iter().flat_map(lines).collect();
+    let n = unfolded.len().min(singles.len());
+    assert!(n >= 200, "{n}");
+    assert_eq!(unfolded[..n], singles[..n]);
+    let counts: Vec<usize> = grouped.train.iter().map(|e| lines(e).len()).collect();
+    assert!(counts.iter().all(|&c| (1..=options.max_entries).contains(&c)));
+    for c in [1, options.max_entries] {
+        assert!(counts.contains(&c), "no example of {c} definitions");
+    }
+    // Lengths vary up to the cut, which is what makes the padded batches
+    // of the `gpu` size wide and packing worth something.
+    let experiment = mlx_lora::experiment::Experiment::gpu();
+    let tok = tokenizer();
+    let lengths: Vec<usize> =
+        grouped.train.iter().map(|e| tokenize(&tok, e, experiment.max_len).unwrap().tokens.len()).collect();
+    let mean = lengths.iter().sum::<usize>() as f64 / lengths.len() as f64;
+    let cut = lengths.iter().filter(|&&l| l == experiment.max_len).count();
+    eprintln!(
+        "gpu examples: mean {mean:.0} tokens, {cut} of {} cut at {}",
+        lengths.len(),
+        experiment.max_len
+    );
+    assert!(mean > 150.0 && mean < 0.75 * experiment.max_len as f64, "mean {mean}");
+    let widest_per_batch =
+        lengths.chunks(experiment.train.batch.batch_size).map(|b| *b.iter().max().unwrap());
+    assert!(widest_per_batch.clone().all(|w| w > 400), "{:?}", widest_per_batch.collect::<Vec<_>>());
+}
+
+#[test]
 fn jsonl_round_trips_in_both_formats_and_reports_bad_lines() {
     let dir = tempfile::tempdir().unwrap();
-    let splits =
-        build_wordnet(&wordnet(), &WordnetOptions { max_train: 50, max_valid: 5, max_test: 5, chat: false })
-            .unwrap();
+    let splits = build_wordnet(
+        &wordnet(),
+        &WordnetOptions { max_train: 50, max_valid: 5, max_test: 5, chat: false, max_entries: 1 },
+    )
+    .unwrap();
     splits.write(dir.path()).unwrap();
     assert_eq!(Splits::read(dir.path()).unwrap(), splits);
     let first = std::fs::read_to_string(dir.path().join("train.jsonl")).unwrap();
@@ -87,9 +133,11 @@ fn jsonl_round_trips_in_both_formats_and_reports_bad_lines() {
 #[test]
 fn tokenization_masks_the_prompt_and_batches_pad_and_pack() {
     let tok = tokenizer();
-    let splits =
-        build_wordnet(&wordnet(), &WordnetOptions { max_train: 24, max_valid: 0, max_test: 0, chat: false })
-            .unwrap();
+    let splits = build_wordnet(
+        &wordnet(),
+        &WordnetOptions { max_train: 24, max_valid: 0, max_test: 0, chat: false, max_entries: 1 },
+    )
+    .unwrap();
     let ex = &splits.train[0];
     let Example::Completion { completion, .. } = ex else { unreachable!() };
     let t = tokenize(&tok, ex, 512).unwrap();
@@ -154,9 +202,11 @@ fn epoch_order_is_a_seeded_permutation() {
 #[test]
 fn tokenization_is_cached_on_disk_per_tokenizer_examples_and_length() {
     let tok = tokenizer();
-    let splits =
-        build_wordnet(&wordnet(), &WordnetOptions { max_train: 40, max_valid: 0, max_test: 0, chat: false })
-            .unwrap();
+    let splits = build_wordnet(
+        &wordnet(),
+        &WordnetOptions { max_train: 40, max_valid: 0, max_test: 0, chat: false, max_entries: 1 },
+    )
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let fresh = tokenize_all(&tok, &splits.train, 64).unwrap();
     let first = mlx_lora::data::tokenize_all_cached(&tok, &splits.train, 64, dir.path()).unwrap();

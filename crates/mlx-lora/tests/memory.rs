@@ -25,9 +25,11 @@ fn load() -> (Llama, Tokenizer) {
 
 fn train_examples(tok: &Tokenizer, n: usize) -> Vec<Tokenized> {
     let dir = mlx_lora::paths::wordnet_dir().expect("WordNet (run scripts/setup-lora-data.sh)");
-    let splits =
-        build_wordnet(&dir, &WordnetOptions { max_train: n, max_valid: 0, max_test: 0, chat: false })
-            .unwrap();
+    let splits = build_wordnet(
+        &dir,
+        &WordnetOptions { max_train: n, max_valid: 0, max_test: 0, chat: false, max_entries: 1 },
+    )
+    .unwrap();
     tokenize_all(tok, &splits.train, 64).unwrap()
 }
 

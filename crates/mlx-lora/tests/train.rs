@@ -28,9 +28,11 @@ fn load() -> (Llama, Tokenizer) {
 
 fn data(tok: &Tokenizer, train: usize, valid: usize) -> (Vec<Tokenized>, Vec<Tokenized>) {
     let dir = mlx_lora::paths::wordnet_dir().expect("WordNet (run scripts/setup-lora-data.sh)");
-    let splits =
-        build_wordnet(&dir, &WordnetOptions { max_train: train, max_valid: valid, max_test: 0, chat: false })
-            .unwrap();
+    let splits = build_wordnet(
+        &dir,
+        &WordnetOptions { max_train: train, max_valid: valid, max_test: 0, chat: false, max_entries: 1 },
+    )
+    .unwrap();
     (tokenize_all(tok, &splits.train, MAX_LEN).unwrap(), tokenize_all(tok, &splits.valid, MAX_LEN).unwrap())
 }
 

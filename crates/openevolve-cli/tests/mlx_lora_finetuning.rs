@@ -1,7 +1,7 @@
 //! examples/mlx_lora_finetuning through `openevolve eval`, on the CPU at the
 //! `tiny` size with the real model and data (scripts/setup-lora-data.sh):
-//! the initial program scores convergence 1 against the baseline; an exact
-//! faster variant stays inside the 1% rule; broken variants are caught by
+//! the initial program scores convergence 1 against the baseline; exact
+//! faster variants stay inside the 1% rule; broken variants are caught by
 //! the evaluator's checks or by the rule; a candidate that tries every hole
 //! of a training evaluation finds none. One test, so that the evaluations
 //! run one at a time (they measure speed).
@@ -33,6 +33,15 @@ fn the_lora_evaluator_scores_the_initial_program_and_tells_good_from_bad() {
     assert_eq!(metric(&sparse, "within_tolerance"), 1.0, "{sparse:#}");
     assert!(metric(&sparse, "loss_relative_difference").abs() < 1e-3, "{sparse:#}");
     assert!(metric(&sparse, "combined_score") >= 0.7);
+    // The `gpu` size's reference candidates, exact at this size too: packed
+    // rows whose segment masks keep each example to itself, and a forward
+    // whose elementwise chains are compiled (and differentiated through).
+    for name in ["packed_sparse", "compiled"] {
+        let e = EXAMPLE.evaluate(&format!("candidates/{name}.rs"), &config);
+        assert_eq!(metric(&e, "within_tolerance"), 1.0, "{name}: {e:#}");
+        assert!(metric(&e, "loss_relative_difference").abs() < 1e-4, "{name}: {e:#}");
+        assert!(metric(&e, "train_loss_gap") < 1e-4, "{name}: {e:#}");
+    }
 
     for (name, caught_by) in [
         ("lower_rank", "the LoRA forward differs"),
