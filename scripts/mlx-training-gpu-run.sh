@@ -27,7 +27,7 @@ if [ ${#programs[@]} -eq 0 ]; then
 fi
 work="$(mktemp -d)"
 for name in "${programs[@]}"; do
-  echo "== $name: $size size, $trials trials of each"
+  echo "== $name: $size size, $trials trials of each; device memory in use: $(nvidia-smi --query-gpu=memory.used --format=csv,noheader || echo '?')"
   (cd "$work" && "$dir/bin/evaluator" judge "$dir/bin/$name.so" 0 "" "{\"size\":\"$size\",\"trials\":$trials}" 3>"$dir/$name.json")
   python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r.get("artifacts",{}).get("summary") or r)' "$dir/$name.json"
 done

@@ -207,6 +207,21 @@ pub fn judge_run<R: DeserializeOwned>(
     })
 }
 
+/// Why training failed in a run's process, with MLX's memory counters at
+/// that moment (active, cached, peak), so that an allocation failure says
+/// whether the arrays or the allocator's cache held the memory.
+pub fn training_failed(error: impl std::fmt::Display) -> String {
+    let mb = |bytes: Result<usize, _>| {
+        bytes.map_or_else(|_: mlx_rs::error::Exception| "?".into(), |b| format!("{:.0}", b as f64 / 1e6))
+    };
+    format!(
+        "training failed: {error} (MLX memory: {} MB active, {} MB cached, {} MB peak)",
+        mb(mlx_rs::memory::active_memory()),
+        mb(mlx_rs::memory::cache_memory()),
+        mb(mlx_rs::memory::peak_memory())
+    )
+}
+
 /// [`TRAIN`]'s answer, on the run's side: the report as JSON, then the
 /// adapters' bytes.
 pub fn train_answer(report: &impl Serialize, adapters: &[u8]) -> Vec<u8> {

@@ -9,12 +9,12 @@
 use std::cell::RefCell;
 
 use mlx_lora::data::Tokenized;
-use mlx_lora_eval::evaluation::Variant;
 use mlx_lora::experiment::{Experiment, Prepared, RunSetup};
 use mlx_lora::model::Llama;
-use mlx_lora_eval::runs::{JudgedRun, MemoryMeter, RunProcess, judge_run, train_answer};
 use mlx_lora::settings::{Plan, TrainingSettings, train_with_settings};
 use mlx_lora::train::{TrainConfig, TrainReport};
+use mlx_lora_eval::evaluation::Variant;
+use mlx_lora_eval::runs::{JudgedRun, MemoryMeter, RunProcess, judge_run, train_answer, training_failed};
 use mlx_lora_eval::verify::{self, Tolerances};
 use openevolve_sdk::confine::Reads;
 use openevolve_sdk::{Candidate, CandidateProcess, Library, ProcessRole};
@@ -93,7 +93,7 @@ thread_local! {
 }
 
 /// In the run's process: loads the model at the plan's bits, checks the
-/// candidate's plan (every candidate run), warms up on the setup's
+/// plan (the candidate's, or the standard one in the baseline's run), warms up on the setup's
 /// held-out examples.
 pub fn prepare_routine(library: Option<&Library>, input: &[u8]) -> Result<Vec<u8>, String> {
     let setup: RunSetup = serde_json::from_slice(input).map_err(|e| format!("the run's setup: {e}"))?;
@@ -108,11 +108,12 @@ pub fn prepare_routine(library: Option<&Library>, input: &[u8]) -> Result<Vec<u8
     let settings = plan().settings;
     let setup = RunSetup { experiment: settings.apply_to(&setup.experiment), ..setup };
     let prepared = setup.prepare(Vec::new()).map_err(|e| e.to_string())?;
-    if library.is_some() {
-        let tol = Tolerances::for_dtype(prepared.model.dtype);
-        verify::check_plan(&mut plan(), &prepared.model, &setup.warm_up, &prepared.config, CHECKED_STEPS, &tol)
-            .map_err(|e| format!("check failed: {e}"))?;
-    }
+    // Both variants' processes run the checks, so that what they leave in
+    // the process (MLX's cache, the CUDA memory pool) is the same on both
+    // sides of the comparison.
+    let tol = Tolerances::for_dtype(prepared.model.dtype);
+    verify::check_plan(&mut plan(), &prepared.model, &setup.warm_up, &prepared.config, CHECKED_STEPS, &tol)
+        .map_err(|e| format!("check failed: {e}"))?;
     // Untimed warm-up on a copy (kernels compiled on first use), then a
     // fresh plan so that no state carries over.
     let warm_config = TrainConfig { iters: WARM_UP_STEPS, ..prepared.config.clone() };
@@ -146,6 +147,5 @@ fn run_plan(
     config: &TrainConfig,
     mut plan: Plan,
 ) -> Result<TrainReport, String> {
-    train_with_settings(model, examples, config, &plan.settings, plan.step.as_mut())
-        .map_err(|e| format!("training failed: {e}"))
+    train_with_settings(model, examples, config, &plan.settings, plan.step.as_mut()).map_err(training_failed)
 }

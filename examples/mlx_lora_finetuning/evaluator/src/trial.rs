@@ -8,10 +8,12 @@
 use std::cell::RefCell;
 
 use mlx_lora::data::{Tokenized, epoch_order, make_batches};
-use mlx_lora_eval::evaluation::{EvaluatorArgs, Variant};
-use mlx_lora::experiment::{Experiment, Hooks, Prepared, RunSetup, forward_flops_per_position, train_prepared};
-use mlx_lora_eval::runs::{JudgedRun, MemoryMeter, RunProcess, judge_run, train_answer};
+use mlx_lora::experiment::{
+    Experiment, Hooks, Prepared, RunSetup, forward_flops_per_position, train_prepared,
+};
 use mlx_lora::train::{TrainConfig, TrainReport};
+use mlx_lora_eval::evaluation::{EvaluatorArgs, Variant};
+use mlx_lora_eval::runs::{JudgedRun, MemoryMeter, RunProcess, judge_run, train_answer, training_failed};
 use mlx_lora_eval::verify::{self, Tolerances};
 use openevolve_sdk::confine::Reads;
 use openevolve_sdk::{Candidate, CandidateProcess, Library, ProcessRole};
@@ -76,8 +78,9 @@ thread_local! {
     static RUN: RefCell<Option<Run>> = const { RefCell::new(None) };
 }
 
-/// In the run's process: loads the model, checks the candidate's parts
-/// (every candidate run), warms up on the setup's held-out examples.
+/// In the run's process: loads the model, checks the parts (the candidate's,
+/// or the standard ones in the baseline's run), warms up on the setup's
+/// held-out examples.
 pub fn prepare_routine(library: Option<&Library>, input: &[u8]) -> Result<Vec<u8>, String> {
     let setup: RunSetup = serde_json::from_slice(input).map_err(|e| format!("the run's setup: {e}"))?;
     let hooks: Box<dyn Fn() -> Hooks> = match library {
@@ -89,9 +92,12 @@ pub fn prepare_routine(library: Option<&Library>, input: &[u8]) -> Result<Vec<u8
         }
     };
     let prepared = setup.prepare(Vec::new()).map_err(|e| e.to_string())?;
-    if library.is_some() {
-        check_parts(&mut hooks(), &prepared, &setup.warm_up).map_err(|e| format!("check failed: {e}"))?;
-    }
+    // The baseline's process runs the checks too (its parts pass them), so
+    // that what they leave behind (MLX's buffer cache, the CUDA memory pool
+    // the driver counts) weighs on both sides alike. When only candidates
+    // were checked, every candidate on an H200 at the `gpu` size held some
+    // 30 GB more device memory than the baseline, whatever its code.
+    check_parts(&mut hooks(), &prepared, &setup.warm_up).map_err(|e| format!("check failed: {e}"))?;
     // Untimed warm-up on a copy: kernels compiled on first use (MLX's CUDA
     // backend compiles at run time) must not count against whichever run
     // comes first.
@@ -102,7 +108,7 @@ pub fn prepare_routine(library: Option<&Library>, input: &[u8]) -> Result<Vec<u8
         config: TrainConfig { iters: WARM_UP_STEPS, ..prepared.config.clone() },
         load_seconds: 0.0,
     };
-    train_prepared(&mut warm, &mut hooks()).map_err(|e| format!("training failed: {e}"))?;
+    train_prepared(&mut warm, &mut hooks()).map_err(training_failed)?;
     drop(warm);
     mlx_rs::memory::clear_cache().map_err(|e| e.to_string())?;
     RUN.with_borrow_mut(|run| *run = Some(Run { prepared, hooks }));
@@ -116,7 +122,7 @@ pub fn train_routine(_: Option<&Library>, input: &[u8]) -> Result<Vec<u8>, Strin
         serde_json::from_slice(input).map_err(|e| format!("the training examples: {e}"))?;
     let Run { mut prepared, hooks } = RUN.take().ok_or("train before prepare")?;
     prepared.train_set = train_set;
-    let train = train_prepared(&mut prepared, &mut hooks()).map_err(|e| format!("training failed: {e}"))?;
+    let train = train_prepared(&mut prepared, &mut hooks()).map_err(training_failed)?;
     let path = std::path::Path::new("adapters.safetensors");
     mlx_lora::lora::save_adapters(&prepared.model, path).map_err(|e| e.to_string())?;
     let adapters = std::fs::read(path).map_err(|e| format!("cannot read back the adapters: {e}"))?;
