@@ -160,9 +160,7 @@ impl MemoryMeter {
     /// starts: nothing the run does, from its first instruction, counts as
     /// another's use.
     pub fn before_start() -> Result<Self, String> {
-        use mlx_rs::{Device, DeviceType};
-        let device = Device::try_default().and_then(|d| d.get_type()).map_err(|e| e.to_string())?;
-        if !matches!(device, DeviceType::Gpu) {
+        if !mlx_lora::on_gpu().map_err(|e| e.to_string())? {
             return Ok(Self::Resident);
         }
         let devices = DeviceMemory::open().map_err(|e| format!("MLX runs on a GPU, but {e}"))?;

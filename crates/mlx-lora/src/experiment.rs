@@ -49,8 +49,12 @@ impl Hooks {
     }
 }
 
+/// The presets, smallest first, by name.
+const PRESETS: [(&str, fn() -> Experiment); 3] =
+    [("tiny", Experiment::tiny), ("full", Experiment::full), ("gpu", Experiment::gpu)];
+
 /// The presets' names, smallest first.
-pub const SIZES: [&str; 3] = ["tiny", "full", "gpu"];
+pub const SIZES: [&str; 3] = [PRESETS[0].0, PRESETS[1].0, PRESETS[2].0];
 
 /// Everything that fixes a run apart from the hooks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -163,12 +167,10 @@ impl Experiment {
 
     /// The preset called `name`: [`SIZES`].
     pub fn by_name(name: &str) -> Result<Self> {
-        match name {
-            "tiny" => Ok(Self::tiny()),
-            "full" => Ok(Self::full()),
-            "gpu" => Ok(Self::gpu()),
-            _ => Err(Error::Train(format!("unknown experiment size {name:?} (one of {SIZES:?})"))),
-        }
+        let preset = PRESETS.iter().find(|(preset, _)| *preset == name);
+        preset
+            .map(|(_, make)| make())
+            .ok_or_else(|| Error::Train(format!("unknown experiment size {name:?} (one of {SIZES:?})")))
     }
 
     pub fn load_options(&self) -> LoadOptions {
@@ -254,8 +256,7 @@ pub struct RunSetup {
 /// Not on the CPU, where the same bound raised a micro-batched run's resident
 /// peak from 815 to 1012 MB (the memory example's `lean.rs`).
 fn bound_buffer_cache() -> Result<()> {
-    let device = mlx_rs::Device::try_default()?.get_type()?;
-    if matches!(device, mlx_rs::DeviceType::Gpu) {
+    if crate::on_gpu()? {
         mlx_rs::memory::set_cache_limit(mlx_rs::memory::memory_limit()? / 4)?;
     }
     Ok(())
@@ -389,7 +390,7 @@ impl Validator {
 
     /// The base model's loss.
     pub fn base_loss(&self) -> Result<f64> {
-        validation_loss(&self.untrained, &self.valid_set, &self.batch)
+        self.validate(&self.untrained)
     }
 
     /// The validation loss with the adapters in `path`, which must have the
@@ -397,7 +398,16 @@ impl Validator {
     pub fn loss_of(&self, path: &Path) -> Result<f64> {
         let mut model = self.untrained.clone();
         lora::load_adapters(&mut model, path)?;
-        validation_loss(&model, &self.valid_set, &self.batch)
+        self.validate(&model)
+    }
+
+    /// The validation loss of `model`. The judge validates in its own
+    /// process on the same device as the runs: what MLX cached for these
+    /// batches must not hold memory they need.
+    fn validate(&self, model: &Llama) -> Result<f64> {
+        let loss = validation_loss(model, &self.valid_set, &self.batch)?;
+        mlx_rs::memory::clear_cache()?;
+        Ok(loss)
     }
 
     /// [`Validator::loss_of`] of each file; an error names the file.

@@ -43,6 +43,13 @@ pub mod train;
 pub mod weights;
 
 pub use config::LlamaConfig;
+
+/// Whether MLX's default device is a GPU (where memory is the device's, not
+/// the process's).
+pub fn on_gpu() -> std::result::Result<bool, mlx_rs::error::Exception> {
+    let device = mlx_rs::Device::try_default()?.get_type()?;
+    Ok(matches!(device, mlx_rs::DeviceType::Gpu))
+}
 pub use lora::{LoraConfig, LoraForwardFn, LoraLinear};
 pub use model::Llama;
 pub use tokenizer::Tokenizer;

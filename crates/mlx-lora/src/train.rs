@@ -65,9 +65,6 @@ pub fn validation_loss(model: &Llama, examples: &[Tokenized], options: &BatchOpt
         total += sum.item_exact::<f32>() as f64;
         tokens += batch.tokens;
     }
-    // The judge validates in its own process on the same device as the
-    // runs: what MLX cached for these batches must not hold memory they need.
-    memory::clear_cache()?;
     if tokens == 0 {
         return Err(Error::Data("no tokens to validate on".into()));
     }
