@@ -162,7 +162,10 @@ impl Llama {
         let mut layers = Vec::with_capacity(c.num_layers as usize);
         for i in 0..c.num_layers {
             let mut t = |part: &str| weights.take(&format!("blk.{i}.{part}"));
-            let dense = |t: Tensor| -> Result<Array> { t.to_dense(Dtype::Float32) };
+            // The norms' weights in the activations' dtype: MLX's rms_norm
+            // returns the promoted type of its input and weight, so f32
+            // weights would turn every later matmul of a bf16 model into f32.
+            let dense = |t: Tensor| -> Result<Array> { t.to_dense(dtype) };
             layers.push(Block {
                 attn: Attention {
                     q_proj: LoraLinear::frozen(t("attn_q")?),
@@ -182,7 +185,7 @@ impl Llama {
             });
         }
         let embed = weights.take("token_embd")?;
-        let norm = weights.take("output_norm")?.to_dense(Dtype::Float32)?;
+        let norm = weights.take("output_norm")?.to_dense(dtype)?;
         let output = if c.tie_word_embeddings { None } else { Some(weights.take("output")?) };
         Ok(Self { config: c, embed, layers, norm, output, dtype, lora: None, attention_query_chunk: None })
     }

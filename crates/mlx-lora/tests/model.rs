@@ -139,3 +139,24 @@ fn quantized_load_keeps_4_bit_and_agrees() {
     // Same weights, two kernels: the figures agree closely.
     assert!((quantized / reference - 1.0).abs() < 0.01, "{quantized} vs {reference}");
 }
+
+#[test]
+fn a_bfloat16_model_computes_in_bfloat16_with_its_adapters() {
+    // MLX promotes mixed dtypes: one f32 array on the residual path (a norm's
+    // weight, an adapter's term) would make every later matmul f32 and keep
+    // fused bf16 kernels (tensor cores, cuDNN attention) out of a GPU run.
+    let path = mlx_lora::paths::smollm2_gguf().unwrap();
+    let options = LoadOptions { dtype: mlx_rs::Dtype::Bfloat16, ..LoadOptions::default() };
+    let (mut model, _) = Llama::load_gguf(&path, options).unwrap();
+    mlx_lora::lora::apply(&mut model, &mlx_lora::lora::LoraConfig::default()).unwrap();
+    let tokens = mlx_rs::Array::from_slice(&[1i32, 2, 3, 4], &[1, 4]);
+    let mut h = model.embed.rows(&tokens, model.dtype).unwrap();
+    let context = mlx_lora::model::AttentionContext::default();
+    for (i, layer) in model.layers.iter().enumerate() {
+        h = layer.forward(&h, &context).unwrap();
+        assert_eq!(h.dtype(), mlx_rs::Dtype::Bfloat16, "block {i}'s output (adapted: {})", layer.attn.q_proj.is_adapted());
+    }
+    assert_eq!(model.hidden(&tokens).unwrap().dtype(), mlx_rs::Dtype::Bfloat16, "the final norm's output");
+    // Only the logits are cast up, for the loss.
+    assert_eq!(model.forward(&tokens).unwrap().dtype(), mlx_rs::Dtype::Float32);
+}
