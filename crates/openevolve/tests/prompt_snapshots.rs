@@ -188,3 +188,21 @@ fn the_island_picks_its_system_message() {
     context.island = 0;
     assert!(builder.build(&context, 0).unwrap().system.starts_with(&PromptConfig::default().system_message));
 }
+
+#[test]
+fn rewrite_prompts_and_repairs_of_a_run_share_a_prefix_through_the_fixed_code() {
+    // A local server reuses its cache for the longest prefix a request shares
+    // with the one before: the fixed code, the same in every prompt of a run,
+    // must come before anything that changes (phrasing, scores, errors).
+    let builder = PromptBuilder::with_parts(config(), EvolutionMode::FullRewrite, "rust").unwrap();
+    let firsts: Vec<String> = (0..6).map(|i| builder.build(&context(), prompt_seed(1, i)).unwrap().user).collect();
+    let child = PARENT_CODE.replace("x * 0.5", "x * half");
+    let repair = builder.build_repair("error[E0425]: cannot find value `half` in this scope", &child).unwrap();
+    let fixed_end = "fn main() {\n    println!(\"{}\", step(PI));\n}\n```";
+    let shared = &repair[..repair.find(fixed_end).expect("the repair shows the fixed code") + fixed_end.len()];
+    assert!(shared.contains("use std::f64::consts::PI;"), "{shared}");
+    for first in &firsts {
+        assert!(first.starts_with(shared), "the prompt does not start with the repair's fixed code:\n{first}");
+    }
+    assert!(firsts.iter().any(|f| f != &firsts[0]), "the phrasings vary after the prefix");
+}

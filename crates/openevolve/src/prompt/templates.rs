@@ -14,6 +14,7 @@ pub const BUILT_IN_TEMPLATES: &[(&str, &str)] = &[
     ("user_diff.tera", include_str!("../../../../prompts/user_diff.tera")),
     ("user_rewrite.tera", include_str!("../../../../prompts/user_rewrite.tera")),
     ("parent.tera", include_str!("../../../../prompts/parent.tera")),
+    ("fixed_code.tera", include_str!("../../../../prompts/fixed_code.tera")),
     ("artifacts.tera", include_str!("../../../../prompts/artifacts.tera")),
     ("previous_attempts.tera", include_str!("../../../../prompts/previous_attempts.tera")),
     ("top_programs.tera", include_str!("../../../../prompts/top_programs.tera")),
