@@ -206,3 +206,21 @@ fn rewrite_prompts_and_repairs_of_a_run_share_a_prefix_through_the_fixed_code() 
     }
     assert!(firsts.iter().any(|f| f != &firsts[0]), "the phrasings vary after the prefix");
 }
+
+#[test]
+fn the_simplification_hint_counts_only_the_code_the_model_may_change() {
+    // PARENT_CODE is 174 characters, its region's body about 55: fixed code
+    // cannot be simplified, so it must not trigger the hint.
+    let config = PromptConfig { suggest_simplification_after_chars: Some(100), ..config() };
+    let builder = PromptBuilder::with_parts(config, EvolutionMode::FullRewrite, "rust").unwrap();
+    let hinted = |code: &str| {
+        let mut context = context();
+        context.parent.code = code.to_string();
+        builder.build(&context, 0).unwrap().user.contains("characters long (over 100)")
+    };
+    assert!(!hinted(PARENT_CODE));
+    let long_region = PARENT_CODE.replace("    y + 1.0\n", &format!("{}    y\n", "    let y = y + 1.0;\n".repeat(5)));
+    assert!(hinted(&long_region));
+    // Without markers the whole program is the model's to change.
+    assert!(hinted(&PARENT_CODE.replace("// EVOLVE-BLOCK-START\n", "").replace("// EVOLVE-BLOCK-END\n", "")));
+}

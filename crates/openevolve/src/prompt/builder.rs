@@ -111,6 +111,15 @@ fn evolved_lines(code: &str) -> usize {
     }
 }
 
+/// Characters a model writes: those of the regions' bodies, or the whole
+/// program's when its markers cannot be read.
+fn evolved_chars(code: &str) -> usize {
+    match evolve_regions(code) {
+        Ok(regions) => regions.iter().map(|r| code[r.body.clone()].chars().count()).sum(),
+        Err(_) => code.chars().count(),
+    }
+}
+
 /// The regions of `code` with their marker lines, one after another.
 fn region_blocks(code: &str) -> String {
     let Ok(regions) = evolve_regions(code) else { return code.to_string() };
@@ -340,10 +349,11 @@ impl PromptBuilder {
 
     fn focus_areas(&self, context: &PromptContext, parent_fitness: Option<f64>) -> Vec<String> {
         let mut areas = Vec::new();
-        let length = context.parent.code.chars().count();
+        // Only what the model may change counts: fixed code cannot be simplified.
+        let length = evolved_chars(&context.parent.code);
         if let Some(limit) = self.config.suggest_simplification_after_chars.filter(|&l| length > l) {
             areas.push(format!(
-                "The program is {length} characters long (over {limit}); a simpler version that scores as well would be progress."
+                "The code you may change is {length} characters long (over {limit}); a simpler version that scores as well would be progress."
             ));
         }
         let attempts: Vec<f64> = context
