@@ -154,7 +154,12 @@ fn a_bfloat16_model_computes_in_bfloat16_with_its_adapters() {
     let context = mlx_lora::model::AttentionContext::default();
     for (i, layer) in model.layers.iter().enumerate() {
         h = layer.forward(&h, &context).unwrap();
-        assert_eq!(h.dtype(), mlx_rs::Dtype::Bfloat16, "block {i}'s output (adapted: {})", layer.attn.q_proj.is_adapted());
+        assert_eq!(
+            h.dtype(),
+            mlx_rs::Dtype::Bfloat16,
+            "block {i}'s output (adapted: {})",
+            layer.attn.q_proj.is_adapted()
+        );
     }
     assert_eq!(model.hidden(&tokens).unwrap().dtype(), mlx_rs::Dtype::Bfloat16, "the final norm's output");
     // Only the logits are cast up, for the loss.

@@ -195,14 +195,20 @@ fn rewrite_prompts_and_repairs_of_a_run_share_a_prefix_through_the_fixed_code() 
     // with the one before: the fixed code, the same in every prompt of a run,
     // must come before anything that changes (phrasing, scores, errors).
     let builder = PromptBuilder::with_parts(config(), EvolutionMode::FullRewrite, "rust").unwrap();
-    let firsts: Vec<String> = (0..6).map(|i| builder.build(&context(), prompt_seed(1, i)).unwrap().user).collect();
+    let firsts: Vec<String> =
+        (0..6).map(|i| builder.build(&context(), prompt_seed(1, i)).unwrap().user).collect();
     let child = PARENT_CODE.replace("x * 0.5", "x * half");
-    let repair = builder.build_repair("error[E0425]: cannot find value `half` in this scope", &child).unwrap();
+    let repair =
+        builder.build_repair("error[E0425]: cannot find value `half` in this scope", &child).unwrap();
     let fixed_end = "fn main() {\n    println!(\"{}\", step(PI));\n}\n```";
-    let shared = &repair[..repair.find(fixed_end).expect("the repair shows the fixed code") + fixed_end.len()];
+    let shared =
+        &repair[..repair.find(fixed_end).expect("the repair shows the fixed code") + fixed_end.len()];
     assert!(shared.contains("use std::f64::consts::PI;"), "{shared}");
     for first in &firsts {
-        assert!(first.starts_with(shared), "the prompt does not start with the repair's fixed code:\n{first}");
+        assert!(
+            first.starts_with(shared),
+            "the prompt does not start with the repair's fixed code:\n{first}"
+        );
     }
     assert!(firsts.iter().any(|f| f != &firsts[0]), "the phrasings vary after the prefix");
 }
@@ -219,7 +225,8 @@ fn the_simplification_hint_counts_only_the_code_the_model_may_change() {
         builder.build(&context, 0).unwrap().user.contains("characters long (over 100)")
     };
     assert!(!hinted(PARENT_CODE));
-    let long_region = PARENT_CODE.replace("    y + 1.0\n", &format!("{}    y\n", "    let y = y + 1.0;\n".repeat(5)));
+    let long_region =
+        PARENT_CODE.replace("    y + 1.0\n", &format!("{}    y\n", "    let y = y + 1.0;\n".repeat(5)));
     assert!(hinted(&long_region));
     // Without markers the whole program is the model's to change.
     assert!(hinted(&PARENT_CODE.replace("// EVOLVE-BLOCK-START\n", "").replace("// EVOLVE-BLOCK-END\n", "")));
