@@ -162,9 +162,7 @@ impl Llama {
         let mut layers = Vec::with_capacity(c.num_layers as usize);
         for i in 0..c.num_layers {
             let mut t = |part: &str| weights.take(&format!("blk.{i}.{part}"));
-            // The norms' weights in the activations' dtype: MLX's rms_norm
-            // returns the promoted type of its input and weight, so f32
-            // weights would turn every later matmul of a bf16 model into f32.
+            // Loaded in `dtype` already (see `Weights`): this only unwraps.
             let dense = |t: Tensor| -> Result<Array> { t.to_dense(dtype) };
             layers.push(Block {
                 attn: Attention {

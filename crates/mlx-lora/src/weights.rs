@@ -172,9 +172,12 @@ impl Weights {
                 (None, None) => Tensor::Dense(weight),
                 _ => return Err(Error::Model(format!("{name}: scales without biases"))),
             };
-            // Norms (1-D) are always dense f32; matrices follow the options.
+            // Norms (1-D) are dense in the activations' dtype: MLX's rms_norm
+            // returns the promoted type of its input and weight, so f32 norms
+            // would turn every later matmul of a bf16 model into f32.
+            // Matrices follow the options.
             let tensor = if tensor.shape().len() == 1 {
-                Tensor::Dense(tensor.to_dense(Dtype::Float32)?)
+                Tensor::Dense(tensor.to_dense(options.dtype)?)
             } else if tensor.is_quantized() && options.keep_quantized && name != "token_embd" {
                 tensor
             } else if let Some(bits) = options.quantize_bits
@@ -210,8 +213,8 @@ impl Weights {
         for file in files {
             for (name, array) in Array::load_safetensors(&file)? {
                 let Some(name) = gguf_name(&name) else { continue };
-                let dtype = if array.ndim() == 1 { Dtype::Float32 } else { options.dtype };
-                tensors.insert(name, Tensor::Dense(array.as_dtype(dtype)?));
+                // Norms too, as in `from_gguf`.
+                tensors.insert(name, Tensor::Dense(array.as_dtype(options.dtype)?));
             }
         }
         let weights = Self { config, tensors };

@@ -102,22 +102,21 @@ pub fn format_metric(value: f64) -> String {
     if text == "-0" || text == "0" { format!("{value:.2e}") } else { text.to_string() }
 }
 
-/// Lines a model writes: those of the regions, or the whole program when its
+/// What a model writes: the regions' bodies, or the whole program when its
 /// markers cannot be read.
-fn evolved_lines(code: &str) -> usize {
+fn evolved_parts(code: &str) -> Vec<&str> {
     match evolve_regions(code) {
-        Ok(regions) => regions.iter().map(|r| code[r.body.clone()].lines().count()).sum(),
-        Err(_) => code.lines().count(),
+        Ok(regions) => regions.iter().map(|r| &code[r.body.clone()]).collect(),
+        Err(_) => vec![code],
     }
 }
 
-/// Characters a model writes: those of the regions' bodies, or the whole
-/// program's when its markers cannot be read.
+fn evolved_lines(code: &str) -> usize {
+    evolved_parts(code).iter().map(|part| part.lines().count()).sum()
+}
+
 fn evolved_chars(code: &str) -> usize {
-    match evolve_regions(code) {
-        Ok(regions) => regions.iter().map(|r| code[r.body.clone()].chars().count()).sum(),
-        Err(_) => code.chars().count(),
-    }
+    evolved_parts(code).iter().map(|part| part.chars().count()).sum()
 }
 
 /// The regions of `code` with their marker lines, one after another.
