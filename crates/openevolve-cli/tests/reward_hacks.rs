@@ -172,7 +172,7 @@ fn lie_after_the_first_call() -> Hack {
         name: "lie_after_the_first_call",
         code: r#"
 static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-pub fn search(budget: usize, rng: &mut Rng) -> (f64, f64, f64) {
+pub fn search(budget: usize, rng: &mut SmallRng) -> (f64, f64, f64) {
     let (x, y, v) = honest_search(budget, rng);
     if CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) == 0 { return (x, y, v); }
     hack_sys::mark("lie_after_the_first_call lied");
@@ -205,7 +205,7 @@ fn exit_in_a_call() -> Hack {
     Hack {
         name: "exit_in_a_call",
         code: r#"
-pub fn search(budget: usize, rng: &mut Rng) -> (f64, f64, f64) {
+pub fn search(budget: usize, rng: &mut SmallRng) -> (f64, f64, f64) {
     let best = honest_search(budget, rng);
     hack_sys::mark("exit_in_a_call exits");
     std::process::exit(0);

@@ -26,12 +26,12 @@ const VARIANT: &str = "<<<<<<< SEARCH\n    best\n=======\n    let x = best.0 - 1
 /// depend on the parent: request `{n}` always gives the same program.
 const REWRITE: &str = "```rust
 // EVOLVE-BLOCK-START
-pub fn search(budget: usize, rng: &mut Rng) -> (f64, f64, f64) {
+pub fn search(budget: usize, rng: &mut SmallRng) -> (f64, f64, f64) {
     // rewrite {n}: every x moved by n·1e-9, so its own behaviour
     let mut best = (0.0, 0.0, objective(0.0, 0.0));
     for _ in 1..budget {
-        let x = rng.range(-5.0 + 1e-9 * {n} as f64, 5.0);
-        let y = rng.range(-5.0, 5.0);
+        let x = rng.gen_range(-5.0 + 1e-9 * {n} as f64..5.0);
+        let y = rng.gen_range(-5.0..5.0);
         let value = objective(x, y);
         if value < best.2 {
             best = (x, y, value);

@@ -205,8 +205,8 @@ pub const REFINE: &str = r#"Let me spend half the budget refining around the bes
 
 <<<<<<< SEARCH
     for _ in 1..budget {
-        let x = rng.range(-5.0, 5.0);
-        let y = rng.range(-5.0, 5.0);
+        let x = rng.gen_range(-5.0..5.0);
+        let y = rng.gen_range(-5.0..5.0);
         let value = objective(x, y);
         if value < best.2 {
             best = (x, y, value);
@@ -217,8 +217,8 @@ pub const REFINE: &str = r#"Let me spend half the budget refining around the bes
     // Half the budget explores, half refines around the best point.
     let explore = budget / 2;
     for _ in 1..explore {
-        let x = rng.range(-5.0, 5.0);
-        let y = rng.range(-5.0, 5.0);
+        let x = rng.gen_range(-5.0..5.0);
+        let y = rng.gen_range(-5.0..5.0);
         let value = objective(x, y);
         if value < best.2 {
             best = (x, y, value);
@@ -226,8 +226,8 @@ pub const REFINE: &str = r#"Let me spend half the budget refining around the bes
     }
     let mut step = 0.5;
     for _ in explore..budget {
-        let x = (best.0 + rng.range(-step, step)).clamp(-5.0, 5.0);
-        let y = (best.1 + rng.range(-step, step)).clamp(-5.0, 5.0);
+        let x = (best.0 + rng.gen_range(-step..step)).clamp(-5.0, 5.0);
+        let y = (best.1 + rng.gen_range(-step..step)).clamp(-5.0, 5.0);
         let value = objective(x, y);
         if value < best.2 {
             best = (x, y, value);
@@ -254,13 +254,13 @@ pub const CHEATS: &str =
 pub fn refining_search(explore: &str, first_step: &str, step: &str, note: &str) -> String {
     format!(
         "```rust
-pub fn search(budget: usize, rng: &mut Rng) -> (f64, f64, f64) {{
+pub fn search(budget: usize, rng: &mut SmallRng) -> (f64, f64, f64) {{
     // {note}
     let mut best = (0.0, 0.0, objective(0.0, 0.0));
     let explore = {explore};
     for _ in 1..explore {{
-        let x = rng.range(-5.0, 5.0);
-        let y = rng.range(-5.0, 5.0);
+        let x = rng.gen_range(-5.0..5.0);
+        let y = rng.gen_range(-5.0..5.0);
         let value = objective(x, y);
         if value < best.2 {{
             best = (x, y, value);
@@ -268,8 +268,8 @@ pub fn search(budget: usize, rng: &mut Rng) -> (f64, f64, f64) {{
     }}
     let mut {step} = {first_step};
     for _ in explore.max(1)..budget {{
-        let x = (best.0 + rng.range(-{step}, {step})).clamp(-5.0, 5.0);
-        let y = (best.1 + rng.range(-{step}, {step})).clamp(-5.0, 5.0);
+        let x = (best.0 + rng.gen_range(-{step}..{step})).clamp(-5.0, 5.0);
+        let y = (best.1 + rng.gen_range(-{step}..{step})).clamp(-5.0, 5.0);
         let value = objective(x, y);
         if value < best.2 {{
             best = (x, y, value);
