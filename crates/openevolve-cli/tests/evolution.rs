@@ -443,6 +443,46 @@ fn the_model_bandit_learns_to_ask_the_model_that_improves_programs() {
 }
 
 #[test]
+fn an_answer_with_nothing_to_apply_gets_a_repair_turn_whose_child_is_evaluated() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(
+        tmp.path(),
+        &SEQUENTIAL_CONFIG
+            .replace("max_iterations: 6", "max_iterations: 1")
+            .replace("repair_turns: 0", "repair_turns: 1"),
+    );
+    let out = tmp.path().join("run");
+    let llm = ScriptedLlm::start(replies(&[NO_BLOCKS, REFINE]), 0, Duration::ZERO);
+    let (code, stderr, _) = run_fm(&config, &out, &llm, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(llm.requests(), 2, "one repair turn after the answer without blocks");
+
+    // The second request says why the answer was not used and shows the
+    // parent's region, which the new answer's SEARCH must match.
+    let prompts = llm.prompts.lock().unwrap().clone();
+    let again: serde_json::Value = serde_json::from_str(&prompts[1]).unwrap();
+    let asked = again["messages"][1]["content"].as_str().unwrap();
+    assert!(asked.contains("could not be used: no SEARCH/REPLACE block was found"), "{asked}");
+    assert!(asked.contains("        let x = rng.gen_range(-5.0..5.0);\n"), "the parent's region: {asked}");
+
+    let db = out.join("evolution.db");
+    let rows: Vec<(String, Option<String>)> =
+        query(&db, "SELECT outcome, message FROM iterations WHERE iteration > 0 ORDER BY iteration", |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        });
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(["stored", "improved"].contains(&rows[0].0.as_str()), "{rows:?}");
+    assert_eq!(rows[0].1.as_deref(), Some("built after 1 repair turn"));
+    let log = openevolve_db::prompt_log_path(&db);
+    let exchange: String =
+        query(&log, "SELECT exchange FROM exchanges WHERE iteration = 1", |r| r.get(0)).pop().unwrap();
+    let order = [NO_BLOCKS, "# result\nnot_applied:", "# user (repair turn 1)", "explore = budget / 2"];
+    let at: Vec<usize> =
+        order.iter().map(|s| exchange.find(s).unwrap_or_else(|| panic!("{s:?} in {exchange}"))).collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "{exchange}");
+}
+
+#[test]
 fn a_child_that_does_not_build_gets_a_repair_turn_and_every_exchange_is_kept() {
     let tmp = tempfile::tempdir().unwrap();
     let config = write_config(

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use openevolve::config::PromptConfig;
 use openevolve::diff::EvolutionMode;
 use openevolve::prompt::{
-    ProgramLabel, Prompt, PromptBuilder, PromptContext, PromptError, PromptProgram, prompt_seed,
+    ProgramLabel, Prompt, PromptBuilder, PromptContext, PromptError, PromptProgram, RepairCause, prompt_seed,
 };
 
 const PARENT_CODE: &str = "\
@@ -198,8 +198,8 @@ fn rewrite_prompts_and_repairs_of_a_run_share_a_prefix_through_the_fixed_code() 
     let firsts: Vec<String> =
         (0..6).map(|i| builder.build(&context(), prompt_seed(1, i)).unwrap().user).collect();
     let child = PARENT_CODE.replace("x * 0.5", "x * half");
-    let repair =
-        builder.build_repair("error[E0425]: cannot find value `half` in this scope", &child).unwrap();
+    let errors = "error[E0425]: cannot find value `half` in this scope";
+    let repair = builder.build_repair(RepairCause::BuildFailed { errors }, &child).unwrap();
     let fixed_end = "fn main() {\n    println!(\"{}\", step(PI));\n}\n```";
     let shared =
         &repair[..repair.find(fixed_end).expect("the repair shows the fixed code") + fixed_end.len()];
@@ -211,6 +211,26 @@ fn rewrite_prompts_and_repairs_of_a_run_share_a_prefix_through_the_fixed_code() 
         );
     }
     assert!(firsts.iter().any(|f| f != &firsts[0]), "the phrasings vary after the prefix");
+}
+
+#[test]
+fn an_answer_with_nothing_to_apply_is_asked_for_again_with_its_reason_and_the_regions() {
+    let builder = PromptBuilder::with_parts(config(), EvolutionMode::FullRewrite, "rust").unwrap();
+    let reason = "the answer has no fenced code block";
+    let again = builder.build_repair(RepairCause::NotApplied { reason }, PARENT_CODE).unwrap();
+    let build = builder
+        .build_repair(RepairCause::BuildFailed { errors: "error[E0425]: cannot find value" }, PARENT_CODE)
+        .unwrap();
+    // The fixed code first (the server's cached prefix), then the reason,
+    // the regions as they are, and the format asked for.
+    let fixed = again.find("use std::f64::consts::PI;").expect("the fixed code");
+    let said = again.find(reason).expect("the reason");
+    let region = again.find("x * 0.5").expect("the region's code");
+    assert!(fixed < said && said < region, "{again}");
+    assert!(again.contains("its own ```rust block that starts with its start marker line"), "{again}");
+    // Not the build repair's words: nothing failed to build.
+    assert!(!again.contains("did not build") && !again.contains("compiler"), "{again}");
+    assert!(build.contains("did not build") && !build.contains(reason), "{build}");
 }
 
 #[test]

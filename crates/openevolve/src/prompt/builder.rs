@@ -182,6 +182,16 @@ pub struct PromptBuilder {
     language: String,
 }
 
+/// Why a repair turn asks the model again.
+#[derive(Debug, Clone, Copy)]
+pub enum RepairCause<'a> {
+    /// The child did not build; `errors` are the compiler's, trimmed.
+    BuildFailed { errors: &'a str },
+    /// The answer gave nothing to apply (no code block, an unclosed one, a
+    /// SEARCH that matches nothing); `reason` says which.
+    NotApplied { reason: &'a str },
+}
+
 impl PromptBuilder {
     pub fn new(config: &Config) -> Result<Self, PromptError> {
         let language = config.language.clone().unwrap_or_else(|| "rust".to_string());
@@ -216,15 +226,21 @@ impl PromptBuilder {
         Ok(Prompt { system: render("system.tera")?, user: render(user_template)? })
     }
 
-    /// The follow-up turn that asks the model to fix its child, which did
-    /// not build: the compiler's `errors`, the fixed code and the child's
-    /// regions. It stands alone, so the turn need not resend the first
-    /// prompt, which a CPU model would read again at length.
-    pub fn build_repair(&self, errors: &str, child_code: &str) -> Result<String, PromptError> {
+    /// The follow-up turn that asks the model again, after `cause`: the
+    /// reason, the fixed code and the regions of `code` (the child that did
+    /// not build, or the program the unusable answer was meant to change).
+    /// It stands alone, so the turn need not resend the first prompt, which
+    /// a CPU model would read again at length.
+    pub fn build_repair(&self, cause: RepairCause<'_>, code: &str) -> Result<String, PromptError> {
+        let (name, errors) = match cause {
+            RepairCause::BuildFailed { errors } => ("build", errors),
+            RepairCause::NotApplied { reason } => ("answer", reason),
+        };
         let mut context = tera::Context::new();
+        context.insert("cause", name);
         context.insert("errors", errors.trim_end());
-        context.insert("blocks", &region_blocks(child_code));
-        context.insert("fixed_code", &fixed_code(child_code));
+        context.insert("blocks", &region_blocks(code));
+        context.insert("fixed_code", &fixed_code(code));
         context.insert("language", &self.language);
         context.insert("mode", self.mode_name());
         self.templates

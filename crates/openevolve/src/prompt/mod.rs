@@ -9,7 +9,7 @@ mod templates;
 mod variations;
 
 pub use artifacts::{REDACTED, prepare_artifact, redact_secrets, strip_ansi, truncate_middle};
-pub use builder::{PromptBuilder, format_metric};
+pub use builder::{PromptBuilder, RepairCause, format_metric};
 pub use input::{ProgramLabel, PromptContext, PromptProgram, fitness};
 pub use templates::{BUILT_IN_TEMPLATES, TemplateSet, VARIATIONS_FILE};
 pub use variations::{SeededChoice, choose_phrasings, prompt_seed};

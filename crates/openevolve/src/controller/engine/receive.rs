@@ -1,8 +1,9 @@
 //! What the loop does with a task's output: check a proposed child and
-//! start its evaluation, take an evaluation, or start a repair turn for a
-//! child that did not build (`repair_turns`): the same model gets the
-//! compiler's errors and the child's regions, and its fix is evaluated in
-//! the same iteration.
+//! start its evaluation, take an evaluation, or start a repair turn
+//! (`repair_turns`) for a child that did not build (the same model gets the
+//! compiler's errors and the child's regions) or an answer that gave
+//! nothing to apply (the same model is asked again, with the reason). The
+//! repair's child is evaluated in the same iteration.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use crate::controller::RunError;
 use crate::controller::evaluate::{build_failure, combined, evaluate_samples};
 use crate::controller::pipeline::{Asked, Proposal, propose};
 use crate::diff::ChildProgram;
+use crate::prompt::RepairCause;
 
 impl Controller {
     /// Takes a task's output: a proposal (then evaluates a new child) or an
@@ -68,7 +70,17 @@ impl Controller {
                 flight.exchange.answered(&c.text);
                 flight.exchange.resolve(format!("not_applied: {e}"));
                 flight.completions.push(c);
-                end_without_child(flight, Finished::NotApplied(e.to_string()));
+                if flight.exchange.repairs() < self.config.repair_turns as usize {
+                    // The answer was meant for the latest child that did not
+                    // build, or else for the parent.
+                    let code = flight.child.as_ref().map_or(&flight.parent.code, |c| &c.code).clone();
+                    let reason = e.to_string();
+                    let request =
+                        self.prompts.build_repair(RepairCause::NotApplied { reason: &reason }, &code)?;
+                    ask_again(iteration, flight, request, code, self, tasks);
+                } else {
+                    end_without_child(flight, Finished::NotApplied(e.to_string()));
+                }
                 return Ok(());
             }
             Proposal::Unchanged(c) => {
@@ -126,22 +138,33 @@ impl Controller {
         errors: &str,
         tasks: &mut JoinSet<TaskOutput>,
     ) -> Result<(), RunError> {
-        let child = flight.child.as_ref().expect("an evaluated child exists");
-        let model = flight.completions.last().expect("a child comes from an answer").model.clone();
+        let code = flight.child.as_ref().expect("an evaluated child exists").code.clone();
         flight.exchange.resolve(format!("build_failed: {errors}"));
-        flight.exchange.ask_again(self.prompts.build_repair(errors, &child.code)?);
-        let (llms, messages, code, settings) = (
-            Arc::clone(&self.llms),
-            flight.exchange.messages(),
-            Arc::<str>::from(child.code.as_str()),
-            self.diff_settings,
-        );
-        tasks.spawn(async move {
-            let proposal = propose(llms, Asked::Model(model), messages, code, settings, iteration).await;
-            TaskOutput::Proposed(iteration, proposal)
-        });
+        let request = self.prompts.build_repair(RepairCause::BuildFailed { errors }, &code)?;
+        ask_again(iteration, flight, request, code, self, tasks);
         Ok(())
     }
+}
+
+/// Sends `request` to the model that wrote the last answer; its answer
+/// applies to `code`.
+fn ask_again(
+    iteration: u64,
+    flight: &mut InFlight,
+    request: String,
+    code: String,
+    controller: &Controller,
+    tasks: &mut JoinSet<TaskOutput>,
+) {
+    let model = flight.completions.last().expect("a repair follows an answer").model.clone();
+    flight.exchange.ask_again(request);
+    let (llms, messages, settings) =
+        (Arc::clone(&controller.llms), flight.exchange.messages(), controller.diff_settings);
+    tasks.spawn(async move {
+        let proposal =
+            propose(llms, Asked::Model(model), messages, Arc::from(code), settings, iteration).await;
+        TaskOutput::Proposed(iteration, proposal)
+    });
 }
 
 /// Ends a turn that gave nothing to evaluate. After a repair turn the
