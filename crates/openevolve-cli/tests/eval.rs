@@ -63,3 +63,32 @@ fn eval_scores_one_program_and_builds_for_elsewhere() {
         "the same program scores the same"
     );
 }
+
+#[test]
+fn candidates_build_in_the_edition_candidate_toml_names() {
+    // rand 0.8's `rng.gen()`: a name in edition 2021 (the example's), a
+    // reserved keyword in 2024 (the default).
+    let dir = repo_root().join("examples/function_minimization");
+    let source = std::fs::read_to_string(dir.join("initial.rs")).unwrap();
+    let with_gen = source.replacen(
+        "let x = rng.gen_range(-5.0..5.0);",
+        "let x = -5.0 + 10.0 * rng.gen::<f64>();",
+        1,
+    );
+    assert_ne!(with_gen, source);
+    let tmp = tempfile::tempdir().unwrap();
+    let program = tmp.path().join("with_gen.rs");
+    std::fs::write(&program, &with_gen).unwrap();
+    let manifest = std::fs::read_to_string(dir.join("candidate.toml")).unwrap();
+    let run = |manifest: &str| {
+        let file = tmp.path().join("candidate.toml");
+        std::fs::write(&file, manifest).unwrap();
+        let out = eval_cmd(&program).arg("--manifest").arg(&file).output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let (code, text) = run(&manifest);
+    assert_eq!(code, Some(0), "{text}");
+    let (code, text) = run(&manifest.replace("edition = \"2021\"", "edition = \"2024\""));
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("reserved keyword `gen`"), "{text}");
+}

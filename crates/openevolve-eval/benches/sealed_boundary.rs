@@ -89,7 +89,7 @@ fn main() {
     let cache = tmp.path();
     let toolchain = Toolchain::detect().unwrap();
     let deps = DepSet::prepare(None, cache, &toolchain).unwrap();
-    let compiler = Compiler { toolchain, deps, opt_level: 3 };
+    let compiler = Compiler { toolchain, deps, opt_level: 3, edition: Default::default() };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     const ROUNDS: usize = 15;
 

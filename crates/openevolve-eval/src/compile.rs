@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::deps::{DepSet, hex};
 use crate::diagnostics::{MAX_DIAGNOSTIC_BYTES, trim_rustc_json};
+use crate::manifest::Edition;
 use crate::toolchain::Toolchain;
 
 /// What rustc should produce.
@@ -56,6 +57,7 @@ pub struct Compiler {
     pub toolchain: Toolchain,
     pub deps: DepSet,
     pub opt_level: u8,
+    pub edition: Edition,
 }
 
 static UNIQUE: AtomicU64 = AtomicU64::new(0);
@@ -66,24 +68,25 @@ impl Compiler {
             Output::Cdylib => "cdylib",
             Output::Executable => "bin",
         };
-        let mut args: Vec<OsString> = [
-            "--edition=2024",
-            "--crate-type",
-            crate_type,
-            "--error-format=json",
-            "-A",
-            "warnings",
-            "-C",
-            "debuginfo=0",
-            // std's debug info dominates the output size and link time.
-            "-C",
-            "strip=debuginfo",
-            "-C",
-            "panic=unwind",
-        ]
-        .iter()
-        .map(OsString::from)
-        .collect();
+        let mut args: Vec<OsString> = vec![format!("--edition={}", self.edition.as_str()).into()];
+        args.extend(
+            [
+                "--crate-type",
+                crate_type,
+                "--error-format=json",
+                "-A",
+                "warnings",
+                "-C",
+                "debuginfo=0",
+                // std's debug info dominates the output size and link time.
+                "-C",
+                "strip=debuginfo",
+                "-C",
+                "panic=unwind",
+            ]
+            .iter()
+            .map(OsString::from),
+        );
         args.push("-C".into());
         args.push(format!("opt-level={}", self.opt_level).into());
         args.extend(self.deps.rustc_args());

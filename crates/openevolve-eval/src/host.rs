@@ -140,6 +140,8 @@ impl EvaluatorHost {
             EvaluatorCode::Crate { manifest, .. } => Some((manifest.as_str(), problem.evaluator.as_path())),
             EvaluatorCode::File(_) => None,
         };
+        let edition =
+            crate::manifest::candidate_edition(candidate_manifest.as_deref().map(|t| (t, candidate_dir)))?;
         let fragment = Some(crate::manifest::dependency_fragment(
             candidate_manifest.as_deref().map(|t| (t, candidate_dir)),
             evaluator_manifest,
@@ -155,7 +157,7 @@ impl EvaluatorHost {
         })
         .await
         .map_err(|e| PrepareError::DepsBuild(e.to_string()))??;
-        Ok((Compiler { toolchain, deps, opt_level: 3 }, evaluator))
+        Ok((Compiler { toolchain, deps, opt_level: 3, edition }, evaluator))
     }
 
     /// Prepares the evaluator (the source of an `evaluator.rs`) against an

@@ -17,6 +17,64 @@ use crate::error::PrepareError;
 /// this build embeds.
 const SDK_CRATE: &str = "openevolve-sdk";
 
+/// The Rust edition the problem's code (the candidates, and an evaluator
+/// built with them) compiles in: `[package] edition` of `candidate.toml`,
+/// the newest when it says none. Small models write the Rust they have
+/// read most, where `gen` (e.g. rand's `rng.gen()`) is still a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Edition {
+    E2015,
+    E2018,
+    E2021,
+    #[default]
+    E2024,
+}
+
+impl Edition {
+    const ALL: [(Edition, &'static str); 4] = [
+        (Edition::E2015, "2015"),
+        (Edition::E2018, "2018"),
+        (Edition::E2021, "2021"),
+        (Edition::E2024, "2024"),
+    ];
+
+    /// As rustc's `--edition` takes it.
+    pub fn as_str(self) -> &'static str {
+        Self::ALL.iter().find(|(e, _)| *e == self).map(|(_, name)| *name).expect("every edition is listed")
+    }
+}
+
+/// The tables `candidate.toml` may hold; anything else is refused, not ignored.
+const CANDIDATE_TABLES: [&str; 3] = ["dependencies", "patch", "package"];
+
+/// The edition `candidate.toml` (its text, read from `dir`) asks for, after
+/// checking that it holds only what openevolve uses.
+pub fn candidate_edition(candidate: Option<(&str, &Path)>) -> Result<Edition, PrepareError> {
+    let Some((text, dir)) = candidate else { return Ok(Edition::default()) };
+    let bad = |msg: String| PrepareError::DepsBuild(format!("candidate.toml in {}: {msg}", dir.display()));
+    let table: Table = text.parse().map_err(|e: toml::de::Error| bad(e.to_string()))?;
+    if let Some(key) = table.keys().find(|k| !CANDIDATE_TABLES.contains(&k.as_str())) {
+        return Err(bad(format!("`{key}` is not used; the file holds {}", CANDIDATE_TABLES.join(", "))));
+    }
+    let Some(package) = table.get("package") else { return Ok(Edition::default()) };
+    let Value::Table(package) = package else { return Err(bad("`package` must be a table".into())) };
+    if let Some(key) = package.keys().find(|k| *k != "edition") {
+        return Err(bad(format!("`package.{key}` is not used; `package` holds only `edition`")));
+    }
+    let names: Vec<&str> = Edition::ALL.iter().map(|(_, name)| *name).collect();
+    match package.get("edition") {
+        None => Ok(Edition::default()),
+        Some(Value::String(name)) => {
+            Edition::ALL.iter().find(|(_, n)| n == name).map(|(e, _)| *e).ok_or_else(|| {
+                bad(format!("`package.edition` is \"{name}\"; it must be one of {}", names.join(", ")))
+            })
+        }
+        Some(other) => {
+            Err(bad(format!("`package.edition` must be a string, one of {}, not {other}", names.join(", "))))
+        }
+    }
+}
+
 /// One `[dependencies]` fragment for the dependency set: the candidates'
 /// (`candidate.toml`, read from `candidate_dir`) and, for an evaluator
 /// crate, its `Cargo.toml`'s. Relative `path` dependencies are made absolute,
@@ -212,5 +270,24 @@ mod tests {
     fn no_dependencies_is_an_empty_fragment() {
         assert_eq!(dependency_fragment(None, None).unwrap(), "");
         assert_eq!(dependency_fragment(Some(("", Path::new("."))), None).unwrap(), "");
+    }
+
+    #[test]
+    fn the_edition_comes_from_the_package_table_and_anything_unknown_is_refused() {
+        let dir = Path::new("problem");
+        let edition = |text: &str| candidate_edition(Some((text, dir)));
+        assert_eq!(candidate_edition(None).unwrap(), Edition::E2024);
+        assert_eq!(edition("[dependencies]\nrand = \"0.8\"\n").unwrap(), Edition::E2024);
+        let chosen = edition("[package]\nedition = \"2021\"\n[dependencies]\nrand = \"0.8\"\n").unwrap();
+        assert_eq!(chosen.as_str(), "2021");
+        let wrong = edition("[package]\nedition = \"2020\"\n").unwrap_err().to_string();
+        assert!(
+            wrong.contains("candidate.toml in problem") && wrong.contains("2015, 2018, 2021, 2024"),
+            "{wrong}"
+        );
+        let unused = edition("[package]\nname = \"x\"\n").unwrap_err().to_string();
+        assert!(unused.contains("`package.name` is not used"), "{unused}");
+        let table = edition("[dev-dependencies]\nrand = \"0.8\"\n").unwrap_err().to_string();
+        assert!(table.contains("`dev-dependencies` is not used"), "{table}");
     }
 }

@@ -18,7 +18,7 @@ pub fn compiler() -> Compiler {
             std::fs::create_dir_all(cache_dir()).unwrap();
             let toolchain = Toolchain::detect().expect("a Rust toolchain");
             let deps = DepSet::prepare(None, &cache_dir(), &toolchain).expect("the SDK builds");
-            Compiler { toolchain, deps, opt_level: 2 }
+            Compiler { toolchain, deps, opt_level: 2, edition: Default::default() }
         })
         .clone()
 }

@@ -77,7 +77,7 @@ impl Controller {
                     let reason = e.to_string();
                     let request =
                         self.prompts.build_repair(RepairCause::NotApplied { reason: &reason }, &code)?;
-                    ask_again(iteration, flight, request, code, self, tasks);
+                    self.ask_again(iteration, flight, request, code, tasks);
                 } else {
                     end_without_child(flight, Finished::NotApplied(e.to_string()));
                 }
@@ -141,30 +141,30 @@ impl Controller {
         let code = flight.child.as_ref().expect("an evaluated child exists").code.clone();
         flight.exchange.resolve(format!("build_failed: {errors}"));
         let request = self.prompts.build_repair(RepairCause::BuildFailed { errors }, &code)?;
-        ask_again(iteration, flight, request, code, self, tasks);
+        self.ask_again(iteration, flight, request, code, tasks);
         Ok(())
     }
-}
 
-/// Sends `request` to the model that wrote the last answer; its answer
-/// applies to `code`.
-fn ask_again(
-    iteration: u64,
-    flight: &mut InFlight,
-    request: String,
-    code: String,
-    controller: &Controller,
-    tasks: &mut JoinSet<TaskOutput>,
-) {
-    let model = flight.completions.last().expect("a repair follows an answer").model.clone();
-    flight.exchange.ask_again(request);
-    let (llms, messages, settings) =
-        (Arc::clone(&controller.llms), flight.exchange.messages(), controller.diff_settings);
-    tasks.spawn(async move {
-        let proposal =
-            propose(llms, Asked::Model(model), messages, Arc::from(code), settings, iteration).await;
-        TaskOutput::Proposed(iteration, proposal)
-    });
+    /// Sends `request` to the model that wrote the last answer; its answer
+    /// applies to `code`.
+    fn ask_again(
+        &self,
+        iteration: u64,
+        flight: &mut InFlight,
+        request: String,
+        code: String,
+        tasks: &mut JoinSet<TaskOutput>,
+    ) {
+        let model = flight.completions.last().expect("a repair follows an answer").model.clone();
+        flight.exchange.ask_again(request);
+        let (llms, messages, settings) =
+            (Arc::clone(&self.llms), flight.exchange.messages(), self.diff_settings);
+        tasks.spawn(async move {
+            let proposal =
+                propose(llms, Asked::Model(model), messages, Arc::from(code), settings, iteration).await;
+            TaskOutput::Proposed(iteration, proposal)
+        });
+    }
 }
 
 /// Ends a turn that gave nothing to evaluate. After a repair turn the
