@@ -34,9 +34,10 @@ fn the_lora_evaluator_scores_the_initial_program_and_tells_good_from_bad() {
     assert!(metric(&sparse, "loss_relative_difference").abs() < 1e-3, "{sparse:#}");
     assert!(metric(&sparse, "combined_score") >= 0.7);
     // The `gpu` size's reference candidates, exact at this size too: packed
-    // rows whose segment masks keep each example to itself, and a forward
-    // whose elementwise chains are compiled (and differentiated through).
-    for name in ["packed_sparse", "compiled"] {
+    // rows whose segment masks keep each example to itself, a forward whose
+    // elementwise chains are compiled (and differentiated through), and
+    // Adam's update compiled into one function over every adapter matrix.
+    for name in ["packed_sparse", "compiled", "fused_adam"] {
         let e = EXAMPLE.evaluate(&format!("candidates/{name}.rs"), &config);
         assert_eq!(metric(&e, "within_tolerance"), 1.0, "{name}: {e:#}");
         assert!(metric(&e, "loss_relative_difference").abs() < 1e-4, "{name}: {e:#}");
