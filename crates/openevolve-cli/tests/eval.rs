@@ -70,11 +70,8 @@ fn candidates_build_in_the_edition_candidate_toml_names() {
     // reserved keyword in 2024 (the default).
     let dir = repo_root().join("examples/function_minimization");
     let source = std::fs::read_to_string(dir.join("initial.rs")).unwrap();
-    let with_gen = source.replacen(
-        "let x = rng.gen_range(-5.0..5.0);",
-        "let x = -5.0 + 10.0 * rng.gen::<f64>();",
-        1,
-    );
+    let with_gen =
+        source.replacen("let x = rng.gen_range(-5.0..5.0);", "let x = -5.0 + 10.0 * rng.gen::<f64>();", 1);
     assert_ne!(with_gen, source);
     let tmp = tempfile::tempdir().unwrap();
     let program = tmp.path().join("with_gen.rs");
