@@ -1,6 +1,7 @@
 //! `openevolve run` end to end on examples/circle_packing in full-rewrite
 //! mode: a better packing wins, an overlapping one scores 0 with its reason,
-//! an answer without code is recorded as not applied.
+//! an answer without code is recorded as not applied (with no repair turn
+//! to ask again).
 
 mod common;
 
@@ -51,7 +52,7 @@ fn circle_packing_rewrites_are_validated_exactly() {
     let tmp = tempfile::tempdir().unwrap();
     let config = write_config(
         tmp.path(),
-        "max_iterations: 3\ncheckpoint_interval: 1\ndiff_based_evolution: false\nllm:\n  retries: 0\n\
+        "max_iterations: 3\ncheckpoint_interval: 1\ndiff_based_evolution: false\nrepair_turns: 0\nllm:\n  retries: 0\n\
          database:\n  num_islands: 1\nevaluator:\n  cascade_evaluation: false\n  parallel_evaluations: 1\n",
     );
     let out = tmp.path().join("run");
