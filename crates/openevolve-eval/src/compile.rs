@@ -68,25 +68,25 @@ impl Compiler {
             Output::Cdylib => "cdylib",
             Output::Executable => "bin",
         };
-        let mut args: Vec<OsString> = vec![format!("--edition={}", self.edition.as_str()).into()];
-        args.extend(
-            [
-                "--crate-type",
-                crate_type,
-                "--error-format=json",
-                "-A",
-                "warnings",
-                "-C",
-                "debuginfo=0",
-                // std's debug info dominates the output size and link time.
-                "-C",
-                "strip=debuginfo",
-                "-C",
-                "panic=unwind",
-            ]
-            .iter()
-            .map(OsString::from),
-        );
+        let edition = format!("--edition={}", self.edition.as_str());
+        let mut args: Vec<OsString> = [
+            edition.as_str(),
+            "--crate-type",
+            crate_type,
+            "--error-format=json",
+            "-A",
+            "warnings",
+            "-C",
+            "debuginfo=0",
+            // std's debug info dominates the output size and link time.
+            "-C",
+            "strip=debuginfo",
+            "-C",
+            "panic=unwind",
+        ]
+        .iter()
+        .map(OsString::from)
+        .collect();
         args.push("-C".into());
         args.push(format!("opt-level={}", self.opt_level).into());
         args.extend(self.deps.rustc_args());

@@ -140,13 +140,10 @@ impl EvaluatorHost {
             EvaluatorCode::Crate { manifest, .. } => Some((manifest.as_str(), problem.evaluator.as_path())),
             EvaluatorCode::File(_) => None,
         };
-        let edition =
-            crate::manifest::candidate_edition(candidate_manifest.as_deref().map(|t| (t, candidate_dir)))?;
-        let fragment = Some(crate::manifest::dependency_fragment(
-            candidate_manifest.as_deref().map(|t| (t, candidate_dir)),
-            evaluator_manifest,
-        )?)
-        .filter(|f| !f.is_empty());
+        let candidate = candidate_manifest.as_deref().map(|t| (t, candidate_dir));
+        let edition = crate::manifest::candidate_edition(candidate)?;
+        let fragment = Some(crate::manifest::dependency_fragment(candidate, evaluator_manifest)?)
+            .filter(|f| !f.is_empty());
         let cache = cache_dir.to_path_buf();
         let env = config.env.clone();
         let (toolchain, deps) = tokio::task::spawn_blocking(move || -> Result<_, PrepareError> {

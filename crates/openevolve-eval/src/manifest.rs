@@ -31,16 +31,16 @@ pub enum Edition {
 }
 
 impl Edition {
-    const ALL: [(Edition, &'static str); 4] = [
-        (Edition::E2015, "2015"),
-        (Edition::E2018, "2018"),
-        (Edition::E2021, "2021"),
-        (Edition::E2024, "2024"),
-    ];
+    const ALL: [Edition; 4] = [Edition::E2015, Edition::E2018, Edition::E2021, Edition::E2024];
 
     /// As rustc's `--edition` takes it.
     pub fn as_str(self) -> &'static str {
-        Self::ALL.iter().find(|(e, _)| *e == self).map(|(_, name)| *name).expect("every edition is listed")
+        match self {
+            Edition::E2015 => "2015",
+            Edition::E2018 => "2018",
+            Edition::E2021 => "2021",
+            Edition::E2024 => "2024",
+        }
     }
 }
 
@@ -61,14 +61,12 @@ pub fn candidate_edition(candidate: Option<(&str, &Path)>) -> Result<Edition, Pr
     if let Some(key) = package.keys().find(|k| *k != "edition") {
         return Err(bad(format!("`package.{key}` is not used; `package` holds only `edition`")));
     }
-    let names: Vec<&str> = Edition::ALL.iter().map(|(_, name)| *name).collect();
+    let names: Vec<&str> = Edition::ALL.iter().map(|e| e.as_str()).collect();
     match package.get("edition") {
         None => Ok(Edition::default()),
-        Some(Value::String(name)) => {
-            Edition::ALL.iter().find(|(_, n)| n == name).map(|(e, _)| *e).ok_or_else(|| {
-                bad(format!("`package.edition` is \"{name}\"; it must be one of {}", names.join(", ")))
-            })
-        }
+        Some(Value::String(name)) => Edition::ALL.into_iter().find(|e| e.as_str() == name).ok_or_else(|| {
+            bad(format!("`package.edition` is \"{name}\"; it must be one of {}", names.join(", ")))
+        }),
         Some(other) => {
             Err(bad(format!("`package.edition` must be a string, one of {}, not {other}", names.join(", "))))
         }
