@@ -569,6 +569,45 @@ fn a_child_that_does_not_build_gets_a_repair_turn_and_every_exchange_is_kept() {
 }
 
 #[test]
+fn a_child_that_rustc_knows_how_to_fix_is_fixed_without_a_model_turn() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(
+        tmp.path(),
+        &SEQUENTIAL_CONFIG
+            .replace("max_iterations: 6", "max_iterations: 1")
+            .replace("repair_turns: 0", "repair_turns: 1"),
+    );
+    let out = tmp.path().join("run");
+    // `best` loses its `mut` but is assigned again: rustc says to put it back.
+    let slip = "<<<<<<< SEARCH\n    let mut best = (0.0, 0.0, objective(0.0, 0.0));\n=======\n    let best = (0.0, 0.0, objective(0.0, 0.0));\n    let first = best.2;\n>>>>>>> REPLACE\n";
+    let llm = ScriptedLlm::start(replies(&[slip]), 0, Duration::ZERO);
+    let (code, stderr, _) = run_fm(&config, &out, &llm, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(llm.requests(), 1, "no turn with the model");
+
+    let db = out.join("evolution.db");
+    let rows: Vec<(String, Option<String>, Option<i64>)> =
+        query(&db, "SELECT outcome, message, child_id FROM iterations WHERE iteration = 1", |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        });
+    assert!(["stored", "improved"].contains(&rows[0].0.as_str()), "{rows:?}");
+    assert_eq!(rows[0].1.as_deref(), Some("built after rustc's suggested fixes"));
+    let child: String =
+        query(&db, &format!("SELECT code FROM programs WHERE id = {}", rows[0].2.unwrap()), |r| r.get(0))
+            .pop()
+            .unwrap();
+    assert!(child.contains("    let mut best = (0.0, 0.0, objective(0.0, 0.0));\n    let first = best.2;\n"), "{child}");
+    let log = openevolve_db::prompt_log_path(&db);
+    let exchange: String =
+        query(&log, "SELECT exchange FROM exchanges WHERE iteration = 1", |r| r.get(0)).pop().unwrap();
+    let order = ["# result\nbuild_failed:", "E0384", "# rustc\n", "`let mut best", "# result\n"];
+    let at: Vec<usize> =
+        order.iter().map(|s| exchange.rfind(s).unwrap_or_else(|| panic!("{s:?} in {exchange}"))).collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "{exchange}");
+    assert_eq!(read_json(&out.join("summary.json"))["builds_repaired"], 1);
+}
+
+#[test]
 fn a_rewrite_answer_of_the_region_alone_is_taken_and_its_copies_of_fixed_code_dropped() {
     let tmp = tempfile::tempdir().unwrap();
     let config = write_config(

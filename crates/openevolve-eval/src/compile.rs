@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::deps::{DepSet, hex};
 use crate::diagnostics::{MAX_DIAGNOSTIC_BYTES, trim_rustc_json};
+use crate::fixes::{self, Edit};
 use crate::manifest::Edition;
 use crate::toolchain::Toolchain;
 
@@ -49,6 +50,26 @@ pub struct BuildFailure {
     /// rustc's errors, trimmed (see [`crate::diagnostics`]).
     pub diagnostics: String,
     pub build_time: Duration,
+    /// The source with rustc's machine-applicable suggestions applied, where
+    /// that builds (and is then in the cache): see [`Compiler::compile_candidate`].
+    pub fixed_source: Option<String>,
+}
+
+/// Rounds of rustc's suggestions tried on a failed candidate: fixing one
+/// error (a `mut`) can bring the next to light (a moved value).
+const FIX_ROUNDS: usize = 3;
+
+/// What one rustc run refused: its trimmed errors and its machine-applicable
+/// suggestions for the source.
+struct Refusal {
+    diagnostics: String,
+    fixes: Vec<Vec<Edit>>,
+}
+
+impl Refusal {
+    fn message(diagnostics: String) -> Self {
+        Self { diagnostics, fixes: Vec::new() }
+    }
 }
 
 /// Compiles sources against one dependency set.
@@ -121,6 +142,41 @@ impl Compiler {
         output: Output,
         kind: &str,
     ) -> Result<BuiltCandidate, BuildFailure> {
+        self.compile_text(source, crate_name, output, kind).await.map_err(|(failure, _)| failure)
+    }
+
+    /// Compiles a candidate (a `cdylib` in `candidates/`) as [`Self::compile`]
+    /// does; when it fails, also tries the source with rustc's
+    /// machine-applicable suggestions applied (see [`crate::fixes`]), for a
+    /// few rounds, and returns the first that builds as the failure's
+    /// `fixed_source`. The failure itself is the original source's.
+    pub async fn compile_candidate(&self, source: &str, crate_name: &str) -> Result<BuiltCandidate, BuildFailure> {
+        let (output, kind) = (Output::Cdylib, "candidates");
+        let (mut failure, mut fixes) = match self.compile_text(source, crate_name, output, kind).await {
+            Ok(built) => return Ok(built),
+            Err(refused) => refused,
+        };
+        let mut current = source.to_string();
+        for _ in 0..FIX_ROUNDS {
+            let Some(fixed) = fixes::apply(&current, &fixes) else { break };
+            match self.compile_text(&fixed, crate_name, output, kind).await {
+                Ok(_) => {
+                    failure.fixed_source = Some(fixed);
+                    break;
+                }
+                Err((_, next)) => (current, fixes) = (fixed, next),
+            }
+        }
+        Err(failure)
+    }
+
+    async fn compile_text(
+        &self,
+        source: &str,
+        crate_name: &str,
+        output: Output,
+        kind: &str,
+    ) -> Result<BuiltCandidate, (BuildFailure, Vec<Vec<Edit>>)> {
         let key = self.key(source, crate_name, output);
         self.compile_keyed(Root::Text(source), key, crate_name, output, kind).await
     }
@@ -138,9 +194,10 @@ impl Compiler {
         let sources = crate_sources(root.parent().unwrap_or(Path::new("."))).map_err(|e| BuildFailure {
             diagnostics: format!("cannot read {}: {e}", root.display()),
             build_time: Duration::ZERO,
+            fixed_source: None,
         })?;
         let key = self.key(&sources, crate_name, output);
-        self.compile_keyed(Root::File(root), key, crate_name, output, kind).await
+        self.compile_keyed(Root::File(root), key, crate_name, output, kind).await.map_err(|(failure, _)| failure)
     }
 
     async fn compile_keyed(
@@ -150,7 +207,7 @@ impl Compiler {
         crate_name: &str,
         output: Output,
         kind: &str,
-    ) -> Result<BuiltCandidate, BuildFailure> {
+    ) -> Result<BuiltCandidate, (BuildFailure, Vec<Vec<Edit>>)> {
         let start = Instant::now();
         let dir = self.out_dir(kind, &key);
         let file_name = match output {
@@ -161,14 +218,19 @@ impl Compiler {
         if library.is_file() {
             return Ok(BuiltCandidate { library, key, build_time: start.elapsed(), cached: true });
         }
-        let fail = |msg: String| BuildFailure { diagnostics: msg, build_time: start.elapsed() };
+        let fail = |refusal: Refusal| {
+            let failure =
+                BuildFailure { diagnostics: refusal.diagnostics, build_time: start.elapsed(), fixed_source: None };
+            (failure, refusal.fixes)
+        };
         // Concurrent builds of one source (parallel evaluations, or several
         // runs sharing a cache) each work in their own folder, because rustc
         // names its intermediate files after the output, then rename the
         // result into place.
         let work =
             dir.join(format!(".build-{}-{}", std::process::id(), UNIQUE.fetch_add(1, Ordering::Relaxed)));
-        std::fs::create_dir_all(&work).map_err(|e| fail(format!("cannot create {}: {e}", work.display())))?;
+        std::fs::create_dir_all(&work)
+            .map_err(|e| fail(Refusal::message(format!("cannot create {}: {e}", work.display()))))?;
         let result = self.run_rustc(root, crate_name, output, &work, &dir.join(&file_name)).await;
         let _ = std::fs::remove_dir_all(&work);
         result.map_err(fail)?;
@@ -183,17 +245,19 @@ impl Compiler {
         output: Output,
         work: &Path,
         library: &Path,
-    ) -> Result<(), String> {
+    ) -> Result<(), Refusal> {
         let source_arg = match root {
             Root::Text(source) => {
                 let file = format!("{crate_name}.rs");
                 std::fs::write(work.join(&file), source)
-                    .map_err(|e| format!("cannot write the source: {e}"))?;
+                    .map_err(|e| Refusal::message(format!("cannot write the source: {e}")))?;
                 // Relative, so diagnostics and panic locations say
                 // `candidate.rs:12:5` rather than a cache path.
                 PathBuf::from(file)
             }
-            Root::File(path) => std::path::absolute(path).map_err(|e| format!("{}: {e}", path.display()))?,
+            Root::File(path) => {
+                std::path::absolute(path).map_err(|e| Refusal::message(format!("{}: {e}", path.display())))?
+            }
         };
         let built = work.join("out");
         let out = self
@@ -209,11 +273,16 @@ impl Compiler {
             .env("OPENEVOLVE_DEPS_HASH", &self.deps.hash)
             .output()
             .await
-            .map_err(|e| format!("cannot run rustc: {e}"))?;
+            .map_err(|e| Refusal::message(format!("cannot run rustc: {e}")))?;
         if !out.status.success() {
-            return Err(trim_rustc_json(&String::from_utf8_lossy(&out.stderr), MAX_DIAGNOSTIC_BYTES));
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let fixes = match root {
+                Root::Text(_) => fixes::machine_applicable(&stderr, &format!("{crate_name}.rs")),
+                Root::File(_) => Vec::new(),
+            };
+            return Err(Refusal { diagnostics: trim_rustc_json(&stderr, MAX_DIAGNOSTIC_BYTES), fixes });
         }
-        std::fs::rename(&built, library).map_err(|e| format!("cannot store the build: {e}"))
+        std::fs::rename(&built, library).map_err(|e| Refusal::message(format!("cannot store the build: {e}")))
     }
 }
 

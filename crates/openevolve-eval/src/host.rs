@@ -227,7 +227,7 @@ impl EvaluatorHost {
     /// Compiles a candidate (cached by source).
     pub async fn build_candidate(&self, source: &str) -> Result<BuiltCandidate, BuildFailure> {
         let _slot = self.build_slots.acquire().await.expect("never closed");
-        self.compiler.compile(source, "candidate", Output::Cdylib, "candidates").await
+        self.compiler.compile_candidate(source, "candidate").await
     }
 
     /// Builds and evaluates; a build failure is a failed evaluation with the
@@ -353,11 +353,19 @@ async fn describe_worker(toolchain: &Toolchain, worker: &Path) -> Result<String,
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// The artifact of a failed build that holds the source with rustc's
+/// machine-applicable suggestions applied, where that builds.
+pub const FIXED_SOURCE_ARTIFACT: &str = "build_fixed_source";
+
 /// The evaluation of a candidate that does not compile: the trimmed
-/// diagnostics as the `build_errors` artifact.
+/// diagnostics as the `build_errors` artifact, and the source rustc's
+/// suggestions fix as `build_fixed_source`.
 pub(crate) fn build_failed(failure: BuildFailure) -> Evaluation {
     let mut evaluation = Evaluation::failed(FailureReason::BuildFailed, "the candidate does not compile");
     evaluation.artifacts.insert("build_errors".into(), failure.diagnostics);
+    if let Some(fixed) = failure.fixed_source {
+        evaluation.artifacts.insert(FIXED_SOURCE_ARTIFACT.into(), fixed);
+    }
     evaluation.timings.build = Some(failure.build_time);
     evaluation
 }

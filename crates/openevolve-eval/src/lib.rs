@@ -29,6 +29,7 @@ pub mod diagnostics;
 mod error;
 mod evaluation;
 mod executor;
+pub mod fixes;
 mod host;
 mod inprocess;
 pub mod manifest;
@@ -50,7 +51,7 @@ pub use evaluation::{
     Behaviour, Evaluation, Failure, FailureReason, KnownBehaviour, Timings, merge_samples, nothing_known,
 };
 pub use executor::{BoxFuture, Executor};
-pub use host::EvaluatorHost;
+pub use host::{EvaluatorHost, FIXED_SOURCE_ARTIFACT};
 pub use problem::{
     CANDIDATE_MANIFEST, ExecutorError, ProblemError, ProblemFiles, default_cache_dir, prepare_executor,
 };

@@ -12,7 +12,7 @@ use tracing::{debug, warn};
 use crate::bandit::ModelBandit;
 use crate::client::{ApiKey, OpenAiCompatibleModel, http_client};
 use crate::local::{LocalPool, LocalSettings};
-use crate::model::{ChatMessage, ChatModel, ChatRequest, TokenUsage};
+use crate::model::{AnswerFrame, ChatMessage, ChatModel, ChatRequest, TokenUsage};
 use crate::retry::RetryPolicy;
 use crate::seed::{mix, request_seed, unit_interval, weighted_index};
 use crate::usage::{CallRecord, Prices, UsageSnapshot, UsageTracker};
@@ -157,6 +157,17 @@ impl LlmEnsemble {
     /// far, and so on timing when iterations overlap. A failed call counts
     /// for the bandit as an answer that gained nothing.
     pub async fn complete(&self, messages: &[ChatMessage], iteration: u64) -> Result<Completion, LlmError> {
+        self.complete_framed(messages, None, iteration).await
+    }
+
+    /// [`Self::complete`], with the answer's frame where the caller knows it
+    /// (models whose server cannot continue an answer ignore it).
+    pub async fn complete_framed(
+        &self,
+        messages: &[ChatMessage],
+        frame: Option<&AnswerFrame>,
+        iteration: u64,
+    ) -> Result<Completion, LlmError> {
         let (repeat, draw) = self.next_call(iteration);
         let weights: Vec<f64> = self.members.iter().map(|m| m.weight).collect();
         let chosen = match &self.bandit {
@@ -164,7 +175,7 @@ impl LlmEnsemble {
             None => weighted_index(&weights, unit_interval(mix(draw, 1))),
         };
         let index = chosen.ok_or_else(|| LlmError::Config("no model has a weight above 0".into()))?;
-        self.call(index, messages, iteration, repeat, draw).await
+        self.call(index, messages, frame, iteration, repeat, draw).await
     }
 
     /// Asks the model named `model` (one of [`Self::model_names`]) to answer
@@ -174,6 +185,7 @@ impl LlmEnsemble {
         &self,
         model: &str,
         messages: &[ChatMessage],
+        frame: Option<&AnswerFrame>,
         iteration: u64,
     ) -> Result<Completion, LlmError> {
         let index = self
@@ -182,7 +194,7 @@ impl LlmEnsemble {
             .position(|m| m.model.name() == model)
             .ok_or_else(|| LlmError::Config(format!("no model of this ensemble is called `{model}`")))?;
         let (repeat, draw) = self.next_call(iteration);
-        self.call(index, messages, iteration, repeat, draw).await
+        self.call(index, messages, frame, iteration, repeat, draw).await
     }
 
     /// How many calls `iteration` made before this one, and this call's draw.
@@ -200,6 +212,7 @@ impl LlmEnsemble {
         &self,
         index: usize,
         messages: &[ChatMessage],
+        frame: Option<&AnswerFrame>,
         iteration: u64,
         repeat: u64,
         draw: u64,
@@ -211,7 +224,7 @@ impl LlmEnsemble {
 
         let usage = &self.limits.usage;
         let reservation = usage.reserve(member.worst_case_cost(messages))?;
-        let request = ChatRequest { messages: messages.to_vec(), seed: Some(seed) };
+        let request = ChatRequest { messages: messages.to_vec(), seed: Some(seed), frame: frame.cloned() };
         let mut attempt = 0;
         loop {
             attempt += 1;

@@ -39,6 +39,21 @@ impl ChatMessage {
     }
 }
 
+/// How an answer must begin and where it ends, when the caller knows: a
+/// model whose server continues a started answer (llama.cpp's, for local
+/// models) is sent `opening` as the start of its answer and stops at `stop`,
+/// so that it writes neither a preamble nor anything after the part that
+/// counts. Other models are sent the request as it is. Either way the text
+/// returned is the whole answer: a continued one comes back as `opening`,
+/// what the model wrote, and `closing` where it stopped (at any of `stop`,
+/// or where it ended by itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerFrame {
+    pub opening: String,
+    pub stop: Vec<String>,
+    pub closing: String,
+}
+
 /// One request to one model. Sampling settings belong to the model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChatRequest {
@@ -46,6 +61,7 @@ pub struct ChatRequest {
     /// Sampling seed; differs per request so that equal prompts can still get
     /// different answers from servers that honour it.
     pub seed: Option<u64>,
+    pub frame: Option<AnswerFrame>,
 }
 
 /// Tokens a request used, as the server reported them.

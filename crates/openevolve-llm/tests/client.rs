@@ -7,7 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use openevolve_llm::{ApiKey, ChatMessage, LlmConfig, LlmError, Llms, ModelConfig};
+use openevolve_llm::{
+    AnswerFrame, ApiKey, ChatMessage, ChatModel, ChatRequest, LlmConfig, LlmError, Llms, ModelConfig,
+    OpenAiCompatibleModel,
+};
 use serde_json::json;
 use support::{MockServer, Reply};
 
@@ -346,4 +349,62 @@ async fn https_endpoints_use_rustls() {
     // Without TLS the client would have read the 400 and reported `Rejected`.
     assert!(matches!(&error, LlmError::Connection { .. }), "{error:?}");
     plain.await.unwrap();
+}
+
+/// A frame for a one-region answer, as the engine makes it.
+fn region_frame() -> AnswerFrame {
+    AnswerFrame {
+        opening: "```rust\n// EVOLVE-BLOCK-START\n".into(),
+        stop: vec!["// EVOLVE-BLOCK-END".into(), "```".into()],
+        closing: "// EVOLVE-BLOCK-END\n```\n".into(),
+    }
+}
+
+#[tokio::test]
+async fn a_framed_request_starts_the_answer_where_the_server_continues_answers() {
+    // Like llama.cpp: the reply is the continuation, without the stop text;
+    // some versions echo the started answer first (max_tokens 9 here).
+    let server = MockServer::start(|r, _| async move {
+        let finish = if r.body["max_tokens"] == 8 { "length" } else { "stop" };
+        let echo = if r.body["max_tokens"] == 9 { "```rust\n// EVOLVE-BLOCK-START\n" } else { "" };
+        let content = format!("{echo}fn f() {{}}\n");
+        let mut reply = json!({"choices": [{"message": {"role": "assistant", "content": content},
+                                             "finish_reason": finish}]});
+        reply["usage"] = json!({"prompt_tokens": 5, "completion_tokens": 4});
+        Reply::json(200, reply)
+    })
+    .await;
+    let settings = ModelConfig {
+        name: Some("local".into()),
+        api_base: Some(server.api_base.clone()),
+        max_tokens: Some(100),
+        ..Default::default()
+    };
+    let http = openevolve_llm::http_client(false).unwrap();
+    let request = ChatRequest { messages: prompt(), seed: Some(1), frame: Some(region_frame()) };
+
+    let continuing = OpenAiCompatibleModel::new(http.clone(), &settings, None).unwrap().continuing_answers();
+    let answer = continuing.complete(&request).await.unwrap();
+    assert_eq!(answer.text, "```rust\n// EVOLVE-BLOCK-START\nfn f() {}\n// EVOLVE-BLOCK-END\n```\n");
+    let sent = &server.requests()[0].body;
+    let last = &sent["messages"][1];
+    assert_eq!((last["role"].as_str(), last["content"].as_str()), (Some("assistant"), Some("```rust\n// EVOLVE-BLOCK-START\n")));
+    assert_eq!(sent["stop"], json!(["// EVOLVE-BLOCK-END", "```"]));
+
+    // Cut off by max_tokens: the opening, but no closing that would pass a
+    // cut answer off as a whole one.
+    let short = ModelConfig { max_tokens: Some(8), ..settings.clone() };
+    let cut = OpenAiCompatibleModel::new(http.clone(), &short, None).unwrap().continuing_answers();
+    assert_eq!(cut.complete(&request).await.unwrap().text, "```rust\n// EVOLVE-BLOCK-START\nfn f() {}\n");
+    // A server that echoes the started answer: the opening is not doubled.
+    let echoing = ModelConfig { max_tokens: Some(9), ..settings.clone() };
+    let echoing = OpenAiCompatibleModel::new(http.clone(), &echoing, None).unwrap().continuing_answers();
+    assert_eq!(echoing.complete(&request).await.unwrap().text, answer.text);
+
+    // A server that does not continue answers gets the request as it is.
+    let plain = OpenAiCompatibleModel::new(http, &settings, None).unwrap();
+    assert_eq!(plain.complete(&request).await.unwrap().text, "fn f() {}\n");
+    let sent = &server.requests()[3].body;
+    assert_eq!(sent["messages"].as_array().map(Vec::len), Some(1), "{sent}");
+    assert!(sent.get("stop").is_none(), "{sent}");
 }

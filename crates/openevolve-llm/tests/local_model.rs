@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use openevolve_llm::local::{LocalPool, LocalSettings, ModelStore, catalog};
-use openevolve_llm::{ChatMessage, ChatModel, ChatRequest, LlmConfig, LlmError, Llms, ModelConfig};
+use openevolve_llm::{AnswerFrame, ChatMessage, ChatModel, ChatRequest, LlmConfig, LlmError, Llms, ModelConfig};
 
 const MODEL: &str = "local/smollm2-135m";
 
@@ -46,7 +46,7 @@ fn model(max_tokens: u32, timeout: f64) -> ModelConfig {
 }
 
 fn request(text: &str, seed: u64) -> ChatRequest {
-    ChatRequest { messages: vec![ChatMessage::user(text)], seed: Some(seed) }
+    ChatRequest { messages: vec![ChatMessage::user(text)], seed: Some(seed), frame: None }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -65,6 +65,14 @@ async fn generates_counts_tokens_stops_and_honours_the_seed() {
     // The chat template from the GGUF wraps the question in more tokens than its words.
     assert!(usage.prompt_tokens > 10, "{usage:?}");
     assert!(usage.completion_tokens >= 1 && usage.completion_tokens < 200, "{usage:?}");
+
+    // A framed request: the server continues the answer we started (it does
+    // not begin one of its own) and stops at the stop text.
+    let frame = AnswerFrame { opening: "1, 2, 3, 4, 5,".into(), stop: vec!["9".into()], closing: "9.".into() };
+    let counting = ChatRequest { frame: Some(frame), ..request("Count from 1 to 20, separated by commas.", 3) };
+    let counted = short.complete(&counting).await.unwrap();
+    let rest = counted.text.strip_prefix("1, 2, 3, 4, 5,").unwrap_or_else(|| panic!("{counted:?}"));
+    assert!(rest.trim_start().starts_with('6') && rest.contains('8') && rest.ends_with("9."), "{counted:?}");
 
     // max_tokens cuts a long answer: finish_reason `length`, exactly that many tokens.
     let cut = pool.model(&model(12, 120.0)).unwrap();

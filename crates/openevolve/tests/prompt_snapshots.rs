@@ -231,6 +231,13 @@ fn an_answer_with_nothing_to_apply_is_asked_for_again_with_its_reason_and_the_re
     // Not the build repair's words: nothing failed to build.
     assert!(!again.contains("did not build") && !again.contains("compiler"), "{again}");
     assert!(build.contains("did not build") && !build.contains(reason), "{build}");
+    // An answer that changed nothing that counts is asked for a real change,
+    // not for the same change again.
+    let reason = "it gave the code as it was";
+    let same = builder.build_repair(RepairCause::NoChange { reason }, PARENT_CODE).unwrap();
+    assert!(same.contains(reason) && same.contains("Change what the code does"), "{same}");
+    assert!(!same.contains("Give your change again") && !same.contains("did not build"), "{same}");
+    assert!(again.contains("Give your change again") && !again.contains("Change what the code does"), "{again}");
 }
 
 #[test]

@@ -11,7 +11,9 @@ use reqwest::header::HeaderMap;
 use reqwest::{StatusCode, Url};
 use tracing::{debug, warn};
 
-use crate::model::{BoxFuture, ChatMessage, ChatModel, ChatRequest, ChatResponse, Role, TokenUsage};
+use crate::model::{
+    AnswerFrame, BoxFuture, ChatMessage, ChatModel, ChatRequest, ChatResponse, Role, TokenUsage,
+};
 use crate::{LlmError, ModelConfig};
 
 /// An API key. Its Debug output is redacted, and it is only ever written into
@@ -106,6 +108,9 @@ pub struct OpenAiCompatibleModel {
     max_tokens: Option<u32>,
     reasoning_effort: Option<String>,
     timeout: Duration,
+    /// Whether the server continues a started assistant message (see
+    /// [`AnswerFrame`]); set for the llama.cpp servers we start ourselves.
+    continues_answers: bool,
     quirks: Mutex<ParameterQuirks>,
 }
 
@@ -153,6 +158,7 @@ impl OpenAiCompatibleModel {
             max_tokens: model.max_tokens,
             reasoning_effort: model.reasoning_effort.clone(),
             timeout: Duration::from_secs_f64(timeout),
+            continues_answers: false,
             quirks: Mutex::new(ParameterQuirks {
                 max_completion_tokens: reasoning,
                 omit_temperature: reasoning,
@@ -161,6 +167,13 @@ impl OpenAiCompatibleModel {
             }),
             name,
         })
+    }
+
+    /// Marks the server as one that continues a started answer, so that
+    /// requests with an [`AnswerFrame`] are sent framed.
+    pub fn continuing_answers(mut self) -> Self {
+        self.continues_answers = true;
+        self
     }
 
     pub fn url(&self) -> &Url {
@@ -175,6 +188,7 @@ impl OpenAiCompatibleModel {
         &'a self,
         messages: &'a [ChatMessage],
         seed: Option<u64>,
+        frame: Option<&'a AnswerFrame>,
         quirks: ParameterQuirks,
     ) -> RequestBody<'a> {
         let (max_tokens, max_completion_tokens) =
@@ -188,24 +202,25 @@ impl OpenAiCompatibleModel {
             max_completion_tokens,
             seed: seed.filter(|_| !quirks.omit_seed),
             reasoning_effort: self.reasoning_effort.as_deref().filter(|_| !quirks.omit_reasoning_effort),
+            stop: frame.map(|f| f.stop.as_slice()),
         }
     }
 
     async fn send(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
-        let with_system;
-        let messages: &[ChatMessage] = match &self.system_message {
+        let frame = request.frame.as_ref().filter(|_| self.continues_answers);
+        let system = match &self.system_message {
             Some(system) if !request.messages.iter().any(|m| m.role == Role::System) => {
-                with_system = std::iter::once(ChatMessage::system(system.clone()))
-                    .chain(request.messages.iter().cloned())
-                    .collect::<Vec<_>>();
-                &with_system
+                Some(ChatMessage::system(system.clone()))
             }
-            _ => &request.messages,
+            _ => None,
         };
+        let started_answer = frame.map(|f| ChatMessage::assistant(f.opening.clone()));
+        let messages: Vec<ChatMessage> =
+            system.into_iter().chain(request.messages.iter().cloned()).chain(started_answer).collect();
         // Each unsupported parameter is dropped at most once, so this ends.
         loop {
             let quirks = self.quirks();
-            let body = self.body(messages, request.seed, quirks);
+            let body = self.body(&messages, request.seed, frame, quirks);
             let started = Instant::now();
             debug!(model = %self.name, url = %self.url, seed = ?body.seed, messages = messages.len(), "sending chat request");
             let mut builder = self.http.post(self.url.clone()).timeout(self.timeout).json(&body);
@@ -218,7 +233,11 @@ impl OpenAiCompatibleModel {
             let bytes = response.bytes().await.map_err(|e| self.transport_error(&e))?;
             debug!(model = %self.name, status = status.as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "chat response");
             if status.is_success() {
-                return self.parse_success(&bytes);
+                let response = self.parse_success(&bytes)?;
+                return Ok(match frame {
+                    Some(frame) => framed(frame, response),
+                    None => response,
+                });
             }
             let error = ErrorReply::parse(&bytes);
             if status == StatusCode::BAD_REQUEST
@@ -343,6 +362,18 @@ impl OpenAiCompatibleModel {
             None => text,
         }
     }
+}
+
+/// The whole answer of a continued one: the opening we sent (which some
+/// servers echo at the start of the reply and others leave out, as llama.cpp
+/// has done in turn), what the model wrote, and the closing where it stopped
+/// (servers leave the stop text out). An answer cut off by `max_tokens` gets
+/// no closing.
+fn framed(frame: &AnswerFrame, response: ChatResponse) -> ChatResponse {
+    let opening = if response.text.starts_with(&frame.opening) { "" } else { frame.opening.as_str() };
+    let stopped = response.finish_reason.as_deref() == Some("stop");
+    let closing = if stopped { frame.closing.as_str() } else { "" };
+    ChatResponse { text: format!("{opening}{}{closing}", response.text), ..response }
 }
 
 impl ChatModel for OpenAiCompatibleModel {

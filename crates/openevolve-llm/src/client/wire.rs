@@ -22,6 +22,8 @@ pub(super) struct RequestBody<'a> {
     pub(super) seed: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) reasoning_effort: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) stop: Option<&'a [String]>,
 }
 
 #[derive(Deserialize)]

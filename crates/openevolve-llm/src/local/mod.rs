@@ -223,7 +223,9 @@ impl LocalModel {
             api_base: Some(server.api_base()),
             ..self.config.clone()
         };
-        let client = OpenAiCompatibleModel::new(self.http.clone(), &config, None)?;
+        // llama.cpp's server continues a conversation that ends with an
+        // assistant message, so framed requests are sent framed.
+        let client = OpenAiCompatibleModel::new(self.http.clone(), &config, None)?.continuing_answers();
         client.complete(request).await
     }
 }

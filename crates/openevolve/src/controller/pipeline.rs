@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use openevolve_llm::{ChatMessage, Completion, LlmError, Llms};
+use openevolve_llm::{AnswerFrame, ChatMessage, Completion, LlmError, Llms};
 
 use crate::diff::{ChildProgram, DiffError, DiffOutcome, DiffSettings, apply_answer};
 
@@ -26,19 +26,22 @@ pub enum Asked {
     Model(String),
 }
 
-/// Sends `messages` for `iteration` and applies the answer to `base_code`:
+/// Sends `messages` (answered in `frame`, where the model can be held to
+/// it) for `iteration` and applies the answer to `base_code`:
 /// the parent for a first turn, the child that did not build for a repair.
 pub async fn propose(
     llms: Arc<Llms>,
     asked: Asked,
     messages: Vec<ChatMessage>,
+    frame: Option<AnswerFrame>,
     base_code: Arc<str>,
     settings: DiffSettings,
     iteration: u64,
 ) -> Proposal {
+    let frame = frame.as_ref();
     let completion = match &asked {
-        Asked::Ensemble => llms.models.complete(&messages, iteration).await,
-        Asked::Model(name) => llms.models.complete_with(name, &messages, iteration).await,
+        Asked::Ensemble => llms.models.complete_framed(&messages, frame, iteration).await,
+        Asked::Model(name) => llms.models.complete_with(name, &messages, frame, iteration).await,
     };
     let completion = match completion {
         Ok(c) => c,

@@ -8,6 +8,7 @@
 
 mod apply;
 mod blocks;
+mod compiler_fixes;
 mod error;
 mod fixed_copies;
 mod hash;
@@ -16,6 +17,7 @@ mod rewrite;
 mod summary;
 
 pub use blocks::{SearchReplace, parse_blocks};
+pub use compiler_fixes::with_compiler_fixes;
 pub use error::{ClosestLines, DiffError};
 pub use hash::{code_hash, normalize_code};
 pub use summary::SummaryLimits;

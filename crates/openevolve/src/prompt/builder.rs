@@ -11,7 +11,7 @@ use super::variations::choose_phrasings;
 use super::{Prompt, PromptError};
 use crate::config::{Config, PromptConfig};
 use crate::diff::EvolutionMode;
-use crate::regions::{START_MARKER, evolve_regions};
+use crate::regions::evolve_regions;
 
 #[derive(Serialize)]
 struct MetricView {
@@ -161,10 +161,7 @@ fn region_views(code: &str) -> Vec<RegionView> {
         .enumerate()
         .map(|(i, r)| {
             let label = r.label(i);
-            let marker = match several || r.name.is_some() {
-                true => format!("// {START_MARKER} {label}"),
-                false => format!("// {START_MARKER}"),
-            };
+            let marker = super::frame::start_marker_line(r, i, several);
             let mut body = code[r.body.clone()].to_string();
             if !body.is_empty() && !body.ends_with('\n') {
                 body.push('\n');
@@ -190,6 +187,9 @@ pub enum RepairCause<'a> {
     /// The answer gave nothing to apply (no code block, an unclosed one, a
     /// SEARCH that matches nothing); `reason` says which.
     NotApplied { reason: &'a str },
+    /// The answer changed nothing that counts: the program as it was, or a
+    /// program (or behaviour) already evaluated; `reason` says which.
+    NoChange { reason: &'a str },
 }
 
 impl PromptBuilder {
@@ -223,7 +223,11 @@ impl PromptBuilder {
                 .render(name, &tera_context)
                 .map_err(|e| PromptError::Render { template: name.to_string(), detail: error_chain(&e) })
         };
-        Ok(Prompt { system: render("system.tera")?, user: render(user_template)? })
+        Ok(Prompt {
+            system: render("system.tera")?,
+            user: render(user_template)?,
+            frame: super::frame::answer_frame(self.mode, &self.language, &context.parent.code),
+        })
     }
 
     /// The follow-up turn that asks the model again, after `cause`: the
@@ -235,6 +239,7 @@ impl PromptBuilder {
         let (name, errors) = match cause {
             RepairCause::BuildFailed { errors } => ("build", errors),
             RepairCause::NotApplied { reason } => ("answer", reason),
+            RepairCause::NoChange { reason } => ("same", reason),
         };
         let mut context = tera::Context::new();
         context.insert("cause", name);

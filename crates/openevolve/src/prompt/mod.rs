@@ -4,6 +4,7 @@
 
 mod artifacts;
 mod builder;
+mod frame;
 mod input;
 mod templates;
 mod variations;
@@ -19,6 +20,9 @@ pub use variations::{SeededChoice, choose_phrasings, prompt_seed};
 pub struct Prompt {
     pub system: String,
     pub user: String,
+    /// How the answer starts and ends, for models that can be held to it
+    /// (see [`openevolve_llm::AnswerFrame`]); the same for the repair turns.
+    pub frame: Option<openevolve_llm::AnswerFrame>,
 }
 
 #[derive(Debug, thiserror::Error)]

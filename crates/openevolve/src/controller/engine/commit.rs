@@ -59,15 +59,12 @@ impl Controller {
         if verdict.child.is_some() {
             crate::controller::failpoint::hit("child-stored", iteration);
         }
-        let repaired = verdict.child.is_some() && exchange.repairs() > 0;
-        let verdict = match repaired {
-            true => {
+        let verdict = match exchange.build_path().filter(|_| verdict.child.is_some()) {
+            Some(path) => {
                 self.builds_repaired += 1;
-                let turns = exchange.repairs();
-                let message = format!("built after {turns} repair turn{}", if turns == 1 { "" } else { "s" });
-                Verdict { message: Some(message), ..verdict }
+                Verdict { message: Some(path), ..verdict }
             }
-            false => verdict,
+            None => verdict,
         };
         exchange.resolve(match &verdict.message {
             Some(m) => format!("{}: {m}", verdict.outcome),

@@ -78,7 +78,7 @@ pub(super) struct Controller {
     evaluations_saved: u64,
     /// Extra evaluations spent confirming close wins, this run so far.
     confirmations: u64,
-    /// Children that built after a repair turn.
+    /// Children that built after a repair: a turn with the model, or rustc's suggested fixes.
     builds_repaired: u64,
     iterations_run: u64,
     last_committed: u64,
@@ -392,14 +392,16 @@ impl Controller {
         let prompt = Arc::new(self.render_prompt(iteration, island, &parent)?);
         debug!(iteration, island, parent = parent.id, "iteration starts");
         let exchange = Exchange::new(&prompt);
-        let (llms, messages, parent_code, settings) = (
+        let (llms, messages, frame, parent_code, settings) = (
             Arc::clone(&self.llms),
             exchange.messages(),
+            exchange.frame(),
             Arc::<str>::from(parent.code.as_str()),
             self.diff_settings,
         );
         tasks.spawn(async move {
-            let proposal = propose(llms, Asked::Ensemble, messages, parent_code, settings, iteration).await;
+            let proposal =
+                propose(llms, Asked::Ensemble, messages, frame, parent_code, settings, iteration).await;
             TaskOutput::Proposed(iteration, proposal)
         });
         Ok(InFlight {

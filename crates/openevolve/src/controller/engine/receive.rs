@@ -1,21 +1,23 @@
 //! What the loop does with a task's output: check a proposed child and
-//! start its evaluation, take an evaluation, or start a repair turn
-//! (`repair_turns`) for a child that did not build (the same model gets the
-//! compiler's errors and the child's regions) or an answer that gave
-//! nothing to apply (the same model is asked again, with the reason). The
-//! repair's child is evaluated in the same iteration.
+//! start its evaluation, take an evaluation, or repair (`repair_turns`; 0
+//! evaluates exactly what the model wrote). A child that did not build is
+//! first given rustc's machine-applicable suggestions, where they build and
+//! touch its regions only (no model turn); else the same model gets the
+//! compiler's errors and the child's regions. An answer that gave nothing to
+//! apply goes back to the model with the reason. The repaired child is
+//! evaluated in the same iteration.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use openevolve_eval::{Evaluation, KnownBehaviour};
+use openevolve_eval::{Evaluation, FIXED_SOURCE_ARTIFACT, KnownBehaviour};
 use tokio::task::JoinSet;
 
 use super::{Controller, Finished, InFlight, TaskOutput};
 use crate::controller::RunError;
 use crate::controller::evaluate::{build_failure, combined, evaluate_samples};
 use crate::controller::pipeline::{Asked, Proposal, propose};
-use crate::diff::ChildProgram;
+use crate::diff::{ChildProgram, with_compiler_fixes};
 use crate::prompt::RepairCause;
 
 impl Controller {
@@ -41,12 +43,29 @@ impl Controller {
                 let flight = flights.get_mut(&iteration).expect("a started iteration");
                 let evaluation = combined(&samples);
                 flight.samples = samples;
-                match build_failure(&evaluation) {
-                    Some(errors) if flight.exchange.repairs() < self.config.repair_turns as usize => {
-                        self.start_repair(iteration, flight, &errors, tasks)?;
-                        flight.unrepaired = Some(evaluation);
-                    }
-                    _ => flight.done = Some(Finished::Evaluated(evaluation)),
+                if evaluation.behaviour.as_ref().is_some_and(|b| b.known) && self.turns_left(flight) {
+                    flight.exchange.resolve("duplicate: the child behaves like a program already evaluated");
+                    let reason = "its program behaves exactly like one already evaluated (the same results on the evaluator's behaviour check)";
+                    return self.ask_for_a_change(iteration, flight, reason, tasks);
+                }
+                let Some(errors) = build_failure(&evaluation) else {
+                    flight.done = Some(Finished::Evaluated(evaluation));
+                    return Ok(());
+                };
+                let repairs = self.config.repair_turns as usize;
+                if repairs > 0
+                    && let Some(fixed) = self.compiler_fixed(flight, &evaluation)
+                {
+                    flight.exchange.resolve(format!("build_failed: {errors}"));
+                    // The summary's last line is rustc's part.
+                    flight.exchange.fixed_by_compiler(fixed.changes.lines().last().unwrap_or_default());
+                    flight.unrepaired = Some(evaluation);
+                    self.start_evaluation(iteration, flight, fixed, tasks)?;
+                } else if self.turns_left(flight) {
+                    self.start_repair(iteration, flight, &errors, tasks)?;
+                    flight.unrepaired = Some(evaluation);
+                } else {
+                    flight.done = Some(Finished::Evaluated(evaluation));
                 }
                 Ok(())
             }
@@ -70,16 +89,9 @@ impl Controller {
                 flight.exchange.answered(&c.text);
                 flight.exchange.resolve(format!("not_applied: {e}"));
                 flight.completions.push(c);
-                if flight.exchange.repairs() < self.config.repair_turns as usize {
-                    // The answer was meant for the latest child that did not
-                    // build, or else for the parent.
-                    let code = flight.child.as_ref().map_or(&flight.parent.code, |c| &c.code).clone();
-                    let reason = e.to_string();
-                    let request =
-                        self.prompts.build_repair(RepairCause::NotApplied { reason: &reason }, &code)?;
-                    self.ask_again(iteration, flight, request, code, tasks);
-                } else {
-                    end_without_child(flight, Finished::NotApplied(e.to_string()));
+                let reason = e.to_string();
+                if !self.ask_about_last_answer(iteration, flight, RepairCause::NotApplied { reason: &reason }, tasks)? {
+                    end_without_child(flight, Finished::NotApplied(reason));
                 }
                 return Ok(());
             }
@@ -87,7 +99,10 @@ impl Controller {
                 flight.exchange.answered(&c.text);
                 flight.exchange.resolve("unchanged: the answer left the program unchanged");
                 flight.completions.push(c);
-                end_without_child(flight, Finished::Unchanged);
+                let cause = RepairCause::NoChange { reason: "it gave the code as it was" };
+                if !self.ask_about_last_answer(iteration, flight, cause, tasks)? {
+                    end_without_child(flight, Finished::Unchanged);
+                }
                 return Ok(());
             }
             Proposal::Child(c, child) => (c, child),
@@ -108,7 +123,32 @@ impl Controller {
             },
             _ => child,
         };
+        self.start_evaluation(iteration, flight, child, tasks)
+    }
+
+    /// The child that did not build, with rustc's suggested fixes (found and
+    /// built by the evaluator's compiler), where they change its regions
+    /// only. Once per answer: never for a child that is itself the fix.
+    fn compiler_fixed(&self, flight: &InFlight, evaluation: &Evaluation) -> Option<ChildProgram> {
+        let fixed = evaluation.artifacts.get(FIXED_SOURCE_ARTIFACT)?;
+        let child = flight.child.as_ref().filter(|_| !flight.exchange.last_fixed_by_compiler())?;
+        with_compiler_fixes(child, fixed)
+    }
+
+    /// Evaluates `child`, unless the database holds its code already.
+    fn start_evaluation(
+        &mut self,
+        iteration: u64,
+        flight: &mut InFlight,
+        child: ChildProgram,
+        tasks: &mut JoinSet<TaskOutput>,
+    ) -> Result<(), RunError> {
         if let Some(known) = self.db.find_by_code(&child.code)? {
+            if self.turns_left(flight) {
+                flight.exchange.resolve(format!("duplicate: the child is identical to program {known}"));
+                let reason = format!("it gives the code of program {known}, which is already evaluated");
+                return self.ask_for_a_change(iteration, flight, &reason, tasks);
+            }
             flight.done = Some(Finished::Duplicate(known));
             flight.child = Some(child);
             return Ok(());
@@ -127,6 +167,47 @@ impl Controller {
             TaskOutput::Evaluated(iteration, evaluate_samples(evaluator, code, known, repeats).await)
         });
         flight.child = Some(child);
+        Ok(())
+    }
+
+    /// Whether the iteration may still ask the model again (`repair_turns`).
+    fn turns_left(&self, flight: &InFlight) -> bool {
+        flight.exchange.repairs() < self.config.repair_turns as usize
+    }
+
+    /// Asks the model again about its last answer, while turns last: the
+    /// answer was meant for the latest child that did not build, or else for
+    /// the parent. `false` when no turn is left.
+    fn ask_about_last_answer(
+        &mut self,
+        iteration: u64,
+        flight: &mut InFlight,
+        cause: RepairCause<'_>,
+        tasks: &mut JoinSet<TaskOutput>,
+    ) -> Result<bool, RunError> {
+        if !self.turns_left(flight) {
+            return Ok(false);
+        }
+        let code = flight.child.as_ref().map_or(&flight.parent.code, |c| &c.code).clone();
+        let request = self.prompts.build_repair(cause, &code)?;
+        self.ask_again(iteration, flight, request, code, tasks);
+        Ok(true)
+    }
+
+    /// Asks the model for a change of the parent after its child turned out
+    /// to be a program already evaluated (`reason` says how); what came
+    /// before is dropped, since the next answer applies to the parent.
+    fn ask_for_a_change(
+        &mut self,
+        iteration: u64,
+        flight: &mut InFlight,
+        reason: &str,
+        tasks: &mut JoinSet<TaskOutput>,
+    ) -> Result<(), RunError> {
+        (flight.child, flight.unrepaired) = (None, None);
+        let code = flight.parent.code.clone();
+        let request = self.prompts.build_repair(RepairCause::NoChange { reason }, &code)?;
+        self.ask_again(iteration, flight, request, code, tasks);
         Ok(())
     }
 
@@ -157,11 +238,11 @@ impl Controller {
     ) {
         let model = flight.completions.last().expect("a repair follows an answer").model.clone();
         flight.exchange.ask_again(request);
-        let (llms, messages, settings) =
-            (Arc::clone(&self.llms), flight.exchange.messages(), self.diff_settings);
+        let (llms, messages, frame, settings) =
+            (Arc::clone(&self.llms), flight.exchange.messages(), flight.exchange.frame(), self.diff_settings);
         tasks.spawn(async move {
             let proposal =
-                propose(llms, Asked::Model(model), messages, Arc::from(code), settings, iteration).await;
+                propose(llms, Asked::Model(model), messages, frame, Arc::from(code), settings, iteration).await;
             TaskOutput::Proposed(iteration, proposal)
         });
     }
