@@ -569,6 +569,38 @@ fn a_child_that_does_not_build_gets_a_repair_turn_and_every_exchange_is_kept() {
 }
 
 #[test]
+fn an_answer_that_changes_nothing_is_asked_for_a_real_change() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(
+        tmp.path(),
+        &SEQUENTIAL_CONFIG
+            .replace("max_iterations: 6", "max_iterations: 1")
+            .replace("repair_turns: 0", "repair_turns: 1"),
+    );
+    let out = tmp.path().join("run");
+    // Small models often hand the program back as it was.
+    let same = "<<<<<<< SEARCH\n    best\n=======\n    best\n>>>>>>> REPLACE\n";
+    let llm = ScriptedLlm::start(replies(&[same, REFINE]), 0, Duration::ZERO);
+    let (code, stderr, _) = run_fm(&config, &out, &llm, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(llm.requests(), 2);
+    let again: serde_json::Value = serde_json::from_str(&llm.prompts.lock().unwrap()[1]).unwrap();
+    let asked = again["messages"][1]["content"].as_str().unwrap();
+    assert!(asked.contains("it gave the code as it was") && asked.contains("Change what the code does"), "{asked}");
+
+    let db = out.join("evolution.db");
+    let rows: Vec<(String, Option<String>)> =
+        query(&db, "SELECT outcome, message FROM iterations WHERE iteration = 1", |r| Ok((r.get(0)?, r.get(1)?)));
+    assert!(["stored", "improved"].contains(&rows[0].0.as_str()), "{rows:?}");
+    assert_eq!(rows[0].1.as_deref(), Some("built after 1 repair turn"));
+    let log = openevolve_db::prompt_log_path(&db);
+    let exchange: String =
+        query(&log, "SELECT exchange FROM exchanges WHERE iteration = 1", |r| r.get(0)).pop().unwrap();
+    let first = exchange.find("# result\nunchanged:").unwrap_or_else(|| panic!("{exchange}"));
+    assert!(exchange[first..].contains("# user (repair turn 1)"), "{exchange}");
+}
+
+#[test]
 fn a_child_that_rustc_knows_how_to_fix_is_fixed_without_a_model_turn() {
     let tmp = tempfile::tempdir().unwrap();
     let config = write_config(
