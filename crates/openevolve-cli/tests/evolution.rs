@@ -610,9 +610,10 @@ fn a_child_that_rustc_knows_how_to_fix_is_fixed_without_a_model_turn() {
             .replace("repair_turns: 0", "repair_turns: 1"),
     );
     let out = tmp.path().join("run");
-    // `best` loses its `mut` but is assigned again: rustc says to put it back.
-    let slip = "<<<<<<< SEARCH\n    let mut best = (0.0, 0.0, objective(0.0, 0.0));\n=======\n    let best = (0.0, 0.0, objective(0.0, 0.0));\n    let first = best.2;\n>>>>>>> REPLACE\n";
-    let llm = ScriptedLlm::start(replies(&[slip]), 0, Duration::ZERO);
+    // The refinement, but its step lost its `mut` and is assigned again:
+    // rustc says to put it back.
+    let slip = REFINE.replace("let mut step = 0.5;", "let step = 0.5;");
+    let llm = ScriptedLlm::start(replies(&[&slip]), 0, Duration::ZERO);
     let (code, stderr, _) = run_fm(&config, &out, &llm, &[]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(llm.requests(), 1, "no turn with the model");
@@ -628,11 +629,11 @@ fn a_child_that_rustc_knows_how_to_fix_is_fixed_without_a_model_turn() {
         query(&db, &format!("SELECT code FROM programs WHERE id = {}", rows[0].2.unwrap()), |r| r.get(0))
             .pop()
             .unwrap();
-    assert!(child.contains("    let mut best = (0.0, 0.0, objective(0.0, 0.0));\n    let first = best.2;\n"), "{child}");
+    assert!(child.contains("    let mut step = 0.5;\n") && child.contains("let explore = budget / 2;"), "{child}");
     let log = openevolve_db::prompt_log_path(&db);
     let exchange: String =
         query(&log, "SELECT exchange FROM exchanges WHERE iteration = 1", |r| r.get(0)).pop().unwrap();
-    let order = ["# result\nbuild_failed:", "E0384", "# rustc\n", "`let mut best", "# result\n"];
+    let order = ["# result\nbuild_failed:", "E0384", "# rustc\n", "`let mut step", "# result\n"];
     let at: Vec<usize> =
         order.iter().map(|s| exchange.rfind(s).unwrap_or_else(|| panic!("{s:?} in {exchange}"))).collect();
     assert!(at.windows(2).all(|w| w[0] < w[1]), "{exchange}");
