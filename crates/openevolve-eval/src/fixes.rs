@@ -1,11 +1,14 @@
-//! rustc's machine-applicable suggestions (the ones `cargo fix` applies):
-//! `mut` on a binding assigned twice or borrowed mutably, `.clone()` where a
-//! value was moved and then used. Small models make these slips often, and
-//! rustc says exactly how to fix them, so a candidate that fails only on
-//! them need not cost a repair turn with the model. The compiler applies
-//! them to a failed build's source and keeps the result only if it builds;
-//! the controller decides whether to evaluate it (it must change the
-//! EVOLVE-BLOCK regions only).
+//! rustc's suggested fixes: the machine-applicable ones `cargo fix` applies
+//! (`mut` on a binding assigned twice or borrowed mutably, `.clone()` where
+//! a value was moved and then used) and the maybe-incorrect ones that are
+//! whole code (a type on an ambiguous float, `x.exp()` for `exp(x)`). Small
+//! models make these slips often, and rustc says how to fix them, so a
+//! candidate that fails only on them need not cost a repair turn with the
+//! model. A maybe-incorrect fix may change what the code does; that is
+//! safe to try because the result is only a candidate: the compiler keeps
+//! it only if it builds, the controller evaluates it only if it changes the
+//! EVOLVE-BLOCK regions alone, and the judge scores it like any answer.
+//! Suggestions with placeholders are never applied.
 
 use std::ops::Range;
 
@@ -16,10 +19,10 @@ pub struct Edit {
     pub replacement: String,
 }
 
-/// The machine-applicable suggestions of rustc's `--error-format=json`
-/// output that apply to `file` (the source's name as rustc was given it),
-/// as groups of edits: a suggestion's parts apply together or not at all.
-pub fn machine_applicable(stderr: &str, file: &str) -> Vec<Vec<Edit>> {
+/// The suggested fixes of rustc's `--error-format=json` output that apply
+/// to `file` (the source's name as rustc was given it), as groups of edits:
+/// a suggestion's parts apply together or not at all.
+pub fn suggested_fixes(stderr: &str, file: &str) -> Vec<Vec<Edit>> {
     let mut groups = Vec::new();
     for line in stderr.lines() {
         let Ok(diagnostic) = serde_json::from_str::<serde_json::Value>(line) else { continue };
@@ -37,7 +40,11 @@ pub fn machine_applicable(stderr: &str, file: &str) -> Vec<Vec<Edit>> {
             let edits: Option<Vec<Edit>> = parts
                 .iter()
                 .map(|s| {
-                    let applies = s["suggestion_applicability"] == "MachineApplicable" && s["file_name"] == file;
+                    let whole_code = matches!(
+                        s["suggestion_applicability"].as_str(),
+                        Some("MachineApplicable" | "MaybeIncorrect")
+                    );
+                    let applies = whole_code && s["file_name"] == file;
                     let (start, end) = (s["byte_start"].as_u64()? as usize, s["byte_end"].as_u64()? as usize);
                     applies.then(|| Edit {
                         range: start..end,
@@ -54,7 +61,9 @@ pub fn machine_applicable(stderr: &str, file: &str) -> Vec<Vec<Edit>> {
 }
 
 /// `source` with the groups applied, skipping a group that overlaps one
-/// taken before it or does not fit the source; `None` if none applied.
+/// taken before it, does not fit the source, or has two parts for one
+/// range (rustc gives alternatives, such as imports to choose from, as
+/// parts at one point); `None` if none applied.
 pub fn apply(source: &str, groups: &[Vec<Edit>]) -> Option<String> {
     let mut taken: Vec<&Edit> = Vec::new();
     for group in groups {
@@ -67,7 +76,8 @@ pub fn apply(source: &str, groups: &[Vec<Edit>]) -> Option<String> {
         // Two edits at one point (both inserting there) count as overlapping.
         let overlaps = |a: &Edit, b: &Edit| a.range.start <= b.range.end && b.range.start <= a.range.end;
         let clear = group.iter().all(|e| taken.iter().all(|t| !overlaps(e, t) || *t == e));
-        if fits && clear {
+        let alternatives = group.iter().enumerate().any(|(i, a)| group[i + 1..].iter().any(|b| a.range == b.range));
+        if fits && clear && !alternatives {
             taken.extend(group.iter().filter(|e| !taken.contains(e)).collect::<Vec<_>>());
         }
     }
@@ -96,10 +106,12 @@ mod tests {
     }
 
     #[test]
-    fn takes_machine_applicable_suggestions_for_the_file_only() {
+    fn takes_whole_code_suggestions_for_the_file_only() {
         let stderr = [
             error(vec![serde_json::json!({"spans": [span("c.rs", 4, 4, "mut ", "MachineApplicable")]})]),
-            error(vec![serde_json::json!({"spans": [span("c.rs", 9, 9, ": f32", "MaybeIncorrect")]})]),
+            error(vec![serde_json::json!({"spans": [span("c.rs", 16, 16, ": f32", "MaybeIncorrect")]})]),
+            error(vec![serde_json::json!({"spans": [span("c.rs", 12, 12, "/* Type */", "HasPlaceholders")]})]),
+            error(vec![serde_json::json!({"spans": [span("c.rs", 13, 13, "x", "Unspecified")]})]),
             error(vec![serde_json::json!({"spans": [span("other.rs", 1, 1, "mut ", "MachineApplicable")]})]),
             // A warning's suggestion is not needed for the build.
             serde_json::json!({"level": "warning", "children": [{"spans": [span("c.rs", 0, 0, "x", "MachineApplicable")]}]})
@@ -107,9 +119,10 @@ mod tests {
             "not json".to_string(),
         ]
         .join("\n");
-        let groups = machine_applicable(&stderr, "c.rs");
-        assert_eq!(groups, vec![vec![Edit { range: 4..4, replacement: "mut ".into() }]]);
-        assert_eq!(apply("let x = 1; x = 2;", &groups).as_deref(), Some("let mut x = 1; x = 2;"));
+        let groups = suggested_fixes(&stderr, "c.rs");
+        let edit = |at, text: &str| Edit { range: at..at, replacement: text.into() };
+        assert_eq!(groups, vec![vec![edit(4, "mut ")], vec![edit(16, ": f32")]]);
+        assert_eq!(apply("let x = 1; let y = 2.0;", &groups).as_deref(), Some("let mut x = 1; let y: f32 = 2.0;"));
     }
 
     #[test]
@@ -125,6 +138,8 @@ mod tests {
             // The same edit twice (rustc repeats a suggestion for two errors).
             vec![edit(6, 6, ";")],
             vec![edit(6, 6, ";")],
+            // Alternatives at one point (imports to choose from): none taken.
+            vec![edit(3, 3, "x"), edit(3, 3, "y")],
         ];
         assert_eq!(apply(source, &groups).as_deref(), Some("aBcdEf;"));
         assert_eq!(apply(source, &[]), None);

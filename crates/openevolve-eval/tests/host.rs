@@ -33,19 +33,23 @@ async fn compile_errors_become_a_trimmed_artifact() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_build_that_rustc_knows_how_to_fix_comes_back_with_the_fixed_source() {
     let host = host("basic", config()).await;
-    let e = host.evaluate_source(&candidate("needs_mut")).await;
+    let e = host.evaluate_source(&candidate("rustc_can_fix")).await;
     assert_eq!(e.failure.as_ref().unwrap().reason, FailureReason::BuildFailed);
-    assert!(e.artifacts["build_errors"].contains("E0384"), "{:?}", e.artifacts);
-    // Both fixed as rustc suggests: `mut` on the binding, `.clone()` where the value moved.
+    // The first build sees only the error that hides the others.
+    let errors = &e.artifacts["build_errors"];
+    assert!(errors.contains("E0425") && !errors.contains("E0384"), "{errors}");
+    // All fixed as rustc suggests, over two rounds: the method call, then
+    // `mut` on the binding and `.clone()` where the value moved.
     let fixed = &e.artifacts[FIXED_SOURCE_ARTIFACT];
     assert!(fixed.contains("let mut total = 0.0;") && fixed.contains("let kept = parts.clone();"), "{fixed}");
-    assert_eq!(fixed.lines().count(), candidate("needs_mut").lines().count());
+    assert!(fixed.contains("total * zero.exp() / 10.0"), "{fixed}");
+    assert_eq!(fixed.lines().count(), candidate("rustc_can_fix").lines().count());
     // It was built while being found, so evaluating it is a cache hit.
     let built = host.build_candidate(fixed).await.unwrap();
     assert!(built.cached);
     assert_eq!(host.evaluate(&built).await.metrics["combined_score"], 1.0);
 
-    // Errors without a machine-applicable fix give no fixed source.
+    // Errors without a suggested fix give no fixed source.
     let e = host.evaluate_source(&candidate("compile_error")).await;
     assert!(e.artifacts.contains_key("build_errors") && !e.artifacts.contains_key(FIXED_SOURCE_ARTIFACT));
 }

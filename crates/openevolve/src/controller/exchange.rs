@@ -62,7 +62,7 @@ impl Exchange {
     /// A turn without the model: rustc's suggested fixes, whose code
     /// `changes` describes, applied to the last turn's child.
     pub(super) fn fixed_by_compiler(&mut self, changes: &str) {
-        let asked = "(not sent: rustc's machine-applicable suggestions applied, as `cargo fix` would)".into();
+        let asked = "(not sent: rustc's suggested fixes applied)".into();
         self.turns.push(Turn { by_compiler: true, asked, answer: Some(changes.to_string()), result: None });
     }
 

@@ -3,8 +3,11 @@
 //! stopped at the end marker, where the model's server can continue a started
 //! answer (the local model's can). A small model then spends its tokens on
 //! the region alone: no preamble, no program copied out again, nothing after
-//! the code. With several regions the answer may give any of them, in any
-//! order, so it is not framed.
+//! the code. The opening also starts the comment line the prompt asks the
+//! code to begin with (what changes, and why): a small model that has to
+//! name a change first copies the region back unchanged less often. With
+//! several regions the answer may give any of them, in any order, so it is
+//! not framed.
 
 use openevolve_llm::AnswerFrame;
 
@@ -20,6 +23,9 @@ pub(super) fn start_marker_line(region: &EvolveRegion, index: usize, several: bo
     }
 }
 
+/// How the frame's opening starts the answer's first comment line.
+const CHANGE_LINE: &str = "// Change:";
+
 /// The frame of an answer that rewrites `code`'s one region, if it has one.
 pub(super) fn answer_frame(mode: EvolutionMode, language: &str, code: &str) -> Option<AnswerFrame> {
     if mode != EvolutionMode::FullRewrite {
@@ -29,7 +35,7 @@ pub(super) fn answer_frame(mode: EvolutionMode, language: &str, code: &str) -> O
     let [region] = regions.as_slice() else { return None };
     let end = format!("// {END_MARKER}");
     Some(AnswerFrame {
-        opening: format!("```{language}\n{}\n", start_marker_line(region, 0, false)),
+        opening: format!("```{language}\n{}\n{CHANGE_LINE}", start_marker_line(region, 0, false)),
         closing: format!("{end}\n```\n"),
         // The end marker, or a fence closed without it: either way the
         // code is over, and what a model writes after it is not code.
@@ -48,7 +54,7 @@ mod tests {
     fn a_framed_answer_applies_as_the_region_and_only_rewrites_with_one_region_are_framed() {
         let frame = answer_frame(EvolutionMode::FullRewrite, "rust", PROGRAM).expect("one region");
         // What a continuing server returns, reassembled: the stop text is left out by the server.
-        let answer = format!("{}// returns 2\nfn f() -> u32 {{ 2 }}\n{}", frame.opening, frame.closing);
+        let answer = format!("{} returns 2\nfn f() -> u32 {{ 2 }}\n{}", frame.opening, frame.closing);
         let settings = DiffSettings {
             mode: EvolutionMode::FullRewrite,
             ..DiffSettings::from_config(&crate::config::Config::default())
@@ -56,12 +62,12 @@ mod tests {
         match apply_answer(PROGRAM, &answer, &settings).unwrap() {
             DiffOutcome::Changed(child) => assert_eq!(
                 child.code,
-                "fn fixed() {}\n// EVOLVE-BLOCK-START\n// returns 2\nfn f() -> u32 { 2 }\n// EVOLVE-BLOCK-END\n"
+                "fn fixed() {}\n// EVOLVE-BLOCK-START\n// Change: returns 2\nfn f() -> u32 { 2 }\n// EVOLVE-BLOCK-END\n"
             ),
             DiffOutcome::Unchanged => panic!("unchanged"),
         }
         let named = PROGRAM.replace("START\n", "START search\n");
-        assert!(answer_frame(EvolutionMode::FullRewrite, "rust", &named).unwrap().opening.ends_with("START search\n"));
+        assert!(answer_frame(EvolutionMode::FullRewrite, "rust", &named).unwrap().opening.ends_with("START search\n// Change:"));
         let two = format!("{PROGRAM}{}", PROGRAM.replace("fn fixed() {}\n", ""));
         assert_eq!(answer_frame(EvolutionMode::FullRewrite, "rust", &two), None);
         assert_eq!(answer_frame(EvolutionMode::Diff, "rust", PROGRAM), None);

@@ -1,7 +1,7 @@
 //! What the loop does with a task's output: check a proposed child and
 //! start its evaluation, take an evaluation, or repair (`repair_turns`; 0
 //! evaluates exactly what the model wrote). A child that did not build is
-//! first given rustc's machine-applicable suggestions, where they build and
+//! first given rustc's suggested fixes, where they build and
 //! touch its regions only (no model turn); else the same model gets the
 //! compiler's errors and the child's regions. An answer that gave nothing to
 //! apply goes back to the model with the reason. The repaired child is
