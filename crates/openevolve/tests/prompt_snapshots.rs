@@ -214,6 +214,23 @@ fn rewrite_prompts_and_repairs_of_a_run_share_a_prefix_through_the_fixed_code() 
 }
 
 #[test]
+fn a_build_repair_in_rewrite_mode_marks_the_refused_line_in_the_regions() {
+    let child = PARENT_CODE.replace("x * 0.5", "x * half");
+    let line = child.lines().position(|l| l.contains("x * half")).unwrap() + 1;
+    let errors = format!("error[E0425]: cannot find value `half` in this scope\n  --> candidate.rs:{line}:9\n");
+    let mark = "// error on the next line: cannot find value `half` in this scope\n";
+    let rewrite = PromptBuilder::with_parts(config(), EvolutionMode::FullRewrite, "rust").unwrap();
+    let repair = rewrite.build_repair(RepairCause::BuildFailed { errors: &errors }, &child).unwrap();
+    // Right above the line, with its indent, and nowhere in the fixed code.
+    assert!(repair.contains(&format!("\n    {mark}    let y = x * half;\n")), "{repair}");
+    assert_eq!(repair.matches(mark).count(), 1, "{repair}");
+    // A SEARCH text must match the code as it is: no mark in diff mode.
+    let diff = PromptBuilder::with_parts(config(), EvolutionMode::Diff, "rust").unwrap();
+    let repair = diff.build_repair(RepairCause::BuildFailed { errors: &errors }, &child).unwrap();
+    assert!(!repair.contains("error on the next line") && repair.contains("x * half"), "{repair}");
+}
+
+#[test]
 fn an_answer_with_nothing_to_apply_is_asked_for_again_with_its_reason_and_the_regions() {
     let builder = PromptBuilder::with_parts(config(), EvolutionMode::FullRewrite, "rust").unwrap();
     let reason = "the answer has no fenced code block";

@@ -5,7 +5,7 @@
 
 use openevolve_llm::{AnswerFrame, ChatMessage};
 
-use crate::prompt::Prompt;
+use crate::prompt::{AnswerLead, Prompt, with_lead};
 
 /// One request and its answer.
 #[derive(Debug, Clone)]
@@ -26,6 +26,8 @@ pub(super) struct Exchange {
     /// The frame of every answer of the exchange: a repair's answer gives
     /// the same regions as the first.
     frame: Option<AnswerFrame>,
+    /// How the last request's answer starts, within the frame.
+    lead: AnswerLead,
 }
 
 impl Exchange {
@@ -34,6 +36,7 @@ impl Exchange {
             system: prompt.system.clone(),
             turns: vec![Turn { by_compiler: false, asked: prompt.user.clone(), answer: None, result: None }],
             frame: prompt.frame.clone(),
+            lead: AnswerLead::Change,
         }
     }
 
@@ -54,9 +57,10 @@ impl Exchange {
         }
     }
 
-    /// A follow-up request to the same model.
-    pub(super) fn ask_again(&mut self, request: String) {
+    /// A follow-up request to the same model, whose answer starts with `lead`.
+    pub(super) fn ask_again(&mut self, request: String, lead: AnswerLead) {
         self.turns.push(Turn { by_compiler: false, asked: request, answer: None, result: None });
+        self.lead = lead;
     }
 
     /// A turn without the model: rustc's suggested fixes, whose code
@@ -94,8 +98,9 @@ impl Exchange {
         vec![ChatMessage::system(self.system.clone()), ChatMessage::user(last.asked.clone())]
     }
 
+    /// The frame of the last request's answer.
     pub(super) fn frame(&self) -> Option<AnswerFrame> {
-        self.frame.clone()
+        self.frame.as_ref().map(|f| with_lead(f, self.lead))
     }
 
     /// The text the prompt log keeps.
@@ -132,7 +137,7 @@ mod tests {
         exchange.answered("```rust\nbroken\n```");
         exchange.resolve("build_failed: error[E0425]");
         exchange.resolve("ignored: the first result stays");
-        exchange.ask_again("fix error[E0425]".into());
+        exchange.ask_again("fix error[E0425]".into(), AnswerLead::Fix);
         let sent = exchange.messages();
         assert_eq!(sent.len(), 2);
         assert_eq!((sent[0].content.as_str(), sent[1].content.as_str()), ("sys", "fix error[E0425]"));
@@ -155,6 +160,25 @@ mod tests {
     }
 
     #[test]
+    fn each_answer_starts_with_the_lead_its_request_asks_for() {
+        let frame = AnswerFrame {
+            opening: "```rust\n// EVOLVE-BLOCK-START\n// Change:".into(),
+            stop: vec!["```".into()],
+            closing: "```\n".into(),
+        };
+        let prompt = Prompt { system: "sys".into(), user: "improve it".into(), frame: Some(frame.clone()) };
+        let mut exchange = Exchange::new(&prompt);
+        assert_eq!(exchange.frame().as_ref(), Some(&frame));
+        exchange.answered("```rust\nbroken\n```");
+        exchange.ask_again("fix error[E0425]".into(), AnswerLead::Fix);
+        let fix = exchange.frame().unwrap();
+        assert_eq!(fix.opening, "```rust\n// EVOLVE-BLOCK-START\n// Fix:");
+        exchange.answered("```rust\nsame\n```");
+        exchange.ask_again("change what it does".into(), AnswerLead::Change);
+        assert_eq!(exchange.frame(), Some(frame));
+    }
+
+    #[test]
     fn rustcs_fixes_are_a_turn_of_their_own_that_sends_nothing() {
         let mut exchange = Exchange::new(&Prompt { system: "sys".into(), user: "improve it".into(), frame: None });
         exchange.answered("let x = 1; x = 2;");
@@ -166,7 +190,7 @@ mod tests {
         assert!(exchange.last_fixed_by_compiler());
         assert_eq!(exchange.build_path().as_deref(), Some("built after rustc's suggested fixes"));
         // A repair turn after it sends its own request, not the rustc turn's text.
-        exchange.ask_again("fix error[E0599]".into());
+        exchange.ask_again("fix error[E0599]".into(), AnswerLead::Fix);
         assert_eq!(exchange.messages()[1].content, "fix error[E0599]");
         exchange.answered("fixed");
         exchange.fixed_by_compiler("`let mut y`");

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::artifacts::prepare_artifact;
+use super::error_lines::mark_error_lines;
+use super::frame::AnswerLead;
 use super::input::{PromptContext, PromptProgram, fitness};
 use super::templates::{TemplateSet, error_chain};
 use super::variations::choose_phrasings;
@@ -192,6 +194,18 @@ pub enum RepairCause<'a> {
     NoChange { reason: &'a str },
 }
 
+impl RepairCause<'_> {
+    /// How a framed answer to the repair starts: a fix of the build, or a
+    /// change (a model asked to fix its code mostly copies it back, and
+    /// naming the fix first makes it think about one).
+    pub(crate) fn lead(self) -> AnswerLead {
+        match self {
+            Self::BuildFailed { .. } => AnswerLead::Fix,
+            Self::NotApplied { .. } | Self::NoChange { .. } => AnswerLead::Change,
+        }
+    }
+}
+
 impl PromptBuilder {
     pub fn new(config: &Config) -> Result<Self, PromptError> {
         let language = config.language.clone().unwrap_or_else(|| "rust".to_string());
@@ -244,7 +258,13 @@ impl PromptBuilder {
         let mut context = tera::Context::new();
         context.insert("cause", name);
         context.insert("errors", errors.trim_end());
-        context.insert("blocks", &region_blocks(code));
+        // In rewrite mode the answer gives the regions anew, so the marks
+        // can stay in it as comments; a SEARCH text must match the code.
+        let shown = match (cause, self.mode) {
+            (RepairCause::BuildFailed { errors }, EvolutionMode::FullRewrite) => mark_error_lines(code, errors),
+            _ => code.to_string(),
+        };
+        context.insert("blocks", &region_blocks(&shown));
         context.insert("fixed_code", &fixed_code(code));
         context.insert("language", &self.language);
         context.insert("mode", self.mode_name());

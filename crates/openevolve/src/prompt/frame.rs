@@ -23,8 +23,35 @@ pub(super) fn start_marker_line(region: &EvolveRegion, index: usize, several: bo
     }
 }
 
-/// How the frame's opening starts the answer's first comment line.
-const CHANGE_LINE: &str = "// Change:";
+/// What the comment line that starts a framed answer names first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AnswerLead {
+    /// The change the answer makes (a first answer; a repair asking for a
+    /// real change).
+    Change,
+    /// The fix of a build error (a repair of a child that did not build).
+    Fix,
+}
+
+impl AnswerLead {
+    const ALL: [Self; 2] = [Self::Change, Self::Fix];
+
+    fn line(self) -> &'static str {
+        match self {
+            Self::Change => "// Change:",
+            Self::Fix => "// Fix:",
+        }
+    }
+}
+
+/// `frame` with its opening's lead (the start of the first comment line)
+/// made `lead`'s; a frame without a lead is returned as it is.
+pub(crate) fn with_lead(frame: &AnswerFrame, lead: AnswerLead) -> AnswerFrame {
+    let Some(base) = AnswerLead::ALL.iter().find_map(|l| frame.opening.strip_suffix(l.line())) else {
+        return frame.clone();
+    };
+    AnswerFrame { opening: format!("{base}{}", lead.line()), ..frame.clone() }
+}
 
 /// The frame of an answer that rewrites `code`'s one region, if it has one.
 pub(super) fn answer_frame(mode: EvolutionMode, language: &str, code: &str) -> Option<AnswerFrame> {
@@ -35,7 +62,7 @@ pub(super) fn answer_frame(mode: EvolutionMode, language: &str, code: &str) -> O
     let [region] = regions.as_slice() else { return None };
     let end = format!("// {END_MARKER}");
     Some(AnswerFrame {
-        opening: format!("```{language}\n{}\n{CHANGE_LINE}", start_marker_line(region, 0, false)),
+        opening: format!("```{language}\n{}\n{}", start_marker_line(region, 0, false), AnswerLead::Change.line()),
         closing: format!("{end}\n```\n"),
         // The end marker, or a fence closed without it: either way the
         // code is over, and what a model writes after it is not code.
@@ -70,6 +97,12 @@ mod tests {
         assert!(answer_frame(EvolutionMode::FullRewrite, "rust", &named).unwrap().opening.ends_with("START search\n// Change:"));
         let two = format!("{PROGRAM}{}", PROGRAM.replace("fn fixed() {}\n", ""));
         assert_eq!(answer_frame(EvolutionMode::FullRewrite, "rust", &two), None);
+        let fix = with_lead(&frame, AnswerLead::Fix);
+        assert_eq!(fix.opening, "```rust\n// EVOLVE-BLOCK-START\n// Fix:");
+        assert_eq!((&fix.stop, &fix.closing), (&frame.stop, &frame.closing));
+        assert_eq!(with_lead(&fix, AnswerLead::Change), frame);
+        let unled = AnswerFrame { opening: "```rust\n".into(), ..frame.clone() };
+        assert_eq!(with_lead(&unled, AnswerLead::Fix), unled);
         assert_eq!(answer_frame(EvolutionMode::Diff, "rust", PROGRAM), None);
     }
 }

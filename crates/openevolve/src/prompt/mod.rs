@@ -4,6 +4,7 @@
 
 mod artifacts;
 mod builder;
+mod error_lines;
 mod frame;
 mod input;
 mod templates;
@@ -11,6 +12,7 @@ mod variations;
 
 pub use artifacts::{REDACTED, prepare_artifact, redact_secrets, strip_ansi, truncate_middle};
 pub use builder::{PromptBuilder, RepairCause, format_metric};
+pub(crate) use frame::{AnswerLead, with_lead};
 pub use input::{ProgramLabel, PromptContext, PromptProgram, fitness};
 pub use templates::{BUILT_IN_TEMPLATES, TemplateSet, VARIATIONS_FILE};
 pub use variations::{SeededChoice, choose_phrasings, prompt_seed};
@@ -21,7 +23,8 @@ pub struct Prompt {
     pub system: String,
     pub user: String,
     /// How the answer starts and ends, for models that can be held to it
-    /// (see [`openevolve_llm::AnswerFrame`]); the same for the repair turns.
+    /// (see [`openevolve_llm::AnswerFrame`]); a repair turn's starts with
+    /// the lead its cause asks for ([`RepairCause::lead`]).
     pub frame: Option<openevolve_llm::AnswerFrame>,
 }
 

@@ -189,8 +189,7 @@ impl Controller {
             return Ok(false);
         }
         let code = flight.child.as_ref().map_or(&flight.parent.code, |c| &c.code).clone();
-        let request = self.prompts.build_repair(cause, &code)?;
-        self.ask_again(iteration, flight, request, code, tasks);
+        self.ask_again(iteration, flight, cause, code, tasks)?;
         Ok(true)
     }
 
@@ -206,9 +205,7 @@ impl Controller {
     ) -> Result<(), RunError> {
         (flight.child, flight.unrepaired) = (None, None);
         let code = flight.parent.code.clone();
-        let request = self.prompts.build_repair(RepairCause::NoChange { reason }, &code)?;
-        self.ask_again(iteration, flight, request, code, tasks);
-        Ok(())
+        self.ask_again(iteration, flight, RepairCause::NoChange { reason }, code, tasks)
     }
 
     /// Asks the model that wrote the child to fix its build `errors`.
@@ -221,23 +218,22 @@ impl Controller {
     ) -> Result<(), RunError> {
         let code = flight.child.as_ref().expect("an evaluated child exists").code.clone();
         flight.exchange.resolve(format!("build_failed: {errors}"));
-        let request = self.prompts.build_repair(RepairCause::BuildFailed { errors }, &code)?;
-        self.ask_again(iteration, flight, request, code, tasks);
-        Ok(())
+        self.ask_again(iteration, flight, RepairCause::BuildFailed { errors }, code, tasks)
     }
 
-    /// Sends `request` to the model that wrote the last answer; its answer
-    /// applies to `code`.
+    /// Sends the repair request for `cause` to the model that wrote the
+    /// last answer; its answer applies to `code`.
     fn ask_again(
         &self,
         iteration: u64,
         flight: &mut InFlight,
-        request: String,
+        cause: RepairCause<'_>,
         code: String,
         tasks: &mut JoinSet<TaskOutput>,
-    ) {
+    ) -> Result<(), RunError> {
+        let request = self.prompts.build_repair(cause, &code)?;
         let model = flight.completions.last().expect("a repair follows an answer").model.clone();
-        flight.exchange.ask_again(request);
+        flight.exchange.ask_again(request, cause.lead());
         let (llms, messages, frame, settings) =
             (Arc::clone(&self.llms), flight.exchange.messages(), flight.exchange.frame(), self.diff_settings);
         tasks.spawn(async move {
@@ -245,6 +241,7 @@ impl Controller {
                 propose(llms, Asked::Model(model), messages, frame, Arc::from(code), settings, iteration).await;
             TaskOutput::Proposed(iteration, proposal)
         });
+        Ok(())
     }
 }
 
