@@ -36,7 +36,7 @@ impl Exchange {
             system: prompt.system.clone(),
             turns: vec![Turn { by_compiler: false, asked: prompt.user.clone(), answer: None, result: None }],
             frame: prompt.frame.clone(),
-            lead: AnswerLead::Change,
+            lead: AnswerLead::Code,
         }
     }
 
@@ -162,7 +162,7 @@ mod tests {
     #[test]
     fn each_answer_starts_with_the_lead_its_request_asks_for() {
         let frame = AnswerFrame {
-            opening: "```rust\n// EVOLVE-BLOCK-START\n// Change:".into(),
+            opening: "```rust\n// EVOLVE-BLOCK-START\n".into(),
             stop: vec!["```".into()],
             closing: "```\n".into(),
         };
@@ -174,7 +174,7 @@ mod tests {
         let fix = exchange.frame().unwrap();
         assert_eq!(fix.opening, "```rust\n// EVOLVE-BLOCK-START\n// Fix:");
         exchange.answered("```rust\nsame\n```");
-        exchange.ask_again("change what it does".into(), AnswerLead::Change);
+        exchange.ask_again("change what it does".into(), AnswerLead::Code);
         assert_eq!(exchange.frame(), Some(frame));
     }
 

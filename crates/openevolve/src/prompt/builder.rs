@@ -195,13 +195,12 @@ pub enum RepairCause<'a> {
 }
 
 impl RepairCause<'_> {
-    /// How a framed answer to the repair starts: a fix of the build, or a
-    /// change (a model asked to fix its code mostly copies it back, and
-    /// naming the fix first makes it think about one).
+    /// How a framed answer to the repair starts: with the fix of the build
+    /// named, or with code.
     pub(crate) fn lead(self) -> AnswerLead {
         match self {
             Self::BuildFailed { .. } => AnswerLead::Fix,
-            Self::NotApplied { .. } | Self::NoChange { .. } => AnswerLead::Change,
+            Self::NotApplied { .. } | Self::NoChange { .. } => AnswerLead::Code,
         }
     }
 }

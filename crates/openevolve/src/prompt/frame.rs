@@ -3,11 +3,9 @@
 //! stopped at the end marker, where the model's server can continue a started
 //! answer (the local model's can). A small model then spends its tokens on
 //! the region alone: no preamble, no program copied out again, nothing after
-//! the code. The opening also starts the comment line the prompt asks the
-//! code to begin with (what changes, and why): a small model that has to
-//! name a change first copies the region back unchanged less often. With
-//! several regions the answer may give any of them, in any order, so it is
-//! not framed.
+//! the code. A build repair's answer also starts its first comment line
+//! with `// Fix:` ([`AnswerLead`]). With several regions the answer may
+//! give any of them, in any order, so it is not framed.
 
 use openevolve_llm::AnswerFrame;
 
@@ -23,33 +21,31 @@ pub(super) fn start_marker_line(region: &EvolveRegion, index: usize, several: bo
     }
 }
 
-/// What the comment line that starts a framed answer names first.
+/// How a framed answer starts, after the start marker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum AnswerLead {
-    /// The change the answer makes (a first answer; a repair asking for a
-    /// real change).
-    Change,
-    /// The fix of a build error (a repair of a child that did not build).
+    /// With the region's code (a first answer; a repair asking for a real
+    /// change). A lead line here (`// Change:`) was measured: first answers
+    /// then failed to build more often (13 of 30 against 5 of 30).
+    Code,
+    /// With a comment line naming the fix (`// Fix:`), in a repair of a
+    /// child that did not build: a small model asked for a fix mostly
+    /// copies its code back, and naming the fix first makes it write one.
     Fix,
 }
 
 impl AnswerLead {
-    const ALL: [Self; 2] = [Self::Change, Self::Fix];
-
     fn line(self) -> &'static str {
         match self {
-            Self::Change => "// Change:",
+            Self::Code => "",
             Self::Fix => "// Fix:",
         }
     }
 }
 
-/// `frame` with its opening's lead (the start of the first comment line)
-/// made `lead`'s; a frame without a lead is returned as it is.
+/// `frame` with its opening's lead made `lead`'s.
 pub(crate) fn with_lead(frame: &AnswerFrame, lead: AnswerLead) -> AnswerFrame {
-    let Some(base) = AnswerLead::ALL.iter().find_map(|l| frame.opening.strip_suffix(l.line())) else {
-        return frame.clone();
-    };
+    let base = frame.opening.strip_suffix(AnswerLead::Fix.line()).unwrap_or(&frame.opening);
     AnswerFrame { opening: format!("{base}{}", lead.line()), ..frame.clone() }
 }
 
@@ -62,7 +58,7 @@ pub(super) fn answer_frame(mode: EvolutionMode, language: &str, code: &str) -> O
     let [region] = regions.as_slice() else { return None };
     let end = format!("// {END_MARKER}");
     Some(AnswerFrame {
-        opening: format!("```{language}\n{}\n{}", start_marker_line(region, 0, false), AnswerLead::Change.line()),
+        opening: format!("```{language}\n{}\n", start_marker_line(region, 0, false)),
         closing: format!("{end}\n```\n"),
         // The end marker, or a fence closed without it: either way the
         // code is over, and what a model writes after it is not code.
@@ -81,7 +77,7 @@ mod tests {
     fn a_framed_answer_applies_as_the_region_and_only_rewrites_with_one_region_are_framed() {
         let frame = answer_frame(EvolutionMode::FullRewrite, "rust", PROGRAM).expect("one region");
         // What a continuing server returns, reassembled: the stop text is left out by the server.
-        let answer = format!("{} returns 2\nfn f() -> u32 {{ 2 }}\n{}", frame.opening, frame.closing);
+        let answer = format!("{}// returns 2\nfn f() -> u32 {{ 2 }}\n{}", frame.opening, frame.closing);
         let settings = DiffSettings {
             mode: EvolutionMode::FullRewrite,
             ..DiffSettings::from_config(&crate::config::Config::default())
@@ -89,20 +85,19 @@ mod tests {
         match apply_answer(PROGRAM, &answer, &settings).unwrap() {
             DiffOutcome::Changed(child) => assert_eq!(
                 child.code,
-                "fn fixed() {}\n// EVOLVE-BLOCK-START\n// Change: returns 2\nfn f() -> u32 { 2 }\n// EVOLVE-BLOCK-END\n"
+                "fn fixed() {}\n// EVOLVE-BLOCK-START\n// returns 2\nfn f() -> u32 { 2 }\n// EVOLVE-BLOCK-END\n"
             ),
             DiffOutcome::Unchanged => panic!("unchanged"),
         }
         let named = PROGRAM.replace("START\n", "START search\n");
-        assert!(answer_frame(EvolutionMode::FullRewrite, "rust", &named).unwrap().opening.ends_with("START search\n// Change:"));
+        assert!(answer_frame(EvolutionMode::FullRewrite, "rust", &named).unwrap().opening.ends_with("START search\n"));
         let two = format!("{PROGRAM}{}", PROGRAM.replace("fn fixed() {}\n", ""));
         assert_eq!(answer_frame(EvolutionMode::FullRewrite, "rust", &two), None);
         let fix = with_lead(&frame, AnswerLead::Fix);
         assert_eq!(fix.opening, "```rust\n// EVOLVE-BLOCK-START\n// Fix:");
         assert_eq!((&fix.stop, &fix.closing), (&frame.stop, &frame.closing));
-        assert_eq!(with_lead(&fix, AnswerLead::Change), frame);
-        let unled = AnswerFrame { opening: "```rust\n".into(), ..frame.clone() };
-        assert_eq!(with_lead(&unled, AnswerLead::Fix), unled);
+        assert_eq!(with_lead(&fix, AnswerLead::Fix), fix);
+        assert_eq!(with_lead(&fix, AnswerLead::Code), frame);
         assert_eq!(answer_frame(EvolutionMode::Diff, "rust", PROGRAM), None);
     }
 }
