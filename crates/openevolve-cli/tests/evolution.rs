@@ -586,11 +586,16 @@ fn an_answer_that_changes_nothing_is_asked_for_a_real_change() {
     assert_eq!(llm.requests(), 2);
     let again: serde_json::Value = serde_json::from_str(&llm.prompts.lock().unwrap()[1]).unwrap();
     let asked = again["messages"][1]["content"].as_str().unwrap();
-    assert!(asked.contains("it gave the code as it was") && asked.contains("Change what the code does"), "{asked}");
+    assert!(
+        asked.contains("it gave the code as it was") && asked.contains("Change what the code does"),
+        "{asked}"
+    );
 
     let db = out.join("evolution.db");
     let rows: Vec<(String, Option<String>)> =
-        query(&db, "SELECT outcome, message FROM iterations WHERE iteration = 1", |r| Ok((r.get(0)?, r.get(1)?)));
+        query(&db, "SELECT outcome, message FROM iterations WHERE iteration = 1", |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        });
     assert!(["stored", "improved"].contains(&rows[0].0.as_str()), "{rows:?}");
     assert_eq!(rows[0].1.as_deref(), Some("built after 1 repair turn"));
     let log = openevolve_db::prompt_log_path(&db);
@@ -629,7 +634,10 @@ fn a_child_that_rustc_knows_how_to_fix_is_fixed_without_a_model_turn() {
         query(&db, &format!("SELECT code FROM programs WHERE id = {}", rows[0].2.unwrap()), |r| r.get(0))
             .pop()
             .unwrap();
-    assert!(child.contains("    let mut step = 0.5;\n") && child.contains("let explore = budget / 2;"), "{child}");
+    assert!(
+        child.contains("    let mut step = 0.5;\n") && child.contains("let explore = budget / 2;"),
+        "{child}"
+    );
     let log = openevolve_db::prompt_log_path(&db);
     let exchange: String =
         query(&log, "SELECT exchange FROM exchanges WHERE iteration = 1", |r| r.get(0)).pop().unwrap();

@@ -150,7 +150,11 @@ impl Compiler {
     /// suggested fixes applied (see [`crate::fixes`]), for a
     /// few rounds, and returns the first that builds as the failure's
     /// `fixed_source`. The failure itself is the original source's.
-    pub async fn compile_candidate(&self, source: &str, crate_name: &str) -> Result<BuiltCandidate, BuildFailure> {
+    pub async fn compile_candidate(
+        &self,
+        source: &str,
+        crate_name: &str,
+    ) -> Result<BuiltCandidate, BuildFailure> {
         let (output, kind) = (Output::Cdylib, "candidates");
         let (mut failure, mut fixes) = match self.compile_text(source, crate_name, output, kind).await {
             Ok(built) => return Ok(built),
@@ -197,7 +201,9 @@ impl Compiler {
             fixed_source: None,
         })?;
         let key = self.key(&sources, crate_name, output);
-        self.compile_keyed(Root::File(root), key, crate_name, output, kind).await.map_err(|(failure, _)| failure)
+        self.compile_keyed(Root::File(root), key, crate_name, output, kind)
+            .await
+            .map_err(|(failure, _)| failure)
     }
 
     async fn compile_keyed(
@@ -219,8 +225,11 @@ impl Compiler {
             return Ok(BuiltCandidate { library, key, build_time: start.elapsed(), cached: true });
         }
         let fail = |refusal: Refusal| {
-            let failure =
-                BuildFailure { diagnostics: refusal.diagnostics, build_time: start.elapsed(), fixed_source: None };
+            let failure = BuildFailure {
+                diagnostics: refusal.diagnostics,
+                build_time: start.elapsed(),
+                fixed_source: None,
+            };
             (failure, refusal.fixes)
         };
         // Concurrent builds of one source (parallel evaluations, or several

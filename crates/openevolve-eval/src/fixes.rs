@@ -76,7 +76,8 @@ pub fn apply(source: &str, groups: &[Vec<Edit>]) -> Option<String> {
         // Two edits at one point (both inserting there) count as overlapping.
         let overlaps = |a: &Edit, b: &Edit| a.range.start <= b.range.end && b.range.start <= a.range.end;
         let clear = group.iter().all(|e| taken.iter().all(|t| !overlaps(e, t) || *t == e));
-        let alternatives = group.iter().enumerate().any(|(i, a)| group[i + 1..].iter().any(|b| a.range == b.range));
+        let alternatives =
+            group.iter().enumerate().any(|(i, a)| group[i + 1..].iter().any(|b| a.range == b.range));
         if fits && clear && !alternatives {
             taken.extend(group.iter().filter(|e| !taken.contains(e)).collect::<Vec<_>>());
         }
@@ -122,7 +123,10 @@ mod tests {
         let groups = suggested_fixes(&stderr, "c.rs");
         let edit = |at, text: &str| Edit { range: at..at, replacement: text.into() };
         assert_eq!(groups, vec![vec![edit(4, "mut ")], vec![edit(16, ": f32")]]);
-        assert_eq!(apply("let x = 1; let y = 2.0;", &groups).as_deref(), Some("let mut x = 1; let y: f32 = 2.0;"));
+        assert_eq!(
+            apply("let x = 1; let y = 2.0;", &groups).as_deref(),
+            Some("let mut x = 1; let y: f32 = 2.0;")
+        );
     }
 
     #[test]

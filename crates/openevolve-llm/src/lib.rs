@@ -24,6 +24,8 @@ pub use config::{
 };
 pub use ensemble::{Completion, EnsembleMember, LlmEnsemble, Llms};
 pub use error::LlmError;
-pub use model::{AnswerFrame, BoxFuture, ChatMessage, ChatModel, ChatRequest, ChatResponse, Role, TokenUsage};
+pub use model::{
+    AnswerFrame, BoxFuture, ChatMessage, ChatModel, ChatRequest, ChatResponse, Role, TokenUsage,
+};
 pub use retry::RetryPolicy;
 pub use usage::{CallRecord, ModelUsage, Prices, Reservation, UsageSnapshot, UsageTracker};

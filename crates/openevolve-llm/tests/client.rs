@@ -388,7 +388,10 @@ async fn a_framed_request_starts_the_answer_where_the_server_continues_answers()
     assert_eq!(answer.text, "```rust\n// EVOLVE-BLOCK-START\nfn f() {}\n// EVOLVE-BLOCK-END\n```\n");
     let sent = &server.requests()[0].body;
     let last = &sent["messages"][1];
-    assert_eq!((last["role"].as_str(), last["content"].as_str()), (Some("assistant"), Some("```rust\n// EVOLVE-BLOCK-START\n")));
+    assert_eq!(
+        (last["role"].as_str(), last["content"].as_str()),
+        (Some("assistant"), Some("```rust\n// EVOLVE-BLOCK-START\n"))
+    );
     assert_eq!(sent["stop"], json!(["// EVOLVE-BLOCK-END", "```"]));
 
     // Cut off by max_tokens: the opening, but no closing that would pass a

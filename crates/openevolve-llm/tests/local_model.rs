@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use openevolve_llm::local::{LocalPool, LocalSettings, ModelStore, catalog};
-use openevolve_llm::{AnswerFrame, ChatMessage, ChatModel, ChatRequest, LlmConfig, LlmError, Llms, ModelConfig};
+use openevolve_llm::{
+    AnswerFrame, ChatMessage, ChatModel, ChatRequest, LlmConfig, LlmError, Llms, ModelConfig,
+};
 
 const MODEL: &str = "local/smollm2-135m";
 
@@ -68,8 +70,10 @@ async fn generates_counts_tokens_stops_and_honours_the_seed() {
 
     // A framed request: the server continues the answer we started (it does
     // not begin one of its own) and stops at the stop text.
-    let frame = AnswerFrame { opening: "1, 2, 3, 4, 5,".into(), stop: vec!["9".into()], closing: "9.".into() };
-    let counting = ChatRequest { frame: Some(frame), ..request("Count from 1 to 20, separated by commas.", 3) };
+    let frame =
+        AnswerFrame { opening: "1, 2, 3, 4, 5,".into(), stop: vec!["9".into()], closing: "9.".into() };
+    let counting =
+        ChatRequest { frame: Some(frame), ..request("Count from 1 to 20, separated by commas.", 3) };
     let counted = short.complete(&counting).await.unwrap();
     let rest = counted.text.strip_prefix("1, 2, 3, 4, 5,").unwrap_or_else(|| panic!("{counted:?}"));
     assert!(rest.trim_start().starts_with('6') && rest.contains('8') && rest.ends_with("9."), "{counted:?}");

@@ -217,7 +217,8 @@ fn rewrite_prompts_and_repairs_of_a_run_share_a_prefix_through_the_fixed_code() 
 fn a_build_repair_in_rewrite_mode_marks_the_refused_line_in_the_regions() {
     let child = PARENT_CODE.replace("x * 0.5", "x * half");
     let line = child.lines().position(|l| l.contains("x * half")).unwrap() + 1;
-    let errors = format!("error[E0425]: cannot find value `half` in this scope\n  --> candidate.rs:{line}:9\n");
+    let errors =
+        format!("error[E0425]: cannot find value `half` in this scope\n  --> candidate.rs:{line}:9\n");
     let mark = "// error on the next line: cannot find value `half` in this scope\n";
     let rewrite = PromptBuilder::with_parts(config(), EvolutionMode::FullRewrite, "rust").unwrap();
     let repair = rewrite.build_repair(RepairCause::BuildFailed { errors: &errors }, &child).unwrap();
@@ -254,7 +255,10 @@ fn an_answer_with_nothing_to_apply_is_asked_for_again_with_its_reason_and_the_re
     let same = builder.build_repair(RepairCause::NoChange { reason }, PARENT_CODE).unwrap();
     assert!(same.contains(reason) && same.contains("Change what the code does"), "{same}");
     assert!(!same.contains("Give your change again") && !same.contains("did not build"), "{same}");
-    assert!(again.contains("Give your change again") && !again.contains("Change what the code does"), "{again}");
+    assert!(
+        again.contains("Give your change again") && !again.contains("Change what the code does"),
+        "{again}"
+    );
 }
 
 #[test]

@@ -84,7 +84,8 @@ impl Exchange {
     /// answer: `built after 1 repair turn and rustc's suggested fixes`.
     pub(super) fn build_path(&self) -> Option<String> {
         let turns = self.repairs();
-        let by_model = (turns > 0).then(|| format!("{turns} repair turn{}", if turns == 1 { "" } else { "s" }));
+        let by_model =
+            (turns > 0).then(|| format!("{turns} repair turn{}", if turns == 1 { "" } else { "s" }));
         let by_compiler = self.last_fixed_by_compiler().then(|| "rustc's suggested fixes".to_string());
         let steps: Vec<String> = by_model.into_iter().chain(by_compiler).collect();
         (!steps.is_empty()).then(|| format!("built after {}", steps.join(" and ")))
@@ -133,7 +134,8 @@ mod tests {
 
     #[test]
     fn a_repair_turn_is_sent_alone_and_is_logged_after_the_first() {
-        let mut exchange = Exchange::new(&Prompt { system: "sys".into(), user: "improve it".into(), frame: None });
+        let mut exchange =
+            Exchange::new(&Prompt { system: "sys".into(), user: "improve it".into(), frame: None });
         exchange.answered("```rust\nbroken\n```");
         exchange.resolve("build_failed: error[E0425]");
         exchange.resolve("ignored: the first result stays");
@@ -180,7 +182,8 @@ mod tests {
 
     #[test]
     fn rustcs_fixes_are_a_turn_of_their_own_that_sends_nothing() {
-        let mut exchange = Exchange::new(&Prompt { system: "sys".into(), user: "improve it".into(), frame: None });
+        let mut exchange =
+            Exchange::new(&Prompt { system: "sys".into(), user: "improve it".into(), frame: None });
         exchange.answered("let x = 1; x = 2;");
         assert_eq!(exchange.build_path(), None);
         exchange.resolve("build_failed: error[E0384]");
@@ -199,6 +202,9 @@ mod tests {
             Some("built after 1 repair turn and rustc's suggested fixes")
         );
         let text = exchange.render();
-        assert!(text.contains("# rustc\n(not sent") && text.contains("# user (repair turn 1)\nfix"), "{text}");
+        assert!(
+            text.contains("# rustc\n(not sent") && text.contains("# user (repair turn 1)\nfix"),
+            "{text}"
+        );
     }
 }

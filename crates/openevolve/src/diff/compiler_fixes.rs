@@ -56,7 +56,8 @@ mod tests {
         ChildProgram { code: code.into(), hash: code_hash(code), changes: "rewrote f".into(), notes: vec![] }
     }
 
-    const CHILD: &str = "fn fixed(v: u32) {}\n// EVOLVE-BLOCK-START\nfn f() { let x = 1; x = 2; }\n// EVOLVE-BLOCK-END\n";
+    const CHILD: &str =
+        "fn fixed(v: u32) {}\n// EVOLVE-BLOCK-START\nfn f() { let x = 1; x = 2; }\n// EVOLVE-BLOCK-END\n";
 
     #[test]
     fn takes_fixes_inside_the_regions_only() {

@@ -260,7 +260,9 @@ impl PromptBuilder {
         // In rewrite mode the answer gives the regions anew, so the marks
         // can stay in it as comments; a SEARCH text must match the code.
         let shown = match (cause, self.mode) {
-            (RepairCause::BuildFailed { errors }, EvolutionMode::FullRewrite) => mark_error_lines(code, errors),
+            (RepairCause::BuildFailed { errors }, EvolutionMode::FullRewrite) => {
+                mark_error_lines(code, errors)
+            }
             _ => code.to_string(),
         };
         context.insert("blocks", &region_blocks(&shown));

@@ -90,7 +90,12 @@ mod tests {
             DiffOutcome::Unchanged => panic!("unchanged"),
         }
         let named = PROGRAM.replace("START\n", "START search\n");
-        assert!(answer_frame(EvolutionMode::FullRewrite, "rust", &named).unwrap().opening.ends_with("START search\n"));
+        assert!(
+            answer_frame(EvolutionMode::FullRewrite, "rust", &named)
+                .unwrap()
+                .opening
+                .ends_with("START search\n")
+        );
         let two = format!("{PROGRAM}{}", PROGRAM.replace("fn fixed() {}\n", ""));
         assert_eq!(answer_frame(EvolutionMode::FullRewrite, "rust", &two), None);
         let fix = with_lead(&frame, AnswerLead::Fix);

@@ -90,7 +90,12 @@ impl Controller {
                 flight.exchange.resolve(format!("not_applied: {e}"));
                 flight.completions.push(c);
                 let reason = e.to_string();
-                if !self.ask_about_last_answer(iteration, flight, RepairCause::NotApplied { reason: &reason }, tasks)? {
+                if !self.ask_about_last_answer(
+                    iteration,
+                    flight,
+                    RepairCause::NotApplied { reason: &reason },
+                    tasks,
+                )? {
                     end_without_child(flight, Finished::NotApplied(reason));
                 }
                 return Ok(());
@@ -238,7 +243,8 @@ impl Controller {
             (Arc::clone(&self.llms), flight.exchange.messages(), flight.exchange.frame(), self.diff_settings);
         tasks.spawn(async move {
             let proposal =
-                propose(llms, Asked::Model(model), messages, frame, Arc::from(code), settings, iteration).await;
+                propose(llms, Asked::Model(model), messages, frame, Arc::from(code), settings, iteration)
+                    .await;
             TaskOutput::Proposed(iteration, proposal)
         });
         Ok(())
