@@ -219,7 +219,7 @@ fn a_build_repair_in_rewrite_mode_marks_the_refused_line_in_the_regions() {
     let line = child.lines().position(|l| l.contains("x * half")).unwrap() + 1;
     let errors =
         format!("error[E0425]: cannot find value `half` in this scope\n  --> candidate.rs:{line}:9\n");
-    let mark = "// error on the next line: cannot find value `half` in this scope\n";
+    let mark = "// error on the next line: cannot find value `half` in this scope -- declare `half` with `let` before this line, or use a name that exists\n";
     let rewrite = PromptBuilder::with_parts(config(), EvolutionMode::FullRewrite, "rust").unwrap();
     let repair = rewrite.build_repair(RepairCause::BuildFailed { errors: &errors }, &child).unwrap();
     // Right above the line, with its indent, and nowhere in the fixed code.

@@ -4,32 +4,29 @@
 //! mostly copies it back as it was; copying, it meets the error just
 //! before the line it has to change, not only in the list of errors above.
 
+use super::error_hints::hint_for;
+
 /// Marks added at most, so a long list of errors does not bury the code.
 const MAX_MARKS: usize = 3;
 
-/// A message longer than this is cut: the full text is in the errors list.
+/// A message or label longer than this is cut.
 const MAX_MESSAGE_CHARS: usize = 120;
 
 /// `code` with a comment line above each line that rustc's trimmed
 /// `errors` point to first (`--> candidate.rs:LINE:COLUMN` after an
 /// `error` header; the source was compiled as it is, so the lines are the
-/// code's). Errors on one line share one comment.
+/// code's). The comment holds the message, the label under rustc's carets
+/// where it says more (`expected `f64`, found `usize``), or else a hint for
+/// an error small models misread ([`hint_for`]). Errors on one line share one
+/// comment.
 pub(super) fn mark_error_lines(code: &str, errors: &str) -> String {
     let mut marks: Vec<(usize, Vec<String>)> = Vec::new();
-    let mut message: Option<String> = None;
-    for line in errors.lines() {
-        if let Some(header) = error_message(line) {
-            message = Some(header);
-        } else if let Some(at) = line.trim_start().strip_prefix("--> ")
-            && let Some(number) = line_number(at)
-            && let Some(text) = message.take()
-        {
-            let room = marks.len() < MAX_MARKS;
-            match marks.iter_mut().find(|(n, _)| *n == number) {
-                Some((_, texts)) => texts.push(text),
-                None if room => marks.push((number, vec![text])),
-                None => {}
-            }
+    for (number, text) in refused_lines(errors) {
+        let room = marks.len() < MAX_MARKS;
+        match marks.iter_mut().find(|(n, _)| *n == number) {
+            Some((_, texts)) => texts.push(text),
+            None if room => marks.push((number, vec![text])),
+            None => {}
         }
     }
     let mut marked = String::with_capacity(code.len());
@@ -43,6 +40,61 @@ pub(super) fn mark_error_lines(code: &str, errors: &str) -> String {
     marked
 }
 
+/// Each error's first line and the text of its mark, in rustc's order.
+fn refused_lines(errors: &str) -> Vec<(usize, String)> {
+    struct Open {
+        message: String,
+        line: Option<usize>,
+        label: Option<String>,
+    }
+    let close = |open: Open| {
+        let line = open.line?;
+        let mut text = cut(&open.message);
+        // A hint says more than the label; a label that repeats where the
+        // message says the name was not found says nothing.
+        match (hint_for(&open.message), open.label) {
+            (Some(hint), _) => text.push_str(&format!(" -- {hint}")),
+            (None, Some(label)) if !label.starts_with("not found") && !open.message.contains(&label) => {
+                text.push_str(&format!(" ({})", cut(&label)))
+            }
+            (None, _) => {}
+        }
+        Some((line, text))
+    };
+    let mut refused = Vec::new();
+    let mut open: Option<Open> = None;
+    for line in errors.lines() {
+        if let Some(message) = error_message(line) {
+            refused.extend(open.take().and_then(close));
+            open = Some(Open { message, line: None, label: None });
+        } else if let Some(error) = open.as_mut() {
+            match (error.line, line.trim_start().strip_prefix("--> ")) {
+                (None, Some(at)) => error.line = line_number(at),
+                (Some(_), None) if error.label.is_none() => error.label = caret_label(line),
+                _ => {}
+            }
+        }
+    }
+    refused.extend(open.and_then(close));
+    refused
+}
+
+/// The label after the carets of a source line's underline
+/// (`   |     ^^^^ expected `f64`, found `usize``).
+fn caret_label(line: &str) -> Option<String> {
+    let underline = line.trim_start().strip_prefix('|')?.trim_start();
+    let label = underline.strip_prefix('^')?.trim_start_matches('^').trim();
+    (!label.is_empty()).then(|| label.to_string())
+}
+
+/// `text` cut to [`MAX_MESSAGE_CHARS`]: the full text is in the errors list.
+fn cut(text: &str) -> String {
+    match text.char_indices().nth(MAX_MESSAGE_CHARS) {
+        Some((at, _)) => format!("{}...", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
 /// The message of an `error` header line (`error[E0425]: cannot find ...`).
 fn error_message(line: &str) -> Option<String> {
     let rest = line.strip_prefix("error")?;
@@ -50,11 +102,7 @@ fn error_message(line: &str) -> Option<String> {
         Some(code) => code.split_once(']')?.1,
         None => rest,
     };
-    let message = rest.strip_prefix(": ")?.trim();
-    Some(match message.char_indices().nth(MAX_MESSAGE_CHARS) {
-        Some((cut, _)) => format!("{}...", &message[..cut]),
-        None => message.to_string(),
-    })
+    Some(rest.strip_prefix(": ")?.trim().to_string())
 }
 
 /// The line of a location `file.rs:LINE:COLUMN`.
@@ -79,9 +127,23 @@ mod tests {
         let marked = mark_error_lines(CODE, errors);
         let expected = CODE.replace(
             "        if _",
-            "        // error on the next line: in expressions, `_` can only be used on the left-hand side of an assignment; cannot find function `exp` in this scope\n        if _",
+            "        // error on the next line: in expressions, `_` can only be used on the left-hand side of an assignment -- `_` keeps no value to read: name the variable (`for i in 0..n`) and read that name; cannot find function `exp` in this scope -- `exp` is a method of f64: write `value.exp(..)`\n        if _",
         );
         assert_eq!(marked, expected);
+    }
+
+    #[test]
+    fn a_mark_carries_the_label_under_the_carets_not_the_secondary_ones() {
+        let errors = "error[E0308]: mismatched types\n  --> candidate.rs:7:5\n   |\n3  | fn f() -> f64 {\n   |           --- expected `f64` because of return type\n...\n7  |     0\n   |     ^ expected `f64`, found integer\n\nerror[E0425]: cannot find value `t` in module `m`\n  --> candidate.rs:3:1\n   |\n3  | fn f() -> f64 {\n   | ^ not found in `m`\n";
+        let marked = mark_error_lines(CODE, errors);
+        let marks: Vec<&str> = marked.lines().filter(|l| l.contains("// error on the next line")).collect();
+        assert_eq!(
+            marks,
+            [
+                "// error on the next line: cannot find value `t` in module `m`",
+                "    // error on the next line: mismatched types (expected `f64`, found integer)",
+            ]
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 mod artifacts;
 mod builder;
+mod error_hints;
 mod error_lines;
 mod frame;
 mod input;
