@@ -286,7 +286,12 @@ impl Compiler {
         if !out.status.success() {
             let stderr = String::from_utf8_lossy(&out.stderr);
             let fixes = match root {
-                Root::Text(_) => fixes::suggested_fixes(&stderr, &format!("{crate_name}.rs")),
+                Root::Text(source) => {
+                    let file = format!("{crate_name}.rs");
+                    let mut fixes = fixes::suggested_fixes(&stderr, &file);
+                    fixes.extend(fixes::derived_fixes(&stderr, &file, source));
+                    fixes
+                }
                 Root::File(_) => Vec::new(),
             };
             return Err(Refusal { diagnostics: trim_rustc_json(&stderr, MAX_DIAGNOSTIC_BYTES), fixes });

@@ -27,8 +27,7 @@ pub fn trim_rustc_json(stderr: &str, max_bytes: usize) -> String {
             continue;
         }
         let rendered = diag["rendered"].as_str().unwrap_or(message);
-        let rendered: Vec<&str> = rendered
-            .lines()
+        let rendered: Vec<&str> = without_impl_lists(rendered)
             .filter(|l| !l.starts_with("For more information") && !l.starts_with("Some errors have detailed"))
             .collect();
         errors.push(rendered.join("\n").trim_end().to_string());
@@ -45,6 +44,24 @@ pub fn trim_rustc_json(stderr: &str, max_bytes: usize) -> String {
         text.push_str(&other.join("\n"));
     }
     head(&text, max_bytes)
+}
+
+/// The lines of `rendered` without rustc's lists of the types that do
+/// implement a trait (`= help: the following other types implement trait
+/// `Mul<Rhs>`:` and eight lines of `&f128`, `&f16`..., `and 69 others`):
+/// they name none of the program's own types, and a repair prompt that
+/// carries them costs a CPU model seconds of reading.
+fn without_impl_lists(rendered: &str) -> impl Iterator<Item = &str> {
+    let mut list_indent: Option<usize> = None;
+    rendered.lines().filter(move |line| {
+        let indent = line.len() - line.trim_start().len();
+        if list_indent.is_some_and(|at| indent > at) {
+            return false;
+        }
+        let help = line.trim_start().strip_prefix("= help: the following ");
+        list_indent = help.filter(|h| h.contains("implement trait")).map(|_| indent);
+        list_indent.is_none()
+    })
 }
 
 /// The first `max_bytes` of `text`, cut at a line (or char) boundary.
@@ -90,6 +107,16 @@ mod tests {
         assert!(!out.contains("warning"), "{out}");
         assert!(!out.contains("aborting"), "{out}");
         assert!(!out.contains("For more information"), "{out}");
+    }
+
+    #[test]
+    fn drops_the_lists_of_types_that_implement_a_trait_and_keeps_what_follows() {
+        let head = "error[E0277]: cannot multiply `{integer}` by `{float}`\n  --> c.rs:42:52\n   |\n42 |     let r = n * 0.95;\n   |               ^ no implementation for `{integer} * {float}`\n   |\n   = help: the trait `Mul<{float}>` is not implemented for `{integer}`\n";
+        let list = "   = help: the following other types implement trait `Mul<Rhs>`:\n             `&f128` implements `Mul<f128>`\n             `&f64` implements `Mul`\n           and 69 others\n";
+        let after = "   = note: a note after the list\nhelp: consider using a floating-point literal";
+        let rendered = format!("{head}{list}{after}\n");
+        let line = serde_json::json!({"message": "cannot multiply", "level": "error", "rendered": rendered});
+        assert_eq!(trim_rustc_json(&line.to_string(), 10_000), format!("{head}{after}"));
     }
 
     #[test]

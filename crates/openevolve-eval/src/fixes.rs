@@ -8,7 +8,11 @@
 //! safe to try because the result is only a candidate: the compiler keeps
 //! it only if it builds, the controller evaluates it only if it changes the
 //! EVOLVE-BLOCK regions alone, and the judge scores it like any answer.
-//! Suggestions with placeholders are never applied.
+//! Suggestions with placeholders are never applied. Two slips small models
+//! make often get a fix derived here, where rustc offers none
+//! ([`derived_fixes`]): `std::f64::exp(x)` (the float modules hold
+//! constants; the functions are `f64`'s methods) and `_` read as a value
+//! in the loop `for _ in` (the loop's variable gets a name).
 
 use std::ops::Range;
 
@@ -58,6 +62,109 @@ pub fn suggested_fixes(stderr: &str, file: &str) -> Vec<Vec<Edit>> {
         }
     }
     groups
+}
+
+/// Fixes derived here for errors rustc gives no fix for, from its
+/// `--error-format=json` output and the `source` it compiled as `file`:
+/// a float module's path before a method (`std::f64::exp(x)` becomes
+/// `f64::exp(x)`), and `_` read as a value inside a `for _ in` loop (the
+/// loop's variable gets a name, and the reads use it).
+pub fn derived_fixes(stderr: &str, file: &str, source: &str) -> Vec<Vec<Edit>> {
+    let mut groups = Vec::new();
+    for line in stderr.lines() {
+        let Ok(diagnostic) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        if diagnostic["level"] != "error" {
+            continue;
+        }
+        groups.extend(float_module_fix(&diagnostic, file));
+        groups.extend(loop_variable_fix(&diagnostic, file, source));
+    }
+    groups
+}
+
+/// The byte where `diagnostic`'s primary span in `file` starts.
+fn primary_start<'a>(
+    diagnostic: &'a serde_json::Value,
+    file: &str,
+) -> Option<(usize, &'a serde_json::Value)> {
+    let spans = diagnostic["spans"].as_array()?;
+    let span = spans.iter().find(|s| s["is_primary"] == true && s["file_name"] == file)?;
+    Some((span["byte_start"].as_u64()? as usize, span))
+}
+
+/// For `cannot find function `exp` in module `std::f64``: the module path
+/// before the name, as written on the diagnostic's line, replaced by the
+/// primitive type (`f64::exp`, a method called as a function, builds).
+fn float_module_fix(diagnostic: &serde_json::Value, file: &str) -> Option<Vec<Edit>> {
+    let message = diagnostic["message"].as_str()?.strip_prefix("cannot find function `")?;
+    let module = message.split_once("` in module `")?.1.strip_suffix('`')?;
+    let primitive = match module {
+        "std::f64" | "core::f64" => "f64",
+        "std::f32" | "core::f32" => "f32",
+        _ => return None,
+    };
+    let (start, span) = primary_start(diagnostic, file)?;
+    // rustc's columns count chars from 1; the check keeps the edit to a
+    // path written exactly so, without spaces or comments inside it.
+    let line = &span["text"][0];
+    let column = (line["highlight_start"].as_u64()? as usize).checked_sub(1)?;
+    let before: String = line["text"].as_str()?.chars().take(column).collect();
+    let path = format!("{module}::");
+    if !before.ends_with(&path) {
+        return None;
+    }
+    let range = start.checked_sub(path.len())?..start;
+    Some(vec![Edit { range, replacement: format!("{primitive}::") }])
+}
+
+/// For `_` read as a value (`if _ % 100 == 0`) in the body of a `for _ in`
+/// loop: the loop's `_` and this read become a name the source does not use.
+fn loop_variable_fix(diagnostic: &serde_json::Value, file: &str, source: &str) -> Option<Vec<Edit>> {
+    let message = diagnostic["message"].as_str()?;
+    if !message.starts_with("in expressions, `_` can only be used on the left-hand side") {
+        return None;
+    }
+    let (read, _) = primary_start(diagnostic, file)?;
+    if source.get(read..read + 1)? != "_" {
+        return None;
+    }
+    let name = ["i", "n", "step", "round"].into_iter().find(|name| !uses_identifier(source, name))?;
+    // The nearest `for _ in` before the read whose body is still open there.
+    let mut end = read;
+    let variable = loop {
+        let at = source[..end].rfind("for _ in ")?;
+        let body = at + source[at..read].find('{')?;
+        if encloses(&source[body..read]) {
+            break at + "for ".len();
+        }
+        end = at;
+    };
+    let edit = |at: usize| Edit { range: at..at + 1, replacement: name.to_string() };
+    Some(vec![edit(variable), edit(read)])
+}
+
+/// Whether `text`, which starts with a block's `{`, ends inside that block.
+fn encloses(text: &str) -> bool {
+    let mut depth = 0usize;
+    for c in text.chars() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth <= 1 => return false,
+            '}' => depth -= 1,
+            _ => {}
+        }
+    }
+    depth >= 1
+}
+
+/// Whether `name` occurs in `source` as an identifier.
+fn uses_identifier(source: &str, name: &str) -> bool {
+    let part = |c: char| c.is_alphanumeric() || c == '_';
+    source.match_indices(name).any(|(at, _)| {
+        let before = source[..at].chars().next_back();
+        let after = source[at + name.len()..].chars().next();
+        !before.is_some_and(part) && !after.is_some_and(part)
+    })
 }
 
 /// `source` with the groups applied, skipping a group that overlaps one
@@ -127,6 +234,57 @@ mod tests {
             apply("let x = 1; let y = 2.0;", &groups).as_deref(),
             Some("let mut x = 1; let y: f32 = 2.0;")
         );
+    }
+
+    #[test]
+    fn a_float_module_path_before_a_function_becomes_the_primitive_type() {
+        let source = "fn f(t: f64) -> f64 {\n    std::f64::exp(-t) + core::f32::sqrt(2.0) as f64\n}\n";
+        let diagnostic = |name: &str, module: &str, file: &str| {
+            let line = source.lines().nth(1).unwrap();
+            let at = line.find(&format!("{module}::{name}(")).unwrap() + module.len() + 2;
+            let start = source.find(line).unwrap() + at;
+            serde_json::json!({"level": "error", "message": format!("cannot find function `{name}` in module `{module}`"),
+                "children": [], "spans": [{"file_name": file, "is_primary": true, "byte_start": start,
+                "byte_end": start + name.len(), "text": [{"text": line, "highlight_start": at + 1}]}]})
+            .to_string()
+        };
+        let stderr =
+            [diagnostic("exp", "std::f64", "c.rs"), diagnostic("sqrt", "core::f32", "c.rs")].join("\n");
+        assert_eq!(suggested_fixes(&stderr, "c.rs"), Vec::<Vec<Edit>>::new(), "rustc suggests none");
+        assert_eq!(
+            apply(source, &derived_fixes(&stderr, "c.rs", source)).as_deref(),
+            Some("fn f(t: f64) -> f64 {\n    f64::exp(-t) + f32::sqrt(2.0) as f64\n}\n")
+        );
+        // Another module, another file, or a line that does not show the path: no edit.
+        let other = diagnostic("exp", "std::f64", "c.rs").replace("std::f64`", "rand`");
+        let elsewhere = diagnostic("exp", "std::f64", "other.rs");
+        let moved = diagnostic("exp", "std::f64", "c.rs").replace("std::f64::exp(-t)", "std ::f64::exp(-t)");
+        for stderr in [other, elsewhere, moved] {
+            assert_eq!(derived_fixes(&stderr, "c.rs", source), Vec::<Vec<Edit>>::new(), "{stderr}");
+        }
+    }
+
+    #[test]
+    fn an_underscore_read_in_its_loop_gets_a_name_that_is_free() {
+        let underscore = |source: &str, nth: usize| {
+            let at = source.match_indices("if _").nth(nth).unwrap().0 + 3;
+            serde_json::json!({"level": "error", "message": "in expressions, `_` can only be used on the left-hand side of an assignment",
+                "children": [], "spans": [{"file_name": "c.rs", "is_primary": true, "byte_start": at, "byte_end": at + 1}]})
+            .to_string()
+        };
+        // Two reads in the inner loop; the outer loop's `_` and the closed
+        // loop before it stay; `i` is taken, so the name is `n`.
+        let source = "fn f(i: u32) -> u32 {\n    let mut s = i;\n    for _ in 0..2 { s += 1; }\n    for _ in 0..3 {\n        for _ in 0..4 {\n            if _ % 2 == 0 { s += 1; }\n            if _ > 2 { s += 2; }\n        }\n    }\n    s\n}\n";
+        let stderr = [underscore(source, 0), underscore(source, 1)].join("\n");
+        let fixed = apply(source, &derived_fixes(&stderr, "c.rs", source)).unwrap();
+        assert_eq!(
+            fixed,
+            source.replace("for _ in 0..4", "for n in 0..4").replace("if _", "if n"),
+            "{fixed}"
+        );
+        // No enclosing `for _ in` loop: nothing to name.
+        let outside = "fn f() -> u32 {\n    for _ in 0..2 { }\n    if _ { 1 } else { 0 }\n}\n";
+        assert_eq!(derived_fixes(&underscore(outside, 0), "c.rs", outside), Vec::<Vec<Edit>>::new());
     }
 
     #[test]

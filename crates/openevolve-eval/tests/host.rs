@@ -38,11 +38,13 @@ async fn a_build_that_rustc_knows_how_to_fix_comes_back_with_the_fixed_source() 
     // The first build sees only the error that hides the others.
     let errors = &e.artifacts["build_errors"];
     assert!(errors.contains("E0425") && !errors.contains("E0384"), "{errors}");
-    // All fixed as rustc suggests, over two rounds: the method call, then
+    // All fixed as rustc suggests, over the rounds: the method call and the
+    // float module's path (the fix derived where rustc gives none), then
     // `mut` on the binding and `.clone()` where the value moved.
     let fixed = &e.artifacts[FIXED_SOURCE_ARTIFACT];
     assert!(fixed.contains("let mut total = 0.0;") && fixed.contains("let kept = parts.clone();"), "{fixed}");
-    assert!(fixed.contains("total * zero.exp() / 10.0"), "{fixed}");
+    assert!(fixed.contains("total * zero.exp() / 10.0 + f64::exp(zero) * rounds * 0.0"), "{fixed}");
+    assert!(fixed.contains("for i in 0..3 {\n        if i == 1 {"), "{fixed}");
     assert_eq!(fixed.lines().count(), candidate("rustc_can_fix").lines().count());
     // It was built while being found, so evaluating it is a cache hit.
     let built = host.build_candidate(fixed).await.unwrap();
