@@ -50,8 +50,8 @@ pub struct BuildFailure {
     /// rustc's errors, trimmed (see [`crate::diagnostics`]).
     pub diagnostics: String,
     pub build_time: Duration,
-    /// The source with rustc's suggested fixes applied, where that
-    /// builds (and is then in the cache): see [`Compiler::compile_candidate`].
+    /// The source with rustc's suggested fixes (and the derived ones)
+    /// applied, where that builds (and is then in the cache): see [`Compiler::compile_candidate`].
     pub fixed_source: Option<String>,
 }
 
@@ -59,8 +59,8 @@ pub struct BuildFailure {
 /// error (a `mut`) can bring the next to light (a moved value).
 const FIX_ROUNDS: usize = 3;
 
-/// What one rustc run refused: its trimmed errors and its suggested fixes
-/// for the source.
+/// What one rustc run refused: its trimmed errors and the fixes for the
+/// source, rustc's suggestions and those derived from its errors.
 struct Refusal {
     diagnostics: String,
     fixes: Vec<Vec<Edit>>,
@@ -147,7 +147,7 @@ impl Compiler {
 
     /// Compiles a candidate (a `cdylib` in `candidates/`) as [`Self::compile`]
     /// does; when it fails, also tries the source with rustc's
-    /// suggested fixes applied (see [`crate::fixes`]), for a
+    /// suggested fixes and the derived ones applied (see [`crate::fixes`]), for a
     /// few rounds, and returns the first that builds as the failure's
     /// `fixed_source`. The failure itself is the original source's.
     pub async fn compile_candidate(

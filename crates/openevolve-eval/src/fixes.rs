@@ -119,6 +119,9 @@ fn float_module_fix(diagnostic: &serde_json::Value, file: &str) -> Option<Vec<Ed
 
 /// For `_` read as a value (`if _ % 100 == 0`) in the body of a `for _ in`
 /// loop: the loop's `_` and this read become a name the source does not use.
+/// Only where the code between the loop and the read is plain enough to
+/// be sure which loop that is: no string or char literal, no block comment,
+/// no closure taking `_` (whose `_` the read may have meant).
 fn loop_variable_fix(diagnostic: &serde_json::Value, file: &str, source: &str) -> Option<Vec<Edit>> {
     let message = diagnostic["message"].as_str()?;
     if !message.starts_with("in expressions, `_` can only be used on the left-hand side") {
@@ -133,8 +136,11 @@ fn loop_variable_fix(diagnostic: &serde_json::Value, file: &str, source: &str) -
     let mut end = read;
     let variable = loop {
         let at = source[..end].rfind("for _ in ")?;
-        let body = at + source[at..read].find('{')?;
-        if encloses(&source[body..read]) {
+        let code = without_line_comments(source.get(at..read)?);
+        if ["\"", "'", "/*", "|_", "_|"].iter().any(|t| code.contains(t)) {
+            return None;
+        }
+        if body_encloses_end(&code["for _ in ".len()..])? {
             break at + "for ".len();
         }
         end = at;
@@ -143,18 +149,34 @@ fn loop_variable_fix(diagnostic: &serde_json::Value, file: &str, source: &str) -
     Some(vec![edit(variable), edit(read)])
 }
 
-/// Whether `text`, which starts with a block's `{`, ends inside that block.
-fn encloses(text: &str) -> bool {
-    let mut depth = 0usize;
-    for c in text.chars() {
+/// `code` with each `//` comment cut, up to its line's end.
+fn without_line_comments(code: &str) -> String {
+    let cut = |line: &str| match (line.find("//"), line.ends_with('\n')) {
+        (Some(at), true) => format!("{}\n", &line[..at]),
+        (Some(at), false) => line[..at].to_string(),
+        (None, _) => line.to_string(),
+    };
+    code.split_inclusive('\n').map(cut).collect()
+}
+
+/// For `header`, the text after a loop's `for _ in`: whether the body's
+/// `{` (the first outside parentheses and brackets) opens and is still open
+/// at the text's end; `None` if there is no body.
+fn body_encloses_end(header: &str) -> Option<bool> {
+    let (mut nesting, mut depth) = (0usize, 0usize);
+    let mut opened = false;
+    for c in header.chars() {
         match c {
-            '{' => depth += 1,
-            '}' if depth <= 1 => return false,
-            '}' => depth -= 1,
+            '(' | '[' if !opened => nesting += 1,
+            ')' | ']' if !opened => nesting = nesting.saturating_sub(1),
+            '{' if !opened && nesting == 0 => (opened, depth) = (true, 1),
+            '{' if opened => depth += 1,
+            '}' if opened && depth == 1 => return Some(false),
+            '}' if opened => depth -= 1,
             _ => {}
         }
     }
-    depth >= 1
+    opened.then_some(true)
 }
 
 /// Whether `name` occurs in `source` as an identifier.
@@ -238,22 +260,23 @@ mod tests {
 
     #[test]
     fn a_float_module_path_before_a_function_becomes_the_primitive_type() {
-        let source = "fn f(t: f64) -> f64 {\n    std::f64::exp(-t) + core::f32::sqrt(2.0) as f64\n}\n";
+        // The comment makes rustc's char columns differ from byte offsets.
+        let source =
+            "fn f(t: f64) -> f64 {\n    /* π */ std::f64::exp(-t) + core::f32::sqrt(2.0) as f64\n}\n";
         let diagnostic = |name: &str, module: &str, file: &str| {
             let line = source.lines().nth(1).unwrap();
             let at = line.find(&format!("{module}::{name}(")).unwrap() + module.len() + 2;
             let start = source.find(line).unwrap() + at;
             serde_json::json!({"level": "error", "message": format!("cannot find function `{name}` in module `{module}`"),
                 "children": [], "spans": [{"file_name": file, "is_primary": true, "byte_start": start,
-                "byte_end": start + name.len(), "text": [{"text": line, "highlight_start": at + 1}]}]})
+                "byte_end": start + name.len(), "text": [{"text": line, "highlight_start": line[..at].chars().count() + 1}]}]})
             .to_string()
         };
         let stderr =
             [diagnostic("exp", "std::f64", "c.rs"), diagnostic("sqrt", "core::f32", "c.rs")].join("\n");
-        assert_eq!(suggested_fixes(&stderr, "c.rs"), Vec::<Vec<Edit>>::new(), "rustc suggests none");
         assert_eq!(
             apply(source, &derived_fixes(&stderr, "c.rs", source)).as_deref(),
-            Some("fn f(t: f64) -> f64 {\n    f64::exp(-t) + f32::sqrt(2.0) as f64\n}\n")
+            Some("fn f(t: f64) -> f64 {\n    /* π */ f64::exp(-t) + f32::sqrt(2.0) as f64\n}\n")
         );
         // Another module, another file, or a line that does not show the path: no edit.
         let other = diagnostic("exp", "std::f64", "c.rs").replace("std::f64`", "rand`");
@@ -282,9 +305,23 @@ mod tests {
             source.replace("for _ in 0..4", "for n in 0..4").replace("if _", "if n"),
             "{fixed}"
         );
-        // No enclosing `for _ in` loop: nothing to name.
-        let outside = "fn f() -> u32 {\n    for _ in 0..2 { }\n    if _ { 1 } else { 0 }\n}\n";
-        assert_eq!(derived_fixes(&underscore(outside, 0), "c.rs", outside), Vec::<Vec<Edit>>::new());
+        // Braces in the loop's header and in a line comment do not count.
+        let header = "fn f() {\n    for _ in (0..4).map(|k| { k * 2 }) {\n        // } ends nothing\n        if _ > 2 {}\n    }\n}\n";
+        let fixed = apply(header, &derived_fixes(&underscore(header, 0), "c.rs", header)).unwrap();
+        assert_eq!(fixed, header.replace("for _", "for i").replace("if _", "if i"));
+        // No enclosing `for _ in` loop, a closure's `_` the read may mean, or
+        // a literal between loop and read that may hide a brace: no edit.
+        for source in [
+            "fn f() -> u32 {\n    for _ in 0..2 { }\n    if _ { 1 } else { 0 }\n}\n",
+            "fn f() {\n    for _ in 0..3 {\n        (0..4).for_each(|_| { if _ == 1 {} });\n    }\n}\n",
+            "fn f() {\n    for _ in 0..3 {\n        let t = \"}\";\n        if _ == 1 {}\n    }\n}\n",
+        ] {
+            assert_eq!(
+                derived_fixes(&underscore(source, 0), "c.rs", source),
+                Vec::<Vec<Edit>>::new(),
+                "{source}"
+            );
+        }
     }
 
     #[test]

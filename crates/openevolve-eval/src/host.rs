@@ -354,7 +354,7 @@ async fn describe_worker(toolchain: &Toolchain, worker: &Path) -> Result<String,
 }
 
 /// The artifact of a failed build that holds the source with rustc's
-/// suggested fixes applied, where that builds.
+/// suggested fixes (and the derived ones) applied, where that builds.
 pub const FIXED_SOURCE_ARTIFACT: &str = "build_fixed_source";
 
 /// The evaluation of a candidate that does not compile: the trimmed

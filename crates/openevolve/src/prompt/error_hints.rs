@@ -1,13 +1,15 @@
 //! Hints for rustc errors that small models misread. Where rustc says how
-//! to fix an error, its suggested fix is applied without the model (see
-//! `openevolve_eval::fixes`); these are the frequent errors it gives no fix
-//! for, and that a small model, shown only the message, repeats in its
-//! repair. The hint says in Rust terms what would build. Counted over the
-//! function_minimization runs kept in MEASURED.md: `_` read as a value,
-//! `std::f64::exp` (a function the module does not have) and names used
-//! before any `let` were the commonest build errors left after a repair.
+//! to fix an error, its suggested fix is applied without the model, and
+//! two more are derived where it offers none (see `openevolve_eval::fixes`);
+//! these hints cover what is left and those fixes may miss, the errors a
+//! small model shown only the message repeats in its repair. The hint says
+//! in Rust terms what would build. In the function_minimization runs of
+//! examples/function_minimization/MEASURED.md, `_` read as a value,
+//! `std::f64::exp` and names used before any `let` were among the commonest
+//! build errors left after a repair turn.
 
-/// Methods of `f64` that models coming from C or Python call as functions.
+/// Methods of the float types that models coming from C or Python call as
+/// functions (`max`, `min` and `abs` are methods of the integers too).
 const FLOAT_METHODS: &[&str] = &[
     "abs", "acos", "asin", "atan", "atan2", "ceil", "cos", "cosh", "exp", "exp2", "floor", "hypot", "ln",
     "log", "log10", "log2", "max", "min", "powf", "powi", "round", "signum", "sin", "sinh", "sqrt", "tan",
@@ -25,11 +27,11 @@ pub(super) fn hint_for(message: &str) -> Option<String> {
     if let Some(rest) = message.strip_prefix("cannot find function `")
         && let Some((name, place)) = rest.split_once('`')
         && FLOAT_METHODS.contains(&name)
-        && (place.contains("module `std::f64`")
-            || place.contains("module `f64`")
-            || place == " in this scope")
+        && (place == " in this scope" || place.ends_with("f64`") || place.ends_with("f32`"))
     {
-        return Some(format!("`{name}` is a method of f64: write `value.{name}(..)`"));
+        return Some(format!(
+            "`{name}` is a method, not a function: call it on its first argument, `a.{name}(..)`"
+        ));
     }
     if let Some(rest) = message.strip_prefix("cannot find value `")
         && let Some((name, " in this scope")) = rest.split_once('`')
@@ -50,8 +52,9 @@ mod tests {
                 "in expressions, `_` can only be used on the left-hand side of an assignment",
                 "name the variable (`for i in 0..n`)",
             ),
-            ("cannot find function `exp` in module `std::f64`", "write `value.exp(..)`"),
-            ("cannot find function `sqrt` in this scope", "write `value.sqrt(..)`"),
+            ("cannot find function `exp` in module `std::f64`", "`a.exp(..)`"),
+            ("cannot find function `powi` in module `core::f32`", "`a.powi(..)`"),
+            ("cannot find function `sqrt` in this scope", "`a.sqrt(..)`"),
             ("cannot find value `temperature` in this scope", "declare `temperature` with `let`"),
         ];
         for (message, expected) in cases {

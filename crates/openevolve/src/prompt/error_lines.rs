@@ -46,6 +46,8 @@ fn refused_lines(errors: &str) -> Vec<(usize, String)> {
         message: String,
         line: Option<usize>,
         label: Option<String>,
+        /// Past the first snippet's underline, or in a note or help after it.
+        snippet_over: bool,
     }
     let close = |open: Open| {
         let line = open.line?;
@@ -66,12 +68,20 @@ fn refused_lines(errors: &str) -> Vec<(usize, String)> {
     for line in errors.lines() {
         if let Some(message) = error_message(line) {
             refused.extend(open.take().and_then(close));
-            open = Some(Open { message, line: None, label: None });
-        } else if let Some(error) = open.as_mut() {
-            match (error.line, line.trim_start().strip_prefix("--> ")) {
-                (None, Some(at)) => error.line = line_number(at),
-                (Some(_), None) if error.label.is_none() => error.label = caret_label(line),
-                _ => {}
+            open = Some(Open { message, line: None, label: None, snippet_over: false });
+            continue;
+        }
+        let Some(error) = open.as_mut() else { continue };
+        let trimmed = line.trim_start();
+        let elsewhere = ["= ", "note:", "help:", "--> ", "::: "].iter().any(|p| trimmed.starts_with(p));
+        match (error.line, error.snippet_over) {
+            (None, _) => error.line = trimmed.strip_prefix("--> ").and_then(line_number),
+            (Some(_), true) => {}
+            (Some(_), false) if elsewhere => error.snippet_over = true,
+            (Some(_), false) => {
+                if let Some(label) = caret_label(line) {
+                    (error.label, error.snippet_over) = (Some(label).filter(|l| !l.is_empty()), true);
+                }
             }
         }
     }
@@ -79,12 +89,14 @@ fn refused_lines(errors: &str) -> Vec<(usize, String)> {
     refused
 }
 
-/// The label after the carets of a source line's underline
-/// (`   |     ^^^^ expected `f64`, found `usize``).
+/// The primary label of a snippet's underline line: the text after its
+/// carets (`   |     - ^ expected `f64`, found integer`), without the
+/// dashes of a secondary label that follows them; `None` for a line
+/// without carets.
 fn caret_label(line: &str) -> Option<String> {
-    let underline = line.trim_start().strip_prefix('|')?.trim_start();
-    let label = underline.strip_prefix('^')?.trim_start_matches('^').trim();
-    (!label.is_empty()).then(|| label.to_string())
+    let underline = line.trim_start().strip_prefix('|')?;
+    let carets = underline.find('^')?;
+    Some(underline[carets..].trim_start_matches('^').trim_start_matches(['-', ' ']).trim().to_string())
 }
 
 /// `text` cut to [`MAX_MESSAGE_CHARS`]: the full text is in the errors list.
@@ -127,7 +139,7 @@ mod tests {
         let marked = mark_error_lines(CODE, errors);
         let expected = CODE.replace(
             "        if _",
-            "        // error on the next line: in expressions, `_` can only be used on the left-hand side of an assignment -- `_` keeps no value to read: name the variable (`for i in 0..n`) and read that name; cannot find function `exp` in this scope -- `exp` is a method of f64: write `value.exp(..)`\n        if _",
+            "        // error on the next line: in expressions, `_` can only be used on the left-hand side of an assignment -- `_` keeps no value to read: name the variable (`for i in 0..n`) and read that name; cannot find function `exp` in this scope -- `exp` is a method, not a function: call it on its first argument, `a.exp(..)`\n        if _",
         );
         assert_eq!(marked, expected);
     }
@@ -142,6 +154,20 @@ mod tests {
             [
                 "// error on the next line: cannot find value `t` in module `m`",
                 "    // error on the next line: mismatched types (expected `f64`, found integer)",
+            ]
+        );
+        // A secondary label before the carets on their line, or dashes after
+        // them, are not the label; a note's snippet after an unlabelled
+        // underline gives none.
+        let errors = "error[E0308]: arguments to this function are incorrect\n  --> candidate.rs:7:5\n   |\n7  |     g(1, 0)\n   |     - ^ expected `f64`, found integer\n\nerror[E0061]: this function takes 2 arguments but 1 argument was supplied\n  --> candidate.rs:4:5\n   |\n4  |     for _ in 0..3 {\n   |     ^^^-- argument #2 of type `u32` is missing\n\nerror[E0308]: mismatched types\n  --> candidate.rs:3:1\n   |\n3  | fn f() -> f64 {\n   | ^^^^\n   |\nnote: function defined here\n  --> candidate.rs:1:4\n   |\n1  | fn fixed() {}\n   |    ^ ------\n";
+        let marked = mark_error_lines(CODE, errors);
+        let marks: Vec<&str> = marked.lines().filter(|l| l.contains("// error on the next line")).collect();
+        assert_eq!(
+            marks,
+            [
+                "// error on the next line: mismatched types",
+                "    // error on the next line: this function takes 2 arguments but 1 argument was supplied (argument #2 of type `u32` is missing)",
+                "    // error on the next line: arguments to this function are incorrect (expected `f64`, found integer)",
             ]
         );
     }
