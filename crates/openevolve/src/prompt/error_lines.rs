@@ -133,6 +133,12 @@ mod tests {
 
     const CODE: &str = "fn fixed() {}\n// EVOLVE-BLOCK-START\nfn f() -> f64 {\n    for _ in 0..3 {\n        if _ > 1 { return exp(1.0); }\n    }\n    0.0\n}\n// EVOLVE-BLOCK-END\n";
 
+    /// The mark lines of [`CODE`] marked with `errors`.
+    fn marks(errors: &str) -> Vec<String> {
+        let marked = mark_error_lines(CODE, errors);
+        marked.lines().filter(|l| l.contains("// error on the next line")).map(String::from).collect()
+    }
+
     #[test]
     fn each_refused_line_gets_one_comment_above_it_with_its_indent() {
         let errors = "error: in expressions, `_` can only be used on the left-hand side of an assignment\n  --> candidate.rs:5:12\n   |\n5  |         if _ > 1 { return exp(1.0); }\n   |            ^ `_` not allowed here\n\nerror[E0425]: cannot find function `exp` in this scope\n  --> candidate.rs:5:27\n   |\nhelp: use the `.` operator\n  --> candidate.rs:5:27\n";
@@ -147,10 +153,8 @@ mod tests {
     #[test]
     fn a_mark_carries_the_label_under_the_carets_not_the_secondary_ones() {
         let errors = "error[E0308]: mismatched types\n  --> candidate.rs:7:5\n   |\n3  | fn f() -> f64 {\n   |           --- expected `f64` because of return type\n...\n7  |     0\n   |     ^ expected `f64`, found integer\n\nerror[E0425]: cannot find value `t` in module `m`\n  --> candidate.rs:3:1\n   |\n3  | fn f() -> f64 {\n   | ^ not found in `m`\n";
-        let marked = mark_error_lines(CODE, errors);
-        let marks: Vec<&str> = marked.lines().filter(|l| l.contains("// error on the next line")).collect();
         assert_eq!(
-            marks,
+            marks(errors),
             [
                 "// error on the next line: cannot find value `t` in module `m`",
                 "    // error on the next line: mismatched types (expected `f64`, found integer)",
@@ -160,10 +164,8 @@ mod tests {
         // them, are not the label; a note's snippet after an unlabelled
         // underline gives none.
         let errors = "error[E0308]: arguments to this function are incorrect\n  --> candidate.rs:7:5\n   |\n7  |     g(1, 0)\n   |     - ^ expected `f64`, found integer\n\nerror[E0061]: this function takes 2 arguments but 1 argument was supplied\n  --> candidate.rs:4:5\n   |\n4  |     for _ in 0..3 {\n   |     ^^^-- argument #2 of type `u32` is missing\n\nerror[E0308]: mismatched types\n  --> candidate.rs:3:1\n   |\n3  | fn f() -> f64 {\n   | ^^^^\n   |\nnote: function defined here\n  --> candidate.rs:1:4\n   |\n1  | fn fixed() {}\n   |    ^ ------\n";
-        let marked = mark_error_lines(CODE, errors);
-        let marks: Vec<&str> = marked.lines().filter(|l| l.contains("// error on the next line")).collect();
         assert_eq!(
-            marks,
+            marks(errors),
             [
                 "// error on the next line: mismatched types",
                 "    // error on the next line: this function takes 2 arguments but 1 argument was supplied (argument #2 of type `u32` is missing)",
@@ -189,8 +191,7 @@ mod tests {
     fn marks_are_few_and_messages_short() {
         let long = "x".repeat(300);
         let errors: String = (3..=7).map(|n| format!("error: {long}\n --> candidate.rs:{n}:1\n")).collect();
-        let marked = mark_error_lines(CODE, &errors);
-        let marks: Vec<&str> = marked.lines().filter(|l| l.contains("// error on the next line")).collect();
+        let marks = marks(&errors);
         assert_eq!(marks.len(), MAX_MARKS);
         assert!(marks.iter().all(|m| m.ends_with("...") && m.len() < 200), "{marks:?}");
     }
