@@ -449,7 +449,7 @@ fn an_answer_with_nothing_to_apply_gets_a_repair_turn_whose_child_is_evaluated()
         tmp.path(),
         &SEQUENTIAL_CONFIG
             .replace("max_iterations: 6", "max_iterations: 1")
-            .replace("repair_turns: 0", "repair_turns: 1"),
+            .replace("repair_turns: 0", "repair_turns: 1\nbuild_repair_temperature: 0.2"),
     );
     let out = tmp.path().join("run");
     let llm = ScriptedLlm::start(replies(&[NO_BLOCKS, REFINE]), 0, Duration::ZERO);
@@ -461,6 +461,8 @@ fn an_answer_with_nothing_to_apply_gets_a_repair_turn_whose_child_is_evaluated()
     // parent's region, which the new answer's SEARCH must match.
     let prompts = llm.prompts.lock().unwrap().clone();
     let again: serde_json::Value = serde_json::from_str(&prompts[1]).unwrap();
+    // Not a build repair: asked at the model's temperature, not the colder one.
+    assert_eq!(again["temperature"], 0.7, "{again}");
     let asked = again["messages"][1]["content"].as_str().unwrap();
     assert!(asked.contains("could not be used: no SEARCH/REPLACE block was found"), "{asked}");
     assert!(asked.contains("        let x = rng.gen_range(-5.0..5.0);\n"), "the parent's region: {asked}");
@@ -489,7 +491,7 @@ fn a_child_that_does_not_build_gets_a_repair_turn_and_every_exchange_is_kept() {
         tmp.path(),
         &SEQUENTIAL_CONFIG
             .replace("max_iterations: 6", "max_iterations: 2")
-            .replace("repair_turns: 0", "repair_turns: 1"),
+            .replace("repair_turns: 0", "repair_turns: 1\nbuild_repair_temperature: 0.2"),
     );
     let out = tmp.path().join("run");
     // Iteration 1: a build error, then a fix. Iteration 2: a build error, then no fix.
@@ -505,6 +507,13 @@ fn a_child_that_does_not_build_gets_a_repair_turn_and_every_exchange_is_kept() {
     // the child's region, and goes to the model that wrote the child.
     let prompts = llm.prompts.lock().unwrap().clone();
     let repair: serde_json::Value = serde_json::from_str(&prompts[1]).unwrap();
+    // Build repairs are asked at `build_repair_temperature`, first answers at
+    // the model's.
+    let temperatures: Vec<f64> = prompts
+        .iter()
+        .map(|p| serde_json::from_str::<serde_json::Value>(p).unwrap()["temperature"].as_f64().unwrap())
+        .collect();
+    assert_eq!(temperatures, [0.7, 0.2, 0.7, 0.2]);
     let messages = repair["messages"].as_array().unwrap();
     let roles: Vec<&str> = messages.iter().map(|m| m["role"].as_str().unwrap()).collect();
     assert_eq!(roles, ["system", "user"]);

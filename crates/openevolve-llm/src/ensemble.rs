@@ -168,24 +168,26 @@ impl LlmEnsemble {
         frame: Option<&AnswerFrame>,
         iteration: u64,
     ) -> Result<Completion, LlmError> {
-        let (repeat, draw) = self.next_call(iteration);
+        let call @ (_, draw) = self.next_call(iteration);
         let weights: Vec<f64> = self.members.iter().map(|m| m.weight).collect();
         let chosen = match &self.bandit {
             Some(bandit) => bandit.lock().unwrap_or_else(|e| e.into_inner()).choose(),
             None => weighted_index(&weights, unit_interval(mix(draw, 1))),
         };
         let index = chosen.ok_or_else(|| LlmError::Config("no model has a weight above 0".into()))?;
-        self.call(index, messages, frame, iteration, repeat, draw).await
+        self.call(index, messages, frame, None, iteration, call).await
     }
 
     /// Asks the model named `model` (one of [`Self::model_names`]) to answer
     /// `messages`: a follow-up turn goes to the model that gave the first
-    /// answer. Seeds follow the same rule as [`Self::complete`]'s.
+    /// answer, at `temperature` where the caller sets one (else the
+    /// model's). Seeds follow the same rule as [`Self::complete`]'s.
     pub async fn complete_with(
         &self,
         model: &str,
         messages: &[ChatMessage],
         frame: Option<&AnswerFrame>,
+        temperature: Option<f64>,
         iteration: u64,
     ) -> Result<Completion, LlmError> {
         let index = self
@@ -193,8 +195,7 @@ impl LlmEnsemble {
             .iter()
             .position(|m| m.model.name() == model)
             .ok_or_else(|| LlmError::Config(format!("no model of this ensemble is called `{model}`")))?;
-        let (repeat, draw) = self.next_call(iteration);
-        self.call(index, messages, frame, iteration, repeat, draw).await
+        self.call(index, messages, frame, temperature, iteration, self.next_call(iteration)).await
     }
 
     /// How many calls `iteration` made before this one, and this call's draw.
@@ -213,9 +214,9 @@ impl LlmEnsemble {
         index: usize,
         messages: &[ChatMessage],
         frame: Option<&AnswerFrame>,
+        temperature: Option<f64>,
         iteration: u64,
-        repeat: u64,
-        draw: u64,
+        (repeat, draw): (u64, u64),
     ) -> Result<Completion, LlmError> {
         let member = &self.members[index];
         let name = member.model.name();
@@ -224,7 +225,8 @@ impl LlmEnsemble {
 
         let usage = &self.limits.usage;
         let reservation = usage.reserve(member.worst_case_cost(messages))?;
-        let request = ChatRequest { messages: messages.to_vec(), seed: Some(seed), frame: frame.cloned() };
+        let request =
+            ChatRequest { messages: messages.to_vec(), seed: Some(seed), frame: frame.cloned(), temperature };
         let mut attempt = 0;
         loop {
             attempt += 1;

@@ -54,7 +54,8 @@ pub struct AnswerFrame {
     pub closing: String,
 }
 
-/// One request to one model. Sampling settings belong to the model.
+/// One request to one model. Sampling settings belong to the model, except
+/// where a request sets its own temperature.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChatRequest {
     pub messages: Vec<ChatMessage>,
@@ -62,6 +63,10 @@ pub struct ChatRequest {
     /// different answers from servers that honour it.
     pub seed: Option<u64>,
     pub frame: Option<AnswerFrame>,
+    /// This request's temperature in place of the model's (a build repair
+    /// may be asked colder than a first answer); `None`: the model's. Never
+    /// sent to a model that takes no temperature (a reasoning model).
+    pub temperature: Option<f64>,
 }
 
 /// Tokens a request used, as the server reported them.

@@ -242,6 +242,23 @@ async fn reasoning_models_get_max_completion_tokens_and_no_temperature() {
     assert_eq!(body["max_completion_tokens"], 4096);
     assert_eq!(body["reasoning_effort"], "high");
     assert!(body.get("max_tokens").is_none() && body.get("temperature").is_none(), "{body}");
+
+    // Nor a temperature the caller sets for one request.
+    llms(&config).models.complete_with("o3-mini", &prompt(), None, Some(0.2), 1).await.unwrap();
+    let body = &server.requests()[1].body;
+    assert!(body.get("temperature").is_none(), "{body}");
+}
+
+#[tokio::test]
+async fn a_request_temperature_replaces_the_models_for_that_request_only() {
+    let server = MockServer::start(|_, _| async { Reply::completion("ok", 1, 1) }).await;
+    let config = config(&server.api_base, vec![model("coder", 1.0)]);
+    let llms = llms(&config);
+    llms.models.complete_with("coder", &prompt(), None, Some(0.2), 0).await.unwrap();
+    llms.models.complete_with("coder", &prompt(), None, None, 0).await.unwrap();
+    let sent: Vec<serde_json::Value> =
+        server.requests().iter().map(|r| r.body["temperature"].clone()).collect();
+    assert_eq!(sent, [json!(0.2), json!(0.7)]);
 }
 
 #[tokio::test]
@@ -381,7 +398,8 @@ async fn a_framed_request_starts_the_answer_where_the_server_continues_answers()
         ..Default::default()
     };
     let http = openevolve_llm::http_client(false).unwrap();
-    let request = ChatRequest { messages: prompt(), seed: Some(1), frame: Some(region_frame()) };
+    let request =
+        ChatRequest { messages: prompt(), seed: Some(1), frame: Some(region_frame()), temperature: None };
 
     let continuing = OpenAiCompatibleModel::new(http.clone(), &settings, None).unwrap().continuing_answers();
     let answer = continuing.complete(&request).await.unwrap();

@@ -48,7 +48,7 @@ fn model(max_tokens: u32, timeout: f64) -> ModelConfig {
 }
 
 fn request(text: &str, seed: u64) -> ChatRequest {
-    ChatRequest { messages: vec![ChatMessage::user(text)], seed: Some(seed), frame: None }
+    ChatRequest { messages: vec![ChatMessage::user(text)], seed: Some(seed), frame: None, temperature: None }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -197,6 +197,7 @@ fn other_value_checks() {
         ("checkpoint_interval: 0\n", "checkpoint_interval", "at least 1"),
         ("llm:\n  temperature: 3\n", "llm.temperature", "between 0 and 2"),
         ("llm:\n  top_p: 0\n", "llm.top_p", "above 0"),
+        ("build_repair_temperature: 2.5\n", "build_repair_temperature", "between 0 and 2"),
         ("llm:\n  models:\n    - weight: 1\n", "llm.models[0].name", "needs a name"),
         ("llm:\n  models:\n    - name: a\n      weight: 0\n", "llm.models", "weight above 0"),
         ("llm:\n  reasoning_effort: extreme\n", "llm.reasoning_effort", "one of"),

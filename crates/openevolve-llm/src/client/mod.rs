@@ -189,6 +189,7 @@ impl OpenAiCompatibleModel {
         messages: &'a [ChatMessage],
         seed: Option<u64>,
         frame: Option<&'a AnswerFrame>,
+        temperature: Option<f64>,
         quirks: ParameterQuirks,
     ) -> RequestBody<'a> {
         let (max_tokens, max_completion_tokens) =
@@ -196,7 +197,7 @@ impl OpenAiCompatibleModel {
         RequestBody {
             model: &self.name,
             messages,
-            temperature: self.temperature.filter(|_| !quirks.omit_temperature),
+            temperature: temperature.or(self.temperature).filter(|_| !quirks.omit_temperature),
             top_p: self.top_p.filter(|_| !quirks.omit_top_p),
             max_tokens,
             max_completion_tokens,
@@ -220,7 +221,7 @@ impl OpenAiCompatibleModel {
         // Each unsupported parameter is dropped at most once, so this ends.
         loop {
             let quirks = self.quirks();
-            let body = self.body(&messages, request.seed, frame, quirks);
+            let body = self.body(&messages, request.seed, frame, request.temperature, quirks);
             let started = Instant::now();
             debug!(model = %self.name, url = %self.url, seed = ?body.seed, messages = messages.len(), "sending chat request");
             let mut builder = self.http.post(self.url.clone()).timeout(self.timeout).json(&body);

@@ -42,6 +42,9 @@ pub struct Config {
     /// Follow-up turns that give the model the compiler's errors when its
     /// child does not build, in the same iteration; 0 turns them off.
     pub repair_turns: u32,
+    /// The temperature of a repair turn for a child that did not build, in
+    /// place of the model's own; `None`: the model's.
+    pub build_repair_temperature: Option<f64>,
     /// Stop after this many iterations without improvement; `None` (or, as
     /// in OpenEvolve, a number below 1) never.
     pub early_stopping_patience: Option<i64>,
@@ -67,6 +70,7 @@ impl Default for Config {
             diff_based_evolution: None,
             max_code_length: 10_000,
             repair_turns: 1,
+            build_repair_temperature: None,
             early_stopping_patience: None,
             convergence_threshold: 0.001,
             early_stopping_metric: "combined_score".into(),
@@ -177,6 +181,9 @@ impl Config {
         }
         if self.max_code_length == 0 {
             p.error("max_code_length", "must be at least 1 character, got 0");
+        }
+        if let Some(t) = self.build_repair_temperature.filter(|t| !(0.0..=2.0).contains(t)) {
+            p.error("build_repair_temperature", format!("must be between 0 and 2, got {t}"));
         }
         if let Some(n) = self.early_stopping_patience.filter(|n| *n < 1) {
             p.warn(

@@ -22,8 +22,9 @@ pub enum Proposal {
 pub enum Asked {
     /// A model of the ensemble, chosen as configured: an iteration's first turn.
     Ensemble,
-    /// The model that answered the turn before: a repair turn.
-    Model(String),
+    /// The model that answered the turn before: a repair turn, at its own
+    /// temperature or at `temperature`.
+    Model { name: String, temperature: Option<f64> },
 }
 
 /// Sends `messages` (answered in `frame`, where the model can be held to
@@ -41,7 +42,9 @@ pub async fn propose(
     let frame = frame.as_ref();
     let completion = match &asked {
         Asked::Ensemble => llms.models.complete_framed(&messages, frame, iteration).await,
-        Asked::Model(name) => llms.models.complete_with(name, &messages, frame, iteration).await,
+        Asked::Model { name, temperature } => {
+            llms.models.complete_with(name, &messages, frame, *temperature, iteration).await
+        }
     };
     let completion = match completion {
         Ok(c) => c,

@@ -237,14 +237,18 @@ impl Controller {
         tasks: &mut JoinSet<TaskOutput>,
     ) -> Result<(), RunError> {
         let request = self.prompts.build_repair(cause, &code)?;
-        let model = flight.completions.last().expect("a repair follows an answer").model.clone();
+        let name = flight.completions.last().expect("a repair follows an answer").model.clone();
+        // A build repair wants the fix, not a new idea: it may be asked colder.
+        let temperature = match cause {
+            RepairCause::BuildFailed { .. } => self.config.build_repair_temperature,
+            RepairCause::NotApplied { .. } | RepairCause::NoChange { .. } => None,
+        };
+        let asked = Asked::Model { name, temperature };
         flight.exchange.ask_again(request, cause.lead());
         let (llms, messages, frame, settings) =
             (Arc::clone(&self.llms), flight.exchange.messages(), flight.exchange.frame(), self.diff_settings);
         tasks.spawn(async move {
-            let proposal =
-                propose(llms, Asked::Model(model), messages, frame, Arc::from(code), settings, iteration)
-                    .await;
+            let proposal = propose(llms, asked, messages, frame, Arc::from(code), settings, iteration).await;
             TaskOutput::Proposed(iteration, proposal)
         });
         Ok(())
