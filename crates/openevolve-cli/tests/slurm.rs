@@ -239,15 +239,21 @@ fn evolution_on_slurm_equals_local_resumes_after_sigkill_and_cancels_on_ctrl_c()
         wait_for(Duration::from_secs(120), || committed_iterations(&db) >= 2),
         "two iterations committed"
     );
-    assert!(
-        wait_for(Duration::from_secs(60), || !cluster.active_jobs().is_empty()),
-        "a job in flight: {:?}",
-        {
-            query(&db, "SELECT iteration, outcome, message FROM iterations", |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?))
-            })
-        }
-    );
+    // In flight: known to Slurm and no result written yet, so the controller
+    // cannot have taken its result before the kill. (A job Slurm still lists
+    // while it completes may already be reported.)
+    let in_flight = || {
+        let active = cluster.active_jobs();
+        job_dirs(&shared).iter().any(|d| {
+            let job = recorded(d);
+            active.contains(&job) && !d.join(format!("result-{job}.json")).is_file()
+        })
+    };
+    assert!(wait_for(Duration::from_secs(60), in_flight), "a job in flight: {:?}", {
+        query(&db, "SELECT iteration, outcome, message FROM iterations", |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?))
+        })
+    });
     child.kill().unwrap(); // SIGKILL: no cleanup, no scancel
     child.wait().unwrap();
     assert!(
