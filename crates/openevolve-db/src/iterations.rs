@@ -11,7 +11,7 @@ use crate::store;
 use crate::{DbError, IterationRecord, Outcome, Program, ProgramDatabase};
 
 const ITERATION_COLUMNS: &str = "iteration, island, parent_id, child_id, outcome, message, model, \
-     prompt_tokens, completion_tokens, cost_usd, duration_ms";
+     prompt_tokens, completion_tokens, cost_usd, duration_ms, region";
 
 impl ProgramDatabase {
     /// Opens the transaction that the next [`Self::record_iteration`]
@@ -40,7 +40,7 @@ impl ProgramDatabase {
         let tx = self.conn.savepoint()?;
         tx.prepare_cached(&format!(
             "INSERT OR REPLACE INTO iterations ({ITERATION_COLUMNS}, recorded_at_ms) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
         ))?
         .execute(params![
             record.iteration as i64,
@@ -54,6 +54,7 @@ impl ProgramDatabase {
             record.completion_tokens as i64,
             record.cost_usd,
             record.duration_ms as i64,
+            record.region,
             store::now_ms(),
         ])?;
         if let Some(exchange) = exchange.filter(|_| self.config.log_prompts) {
@@ -144,5 +145,6 @@ fn read_record(r: &rusqlite::Row) -> rusqlite::Result<IterationRecord> {
         completion_tokens: r.get::<_, i64>(8)? as u64,
         cost_usd: r.get(9)?,
         duration_ms: r.get::<_, i64>(10)? as u64,
+        region: r.get(11)?,
     })
 }

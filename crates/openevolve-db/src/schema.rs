@@ -97,6 +97,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE programs ADD COLUMN fitness_stderr REAL NOT NULL DEFAULT 0;
     ALTER TABLE programs ADD COLUMN samples INTEGER NOT NULL DEFAULT 1;
     "#,
+    // 6 -> 7: the one region an iteration asked to change
+    // (`region_scope: one`), by its label; NULL where it asked for all.
+    r#"
+    ALTER TABLE iterations ADD COLUMN region TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

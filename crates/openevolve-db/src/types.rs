@@ -295,4 +295,8 @@ pub struct IterationRecord {
     pub completion_tokens: u64,
     pub cost_usd: Option<f64>,
     pub duration_ms: u64,
+    /// The label of the one region its requests asked to change
+    /// (`region_scope: one`); `None` where they asked for every region.
+    #[serde(default)]
+    pub region: Option<String>,
 }

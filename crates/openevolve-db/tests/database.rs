@@ -370,7 +370,8 @@ fn a_database_of_the_previous_schema_finds_whitespace_variants_once_migrated() {
     // Nor had it the columns of later versions.
     conn.execute_batch(
         "DROP INDEX programs_behaviour; ALTER TABLE programs DROP COLUMN behaviour; \
-         ALTER TABLE programs DROP COLUMN fitness_stderr; ALTER TABLE programs DROP COLUMN samples;",
+         ALTER TABLE programs DROP COLUMN fitness_stderr; ALTER TABLE programs DROP COLUMN samples; \
+         ALTER TABLE iterations DROP COLUMN region;",
     )
     .unwrap();
     conn.pragma_update(None, "user_version", 3).unwrap();

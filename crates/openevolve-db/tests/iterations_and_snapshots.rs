@@ -52,6 +52,7 @@ fn record(iteration: u64, island: usize, child_id: Option<i64>, message: Option<
         completion_tokens: 5,
         cost_usd: None,
         duration_ms: 3,
+        region: (iteration % 2 == 0).then(|| "step".to_string()),
     }
 }
 

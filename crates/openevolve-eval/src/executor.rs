@@ -18,6 +18,13 @@ pub trait Executor: Send + Sync {
     /// error or a contained crash is a failed [`Evaluation`], never a panic.
     fn evaluate(self: Arc<Self>, source: String) -> BoxFuture<'static, Evaluation>;
 
+    /// The crates a candidate may use besides the standard library and the
+    /// SDK, by the names its code writes (`rand`, `mlx_rs`); `None` where
+    /// the executor cannot tell.
+    fn candidate_crates(&self) -> Option<Vec<String>> {
+        None
+    }
+
     /// Whether [`Self::evaluate_unless_known`] takes fingerprints: when not,
     /// callers need not gather the known ones.
     fn offers_behaviour(&self) -> bool {
@@ -40,6 +47,10 @@ pub trait Executor: Send + Sync {
 impl Executor for EvaluatorHost {
     fn evaluate(self: Arc<Self>, source: String) -> BoxFuture<'static, Evaluation> {
         Box::pin(async move { self.evaluate_source(&source).await })
+    }
+
+    fn candidate_crates(&self) -> Option<Vec<String>> {
+        Some(EvaluatorHost::candidate_crates(self))
     }
 
     fn offers_behaviour(&self) -> bool {

@@ -60,6 +60,13 @@ fn absolute(cache_dir: &Path) -> Result<PathBuf, PrepareError> {
 }
 
 impl EvaluatorHost {
+    /// The crates of the dependency set that candidates may use, the SDK
+    /// left out: every program uses it through the export macro.
+    pub fn candidate_crates(&self) -> Vec<String> {
+        let sdk = crate::manifest::SDK_CRATE.replace('-', "_");
+        self.compiler.deps.externs.keys().filter(|name| **name != sdk).cloned().collect()
+    }
+
     /// Builds (or reuses from `cache_dir`) the dependency set and the
     /// evaluator, and asks the evaluator which cascade stages it defines.
     pub async fn prepare(

@@ -15,7 +15,7 @@ use crate::error::PrepareError;
 
 /// The crate every candidate and evaluator builds against, from the sources
 /// this build embeds.
-const SDK_CRATE: &str = "openevolve-sdk";
+pub(crate) const SDK_CRATE: &str = "openevolve-sdk";
 
 /// The Rust edition the problem's code (the candidates, and an evaluator
 /// built with them) compiles in: `[package] edition` of `candidate.toml`,

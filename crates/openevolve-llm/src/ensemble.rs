@@ -85,6 +85,9 @@ pub struct Completion {
     pub seed: u64,
     /// HTTP attempts it took (1 without retries).
     pub attempts: u32,
+    /// Whether the model's length limit ended the answer (finish reason
+    /// `length`): the answer is incomplete.
+    pub cut_off: bool,
 }
 
 /// Models chosen by weight for each request.
@@ -246,6 +249,7 @@ impl LlmEnsemble {
                     let cost_usd = member.prices.cost(usage);
                     reservation.settle(name, CallRecord { usage, cost_usd, estimated });
                     return Ok(Completion {
+                        cut_off: response.finish_reason.as_deref() == Some("length"),
                         text: response.text,
                         model: name.to_string(),
                         usage,

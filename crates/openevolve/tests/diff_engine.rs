@@ -270,7 +270,7 @@ fn rewrite_takes_regions_alone_by_name_and_keeps_those_left_out() {
         "fn search(n: usize) -> f64 {\n    (1..n).map(|i| step(i as f64)).sum()\n}\n",
     );
     assert_eq!(child.code, expected);
-    assert_eq!(child.changes, "rewrote region 2: 7 lines became 3");
+    assert_eq!(child.changes, "rewrote region search: 7 lines became 3");
     assert!(child.notes.is_empty(), "regions alone are not a change outside: {:?}", child.notes);
 
     // Unnamed regions go by position when the answer gives them all, in one

@@ -78,6 +78,7 @@ fn context() -> PromptContext {
         iteration: 7,
         feature_dimensions: vec!["complexity".into(), "diversity".into()],
         last_failure: Some("the SEARCH text of block 1 was not found inside the EVOLVE-BLOCK regions".into()),
+        focus: None,
     }
 }
 

@@ -21,10 +21,12 @@ pub struct IterationRow {
     pub cost_usd: Option<f64>,
     pub duration_ms: i64,
     pub recorded_at_ms: i64,
+    /// The one region its requests asked to change, if they asked for one.
+    pub region: Option<String>,
 }
 
 const COLUMNS: &str = "iteration, island, parent_id, child_id, outcome, message, model, prompt_tokens, \
-    completion_tokens, cost_usd, duration_ms, recorded_at_ms";
+    completion_tokens, cost_usd, duration_ms, recorded_at_ms, region";
 
 pub(super) fn outcome_column(r: &Row, column: usize) -> rusqlite::Result<Outcome> {
     let name: String = r.get(column)?;
@@ -51,6 +53,7 @@ fn row(r: &Row) -> rusqlite::Result<IterationRow> {
         cost_usd: r.get(9)?,
         duration_ms: r.get(10)?,
         recorded_at_ms: r.get(11)?,
+        region: r.get(12)?,
     })
 }
 

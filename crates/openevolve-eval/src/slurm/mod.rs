@@ -270,6 +270,10 @@ impl Executor for SlurmExecutor {
     fn evaluate(self: Arc<Self>, source: String) -> BoxFuture<'static, Evaluation> {
         Box::pin(self.evaluate_source(source))
     }
+
+    fn candidate_crates(&self) -> Option<Vec<String>> {
+        Some(self.host.candidate_crates())
+    }
 }
 
 fn source_hash(source: &str) -> String {

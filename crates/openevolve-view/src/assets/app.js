@@ -769,7 +769,8 @@ async function showProgram(id) {
   const iterBox = $("#program-iteration");
   iterBox.replaceChildren();
   if (it) {
-    iterBox.append(el("p", { text: `iteration ${it.iteration} on island ${it.island}: ${it.outcome}` }),
+    const region = it.region ? ` (region ${it.region})` : "";
+    iterBox.append(el("p", { text: `iteration ${it.iteration} on island ${it.island}${region}: ${it.outcome}` }),
       el("p", { class: "muted", text: `${it.prompt_tokens} prompt + ${it.completion_tokens} completion tokens · ` +
         `${it.cost_usd !== null ? "$" + it.cost_usd.toFixed(4) + " · " : ""}${(it.duration_ms / 1000).toFixed(2)} s` }));
     if (it.message) iterBox.append(el("pre", { class: "block", text: it.message }));

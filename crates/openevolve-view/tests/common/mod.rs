@@ -139,6 +139,7 @@ pub fn record(
         completion_tokens: 50,
         cost_usd: Some(0.001),
         duration_ms: 10,
+        region: None,
     };
     db.record_iteration(&rec, None, "test.state", &serde_json::json!({"iteration": iteration}))
         .expect("record iteration");

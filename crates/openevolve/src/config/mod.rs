@@ -37,6 +37,10 @@ pub struct Config {
     /// (false); `None`: diffs, except with a local model
     /// ([`crate::diff::EvolutionMode::from_config`]).
     pub diff_based_evolution: Option<bool>,
+    /// Whether a request may change every region or one region, chosen per
+    /// iteration; `None`: one with a local model
+    /// ([`crate::regions::RegionScope::from_config`]).
+    pub region_scope: Option<crate::regions::RegionScope>,
     /// Children longer than this many characters are rejected.
     pub max_code_length: usize,
     /// Follow-up turns that give the model the compiler's errors when its
@@ -68,6 +72,7 @@ impl Default for Config {
             random_seed: Some(42),
             language: None,
             diff_based_evolution: None,
+            region_scope: None,
             max_code_length: 10_000,
             repair_turns: 1,
             build_repair_temperature: None,

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use openevolve_llm::{AnswerFrame, ChatMessage, Completion, LlmError, Llms};
 
-use crate::diff::{ChildProgram, DiffError, DiffOutcome, DiffSettings, apply_answer};
+use crate::diff::{ChildProgram, DiffError, DiffOutcome, DiffSettings, apply_answer, code_hash};
+use crate::regions::RegionFocus;
 
 /// What came of asking for a child.
 pub enum Proposal {
@@ -27,15 +28,39 @@ pub enum Asked {
     Model { name: String, temperature: Option<f64> },
 }
 
+/// What an answer applies to: `code` (the parent for a first turn, the
+/// child that did not build for a repair), as the request showed it.
+pub struct AnswerBase {
+    pub code: Arc<str>,
+    /// The one region the request asked for, where it asked for one.
+    pub focus: Option<RegionFocus>,
+}
+
+impl AnswerBase {
+    /// Applies `answer` to the code as shown, then puts the changed region
+    /// back into the whole program.
+    fn apply(&self, answer: &str, settings: &DiffSettings) -> Result<DiffOutcome, DiffError> {
+        let Some(focus) = &self.focus else { return apply_answer(&self.code, answer, settings) };
+        match apply_answer(&focus.show(&self.code), answer, settings)? {
+            DiffOutcome::Changed(child) => {
+                let code = focus.restore(&self.code, &child.code).ok_or_else(|| DiffError::MarkersDamaged {
+                    reason: format!("the answer's region {} could not be put back into the program", focus.label),
+                })?;
+                Ok(DiffOutcome::Changed(ChildProgram { hash: code_hash(&code), code, ..child }))
+            }
+            DiffOutcome::Unchanged => Ok(DiffOutcome::Unchanged),
+        }
+    }
+}
+
 /// Sends `messages` (answered in `frame`, where the model can be held to
-/// it) for `iteration` and applies the answer to `base_code`:
-/// the parent for a first turn, the child that did not build for a repair.
+/// it) for `iteration` and applies the answer to `base`.
 pub async fn propose(
     llms: Arc<Llms>,
     asked: Asked,
     messages: Vec<ChatMessage>,
     frame: Option<AnswerFrame>,
-    base_code: Arc<str>,
+    base: AnswerBase,
     settings: DiffSettings,
     iteration: u64,
 ) -> Proposal {
@@ -51,9 +76,15 @@ pub async fn propose(
         Err(e) => return Proposal::LlmFailed(e),
     };
     // Applying is pure CPU work on a few kB of text: no need to leave the task.
-    match apply_answer(&base_code, &completion.text, &settings) {
+    match base.apply(&completion.text, &settings) {
         Ok(DiffOutcome::Changed(child)) => Proposal::Child(completion, child),
         Ok(DiffOutcome::Unchanged) => Proposal::Unchanged(completion),
+        // What is wrong with a cut-off answer is its length, whatever the
+        // diff engine found missing.
+        Err(_) if completion.cut_off => {
+            let tokens = completion.usage.completion_tokens;
+            Proposal::NotApplied(completion, DiffError::CutOff { tokens })
+        }
         Err(e) => Proposal::NotApplied(completion, e),
     }
 }

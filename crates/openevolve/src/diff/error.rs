@@ -83,4 +83,21 @@ pub enum DiffError {
     AmbiguousSearch { block: usize, lines: Vec<usize> },
     #[error("the new program is {length} characters long, more than the limit of {max}; make it shorter")]
     TooLong { length: usize, max: usize },
+    #[error(
+        "region {region} defines `{name}`, which {elsewhere} already defines; use the existing `{name}` or give the new item another name"
+    )]
+    DefinedTwice { region: String, name: String, elsewhere: String },
+    #[error(
+        "region {region} no longer defines `{name}`, which the fixed code uses; keep `{name}` in the region, with the same signature"
+    )]
+    UsedItemDropped { region: String, name: String },
+    #[error(
+        "region {region} holds statements outside any function{}; at this place only items (fn, struct, const, impl ...) may stand, so put statements inside a function's body",
+        .first.as_ref().map(|l| format!(" (`{l}`)")).unwrap_or_default()
+    )]
+    StatementsAtItemLevel { region: String, first: Option<String> },
+    #[error(
+        "the answer was cut off at the length limit ({tokens} tokens) before it ended; give a shorter answer: only the region's new code, without repeating the fixed code or explaining at length"
+    )]
+    CutOff { tokens: u64 },
 }

@@ -12,6 +12,7 @@ mod compiler_fixes;
 mod error;
 mod fixed_copies;
 mod hash;
+mod items;
 mod locate;
 mod rewrite;
 mod summary;
@@ -122,6 +123,7 @@ pub fn apply_answer(parent: &str, answer: &str, settings: &DiffSettings) -> Resu
     if hash == code_hash(parent) {
         return Ok(DiffOutcome::Unchanged);
     }
+    items::check_items(parent, &code)?;
     let length = code.chars().count();
     if length > settings.max_code_length {
         return Err(DiffError::TooLong { length, max: settings.max_code_length });

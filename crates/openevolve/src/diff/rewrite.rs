@@ -54,8 +54,8 @@ fn longest_block(blocks: Vec<FencedBlock>) -> Result<String, DiffError> {
 pub(crate) struct Rewritten {
     pub code: String,
     pub notes: Vec<String>,
-    /// (region number, old body lines, new body lines) of each changed region.
-    pub changed_regions: Vec<(usize, usize, usize)>,
+    /// (region label, old body lines, new body lines) of each changed region.
+    pub changed_regions: Vec<(String, usize, usize)>,
 }
 
 /// One region as the answer wrote it: between its markers, in a code block.
@@ -178,7 +178,7 @@ pub(crate) fn apply_rewrite(parent: &str, answer: &str) -> Result<Rewritten, Dif
         let body = with_line_ending(&body, eol);
         let old = &parent[region.body.clone()];
         if normalized(old) != normalized(&body) {
-            changed_regions.push((index + 1, old.lines().count(), body.lines().count()));
+            changed_regions.push((region.label(index), old.lines().count(), body.lines().count()));
         }
         code.replace_range(region.body.clone(), &body);
     }

@@ -55,7 +55,7 @@ pub(crate) fn summarize_blocks(blocks: &[AppliedBlock], limits: SummaryLimits) -
 }
 
 /// One line per region a full rewrite changed.
-pub(crate) fn summarize_rewrite(changed: &[(usize, usize, usize)], limits: SummaryLimits) -> String {
+pub(crate) fn summarize_rewrite(changed: &[(String, usize, usize)], limits: SummaryLimits) -> String {
     let lines = changed
         .iter()
         .map(|(region, old, new)| format!("rewrote region {region}: {old} lines became {new}"))

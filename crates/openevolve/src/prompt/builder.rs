@@ -78,6 +78,8 @@ struct PromptView {
     /// The parent without its region bodies (rewrite mode shows the
     /// regions apart).
     fixed_code: String,
+    /// Which crates the code may use, in words, where the executor says.
+    crates: Option<String>,
     /// "diff" or "rewrite".
     mode: &'static str,
     artifacts: Vec<ArtifactView>,
@@ -87,6 +89,8 @@ struct PromptView {
     inspirations: Vec<ProgramView>,
     focus_areas: Vec<String>,
     last_failure: Option<String>,
+    /// The label of the one region asked for, where one is.
+    focus: Option<String>,
     variation: BTreeMap<String, String>,
 }
 
@@ -179,6 +183,23 @@ pub struct PromptBuilder {
     config: PromptConfig,
     mode: EvolutionMode,
     language: String,
+    /// Which crates the code may use, in words ([`Self::with_candidate_crates`]).
+    crates: Option<String>,
+}
+
+/// The sentence that tells a model which crates exist for its code: small
+/// models otherwise reach for crates the build does not have (`rand`).
+fn crates_line(crates: &[String]) -> String {
+    match crates {
+        [] => "Crates the code can use: the standard library only; no other crate is available.".into(),
+        _ => {
+            let names: Vec<String> = crates.iter().map(|c| format!("`{c}`")).collect();
+            format!(
+                "Crates the code can use: the standard library and {}; no other crate is available.",
+                names.join(", ")
+            )
+        }
+    }
 }
 
 /// Why a repair turn asks the model again.
@@ -217,7 +238,13 @@ impl PromptBuilder {
         language: impl Into<String>,
     ) -> Result<Self, PromptError> {
         let templates = TemplateSet::load(config.template_dir.as_deref().map(std::path::Path::new))?;
-        Ok(Self { templates, config, mode, language: language.into() })
+        Ok(Self { templates, config, mode, language: language.into(), crates: None })
+    }
+
+    /// Prompts that say which crates the code can use (the executor's
+    /// [`openevolve_eval::Executor::candidate_crates`]); `None` says nothing.
+    pub fn with_candidate_crates(self, crates: Option<Vec<String>>) -> Self {
+        Self { crates: crates.as_deref().map(crates_line), ..self }
     }
 
     /// The prompt for `context`. `seed` drives template stochasticity; pass
@@ -267,6 +294,7 @@ impl PromptBuilder {
         };
         context.insert("blocks", &region_blocks(&shown));
         context.insert("fixed_code", &fixed_code(code));
+        context.insert("crates", &self.crates);
         context.insert("language", &self.language);
         context.insert("mode", self.mode_name());
         self.templates
@@ -324,6 +352,7 @@ impl PromptBuilder {
             parent: self.program_view(&context.parent, dims, None),
             regions: region_views(&context.parent.code),
             fixed_code: fixed_code(&context.parent.code),
+            crates: self.crates.clone(),
             mode: self.mode_name(),
             artifacts,
             previous_attempts: context
@@ -336,6 +365,7 @@ impl PromptBuilder {
             inspirations: programs(&context.inspirations, usize::MAX),
             focus_areas: self.focus_areas(context, parent_fitness),
             last_failure: context.last_failure.clone(),
+            focus: context.focus.clone(),
             variation: choose_phrasings(&variations, self.config.use_template_stochasticity, seed),
         }
     }

@@ -62,6 +62,10 @@ pub struct PromptContext {
     /// Why the last answer for this parent was not used (a `DiffError`
     /// message or a build failure), shown so the model does not repeat it.
     pub last_failure: Option<String>,
+    /// The label of the one region the request asks to change
+    /// (`region_scope: one`); the parent's code then shows only that one
+    /// as a region.
+    pub focus: Option<String>,
 }
 
 /// The database's fitness (the one function used everywhere), as an

@@ -21,7 +21,7 @@ impl Controller {
         flight: InFlight,
     ) -> Result<Option<StopReason>, RunError> {
         let InFlight {
-            island, parent, prompt, started, completions, mut exchange, child, done, samples, ..
+            island, parent, prompt, focus, started, completions, mut exchange, child, done, samples, ..
         } = flight;
         // The child and the iteration's row are one transaction.
         self.db.begin_iteration()?;
@@ -99,6 +99,7 @@ impl Controller {
             completion_tokens: usage.completion_tokens,
             cost_usd,
             duration_ms: started.elapsed().as_millis() as u64,
+            region: focus.map(|f| f.label),
         };
         let exchange = exchange.render();
         self.db.record_iteration(&record, Some(&exchange), STATE_KEY, &self.saved_state())?;

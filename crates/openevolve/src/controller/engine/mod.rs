@@ -23,7 +23,7 @@ mod receive;
 use super::checkpoint;
 use super::evaluate::{Scored, combined, evaluate_samples, scored};
 use super::exchange::Exchange;
-use super::pipeline::{Asked, Proposal, propose};
+use super::pipeline::{AnswerBase, Asked, Proposal, propose};
 use super::progress::Progress;
 use super::stopping::StopState;
 use super::trace::TraceWriter;
@@ -32,7 +32,8 @@ use super::{
 };
 use crate::Config;
 use crate::diff::{ChildProgram, DiffSettings, EvolutionMode};
-use crate::prompt::{Prompt, PromptBuilder};
+use crate::prompt::{Prompt, PromptBuilder, prompt_seed};
+use crate::regions::{RegionFocus, RegionScope};
 
 /// How long in-flight iterations may finish after a stop signal before they
 /// are cancelled (a second signal cancels at once).
@@ -93,6 +94,9 @@ struct InFlight {
     island: usize,
     parent: Program,
     prompt: Arc<Prompt>,
+    /// The one region this iteration's requests ask to change
+    /// (`region_scope: one`); `None`: every region.
+    focus: Option<RegionFocus>,
     started: Instant,
     /// The answers, in order: the first, then each repair turn's.
     completions: Vec<Completion>,
@@ -175,7 +179,7 @@ impl Controller {
         if let Some(bandit) = saved.bandit.clone() {
             llms.models.restore_bandit(bandit);
         }
-        let prompts = PromptBuilder::new(&config)?;
+        let prompts = PromptBuilder::new(&config)?.with_candidate_crates(evaluator.candidate_crates());
         let diff_settings = DiffSettings::from_config(&config);
         let mutation = match diff_settings.mode {
             EvolutionMode::Diff => Mutation::Diff,
@@ -335,6 +339,7 @@ impl Controller {
             completion_tokens: 0,
             cost_usd: None,
             duration_ms: 0,
+            region: None,
         };
         self.db.record_iteration(&record, None, STATE_KEY, &self.saved_state())?;
         if let Some(best) = self.write_best_if_changed()? {
@@ -389,25 +394,25 @@ impl Controller {
                 self.db.best()?.ok_or(RunError::Database(DbError::NoSuchProgram(0)))?
             }
         };
-        let prompt = Arc::new(self.render_prompt(iteration, island, &parent)?);
-        debug!(iteration, island, parent = parent.id, "iteration starts");
+        let focus = match RegionScope::from_config(&self.config) {
+            RegionScope::One => RegionFocus::choose(&parent.code, prompt_seed(self.run_seed, iteration)),
+            RegionScope::All => None,
+        };
+        let prompt = Arc::new(self.render_prompt(iteration, island, &parent, focus.as_ref())?);
+        debug!(iteration, island, parent = parent.id, region = focus.as_ref().map(|f| f.label.as_str()), "iteration starts");
         let exchange = Exchange::new(&prompt);
-        let (llms, messages, frame, parent_code, settings) = (
-            Arc::clone(&self.llms),
-            exchange.messages(),
-            exchange.frame(),
-            Arc::<str>::from(parent.code.as_str()),
-            self.diff_settings,
-        );
+        let base = AnswerBase { code: Arc::from(parent.code.as_str()), focus: focus.clone() };
+        let (llms, messages, frame, settings) =
+            (Arc::clone(&self.llms), exchange.messages(), exchange.frame(), self.diff_settings);
         tasks.spawn(async move {
-            let proposal =
-                propose(llms, Asked::Ensemble, messages, frame, parent_code, settings, iteration).await;
+            let proposal = propose(llms, Asked::Ensemble, messages, frame, base, settings, iteration).await;
             TaskOutput::Proposed(iteration, proposal)
         });
         Ok(InFlight {
             island,
             parent,
             prompt,
+            focus,
             started: Instant::now(),
             completions: Vec::new(),
             exchange,

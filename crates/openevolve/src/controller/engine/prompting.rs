@@ -8,6 +8,7 @@ use openevolve_db::{Artifact, Mutation, Program};
 use super::{CHANGES_ARTIFACT, Controller, PREVIOUS_ATTEMPTS};
 use crate::controller::{RunError, SearchStrategy};
 use crate::prompt::{ProgramLabel, Prompt, PromptContext, PromptProgram, prompt_seed};
+use crate::regions::RegionFocus;
 
 impl Controller {
     pub(super) fn render_prompt(
@@ -15,6 +16,7 @@ impl Controller {
         iteration: u64,
         island: usize,
         parent: &Program,
+        focus: Option<&RegionFocus>,
     ) -> Result<Prompt, RunError> {
         let p = &self.config.prompt;
         let num_top = p.num_top_programs;
@@ -31,7 +33,7 @@ impl Controller {
                 .iter()
                 .map(|program| {
                     let label = if program.migrated_from.is_some() { ProgramLabel::Migrant } else { label };
-                    self.prompt_program(program, label, false)
+                    self.prompt_program(program, label, false, focus)
                 })
                 .collect()
         };
@@ -46,12 +48,13 @@ impl Controller {
                 .iter()
                 .filter(|p| p.id != parent.id && p.mutation != Mutation::Initial)
                 .take(PREVIOUS_ATTEMPTS)
-                .map(|p| self.prompt_program(p, ProgramLabel::Inspiration, false))
+                .map(|p| self.prompt_program(p, ProgramLabel::Inspiration, false, focus))
                 .collect::<Result<Vec<_>, _>>()?
         };
         let independent = self.strategy == SearchStrategy::IndependentSampling;
         let context = PromptContext {
-            parent: self.prompt_program(parent, ProgramLabel::Inspiration, true)?,
+            parent: self.prompt_program(parent, ProgramLabel::Inspiration, true, focus)?,
+            focus: focus.map(|f| f.label.clone()),
             previous_attempts,
             top_programs,
             diverse_programs,
@@ -69,6 +72,7 @@ impl Controller {
         p: &Program,
         label: ProgramLabel,
         with_artifacts: bool,
+        focus: Option<&RegionFocus>,
     ) -> Result<PromptProgram, RunError> {
         let mut stored = self.db.artifacts(p.id)?;
         let changes = match stored.remove(CHANGES_ARTIFACT) {
@@ -87,7 +91,8 @@ impl Controller {
         };
         Ok(PromptProgram {
             id: p.id.to_string(),
-            code: p.code.clone(),
+            // With one region asked for, every program shows only that one as changeable.
+            code: focus.map_or_else(|| p.code.clone(), |f| f.show(&p.code)),
             metrics: p.metrics.clone(),
             artifacts,
             generation: p.generation,

@@ -16,7 +16,7 @@ use tokio::task::JoinSet;
 use super::{Controller, Finished, InFlight, TaskOutput};
 use crate::controller::RunError;
 use crate::controller::evaluate::{build_failure, combined, evaluate_samples};
-use crate::controller::pipeline::{Asked, Proposal, propose};
+use crate::controller::pipeline::{AnswerBase, Asked, Proposal, propose};
 use crate::diff::{ChildProgram, with_compiler_fixes};
 use crate::prompt::RepairCause;
 
@@ -236,7 +236,8 @@ impl Controller {
         code: String,
         tasks: &mut JoinSet<TaskOutput>,
     ) -> Result<(), RunError> {
-        let request = self.prompts.build_repair(cause, &code)?;
+        let shown = flight.focus.as_ref().map_or_else(|| code.clone(), |f| f.show(&code));
+        let request = self.prompts.build_repair(cause, &shown)?;
         let name = flight.completions.last().expect("a repair follows an answer").model.clone();
         // A build repair wants the fix, not a new idea: it may be asked colder.
         let temperature = match cause {
@@ -245,10 +246,11 @@ impl Controller {
         };
         let asked = Asked::Model { name, temperature };
         flight.exchange.ask_again(request, cause.lead());
+        let base = AnswerBase { code: Arc::from(code), focus: flight.focus.clone() };
         let (llms, messages, frame, settings) =
             (Arc::clone(&self.llms), flight.exchange.messages(), flight.exchange.frame(), self.diff_settings);
         tasks.spawn(async move {
-            let proposal = propose(llms, asked, messages, frame, Arc::from(code), settings, iteration).await;
+            let proposal = propose(llms, asked, messages, frame, base, settings, iteration).await;
             TaskOutput::Proposed(iteration, proposal)
         });
         Ok(())

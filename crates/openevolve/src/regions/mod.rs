@@ -3,6 +3,10 @@
 
 use std::ops::Range;
 
+mod focus;
+
+pub use focus::{RegionFocus, RegionScope};
+
 pub const START_MARKER: &str = "EVOLVE-BLOCK-START";
 pub const END_MARKER: &str = "EVOLVE-BLOCK-END";
 

@@ -1,0 +1,90 @@
+//! Programs with several regions, end to end against a scripted server:
+//! with `region_scope: one` each request shows one region as changeable,
+//! the child goes back into the whole program, and the iteration's record
+//! names the region; an answer that redefines a fixed item is refused
+//! before any build.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::*;
+use openevolve::prompt::prompt_seed;
+use openevolve::regions::RegionFocus;
+
+const SEED: u64 = 7;
+
+/// function_minimization with its entry point as a second region, `entry`.
+fn two_region_problem(dir: &Path) -> String {
+    let example = repo_root().join("examples/function_minimization");
+    for file in ["evaluator.rs", "candidate.toml"] {
+        std::fs::copy(example.join(file), dir.join(file)).unwrap();
+    }
+    let initial = std::fs::read_to_string(example.join("initial.rs")).unwrap();
+    let entry = "pub fn run_search(budget: usize, seed: u64) -> (f64, f64, f64) {\n    search(budget, &mut SeedableRng::seed_from_u64(seed))\n}\n";
+    assert!(initial.contains(entry));
+    let initial =
+        initial.replace(entry, &format!("// EVOLVE-BLOCK-START entry\n{entry}// EVOLVE-BLOCK-END\n"));
+    std::fs::write(dir.join("initial.rs"), &initial).unwrap();
+    initial
+}
+
+#[test]
+fn one_region_per_request_shows_one_region_and_records_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let initial = two_region_problem(tmp.path());
+    let config = write_config(
+        tmp.path(),
+        &SEQUENTIAL_CONFIG
+            .replace("max_iterations: 6", "max_iterations: 2\ndiff_based_evolution: false\nregion_scope: one")
+            .replace("random_seed: 7", &format!("random_seed: {SEED}")),
+    );
+    // The first answer changes the region the first request asks for.
+    let focus = RegionFocus::choose(&initial, prompt_seed(SEED, 1)).expect("two regions");
+    let first = match focus.label.as_str() {
+        "entry" => "```rust\npub fn run_search(budget: usize, seed: u64) -> (f64, f64, f64) {\n    // another stream of the seed\n    search(budget, &mut SeedableRng::seed_from_u64(seed ^ 0x5eed))\n}\n```\n".to_string(),
+        _ => refining_search("budget / 2", "0.5", "step", "refine"),
+    };
+    // The second defines the fixed objective again.
+    let second = "```rust\npub fn objective(x: f64, y: f64) -> f64 {\n    x + y\n}\n```\n";
+    let llm = ScriptedLlm::start(replies(&[&first, second]), 0, Duration::ZERO);
+    let out = tmp.path().join("run");
+    let status = openevolve()
+        .arg("run")
+        .arg(tmp.path().join("initial.rs"))
+        .arg(tmp.path().join("evaluator.rs"))
+        .args(["--model", "scripted", "--api-base", &llm.api_base, "--cache-dir"])
+        .arg(cache_dir())
+        .arg("--config")
+        .arg(&config)
+        .arg("--output")
+        .arg(&out)
+        .output()
+        .expect("openevolve runs");
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+
+    // Each request (its JSON body) shows one region between markers, and says which.
+    let prompts = llm.prompts.lock().unwrap().clone();
+    assert_eq!(prompts.len(), 2);
+    let marked = |p: &str| p.matches("EVOLVE-BLOCK-START").count();
+    assert_eq!(marked(&prompts[0]), 3, "the system message, the region shown, the task's example: {}", prompts[0]);
+    assert!(prompts[0].contains(&format!("This request is about region {} alone", focus.label)));
+    assert!(prompts[0].contains("(not changed in this request)"), "{}", prompts[0]);
+    assert!(prompts[0].contains("Crates the code can use: the standard library and `rand`"));
+
+    let db = out.join("evolution.db");
+    let rows = query(&db, "SELECT outcome, region, message FROM iterations WHERE iteration > 0 ORDER BY iteration", |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Option<String>>(2)?))
+    });
+    assert!(["improved", "stored"].contains(&rows[0].0.as_str()), "{rows:?}");
+    assert_eq!(rows[0].1.as_deref(), Some(focus.label.as_str()));
+    // The stored child is the whole program: both regions, as marked before.
+    let child: String = query(&db, "SELECT code FROM programs WHERE iteration_found = 1", |r| r.get(0)).pop().unwrap();
+    assert_eq!(marked(&child), 2);
+    assert!(child.contains("// EVOLVE-BLOCK-START entry\n") && child.contains("// EVOLVE-BLOCK-START\n"));
+    // The redefinition is refused without a build.
+    assert_eq!(rows[1].0, "not_applied", "{rows:?}");
+    let message = rows[1].2.clone().unwrap_or_default();
+    assert!(message.contains("defines `objective`, which the fixed code already defines"), "{message}");
+}

@@ -1,0 +1,188 @@
+//! Checks of a child's regions that need no build: the mistakes small
+//! models make most with code they cannot see whole, caught here so that
+//! the model hears of them at once and no compile is spent on them.
+//!
+//! - An item (fn, struct, const ...) a region defines that the fixed code,
+//!   another region or the same region defines too.
+//! - An item a region defined that the fixed code uses, gone from the child.
+//! - Statements (`let ...`) where a region stands among items.
+//!
+//! Code is parsed with `syn`; a region or fixed code that does not parse is
+//! left to the compiler, whose errors say more than a guess would.
+
+use std::collections::BTreeSet;
+
+use proc_macro2::{TokenStream, TokenTree};
+
+use super::DiffError;
+use crate::regions::{EvolveRegion, evolve_regions};
+
+/// The names of the top-level items of `file` (impls and macro calls have none).
+fn item_names(file: &syn::File) -> Vec<String> {
+    file.items
+        .iter()
+        .filter_map(|item| {
+            let ident = match item {
+                syn::Item::Fn(i) => &i.sig.ident,
+                syn::Item::Struct(i) => &i.ident,
+                syn::Item::Enum(i) => &i.ident,
+                syn::Item::Union(i) => &i.ident,
+                syn::Item::Const(i) => &i.ident,
+                syn::Item::Static(i) => &i.ident,
+                syn::Item::Type(i) => &i.ident,
+                syn::Item::Trait(i) => &i.ident,
+                syn::Item::Mod(i) => &i.ident,
+                _ => return None,
+            };
+            Some(ident.to_string())
+        })
+        .collect()
+}
+
+/// Every identifier in `tokens`, at any depth (comments and strings are not tokens).
+fn identifiers(tokens: TokenStream, into: &mut BTreeSet<String>) {
+    for tree in tokens {
+        match tree {
+            TokenTree::Ident(ident) => {
+                into.insert(ident.to_string());
+            }
+            TokenTree::Group(group) => identifiers(group.stream(), into),
+            TokenTree::Punct(_) | TokenTree::Literal(_) => {}
+        }
+    }
+}
+
+/// `code` without its region bodies: the fixed code, marker lines included.
+fn outside(code: &str, regions: &[EvolveRegion]) -> String {
+    let mut fixed = String::new();
+    let mut from = 0;
+    for r in regions {
+        fixed.push_str(&code[from..r.body.start]);
+        from = r.body.end;
+    }
+    fixed.push_str(&code[from..]);
+    fixed
+}
+
+/// What a region's code is to the checks.
+enum RegionCode {
+    Items(Vec<String>),
+    /// Statements where items stand; the first `let` line, if one is.
+    Statements(Option<String>),
+    /// Neither: left to the compiler.
+    Unparsed,
+}
+
+fn read_region(body: &str) -> RegionCode {
+    if let Ok(file) = syn::parse_file(body) {
+        return RegionCode::Items(item_names(&file));
+    }
+    if syn::parse_str::<syn::Block>(&format!("{{\n{body}\n}}")).is_ok() {
+        let first = body.lines().map(str::trim).find(|l| l.starts_with("let ")).map(str::to_string);
+        return RegionCode::Statements(first);
+    }
+    RegionCode::Unparsed
+}
+
+/// Checks `child`'s regions against its fixed code and against `parent`,
+/// whose regions it replaced.
+pub(crate) fn check_items(parent: &str, child: &str) -> Result<(), DiffError> {
+    let (Ok(regions), Ok(parent_regions)) = (evolve_regions(child), evolve_regions(parent)) else {
+        return Ok(());
+    };
+    let fixed_text = outside(child, &regions);
+    let (Ok(fixed), Ok(tokens)) = (syn::parse_file(&fixed_text), fixed_text.parse::<TokenStream>()) else {
+        return Ok(());
+    };
+    let fixed_names: BTreeSet<String> = item_names(&fixed).into_iter().collect();
+    let mut fixed_uses = BTreeSet::new();
+    identifiers(tokens, &mut fixed_uses);
+    let mut defined: Vec<(String, String)> = Vec::new(); // (name, region label)
+    for (i, (region, before)) in regions.iter().zip(&parent_regions).enumerate() {
+        let label = region.label(i);
+        // Only a region that stands among items in the parent is held to them.
+        let RegionCode::Items(before) = read_region(&parent[before.body.clone()]) else { continue };
+        let names = match read_region(&child[region.body.clone()]) {
+            RegionCode::Items(names) => names,
+            RegionCode::Statements(first) => return Err(DiffError::StatementsAtItemLevel { region: label, first }),
+            RegionCode::Unparsed => continue,
+        };
+        for name in &names {
+            let elsewhere = match defined.iter().find(|(n, _)| n == name) {
+                Some((_, l)) if *l == label => Some("the same region".to_string()),
+                Some((_, l)) => Some(format!("region {l}")),
+                None => fixed_names.contains(name).then(|| "the fixed code".to_string()),
+            };
+            if let Some(elsewhere) = elsewhere {
+                return Err(DiffError::DefinedTwice { region: label, name: name.clone(), elsewhere });
+            }
+            defined.push((name.clone(), label.clone()));
+        }
+        if let Some(name) = before.iter().find(|n| fixed_uses.contains(*n) && !names.contains(n)) {
+            return Err(DiffError::UsedItemDropped { region: label, name: name.clone() });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PARENT: &str = "use std::fmt;\n\nfn helper(x: f64) -> f64 { x }\n\n// EVOLVE-BLOCK-START\npub fn search(n: u64) -> f64 {\n    helper(n as f64)\n}\n// EVOLVE-BLOCK-END\n\nfn main() { println!(\"{}\", search(3)); }\n";
+
+    fn child(region: &str) -> String {
+        PARENT.replace("pub fn search(n: u64) -> f64 {\n    helper(n as f64)\n}\n", region)
+    }
+
+    #[test]
+    fn a_region_may_add_items_and_keep_what_the_fixed_code_uses() {
+        let ok = child("fn twice(x: f64) -> f64 { 2.0 * x }\npub fn search(n: u64) -> f64 {\n    twice(helper(n as f64))\n}\n");
+        assert_eq!(check_items(PARENT, &ok), Ok(()));
+    }
+
+    #[test]
+    fn a_redefined_fixed_item_is_refused_before_the_build() {
+        let twice = child("fn helper(x: f64) -> f64 { -x }\npub fn search(n: u64) -> f64 { helper(n as f64) }\n");
+        let e = check_items(PARENT, &twice).unwrap_err();
+        assert_eq!(e, DiffError::DefinedTwice { region: "1".into(), name: "helper".into(), elsewhere: "the fixed code".into() });
+        assert!(e.to_string().contains("region 1 defines `helper`, which the fixed code already defines"), "{e}");
+        let same = child("pub fn search(n: u64) -> f64 { 1.0 }\npub fn search(n: u64) -> f64 { 2.0 }\n");
+        assert!(check_items(PARENT, &same).unwrap_err().to_string().contains("the same region"));
+    }
+
+    #[test]
+    fn a_dropped_item_that_the_fixed_code_calls_is_refused() {
+        let renamed = child("pub fn find(n: u64) -> f64 { helper(n as f64) }\n");
+        assert_eq!(
+            check_items(PARENT, &renamed),
+            Err(DiffError::UsedItemDropped { region: "1".into(), name: "search".into() })
+        );
+    }
+
+    #[test]
+    fn statements_among_items_are_refused_and_code_that_does_not_parse_is_left_to_rustc() {
+        let loose = child("let best = 0.0;\npub fn search(n: u64) -> f64 { best }\n");
+        let e = check_items(PARENT, &loose).unwrap_err();
+        assert!(e.to_string().contains("statements outside any function (`let best = 0.0;`)"), "{e}");
+        let broken = child("pub fn search(n: u64) -> f64 { helper(n as f64 }\n");
+        assert_eq!(check_items(PARENT, &broken), Ok(()));
+    }
+
+    #[test]
+    fn a_region_inside_a_function_is_not_held_to_items() {
+        let parent = "fn run() -> u32 {\n    let mut x = 1;\n    // EVOLVE-BLOCK-START\n    x += 1;\n    // EVOLVE-BLOCK-END\n    x\n}\n";
+        let child = parent.replace("x += 1;", "let y = 2;\n    x += y;");
+        assert_eq!(check_items(parent, &child), Ok(()));
+    }
+
+    #[test]
+    fn two_regions_may_not_define_one_name() {
+        let parent = "// EVOLVE-BLOCK-START a\nfn f() {}\n// EVOLVE-BLOCK-END\n// EVOLVE-BLOCK-START b\nfn g() {}\n// EVOLVE-BLOCK-END\nfn main() { f(); g(); }\n";
+        let child = parent.replace("fn g() {}", "fn g() {}\nfn f() {}");
+        assert_eq!(
+            check_items(parent, &child),
+            Err(DiffError::DefinedTwice { region: "b".into(), name: "f".into(), elsewhere: "region a".into() })
+        );
+    }
+}
