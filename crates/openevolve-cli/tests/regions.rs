@@ -68,7 +68,10 @@ fn one_region_per_request_shows_one_region_and_records_it() {
     let prompts = llm.prompts.lock().unwrap().clone();
     assert_eq!(prompts.len(), 2);
     let marked = |p: &str| p.matches("EVOLVE-BLOCK-START").count();
-    assert_eq!(marked(&prompts[0]), 3, "the system message, the region shown, the task's example: {}", prompts[0]);
+    // The system message names the marker; the fixed code, the region
+    // shown and the task's example hold the focused region's marker line.
+    assert_eq!(marked(&prompts[0]), 4, "{}", prompts[0]);
+    assert_eq!(prompts[0].matches(&format!("EVOLVE-BLOCK-START {}\\n", focus.label)).count(), 3);
     assert!(prompts[0].contains(&format!("This request is about region {} alone", focus.label)));
     assert!(prompts[0].contains("(not changed in this request)"), "{}", prompts[0]);
     assert!(prompts[0].contains("Crates the code can use: the standard library and `rand`"));
