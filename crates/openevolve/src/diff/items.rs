@@ -17,24 +17,32 @@ use proc_macro2::{TokenStream, TokenTree};
 use super::DiffError;
 use crate::regions::{EvolveRegion, evolve_regions};
 
-/// The names of the top-level items of `file` (impls and macro calls have none).
-fn item_names(file: &syn::File) -> Vec<String> {
+/// Rust's two namespaces of items: a function and a module may share a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Namespace {
+    Value,
+    Type,
+}
+
+/// The top-level items of `file` that have a name (impls and macro calls
+/// have none), each with its namespace.
+fn item_names(file: &syn::File) -> Vec<(String, Namespace)> {
     file.items
         .iter()
         .filter_map(|item| {
-            let ident = match item {
-                syn::Item::Fn(i) => &i.sig.ident,
-                syn::Item::Struct(i) => &i.ident,
-                syn::Item::Enum(i) => &i.ident,
-                syn::Item::Union(i) => &i.ident,
-                syn::Item::Const(i) => &i.ident,
-                syn::Item::Static(i) => &i.ident,
-                syn::Item::Type(i) => &i.ident,
-                syn::Item::Trait(i) => &i.ident,
-                syn::Item::Mod(i) => &i.ident,
+            let (ident, namespace) = match item {
+                syn::Item::Fn(i) => (&i.sig.ident, Namespace::Value),
+                syn::Item::Const(i) => (&i.ident, Namespace::Value),
+                syn::Item::Static(i) => (&i.ident, Namespace::Value),
+                syn::Item::Struct(i) => (&i.ident, Namespace::Type),
+                syn::Item::Enum(i) => (&i.ident, Namespace::Type),
+                syn::Item::Union(i) => (&i.ident, Namespace::Type),
+                syn::Item::Type(i) => (&i.ident, Namespace::Type),
+                syn::Item::Trait(i) => (&i.ident, Namespace::Type),
+                syn::Item::Mod(i) => (&i.ident, Namespace::Type),
                 _ => return None,
             };
-            Some(ident.to_string())
+            Some((ident.to_string(), namespace))
         })
         .collect()
 }
@@ -66,7 +74,7 @@ fn outside(code: &str, regions: &[EvolveRegion]) -> String {
 
 /// What a region's code is to the checks.
 enum RegionCode {
-    Items(Vec<String>),
+    Items(Vec<(String, Namespace)>),
     /// Statements where items stand; the first `let` line, if one is.
     Statements(Option<String>),
     /// Neither: left to the compiler.
@@ -94,31 +102,32 @@ pub(crate) fn check_items(parent: &str, child: &str) -> Result<(), DiffError> {
     let (Ok(fixed), Ok(tokens)) = (syn::parse_file(&fixed_text), fixed_text.parse::<TokenStream>()) else {
         return Ok(());
     };
-    let fixed_names: BTreeSet<String> = item_names(&fixed).into_iter().collect();
+    let fixed_items: BTreeSet<(String, Namespace)> = item_names(&fixed).into_iter().collect();
     let mut fixed_uses = BTreeSet::new();
     identifiers(tokens, &mut fixed_uses);
-    let mut defined: Vec<(String, String)> = Vec::new(); // (name, region label)
+    let mut defined: Vec<((String, Namespace), String)> = Vec::new(); // (item, region label)
     for (i, (region, before)) in regions.iter().zip(&parent_regions).enumerate() {
         let label = region.label(i);
         // Only a region that stands among items in the parent is held to them.
         let RegionCode::Items(before) = read_region(&parent[before.body.clone()]) else { continue };
-        let names = match read_region(&child[region.body.clone()]) {
-            RegionCode::Items(names) => names,
+        let items = match read_region(&child[region.body.clone()]) {
+            RegionCode::Items(items) => items,
             RegionCode::Statements(first) => return Err(DiffError::StatementsAtItemLevel { region: label, first }),
             RegionCode::Unparsed => continue,
         };
-        for name in &names {
-            let elsewhere = match defined.iter().find(|(n, _)| n == name) {
+        for item in &items {
+            let elsewhere = match defined.iter().find(|(d, _)| d == item) {
                 Some((_, l)) if *l == label => Some("the same region".to_string()),
                 Some((_, l)) => Some(format!("region {l}")),
-                None => fixed_names.contains(name).then(|| "the fixed code".to_string()),
+                None => fixed_items.contains(item).then(|| "the fixed code".to_string()),
             };
             if let Some(elsewhere) = elsewhere {
-                return Err(DiffError::DefinedTwice { region: label, name: name.clone(), elsewhere });
+                return Err(DiffError::DefinedTwice { region: label, name: item.0.clone(), elsewhere });
             }
-            defined.push((name.clone(), label.clone()));
+            defined.push((item.clone(), label.clone()));
         }
-        if let Some(name) = before.iter().find(|n| fixed_uses.contains(*n) && !names.contains(n)) {
+        let kept = |name: &str| items.iter().any(|(n, _)| n == name);
+        if let Some((name, _)) = before.iter().find(|(n, _)| fixed_uses.contains(n) && !kept(n)) {
             return Err(DiffError::UsedItemDropped { region: label, name: name.clone() });
         }
     }
@@ -174,6 +183,12 @@ mod tests {
         let parent = "fn run() -> u32 {\n    let mut x = 1;\n    // EVOLVE-BLOCK-START\n    x += 1;\n    // EVOLVE-BLOCK-END\n    x\n}\n";
         let child = parent.replace("x += 1;", "let y = 2;\n    x += y;");
         assert_eq!(check_items(parent, &child), Ok(()));
+    }
+
+    #[test]
+    fn a_function_and_a_module_may_share_a_name() {
+        let with_module = child("mod search {}\npub fn search(n: u64) -> f64 { helper(n as f64) }\n");
+        assert_eq!(check_items(PARENT, &with_module), Ok(()));
     }
 
     #[test]
