@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 pub enum Reply {
     /// The chat completion text, with a usage block.
     Text(String),
+    /// As `Text`, but ended by the length limit (finish reason `length`).
+    CutOff(String),
     /// An HTTP error status with a JSON error body.
     Status(u16),
 }
@@ -100,17 +102,18 @@ fn serve(
         if !delay.is_zero() {
             std::thread::sleep(delay);
         }
+        let completion = |text: &str, finish_reason: &str| {
+            serde_json::json!({
+                "id": format!("cmpl-{k}"),
+                "object": "chat.completion",
+                "model": "scripted",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text.replace("{n}", &(offset + k).to_string())}, "finish_reason": finish_reason}],
+                "usage": {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150}
+            })
+        };
         let (status, json) = match &script[(offset + k) % script.len()] {
-            Reply::Text(text) => (
-                200,
-                serde_json::json!({
-                    "id": format!("cmpl-{k}"),
-                    "object": "chat.completion",
-                    "model": "scripted",
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": text.replace("{n}", &(offset + k).to_string())}, "finish_reason": "stop"}],
-                    "usage": {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150}
-                }),
-            ),
+            Reply::Text(text) => (200, completion(text, "stop")),
+            Reply::CutOff(text) => (200, completion(text, "length")),
             Reply::Status(code) => (*code, serde_json::json!({"error": {"message": "scripted failure"}})),
         };
         let body = json.to_string();

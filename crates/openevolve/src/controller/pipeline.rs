@@ -43,9 +43,13 @@ impl AnswerBase {
         let Some(focus) = &self.focus else { return apply_answer(&self.code, answer, settings) };
         match apply_answer(&focus.show(&self.code), answer, settings)? {
             DiffOutcome::Changed(child) => {
-                let code = focus.restore(&self.code, &child.code).ok_or_else(|| DiffError::MarkersDamaged {
-                    reason: format!("the answer's region {} could not be put back into the program", focus.label),
-                })?;
+                let code =
+                    focus.restore(&self.code, &child.code).ok_or_else(|| DiffError::MarkersDamaged {
+                        reason: format!(
+                            "the answer's region {} could not be put back into the program",
+                            focus.label
+                        ),
+                    })?;
                 Ok(DiffOutcome::Changed(ChildProgram { hash: code_hash(&code), code, ..child }))
             }
             DiffOutcome::Unchanged => Ok(DiffOutcome::Unchanged),

@@ -112,7 +112,9 @@ pub(crate) fn check_items(parent: &str, child: &str) -> Result<(), DiffError> {
         let RegionCode::Items(before) = read_region(&parent[before.body.clone()]) else { continue };
         let items = match read_region(&child[region.body.clone()]) {
             RegionCode::Items(items) => items,
-            RegionCode::Statements(first) => return Err(DiffError::StatementsAtItemLevel { region: label, first }),
+            RegionCode::Statements(first) => {
+                return Err(DiffError::StatementsAtItemLevel { region: label, first });
+            }
             RegionCode::Unparsed => continue,
         };
         for item in &items {
@@ -146,16 +148,29 @@ mod tests {
 
     #[test]
     fn a_region_may_add_items_and_keep_what_the_fixed_code_uses() {
-        let ok = child("fn twice(x: f64) -> f64 { 2.0 * x }\npub fn search(n: u64) -> f64 {\n    twice(helper(n as f64))\n}\n");
+        let ok = child(
+            "fn twice(x: f64) -> f64 { 2.0 * x }\npub fn search(n: u64) -> f64 {\n    twice(helper(n as f64))\n}\n",
+        );
         assert_eq!(check_items(PARENT, &ok), Ok(()));
     }
 
     #[test]
     fn a_redefined_fixed_item_is_refused_before_the_build() {
-        let twice = child("fn helper(x: f64) -> f64 { -x }\npub fn search(n: u64) -> f64 { helper(n as f64) }\n");
+        let twice =
+            child("fn helper(x: f64) -> f64 { -x }\npub fn search(n: u64) -> f64 { helper(n as f64) }\n");
         let e = check_items(PARENT, &twice).unwrap_err();
-        assert_eq!(e, DiffError::DefinedTwice { region: "1".into(), name: "helper".into(), elsewhere: "the fixed code".into() });
-        assert!(e.to_string().contains("region 1 defines `helper`, which the fixed code already defines"), "{e}");
+        assert_eq!(
+            e,
+            DiffError::DefinedTwice {
+                region: "1".into(),
+                name: "helper".into(),
+                elsewhere: "the fixed code".into()
+            }
+        );
+        assert!(
+            e.to_string().contains("region 1 defines `helper`, which the fixed code already defines"),
+            "{e}"
+        );
         let same = child("pub fn search(n: u64) -> f64 { 1.0 }\npub fn search(n: u64) -> f64 { 2.0 }\n");
         assert!(check_items(PARENT, &same).unwrap_err().to_string().contains("the same region"));
     }
@@ -197,7 +212,11 @@ mod tests {
         let child = parent.replace("fn g() {}", "fn g() {}\nfn f() {}");
         assert_eq!(
             check_items(parent, &child),
-            Err(DiffError::DefinedTwice { region: "b".into(), name: "f".into(), elsewhere: "region a".into() })
+            Err(DiffError::DefinedTwice {
+                region: "b".into(),
+                name: "f".into(),
+                elsewhere: "region a".into()
+            })
         );
     }
 }

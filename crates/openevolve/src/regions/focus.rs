@@ -80,7 +80,10 @@ impl RegionFocus {
             let label = region.label(i);
             let (start, end) = match i == self.index {
                 true => (format!("// {START_MARKER} {label}"), format!("// {END_MARKER}")),
-                false => (format!("// region {label} starts (not changed in this request)"), format!("// region {label} ends")),
+                false => (
+                    format!("// region {label} starts (not changed in this request)"),
+                    format!("// region {label} ends"),
+                ),
             };
             replace_comment(&mut lines[region.start_line - 1], &start);
             replace_comment(&mut lines[region.end_line - 1], &end);
@@ -132,7 +135,9 @@ mod tests {
         let regions = evolve_regions(&shown).unwrap();
         assert_eq!(regions.len(), 1);
         assert_eq!((regions[0].start_line, regions[0].name.as_deref()), (6, Some("step")));
-        assert!(shown.contains("\n// region 1 starts (not changed in this request)\nfn a() -> u32 { 1 }\n// region 1 ends\n"));
+        assert!(shown.contains(
+            "\n// region 1 starts (not changed in this request)\nfn a() -> u32 { 1 }\n// region 1 ends\n"
+        ));
         assert!(shown.contains("  // EVOLVE-BLOCK-START step\n"), "indentation kept: {shown}");
         // An unnamed region is named by its number where it is the focus.
         let third = RegionFocus { index: 2, label: "3".into() }.show(THREE);

@@ -21,7 +21,17 @@ impl Controller {
         flight: InFlight,
     ) -> Result<Option<StopReason>, RunError> {
         let InFlight {
-            island, parent, prompt, focus, started, completions, mut exchange, child, done, samples, ..
+            island,
+            parent,
+            prompt,
+            focus,
+            started,
+            completions,
+            mut exchange,
+            child,
+            done,
+            samples,
+            ..
         } = flight;
         // The child and the iteration's row are one transaction.
         self.db.begin_iteration()?;

@@ -399,7 +399,13 @@ impl Controller {
             RegionScope::All => None,
         };
         let prompt = Arc::new(self.render_prompt(iteration, island, &parent, focus.as_ref())?);
-        debug!(iteration, island, parent = parent.id, region = focus.as_ref().map(|f| f.label.as_str()), "iteration starts");
+        debug!(
+            iteration,
+            island,
+            parent = parent.id,
+            region = focus.as_ref().map(|f| f.label.as_str()),
+            "iteration starts"
+        );
         let exchange = Exchange::new(&prompt);
         let base = AnswerBase { code: Arc::from(parent.code.as_str()), focus: focus.clone() };
         let (llms, messages, frame, settings) =

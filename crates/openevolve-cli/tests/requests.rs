@@ -1,8 +1,8 @@
-//! Programs with several regions, end to end against a scripted server:
-//! with `region_scope: one` each request shows one region as changeable,
-//! the child goes back into the whole program, and the iteration's record
-//! names the region; an answer that redefines a fixed item is refused
-//! before any build.
+//! What a request asks for and what is refused before a build, end to end
+//! against a scripted server: with `region_scope: one` each request shows
+//! one region as changeable, the child goes back into the whole program,
+//! and the iteration's record names the region; an answer that redefines a
+//! fixed item, or one the length limit cut off, is refused before any build.
 
 mod common;
 
@@ -30,6 +30,23 @@ fn two_region_problem(dir: &Path) -> String {
     initial
 }
 
+/// `openevolve run` on the problem in `dir`, asking `llm`; asserts success.
+fn run(dir: &Path, config: &Path, out: &Path, llm: &ScriptedLlm) {
+    let status = openevolve()
+        .arg("run")
+        .arg(dir.join("initial.rs"))
+        .arg(dir.join("evaluator.rs"))
+        .args(["--model", "scripted", "--api-base", &llm.api_base, "--cache-dir"])
+        .arg(cache_dir())
+        .arg("--config")
+        .arg(config)
+        .arg("--output")
+        .arg(out)
+        .output()
+        .expect("openevolve runs");
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+}
+
 #[test]
 fn one_region_per_request_shows_one_region_and_records_it() {
     let tmp = tempfile::tempdir().unwrap();
@@ -50,19 +67,7 @@ fn one_region_per_request_shows_one_region_and_records_it() {
     let second = "```rust\npub fn objective(x: f64, y: f64) -> f64 {\n    x + y\n}\n```\n";
     let llm = ScriptedLlm::start(replies(&[&first, second]), 0, Duration::ZERO);
     let out = tmp.path().join("run");
-    let status = openevolve()
-        .arg("run")
-        .arg(tmp.path().join("initial.rs"))
-        .arg(tmp.path().join("evaluator.rs"))
-        .args(["--model", "scripted", "--api-base", &llm.api_base, "--cache-dir"])
-        .arg(cache_dir())
-        .arg("--config")
-        .arg(&config)
-        .arg("--output")
-        .arg(&out)
-        .output()
-        .expect("openevolve runs");
-    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    run(tmp.path(), &config, &out, &llm);
 
     // Each request (its JSON body) shows one region between markers, and says which.
     let prompts = llm.prompts.lock().unwrap().clone();
@@ -77,17 +82,49 @@ fn one_region_per_request_shows_one_region_and_records_it() {
     assert!(prompts[0].contains("Crates the code can use: the standard library and `rand`"));
 
     let db = out.join("evolution.db");
-    let rows = query(&db, "SELECT outcome, region, message FROM iterations WHERE iteration > 0 ORDER BY iteration", |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Option<String>>(2)?))
-    });
+    let rows = query(
+        &db,
+        "SELECT outcome, region, message FROM iterations WHERE iteration > 0 ORDER BY iteration",
+        |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Option<String>>(2)?)),
+    );
     assert!(["improved", "stored"].contains(&rows[0].0.as_str()), "{rows:?}");
     assert_eq!(rows[0].1.as_deref(), Some(focus.label.as_str()));
     // The stored child is the whole program: both regions, as marked before.
-    let child: String = query(&db, "SELECT code FROM programs WHERE iteration_found = 1", |r| r.get(0)).pop().unwrap();
+    let child: String =
+        query(&db, "SELECT code FROM programs WHERE iteration_found = 1", |r| r.get(0)).pop().unwrap();
     assert_eq!(marked(&child), 2);
     assert!(child.contains("// EVOLVE-BLOCK-START entry\n") && child.contains("// EVOLVE-BLOCK-START\n"));
     // The redefinition is refused without a build.
     assert_eq!(rows[1].0, "not_applied", "{rows:?}");
     let message = rows[1].2.clone().unwrap_or_default();
     assert!(message.contains("defines `objective`, which the fixed code already defines"), "{message}");
+}
+
+#[test]
+fn an_answer_cut_off_by_the_length_limit_is_asked_again_for_a_shorter_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let example = repo_root().join("examples/function_minimization");
+    for file in ["initial.rs", "evaluator.rs", "candidate.toml"] {
+        std::fs::copy(example.join(file), tmp.path().join(file)).unwrap();
+    }
+    let config = write_config(
+        tmp.path(),
+        &SEQUENTIAL_CONFIG
+            .replace("max_iterations: 6", "max_iterations: 1\ndiff_based_evolution: false")
+            .replace("repair_turns: 0", "repair_turns: 1"),
+    );
+    // The first answer stops inside its code block; the repair's is whole.
+    let whole = refining_search("budget / 2", "0.5", "step", "refine");
+    let cut = whole[..whole.len() / 2].to_string();
+    let llm = ScriptedLlm::start(vec![Reply::CutOff(cut), Reply::Text(whole)], 0, Duration::ZERO);
+    let out = tmp.path().join("run");
+    run(tmp.path(), &config, &out, &llm);
+    let prompts = llm.prompts.lock().unwrap().clone();
+    assert_eq!(prompts.len(), 2, "one repair turn");
+    assert!(prompts[1].contains("cut off at the length limit (50 tokens)"), "{}", prompts[1]);
+    assert!(prompts[1].contains("give a shorter answer"));
+    let db = out.join("evolution.db");
+    let outcome: String =
+        query(&db, "SELECT outcome FROM iterations WHERE iteration = 1", |r| r.get(0)).pop().unwrap();
+    assert!(["improved", "stored"].contains(&outcome.as_str()), "{outcome}");
 }
