@@ -133,7 +133,8 @@ pub struct EvalArgs {
     pub program: PathBuf,
     /// The evaluator: an `evaluator.rs` file or a folder holding an evaluator crate.
     pub evaluator: PathBuf,
-    /// config.yaml; its `evaluator:` section applies (limits, arguments, env).
+    /// config.yaml; its `evaluator:` section applies (limits, arguments, env)
+    /// [default: config.yaml beside PROGRAM, else in the evaluator's problem folder].
     #[arg(short, long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// The candidates' crates [default: candidate.toml beside PROGRAM, else in

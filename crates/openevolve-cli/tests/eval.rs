@@ -89,3 +89,25 @@ fn candidates_build_in_the_edition_candidate_toml_names() {
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("reserved keyword `gen`"), "{text}");
 }
+
+#[test]
+fn without_config_eval_reads_the_problem_folders_config_yaml() {
+    let tmp = tempfile::tempdir().unwrap();
+    let example = repo_root().join("examples/function_minimization");
+    for file in ["initial.rs", "evaluator.rs", "candidate.toml"] {
+        std::fs::copy(example.join(file), tmp.path().join(file)).unwrap();
+    }
+    // A config that cannot load shows that it was read.
+    std::fs::write(tmp.path().join("config.yaml"), "evaluator:\n  timeot: 5\n").unwrap();
+    let out = openevolve()
+        .arg("eval")
+        .arg(tmp.path().join("initial.rs"))
+        .arg(tmp.path().join("evaluator.rs"))
+        .arg("--cache-dir")
+        .arg(cache_dir())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("config.yaml") && stderr.contains("did you mean `timeout`"), "{stderr}");
+}

@@ -128,3 +128,34 @@ fn an_answer_cut_off_by_the_length_limit_is_asked_again_for_a_shorter_one() {
         query(&db, "SELECT outcome FROM iterations WHERE iteration = 1", |r| r.get(0)).pop().unwrap();
     assert!(["improved", "stored"].contains(&outcome.as_str()), "{outcome}");
 }
+
+#[test]
+fn an_evaluation_skipped_before_a_repair_turn_counts_as_saved() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(
+        tmp.path(),
+        &SEQUENTIAL_CONFIG
+            .replace("max_iterations: 6", "max_iterations: 2\ndiff_based_evolution: false")
+            .replace("repair_turns: 0", "repair_turns: 1"),
+    );
+    let variant = |explore: &str, note: &str, name: &str| refining_search(explore, "0.5", name, note);
+    let first = variant("budget / 2", "refine around the best point", "step");
+    // Other code, the same search: skipped by its fingerprint, then a change.
+    let renamed = variant("budget / 2", "shrink the steps as we go", "radius");
+    let changed = variant("budget / 3", "explore less", "step");
+    let llm = ScriptedLlm::start(replies(&[&first, &renamed, &changed]), 0, Duration::ZERO);
+    let out = tmp.path().join("run");
+    let example = repo_root().join("examples/function_minimization");
+    for file in ["initial.rs", "evaluator.rs", "candidate.toml"] {
+        std::fs::copy(example.join(file), tmp.path().join(file)).unwrap();
+    }
+    run(tmp.path(), &config, &out, &llm);
+    assert_eq!(llm.requests(), 3);
+    let outcome: String =
+        query(&out.join("evolution.db"), "SELECT outcome FROM iterations WHERE iteration = 2", |r| r.get(0))
+            .pop()
+            .unwrap();
+    assert_ne!(outcome, "duplicate", "the repair turn's child was evaluated");
+    let summary = read_json(&out.join("summary.json"));
+    assert_eq!(summary["evaluations_saved"], 1, "{summary}");
+}

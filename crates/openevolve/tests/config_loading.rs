@@ -138,6 +138,14 @@ fn all_unknown_keys_are_reported_at_once() {
 }
 
 #[test]
+fn unknown_keys_and_bad_values_are_reported_in_one_pass() {
+    let p = problems("databse: {}\nllm:\n  temperature: 3\n");
+    let keys: Vec<_> = p.iter().map(|p| (p.key.as_str(), p.line)).collect();
+    assert_eq!(keys, [("databse", Some(1)), ("llm.temperature", Some(3))], "{p:?}");
+    assert!(p[0].message.contains("did you mean `database`"), "{}", p[0].message);
+}
+
+#[test]
 fn wrong_types_say_what_is_valid() {
     let p = only_problem("checkpoint_interval: 10\nmax_iterations: many\n");
     assert_eq!((p.key.as_str(), p.line), ("max_iterations", Some(2)));
@@ -315,9 +323,30 @@ fn a_patience_below_one_disables_early_stopping_with_a_warning() {
 }
 
 #[test]
-fn old_openevolve_keys_get_a_specific_hint() {
-    let p = only_problem("allow_full_rewrites: true\n");
-    assert!(p.message.contains("diff_based_evolution: false"), "{}", p.message);
+fn old_openevolve_keys_are_passed_over_with_a_specific_hint() {
+    let loaded = load("allow_full_rewrites: true\n").unwrap();
+    assert_eq!(loaded.warnings.len(), 1);
+    assert!(loaded.warnings[0].message.contains("diff_based_evolution: false"), "{:?}", loaded.warnings);
+}
+
+#[test]
+fn unknown_top_level_sections_are_passed_over_as_openevolve_does_but_typos_are_not() {
+    // OpenEvolve hands such sections to the problem's code; we warn and go on.
+    let loaded = load("algotune:\n  num_trials: 5\nparallel_evaluations: 4\nmax_iterations: 3\n").unwrap();
+    let warned: Vec<_> = loaded.warnings.iter().map(|w| (w.key.as_str(), w.line)).collect();
+    assert_eq!(warned, [("algotune", Some(1)), ("parallel_evaluations", Some(3))]);
+    assert!(loaded.warnings[1].message.contains("`evaluator.parallel_evaluations`"), "{:?}", loaded.warnings);
+    assert_eq!(loaded.config.max_iterations, 3);
+    assert_eq!(
+        loaded.config.evaluator.parallel_evaluations,
+        openevolve::Config::default().evaluator.parallel_evaluations
+    );
+    // A misspelt key of ours stays an error that names it; so does any
+    // unknown key inside a section.
+    let p = only_problem("max_iteration: 3\n");
+    assert!(p.message.contains("did you mean `max_iterations`"), "{}", p.message);
+    let p = only_problem("database:\n  algotune: 1\n");
+    assert!(p.message.starts_with("unknown key `algotune`"), "{}", p.message);
 }
 
 #[test]
@@ -394,6 +423,7 @@ fn openevolve_example_configs_load_or_name_unsupported_keys() {
         }
     }
     println!("{loaded} loaded, {refused} refused");
+    assert!(loaded >= 60, "only {loaded} of {} configs load", files.len());
     assert!(
         unexpected.is_empty(),
         "refused for a reason other than an unknown key:\n{}",

@@ -65,8 +65,9 @@ const INERT: &[(&str, &str, &str)] = &[
     ("llm", "evaluator_models", "only LLM feedback on programs would use them, and it is not implemented"),
 ];
 
-/// Keys that are not ours nor OpenEvolve's today, but that configs written for
-/// older OpenEvolve versions still carry: (section, key, what to write instead).
+/// Top-level keys that are not ours nor OpenEvolve's today, but that configs
+/// written for older OpenEvolve versions still carry: (section, key, what to
+/// write instead). Warned about and dropped, as OpenEvolve ignores them.
 const OLD_SPELLINGS: &[(&str, &str, &str)] = &[
     (
         "",
@@ -83,8 +84,8 @@ pub struct KeyReport {
     pub warnings: Vec<(String, String)>,
 }
 
-/// Checks every key of `user` against the known keys; removes the keys that
-/// are only warned about, so the typed pass sees known keys alone.
+/// Checks every key of `user` against the known keys; removes the keys it
+/// warns about or refuses, so the typed pass sees known keys alone.
 pub fn check_keys(user: &mut Value) -> KeyReport {
     let schema = serde_yaml::to_value(Config::default()).expect("defaults serialize");
     let mut report = KeyReport::default();
@@ -121,9 +122,14 @@ fn walk(user: &mut Value, schema: &Value, root: &Value, path: &str, section: &st
                     out.warnings
                         .push((child_path, format!("not supported by openevolve-rs and ignored: {why}")));
                     map.remove(&key);
+                } else if let Some(why) = passed_through(name, section, known, root) {
+                    out.warnings.push((child_path, why));
+                    map.remove(&key);
                 } else {
                     let msg = unknown_key_message(name, section, known, root);
                     out.errors.push((child_path, msg));
+                    // Dropped, so that the other keys' values are still checked.
+                    map.remove(&key);
                 }
             }
         }
@@ -154,18 +160,40 @@ fn join(path: &str, key: &str) -> String {
     if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
 }
 
-/// "unknown key", with the nearest known key of the same section, or the
-/// section where a key of that exact name lives, or the list of valid keys.
-fn unknown_key_message(name: &str, section: &str, known: &serde_yaml::Mapping, root: &Value) -> String {
-    if let Some((_, _, hint)) = OLD_SPELLINGS.iter().find(|(s, k, _)| *s == section && *k == name) {
-        return format!("unknown key `{name}`: {hint}");
+/// Why an unknown top-level key is only warned about, if it is: OpenEvolve
+/// ignores unknown keys there and many of its configs carry sections for the
+/// problem's own code (`algotune:`), so such a key is passed over, unless it
+/// looks like a misspelt key of ours, which stays an error.
+fn passed_through(name: &str, section: &str, known: &serde_yaml::Mapping, root: &Value) -> Option<String> {
+    if !section.is_empty() {
+        return None;
     }
-    let candidates: Vec<&str> = known
+    let hint = match OLD_SPELLINGS.iter().find(|(_, k, _)| *k == name) {
+        Some((_, _, hint)) => format!(" ({hint})"),
+        None if nearest(name, &known_names(known, section)).is_some() => return None,
+        None => match find_key(root, name, "") {
+            Some(elsewhere) => format!(" (openevolve-rs reads this setting at `{elsewhere}`)"),
+            None => String::new(),
+        },
+    };
+    Some(format!(
+        "not an openevolve-rs setting, ignored as OpenEvolve ignores it{hint}; settings for an evaluator go in `evaluator.evaluator_args`"
+    ))
+}
+
+/// The keys a section knows, with the OpenEvolve keys that are only warned about.
+fn known_names<'a>(known: &'a serde_yaml::Mapping, section: &str) -> Vec<&'a str> {
+    known
         .keys()
         .filter_map(Value::as_str)
         .chain(NOT_IMPLEMENTED.iter().filter(|(s, _, _)| *s == section).map(|(_, k, _)| *k))
-        .collect();
-    if let Some(best) = nearest(name, &candidates) {
+        .collect()
+}
+
+/// "unknown key", with the nearest known key of the same section, or the
+/// section where a key of that exact name lives, or the list of valid keys.
+fn unknown_key_message(name: &str, section: &str, known: &serde_yaml::Mapping, root: &Value) -> String {
+    if let Some(best) = nearest(name, &known_names(known, section)) {
         return format!("unknown key `{name}`; did you mean `{best}`?");
     }
     if let Some(elsewhere) = find_key(root, name, "") {
@@ -221,8 +249,17 @@ mod tests {
 
     #[test]
     fn points_to_the_right_section() {
-        let (_, r) = check("num_islands: 3\n");
-        assert!(r.errors[0].1.contains("belongs at `database.num_islands`"), "{}", r.errors[0].1);
+        let (_, r) = check("database:\n  temperature: 0.5\n");
+        assert!(r.errors[0].1.contains("belongs at `llm.temperature`"), "{}", r.errors[0].1);
+        // At the top level OpenEvolve ignores it, so it is a warning that says where it goes.
+        let (v, r) = check("num_islands: 3\n");
+        assert!(r.errors.is_empty());
+        assert!(
+            r.warnings[0].1.contains("reads this setting at `database.num_islands`"),
+            "{}",
+            r.warnings[0].1
+        );
+        assert!(v.get("num_islands").is_none());
     }
 
     #[test]

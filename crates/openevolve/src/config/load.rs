@@ -114,26 +114,42 @@ impl Config {
             });
         }
 
+        // Every problem in one pass: the key check drops the keys it
+        // refuses, so the values of the others are still checked.
         let mut errors = Vec::new();
         expand_env(&mut value, "", env, &mut errors);
         let keys = check_keys(&mut value);
         errors.extend(keys.errors);
         let mut warnings: Vec<ConfigProblem> = keys.warnings.into_iter().map(at).collect();
-        if !errors.is_empty() {
-            return Err(invalid(file, errors.into_iter().map(at).collect()));
-        }
 
-        let mut config: Config = serde_path_to_error::deserialize(value).map_err(|e| {
-            let key = e.path().to_string();
-            let key = if key == "." { String::new() } else { key };
-            invalid(file, vec![at((key, explain_type_error(&e.into_inner().to_string())))])
-        })?;
+        let mut config: Config = match serde_path_to_error::deserialize(value) {
+            Ok(config) => config,
+            Err(e) => {
+                let key = e.path().to_string();
+                let key = if key == "." { String::new() } else { key };
+                errors.push((key, explain_type_error(&e.into_inner().to_string())));
+                return Err(invalid(file, errors.into_iter().map(at).collect()));
+            }
+        };
         // Checked as written, before models inherit and copy each other, so
         // each problem is reported once, at the line the user wrote.
         let checked = config.validate();
         warnings.extend(checked.warnings.into_iter().map(at));
-        if !checked.errors.is_empty() {
-            return Err(invalid(file, checked.errors.into_iter().map(at).collect()));
+        // A list entry with a refused key may lack a required one because of
+        // it (`metrc` for `metric`): its other problems would only echo that.
+        let refused_entries: Vec<String> = errors
+            .iter()
+            .filter_map(|(key, _)| key.rsplit_once('.').map(|(entry, _)| entry.to_string()))
+            .filter(|entry| entry.ends_with(']'))
+            .collect();
+        errors.extend(
+            checked
+                .errors
+                .into_iter()
+                .filter(|(key, _)| !refused_entries.iter().any(|e| key.starts_with(e.as_str()))),
+        );
+        if !errors.is_empty() {
+            return Err(invalid(file, errors.into_iter().map(at).collect()));
         }
         config.resolve();
         Ok(LoadedConfig { config, warnings })

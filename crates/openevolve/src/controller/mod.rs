@@ -152,8 +152,9 @@ pub struct RunSummary {
     pub outcomes: std::collections::BTreeMap<Outcome, u64>,
     pub best: Option<BestProgram>,
     pub programs_stored: usize,
-    /// Children recorded as duplicates without being evaluated: the same
-    /// code as a stored program, or a behaviour fingerprint already known.
+    /// Evaluations skipped: a child with the same code as a stored program,
+    /// or a behaviour fingerprint already known, counted for each child,
+    /// including those a repair turn followed.
     pub evaluations_saved: u64,
     /// Extra evaluations spent confirming children whose win was within the
     /// noise (`evaluator.max_confirmations`, `evaluator.confirmation_budget`).

@@ -49,13 +49,10 @@ impl Controller {
             Finished::Unchanged => {
                 Verdict::failed(Outcome::Unchanged, "the answer left the program unchanged".into())
             }
-            Finished::Duplicate(id) => {
-                self.evaluations_saved += 1;
-                Verdict::failed(
-                    Outcome::Duplicate,
-                    format!("the child is identical to program {id}, already evaluated"),
-                )
-            }
+            Finished::Duplicate(id) => Verdict::failed(
+                Outcome::Duplicate,
+                format!("the child is identical to program {id}, already evaluated"),
+            ),
             Finished::Evaluated(outcome) => self.store_child(
                 iteration,
                 island,
@@ -178,7 +175,6 @@ impl Controller {
             // Checked in commit order, whether or not the evaluation ran.
             let like = self.db.find_by_behaviour(&b.fingerprint)?;
             if b.known || like.is_some() {
-                self.evaluations_saved += u64::from(b.known);
                 let whom = like
                     .map_or("an earlier program, since evicted".to_string(), |id| format!("program {id}"));
                 return Ok(Verdict::failed(

@@ -43,7 +43,10 @@ impl Controller {
                 let flight = flights.get_mut(&iteration).expect("a started iteration");
                 let evaluation = combined(&samples);
                 flight.samples = samples;
-                if evaluation.behaviour.as_ref().is_some_and(|b| b.known) && self.turns_left(flight) {
+                let known_behaviour = evaluation.behaviour.as_ref().is_some_and(|b| b.known);
+                // The executor skipped the evaluation, whatever comes next.
+                self.evaluations_saved += u64::from(known_behaviour);
+                if known_behaviour && self.turns_left(flight) {
                     flight.exchange.resolve("duplicate: the child behaves like a program already evaluated");
                     let reason = "its program behaves exactly like one already evaluated (the same results on the evaluator's behaviour check)";
                     return self.ask_for_a_change(iteration, flight, reason, tasks);
@@ -149,6 +152,7 @@ impl Controller {
         tasks: &mut JoinSet<TaskOutput>,
     ) -> Result<(), RunError> {
         if let Some(known) = self.db.find_by_code(&child.code)? {
+            self.evaluations_saved += 1;
             if self.turns_left(flight) {
                 flight.exchange.resolve(format!("duplicate: the child is identical to program {known}"));
                 let reason = format!("it gives the code of program {known}, which is already evaluated");
