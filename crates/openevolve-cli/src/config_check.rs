@@ -12,12 +12,46 @@ use crate::Failure;
 pub fn check(file: &Path) -> Result<(), Failure> {
     let loaded = Config::load(file)?;
     print_warnings(file, &loaded.warnings);
-    let yaml = serde_yaml::to_string(&loaded.config.masked())
+    let mut config = loaded.config;
+    let models = if config.names_an_endpoint() {
+        let base = &config.llm.api_base;
+        let models: Vec<String> = config
+            .llm
+            .models
+            .iter()
+            .map(|m| {
+                format!(
+                    "{} at {}",
+                    m.name.as_deref().unwrap_or("(unnamed)"),
+                    m.api_base.as_ref().unwrap_or(base)
+                )
+            })
+            .collect();
+        models.join(", ")
+    } else {
+        // What `openevolve run` does with such a config, without flags.
+        config.use_default_local_model();
+        local_model_line()
+    };
+    let yaml = serde_yaml::to_string(&config.masked())
         .context("cannot print the config")
         .map_err(Failure::RunFailed)?;
     println!("# effective config of {} (defaults filled in, secrets masked)", file.display());
+    println!("# models a run uses: {models}");
     print!("{yaml}");
     Ok(())
+}
+
+/// The default local model, with where its file is and whether it is there.
+fn local_model_line() -> String {
+    use openevolve_llm::local::{DEFAULT_MODEL, ModelStore, catalog};
+    let spec = catalog::find(DEFAULT_MODEL).expect("the default model is in the catalog");
+    let store = ModelStore::new(None, "python3");
+    let state = if store.has_model(spec) { "present" } else { "fetched on first use" };
+    format!(
+        "local/{DEFAULT_MODEL} on this CPU, since no endpoint is named ({}, {state})",
+        store.model_path(spec).display()
+    )
 }
 
 pub fn print_warnings(file: &Path, warnings: &[openevolve::ConfigProblem]) {

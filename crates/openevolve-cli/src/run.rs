@@ -13,8 +13,8 @@ use openevolve::controller::{
     Interrupt, RunLayout, RunOptions, RunSummary, StopReason, is_checkpoint, run_evolution,
 };
 use openevolve_eval::{Executor, default_cache_dir};
+use openevolve_llm::ModelConfig;
 use openevolve_llm::local::{DEFAULT_MODEL as DEFAULT_LOCAL_MODEL, LocalSettings, catalog};
-use openevolve_llm::{LlmConfig, ModelConfig};
 use tokio::sync::watch;
 
 use crate::Failure;
@@ -192,10 +192,7 @@ pub(crate) fn effective_config(args: &RunArgs) -> Result<Config, Failure> {
         config.log_level = level.clone();
     }
     // Decided before the overrides: does anything name a remote endpoint?
-    let names_endpoint = !config.llm.models.is_empty()
-        || args.model.is_some()
-        || args.api_base.is_some()
-        || config.llm.api_base != LlmConfig::default().api_base;
+    let names_endpoint = config.names_an_endpoint() || args.model.is_some() || args.api_base.is_some();
     if let Some(model) = &args.model {
         config.use_single_model(model);
     }

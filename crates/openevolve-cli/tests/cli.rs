@@ -73,9 +73,13 @@ fn config_check_prints_the_effective_default_config() {
     let mut printed: openevolve::Config = serde_yaml::from_str(&out).expect("stdout is the config as YAML");
     // What resolving derives (the cascade's fitness exclusions) is no key.
     printed.resolve();
+    // No endpoint is named, so a run uses the local model, and says so.
     let mut expected = openevolve::Config::default();
+    expected.use_default_local_model();
     expected.resolve();
     assert_eq!(printed, expected);
+    assert!(out.contains("# models a run uses: local/qwen2.5-coder-1.5b on this CPU"), "{out}");
+    assert!(out.contains("qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"), "{out}");
 }
 
 #[test]
@@ -114,6 +118,7 @@ fn config_check_masks_secrets_and_prints_warnings() {
     assert_eq!(code, 0, "{err}");
     assert!(!out.contains("sk-test-123456") && !err.contains("sk-test-123456"));
     assert!(out.contains("api_key: '********'") || out.contains("api_key: \"********\""), "{out}");
+    assert!(out.contains("# models a run uses: m at https://api.openai.com/v1"), "{out}");
     assert!(err.contains("warning:") && err.contains("line 5: `database.in_memory`"), "{err}");
 
     // The same file without the variable set is bad input naming it.

@@ -127,12 +127,16 @@ pub fn classify_death(exit: Exit, stderr: &str, cpu_limited: bool) -> Option<Can
     }
 }
 
-/// "panicked at <location>:\n<message>" from the default panic hook.
+/// "panicked at <location>:\n<message>" from the default panic hook,
+/// without what the runtime adds after it: the backtrace note, and the
+/// abort of a panic that reached the process's foreign entry point.
 fn panic_message(stderr: &str) -> Option<String> {
     let start = stderr.find("panicked at")?;
     let text: Vec<&str> = stderr[start..]
         .lines()
-        .take_while(|l| !l.starts_with("note: run with `RUST_BACKTRACE"))
+        .take_while(|l| {
+            !l.starts_with("note: run with `RUST_BACKTRACE") && !l.starts_with("fatal runtime error:")
+        })
         .take(6)
         .collect();
     Some(format!("the candidate {}", text.join("\n").trim_end()))
@@ -193,5 +197,13 @@ mod tests {
             FailureKind::Crashed { signal: 9 }
         );
         assert_eq!(classify_death(Exit::Code(0), "", false), None);
+    }
+
+    #[test]
+    fn a_panic_is_reported_as_the_panic_alone() {
+        let stderr = "thread '<unnamed>' panicked at src/lib.rs:9:5:\nindex out of bounds\nfatal runtime error: Rust cannot catch foreign exceptions, aborting\n";
+        let f = classify_death(Exit::Signal(6), stderr, false).unwrap();
+        assert_eq!(f.kind, FailureKind::Panicked);
+        assert_eq!(f.message, "the candidate panicked at src/lib.rs:9:5:\nindex out of bounds");
     }
 }

@@ -134,6 +134,13 @@ impl Config {
         self.llm.resolve_models();
     }
 
+    /// Whether the config names an LLM endpoint (models, or an `api_base`
+    /// other than the default); a run of a config that names none uses the
+    /// default local model ([`Self::use_default_local_model`]).
+    pub fn names_an_endpoint(&self) -> bool {
+        !self.llm.models.is_empty() || self.llm.api_base != LlmConfig::default().api_base
+    }
+
     /// Replaces the model ensemble with the default local model, which runs
     /// on this machine with no account: what a run uses when nothing names
     /// an endpoint.
