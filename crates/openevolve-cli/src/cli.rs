@@ -39,6 +39,12 @@ pub enum Command {
     /// Local models that run on this machine without an account: list, fetch.
     #[command(subcommand)]
     Models(crate::models::ModelsCommand),
+    /// Write a small working problem into DIR (initial.rs, evaluator.rs,
+    /// config.yaml, README.md) to start from.
+    New {
+        /// The folder to write it into; created if missing.
+        dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@ mod config_check;
 mod eval;
 mod logging;
 mod models;
+mod new;
 mod run;
 mod view;
 
@@ -39,6 +40,7 @@ fn main() -> ExitCode {
         Command::View(args) => view::view(args),
         Command::Bench(args) => bench::bench(args),
         Command::Models(command) => models::models(command),
+        Command::New { dir } => new::new(&dir),
     };
     match result {
         Ok(code) => ExitCode::from(code),

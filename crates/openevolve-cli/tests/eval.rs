@@ -1,6 +1,7 @@
 //! `openevolve eval` on examples/function_minimization: one program scored
 //! as a run would score it, a broken one failing with its build errors, and
-//! `--build-only` output that evaluates on its own, without openevolve.
+//! `--build-only` output that evaluates on its own, without openevolve; the
+//! problem folder's config.yaml by default, and `openevolve new`'s problem.
 
 mod common;
 
@@ -110,4 +111,29 @@ fn without_config_eval_reads_the_problem_folders_config_yaml() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("config.yaml") && stderr.contains("did you mean `timeout`"), "{stderr}");
+}
+
+#[test]
+fn a_new_problem_evaluates_as_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("first");
+    let out = openevolve().arg("new").arg(&dir).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = openevolve()
+        .arg("eval")
+        .arg(dir.join("initial.rs"))
+        .arg(dir.join("evaluator.rs"))
+        .arg("--json")
+        .arg("--cache-dir")
+        .arg(cache_dir())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let evaluation: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let score = evaluation["metrics"]["combined_score"].as_f64().unwrap();
+    assert!(score > 0.5 && score < 1.0, "a coarse grid leaves room to improve: {evaluation:#}");
+    // A folder that holds a problem is not written over.
+    let again = openevolve().arg("new").arg(&dir).output().unwrap();
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
 }
