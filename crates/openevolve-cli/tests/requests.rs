@@ -79,7 +79,7 @@ fn one_region_per_request_shows_one_region_and_records_it() {
     assert_eq!(prompts[0].matches(&format!("EVOLVE-BLOCK-START {}\\n", focus.label)).count(), 3);
     assert!(prompts[0].contains(&format!("This request is about region {} alone", focus.label)));
     assert!(prompts[0].contains("(not changed in this request)"), "{}", prompts[0]);
-    assert!(prompts[0].contains("Crates the code can use: the standard library and `rand`"));
+    assert!(prompts[0].contains("Use only the standard library and `rand`: no other crate can be used."));
 
     let db = out.join("evolution.db");
     let rows = query(

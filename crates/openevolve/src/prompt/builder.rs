@@ -191,13 +191,10 @@ pub struct PromptBuilder {
 /// models otherwise reach for crates the build does not have (`rand`).
 fn crates_line(crates: &[String]) -> String {
     match crates {
-        [] => "Crates the code can use: the standard library only; no other crate is available.".into(),
+        [] => "Use the standard library only: no other crate can be used.".into(),
         _ => {
             let names: Vec<String> = crates.iter().map(|c| format!("`{c}`")).collect();
-            format!(
-                "Crates the code can use: the standard library and {}; no other crate is available.",
-                names.join(", ")
-            )
+            format!("Use only the standard library and {}: no other crate can be used.", names.join(", "))
         }
     }
 }
