@@ -14,6 +14,9 @@ scripts/setup-browser.sh
 scripts/setup-slurm.sh
 # Python with pip, which the local model provider's tests use.
 scripts/setup-local-model.sh
+# mdBook for the user guide, which must build (its includes are real files).
+scripts/setup-docs.sh
+mdbook build docs
 cargo test --workspace --locked "$@"
 # The local model provider on a real GGUF (SmolLM2, fetched above with the
 # LoRA data; the llama.cpp server wheel is fetched on first use).

@@ -74,7 +74,8 @@ pub use judge::{Candidate, ProcessRole};
 pub use measure::Paused;
 pub use process::{CandidateProcess, ProcessEnd};
 pub use result::{
-    EvaluationResult, Fitness, IntoEvaluation, STDERR_SUFFIX, StageOutcome, fitness, fitness_with_stderr,
+    EvaluationResult, Fitness, IntoEvaluation, REJECTED_ARTIFACT, STDERR_SUFFIX, StageOutcome, fitness,
+    fitness_with_stderr,
 };
 pub use serve::{NO_CANDIDATE, RoutineFn, Routines};
 pub use sys::Exit;

@@ -38,7 +38,18 @@ impl EvaluationResult {
         self.artifacts.insert(name.into(), text.into());
         self
     }
+
+    /// A candidate judged wrong (an invalid answer, a broken rule): a
+    /// `combined_score` of 0, with `reason` as the [`REJECTED_ARTIFACT`]
+    /// artifact that the next prompt shows. It is a verdict, so it is never
+    /// retried; return `Err` only when the evaluator itself cannot judge.
+    pub fn rejected(reason: impl Into<String>) -> Self {
+        Self::new().metric("combined_score", 0.0).artifact(REJECTED_ARTIFACT, reason)
+    }
 }
+
+/// The artifact of [`EvaluationResult::rejected`]: why the candidate scored 0.
+pub const REJECTED_ARTIFACT: &str = "rejected";
 
 /// Suffix of a metric that gives another metric's standard error:
 /// `speed_stderr` is the standard error of `speed`. Such metrics are not
@@ -131,6 +142,14 @@ impl<E: Display + 'static> IntoEvaluation for Result<EvaluationResult, E> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rejected_candidate_scores_zero_and_says_why() {
+        let r = EvaluationResult::rejected("the point lies outside the square");
+        assert_eq!(fitness(&r.metrics, &[]), Some(0.0));
+        assert_eq!(r.artifacts[REJECTED_ARTIFACT], "the point lies outside the square");
+        assert!(matches!(Ok::<_, crate::CandidateError>(r).into_outcome(), StageOutcome::Ok(_)));
+    }
 
     #[test]
     fn fitness_is_the_combined_score_else_the_mean_of_graded_finite_metrics() {

@@ -17,10 +17,8 @@ fn evaluate(candidate: &Candidate) -> Result<EvaluationResult, CandidateError> {
     let search = openevolve_sdk::candidate_fn!(candidate, search: fn() -> (f64, f64))?;
     let (x, y) = search();
     if !(x.abs() <= 5.0 && y.abs() <= 5.0) {
-        // A bad answer scores 0, and the artifact tells the next prompt why.
-        return Ok(EvaluationResult::new()
-            .metric("combined_score", 0.0)
-            .artifact("invalid_point", format!("({x}, {y}) lies outside [-5, 5]²")));
+        // A wrong answer scores 0, and the next prompt shows why.
+        return Ok(EvaluationResult::rejected(format!("({x}, {y}) lies outside [-5, 5]²")));
     }
     let value = objective(x, y);
     let gap = (value - MIN_VALUE).max(0.0);
