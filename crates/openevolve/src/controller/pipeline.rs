@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use openevolve_llm::{AnswerFrame, ChatMessage, Completion, LlmError, Llms};
 
-use crate::diff::{ChildProgram, DiffError, DiffOutcome, DiffSettings, apply_answer, code_hash};
+use crate::diff::{
+    ChildProgram, DiffError, DiffOutcome, DiffSettings, apply_answer, check_crates, code_hash,
+};
 use crate::regions::RegionFocus;
 
 /// What came of asking for a child.
@@ -34,12 +36,23 @@ pub struct AnswerBase {
     pub code: Arc<str>,
     /// The one region the request asked for, where it asked for one.
     pub focus: Option<RegionFocus>,
+    /// The crates the child may use, where the executor says.
+    pub crates: Option<Arc<[String]>>,
 }
 
 impl AnswerBase {
     /// Applies `answer` to the code as shown, then puts the changed region
-    /// back into the whole program.
+    /// back into the whole program; a child that names a crate the build
+    /// lacks is refused.
     fn apply(&self, answer: &str, settings: &DiffSettings) -> Result<DiffOutcome, DiffError> {
+        let outcome = self.apply_shown(answer, settings)?;
+        if let (DiffOutcome::Changed(child), Some(crates)) = (&outcome, &self.crates) {
+            check_crates(&child.code, crates)?;
+        }
+        Ok(outcome)
+    }
+
+    fn apply_shown(&self, answer: &str, settings: &DiffSettings) -> Result<DiffOutcome, DiffError> {
         let Some(focus) = &self.focus else { return apply_answer(&self.code, answer, settings) };
         match apply_answer(&focus.show(&self.code), answer, settings)? {
             DiffOutcome::Changed(child) => {

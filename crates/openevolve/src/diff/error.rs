@@ -97,6 +97,10 @@ pub enum DiffError {
     )]
     StatementsAtItemLevel { region: String, first: Option<String> },
     #[error(
+        "region {region} uses the crate `{name}`, which this program cannot use; {available}. Write what you need with what is there (random numbers, for example, from a small generator of your own such as xorshift on a u64)"
+    )]
+    UnavailableCrate { region: String, name: String, available: String },
+    #[error(
         "the answer was cut off at the length limit ({tokens} tokens) before it ended; give a shorter answer: only the region's new code, without repeating the fixed code or explaining at length"
     )]
     CutOff { tokens: u64 },

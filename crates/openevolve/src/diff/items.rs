@@ -6,6 +6,7 @@
 //!   another region or the same region defines too.
 //! - An item a region defined that the fixed code uses, gone from the child.
 //! - Statements (`let ...`) where a region stands among items.
+//! - A path that starts with a crate the build does not have (`rand::`).
 //!
 //! Code is parsed with `syn`; a region or fixed code that does not parse is
 //! left to the compiler, whose errors say more than a guess would.
@@ -136,6 +137,127 @@ pub(crate) fn check_items(parent: &str, child: &str) -> Result<(), DiffError> {
     Ok(())
 }
 
+/// Names a path may start with that are no crate of the dependency set.
+const PATH_ROOTS: &[&str] = &[
+    "std",
+    "core",
+    "alloc",
+    "crate",
+    "self",
+    "super",
+    "openevolve_sdk",
+    "f32",
+    "f64",
+    "i8",
+    "i16",
+    "i32",
+    "i64",
+    "i128",
+    "isize",
+    "u8",
+    "u16",
+    "u32",
+    "u64",
+    "u128",
+    "usize",
+    "bool",
+    "char",
+    "str",
+];
+
+/// The first lower-case name that starts a path (`rand::` in `use
+/// rand::Rng` or `rand::random()`) in `tokens` and is none of `allowed`.
+fn unknown_path_root(tokens: TokenStream, allowed: &dyn Fn(&str) -> bool) -> Option<String> {
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    let colon = |t: Option<&TokenTree>| matches!(t, Some(TokenTree::Punct(p)) if p.as_char() == ':');
+    for (i, tree) in trees.iter().enumerate() {
+        match tree {
+            TokenTree::Group(group) => {
+                if let Some(name) = unknown_path_root(group.stream(), allowed) {
+                    return Some(name);
+                }
+            }
+            TokenTree::Ident(ident) => {
+                let name = ident.to_string();
+                // A path goes on with a name, a `{` group or `*`; `::<`
+                // is a turbofish (`collect::<Vec<_>>`), no path.
+                let goes_on = match trees.get(i + 3) {
+                    Some(TokenTree::Ident(_) | TokenTree::Group(_)) => true,
+                    Some(TokenTree::Punct(p)) => p.as_char() == '*',
+                    _ => false,
+                };
+                let starts_path = colon(trees.get(i + 1)) && colon(trees.get(i + 2)) && goes_on;
+                let after = |c: char| matches!(i.checked_sub(1).and_then(|j| trees.get(j)), Some(TokenTree::Punct(p)) if p.as_char() == c);
+                let inside_path = after(':') || after('.');
+                let lower = name.starts_with(|c: char| c.is_ascii_lowercase());
+                if starts_path && !inside_path && lower && !allowed(&name) {
+                    return Some(name);
+                }
+            }
+            TokenTree::Punct(_) | TokenTree::Literal(_) => {}
+        }
+    }
+    None
+}
+
+/// The names `use` declarations in `tokens` bring into scope: every name of
+/// a use tree but its root (`Rng` and `nn` of `use rand::Rng` and `use
+/// mlx_rs::{Array, nn}`), whose root is a path root like any other.
+fn imported_names(tokens: TokenStream, into: &mut BTreeSet<String>) {
+    let mut in_use = false;
+    let mut root_seen = false;
+    for tree in tokens {
+        match tree {
+            TokenTree::Ident(ident) if !in_use && ident == "use" => (in_use, root_seen) = (true, false),
+            TokenTree::Ident(ident) if in_use => {
+                if root_seen {
+                    into.insert(ident.to_string());
+                }
+                root_seen = true;
+            }
+            TokenTree::Group(group) if in_use => identifiers(group.stream(), into),
+            TokenTree::Group(group) => imported_names(group.stream(), into),
+            TokenTree::Punct(p) if p.as_char() == ';' => in_use = false,
+            _ => {}
+        }
+    }
+}
+
+/// Checks that `code`'s regions name no crate but `crates` (and the
+/// standard library), where the executor said which crates there are.
+pub(crate) fn check_crates(code: &str, crates: &[String]) -> Result<(), DiffError> {
+    let Ok(regions) = evolve_regions(code) else { return Ok(()) };
+    // A module of the program's own, or a name a `use` brings in
+    // (`nn` of `use mlx_rs::nn`), may start a path too.
+    let Ok(all) = code.parse::<TokenStream>() else { return Ok(()) };
+    let mut imported = BTreeSet::new();
+    imported_names(all, &mut imported);
+    let modules: BTreeSet<&str> = code
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .windows(2)
+        .filter(|w| w[0] == "mod")
+        .map(|w| w[1].trim_end_matches(['{', ';']))
+        .collect();
+    let allowed = |name: &str| {
+        PATH_ROOTS.contains(&name)
+            || crates.iter().any(|c| c == name)
+            || modules.contains(name)
+            || imported.contains(name)
+    };
+    for (i, region) in regions.iter().enumerate() {
+        let Ok(tokens) = code[region.body.clone()].parse::<TokenStream>() else { continue };
+        if let Some(name) = unknown_path_root(tokens, &allowed) {
+            let available = match crates {
+                [] => "it can use the standard library only".to_string(),
+                _ => format!("it can use the standard library and {}", crates.join(", ")),
+            };
+            return Err(DiffError::UnavailableCrate { region: region.label(i), name, available });
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,6 +326,63 @@ mod tests {
     fn a_function_and_a_module_may_share_a_name() {
         let with_module = child("mod search {}\npub fn search(n: u64) -> f64 { helper(n as f64) }\n");
         assert_eq!(check_items(PARENT, &with_module), Ok(()));
+    }
+
+    #[test]
+    fn a_crate_the_build_lacks_is_refused_and_the_standard_library_is_not() {
+        let with_rand = child("use rand::Rng;\npub fn search(n: u64) -> f64 { helper(n as f64) }\n");
+        let e = check_crates(&with_rand, &[]).unwrap_err();
+        assert!(
+            e.to_string().contains(
+                "uses the crate `rand`, which this program cannot use; it can use the standard library only"
+            ),
+            "{e}"
+        );
+        assert_eq!(check_crates(&with_rand, &["rand".to_string()]), Ok(()));
+        let called = child("pub fn search(n: u64) -> f64 { let r: f64 = fastrand::f64(); helper(r) }\n");
+        assert!(check_crates(&called, &[]).is_err());
+        let std_only = child(
+            "pub fn search(n: u64) -> f64 {\n    let v: Vec<f64> = Vec::new();\n    std::f64::consts::PI + f64::EPSILON + u64::MAX as f64 + geometry::area() + v.len() as f64\n}\nmod geometry { pub fn area() -> f64 { 1.0 } }\n",
+        );
+        assert_eq!(check_crates(&std_only, &[]), Ok(()));
+        // A module brought in by a `use` of an available crate starts paths too.
+        let imported = format!(
+            "use mlx_rs::{{Array, nn}};\n{}",
+            child("pub fn search(n: u64) -> f64 { nn::relu(n) }\n")
+        );
+        assert_eq!(check_crates(&imported, &["mlx_rs".to_string()]), Ok(()));
+        // Turbofishes are no paths.
+        let turbofish = child(
+            "fn twice<T>(x: T) -> T { x }\npub fn search(n: u64) -> f64 {\n    let v = (0..n).map(|i| i as f64).collect::<Vec<f64>>();\n    twice::<f64>(v[0])\n}\n",
+        );
+        assert_eq!(check_crates(&turbofish, &[]), Ok(()));
+    }
+
+    #[test]
+    fn the_examples_and_their_reference_candidates_pass_the_checks() {
+        let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+        let crates = |example: &str| -> Vec<String> {
+            let names: &[&str] = match example {
+                "function_minimization" => &["rand"],
+                "circle_packing" => &[],
+                _ => &["mlx_lora", "mlx_rs"],
+            };
+            names.iter().map(|n| n.to_string()).collect()
+        };
+        let mut checked = 0;
+        for example in std::fs::read_dir(&examples).unwrap().map(|e| e.unwrap().path()) {
+            let name = example.file_name().unwrap().to_string_lossy().into_owned();
+            let candidates = std::fs::read_dir(example.join("candidates")).into_iter().flatten();
+            let files = candidates.map(|e| e.unwrap().path()).chain([example.join("initial.rs")]);
+            for file in files.filter(|f| f.extension().is_some_and(|e| e == "rs")) {
+                let code = std::fs::read_to_string(&file).unwrap();
+                let initial = std::fs::read_to_string(example.join("initial.rs")).unwrap();
+                assert_eq!(check_crates(&code, &crates(&name)), Ok(()), "{}", file.display());
+                assert_eq!(check_items(&initial, &code), Ok(()), "{}", file.display());
+                checked += 1;
+            }
+        }
+        assert!(checked >= 8, "{checked}");
     }
 
     #[test]

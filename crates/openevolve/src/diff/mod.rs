@@ -21,6 +21,7 @@ pub use blocks::{SearchReplace, parse_blocks};
 pub use compiler_fixes::with_compiler_fixes;
 pub use error::{ClosestLines, DiffError};
 pub use hash::{code_hash, normalize_code};
+pub(crate) use items::check_crates;
 pub use summary::SummaryLimits;
 
 use crate::config::Config;

@@ -66,6 +66,8 @@ pub(super) struct Controller {
     evaluator: Arc<dyn Executor>,
     prompts: PromptBuilder,
     diff_settings: DiffSettings,
+    /// The crates candidates may use, where the executor says.
+    candidate_crates: Option<Arc<[String]>>,
     mutation: Mutation,
     run_seed: u64,
     target_score: Option<f64>,
@@ -179,7 +181,8 @@ impl Controller {
         if let Some(bandit) = saved.bandit.clone() {
             llms.models.restore_bandit(bandit);
         }
-        let prompts = PromptBuilder::new(&config)?.with_candidate_crates(evaluator.candidate_crates());
+        let candidate_crates = evaluator.candidate_crates();
+        let prompts = PromptBuilder::new(&config)?.with_candidate_crates(candidate_crates.clone());
         let diff_settings = DiffSettings::from_config(&config);
         let mutation = match diff_settings.mode {
             EvolutionMode::Diff => Mutation::Diff,
@@ -198,6 +201,7 @@ impl Controller {
             evaluator,
             prompts,
             diff_settings,
+            candidate_crates: candidate_crates.map(Arc::from),
             mutation,
             run_seed,
             target_score,
@@ -407,7 +411,8 @@ impl Controller {
             "iteration starts"
         );
         let exchange = Exchange::new(&prompt);
-        let base = AnswerBase { code: Arc::from(parent.code.as_str()), focus: focus.clone() };
+        let crates = self.candidate_crates.clone();
+        let base = AnswerBase { code: Arc::from(parent.code.as_str()), focus: focus.clone(), crates };
         let (llms, messages, frame, settings) =
             (Arc::clone(&self.llms), exchange.messages(), exchange.frame(), self.diff_settings);
         tasks.spawn(async move {

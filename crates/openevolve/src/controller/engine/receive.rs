@@ -250,7 +250,8 @@ impl Controller {
         };
         let asked = Asked::Model { name, temperature };
         flight.exchange.ask_again(request, cause.lead());
-        let base = AnswerBase { code: Arc::from(code), focus: flight.focus.clone() };
+        let crates = self.candidate_crates.clone();
+        let base = AnswerBase { code: Arc::from(code), focus: flight.focus.clone(), crates };
         let (llms, messages, frame, settings) =
             (Arc::clone(&self.llms), flight.exchange.messages(), flight.exchange.frame(), self.diff_settings);
         tasks.spawn(async move {
