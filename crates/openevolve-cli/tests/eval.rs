@@ -94,10 +94,7 @@ fn candidates_build_in_the_edition_candidate_toml_names() {
 #[test]
 fn without_config_eval_reads_the_problem_folders_config_yaml() {
     let tmp = tempfile::tempdir().unwrap();
-    let example = repo_root().join("examples/function_minimization");
-    for file in ["initial.rs", "evaluator.rs", "candidate.toml"] {
-        std::fs::copy(example.join(file), tmp.path().join(file)).unwrap();
-    }
+    copy_example("function_minimization", tmp.path());
     // A config that cannot load shows that it was read.
     std::fs::write(tmp.path().join("config.yaml"), "evaluator:\n  timeot: 5\n").unwrap();
     let out = openevolve()

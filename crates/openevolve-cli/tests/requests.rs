@@ -17,11 +17,8 @@ const SEED: u64 = 7;
 
 /// function_minimization with its entry point as a second region, `entry`.
 fn two_region_problem(dir: &Path) -> String {
-    let example = repo_root().join("examples/function_minimization");
-    for file in ["evaluator.rs", "candidate.toml"] {
-        std::fs::copy(example.join(file), dir.join(file)).unwrap();
-    }
-    let initial = std::fs::read_to_string(example.join("initial.rs")).unwrap();
+    copy_example("function_minimization", dir);
+    let initial = std::fs::read_to_string(dir.join("initial.rs")).unwrap();
     let entry = "pub fn run_search(budget: usize, seed: u64) -> (f64, f64, f64) {\n    search(budget, &mut SeedableRng::seed_from_u64(seed))\n}\n";
     assert!(initial.contains(entry));
     let initial =
@@ -103,10 +100,7 @@ fn one_region_per_request_shows_one_region_and_records_it() {
 #[test]
 fn an_answer_cut_off_by_the_length_limit_is_asked_again_for_a_shorter_one() {
     let tmp = tempfile::tempdir().unwrap();
-    let example = repo_root().join("examples/function_minimization");
-    for file in ["initial.rs", "evaluator.rs", "candidate.toml"] {
-        std::fs::copy(example.join(file), tmp.path().join(file)).unwrap();
-    }
+    copy_example("function_minimization", tmp.path());
     let config = write_config(
         tmp.path(),
         &SEQUENTIAL_CONFIG
@@ -145,10 +139,7 @@ fn an_evaluation_skipped_before_a_repair_turn_counts_as_saved() {
     let changed = variant("budget / 3", "explore less", "step");
     let llm = ScriptedLlm::start(replies(&[&first, &renamed, &changed]), 0, Duration::ZERO);
     let out = tmp.path().join("run");
-    let example = repo_root().join("examples/function_minimization");
-    for file in ["initial.rs", "evaluator.rs", "candidate.toml"] {
-        std::fs::copy(example.join(file), tmp.path().join(file)).unwrap();
-    }
+    copy_example("function_minimization", tmp.path());
     run(tmp.path(), &config, &out, &llm);
     assert_eq!(llm.requests(), 3);
     let outcome: String =

@@ -162,6 +162,17 @@ pub fn wait_for(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
     condition()
 }
 
+/// Copies example `name`'s problem files (initial.rs, evaluator.rs and,
+/// where it has one, candidate.toml) into `dir`.
+pub fn copy_example(name: &str, dir: &Path) {
+    let example = repo_root().join("examples").join(name);
+    for file in ["initial.rs", "evaluator.rs", "candidate.toml"] {
+        if example.join(file).is_file() {
+            std::fs::copy(example.join(file), dir.join(file)).unwrap();
+        }
+    }
+}
+
 /// Writes `config.yaml` text into `dir` and returns its path.
 pub fn write_config(dir: &Path, text: &str) -> PathBuf {
     let path = dir.join("config.yaml");
