@@ -169,4 +169,10 @@ pub enum ConfigCommand {
         /// The config file to check.
         file: PathBuf,
     },
+    /// Print a config written for OpenEvolve as openevolve-rs reads it: every
+    /// key it would drop commented out where it stands, with the reason.
+    Migrate {
+        /// The config file to migrate; it is not changed.
+        file: PathBuf,
+    },
 }

@@ -1,4 +1,4 @@
-//! `openevolve config check FILE`.
+//! `openevolve config check FILE` and `openevolve config migrate FILE`.
 
 use std::path::Path;
 
@@ -58,4 +58,25 @@ pub fn print_warnings(file: &Path, warnings: &[openevolve::ConfigProblem]) {
     for w in warnings {
         eprintln!("warning: {}:{w}", file.display());
     }
+}
+
+/// Prints `file` migrated to stdout, and what was dropped to stderr.
+pub fn migrate(file: &Path) -> Result<(), Failure> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read config file {}", file.display()))
+        .map_err(Failure::BadInput)?;
+    let migrated = openevolve::config::migrate(&text, file, &|name| std::env::var(name).ok())?;
+    print!("{}", migrated.text);
+    eprintln!(
+        "{}: {} key{} commented out{}",
+        file.display(),
+        migrated.dropped.len(),
+        if migrated.dropped.len() == 1 { "" } else { "s" },
+        if migrated.dropped.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", migrated.dropped.join(", "))
+        }
+    );
+    Ok(())
 }

@@ -37,6 +37,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::Eval(args) => eval::eval(args),
         Command::Config(ConfigCommand::Check { file }) => config_check::check(&file).map(|()| 0),
+        Command::Config(ConfigCommand::Migrate { file }) => config_check::migrate(&file).map(|()| 0),
         Command::View(args) => view::view(args),
         Command::Bench(args) => bench::bench(args),
         Command::Models(command) => models::models(command),

@@ -217,3 +217,28 @@ fn a_run_directory_is_never_overwritten() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("neither a checkpoint"), "{err}");
 }
+
+#[test]
+fn config_migrate_comments_out_what_would_be_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("openevolve.yaml");
+    std::fs::write(
+        &file,
+        "max_iterations: 3\nalgotune:\n  num_trials: 5\ndatabase:\n  in_memory: true\n  num_islands: 2\n",
+    )
+    .unwrap();
+    let (code, out, err) = run(openevolve().args(["config", "migrate"]).arg(&file));
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("2 keys commented out (algotune, database.in_memory)"), "{err}");
+    assert!(
+        out.contains("# algotune:\n#   num_trials: 5\n")
+            && out.contains("  # in_memory: true\n  num_islands: 2"),
+        "{out}"
+    );
+    // The migrated file checks without a warning.
+    let migrated = dir.path().join("migrated.yaml");
+    std::fs::write(&migrated, &out).unwrap();
+    let (code, _, err) = run(openevolve().args(["config", "check"]).arg(&migrated));
+    assert_eq!(code, 0, "{err}");
+    assert!(err.is_empty(), "{err}");
+}

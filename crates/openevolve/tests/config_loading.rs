@@ -402,7 +402,23 @@ fn openevolve_example_configs_load_or_name_unsupported_keys() {
     for file in &files {
         let text = std::fs::read_to_string(file).unwrap();
         match Config::from_yaml_str_with_env(&text, file, &any_env) {
-            Ok(_) => loaded += 1,
+            Ok(before) => {
+                loaded += 1;
+                // Migrated, it loads as it did, with no key left to drop.
+                let migrated = openevolve::config::migrate(&text, file, &any_env).unwrap();
+                let after =
+                    Config::from_yaml_str_with_env(&migrated.text, file, &any_env).unwrap_or_else(|e| {
+                        panic!("{}: migrated, it fails: {e}\n{}", file.display(), migrated.text)
+                    });
+                assert_eq!(
+                    after.dropped_keys.len(),
+                    migrated.left.len(),
+                    "{}: {:?}",
+                    file.display(),
+                    after.warnings
+                );
+                assert_eq!(after.config, before.config, "{}", file.display());
+            }
             Err(ConfigError::Invalid { problems, .. }) => {
                 refused += 1;
                 for p in &problems {
@@ -440,4 +456,35 @@ fn objectives_are_checked_entry_by_entry() {
     assert!(p.message.contains("maximize") && p.message.contains("minimize"), "{p:?}");
     let p = only_problem("database:\n  objectives:\n    - {direction: minimize}\n");
     assert!(p.key.contains("objectives[0].metric"), "{p:?}");
+}
+
+#[test]
+fn an_openevolve_config_migrates_to_one_that_loads_without_warnings() {
+    let original = "max_iterations: 7\nallow_full_rewrites: true  # old\ndatabase:\n  in_memory: true\nllm:\n  temperature: 0.5\n  manual_mode: false\nalgotune:\n  num_trials: 5\n\n  data_size: 10\nevaluator:\n  timeout: 9\n";
+    let migrated = openevolve::config::migrate(original, Path::new("oe.yaml"), &no_env).unwrap();
+    assert_eq!(
+        migrated.dropped,
+        ["allow_full_rewrites", "database.in_memory", "llm.manual_mode", "algotune"]
+    );
+    let reloaded = load(&migrated.text).unwrap();
+    assert!(reloaded.warnings.is_empty(), "{:?}\n{}", reloaded.warnings, migrated.text);
+    // What stays is read as before; what goes says why, where it stood.
+    let before = load(original).unwrap().config;
+    assert_eq!(reloaded.config, before);
+    assert!(
+        migrated.text.contains("# openevolve-rs: dropped `algotune`: not an openevolve-rs setting"),
+        "{}",
+        migrated.text
+    );
+    assert!(
+        migrated.text.contains("# algotune:\n#   num_trials: 5\n#\n#   data_size: 10\nevaluator:"),
+        "{}",
+        migrated.text
+    );
+    assert!(migrated.text.contains("# database:  # openevolve-rs: left without keys"), "{}", migrated.text);
+    // Errors need a person: they are refused, not guessed at.
+    assert!(matches!(
+        openevolve::config::migrate("databse: {}\n", Path::new("x.yaml"), &no_env),
+        Err(ConfigError::Invalid { .. })
+    ));
 }

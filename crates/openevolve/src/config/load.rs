@@ -64,6 +64,9 @@ fn render_invalid(file: &Path, problems: &[ConfigProblem]) -> String {
 pub struct LoadedConfig {
     pub config: Config,
     pub warnings: Vec<ConfigProblem>,
+    /// The keys among `warnings` that the key check dropped: read as if the
+    /// file did not hold them (what `config migrate` comments out).
+    pub dropped_keys: Vec<String>,
 }
 
 impl Config {
@@ -121,6 +124,7 @@ impl Config {
         let keys = check_keys(&mut value);
         errors.extend(keys.errors);
         let mut warnings: Vec<ConfigProblem> = keys.warnings.into_iter().map(at).collect();
+        let dropped_keys = warnings.iter().map(|w| w.key.clone()).collect();
 
         let mut config: Config = match serde_path_to_error::deserialize(value) {
             Ok(config) => config,
@@ -152,7 +156,7 @@ impl Config {
             return Err(invalid(file, errors.into_iter().map(at).collect()));
         }
         config.resolve();
-        Ok(LoadedConfig { config, warnings })
+        Ok(LoadedConfig { config, warnings, dropped_keys })
     }
 }
 

@@ -7,11 +7,13 @@ mod env;
 mod keys;
 mod load;
 mod marks;
+mod migrate;
 mod sections;
 
 use serde::{Deserialize, Serialize};
 
 pub use load::{ConfigError, ConfigProblem, LoadedConfig};
+pub use migrate::{Migrated, migrate};
 pub use openevolve_db::{DatabaseConfig, FeatureBins};
 pub use openevolve_eval::EvaluatorConfig;
 pub use openevolve_llm::{LlmConfig, ModelConfig};
