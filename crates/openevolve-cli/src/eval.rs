@@ -12,19 +12,11 @@ use crate::Failure;
 use crate::cli::EvalArgs;
 use crate::config_check::print_warnings;
 
-/// The problem folder's config.yaml, found as candidate.toml is: beside
-/// the program, else beside the evaluator.
-fn problem_config(args: &EvalArgs) -> Option<std::path::PathBuf> {
-    [&args.program, &args.evaluator]
-        .into_iter()
-        .filter_map(|path| path.parent())
-        .map(|dir| dir.join("config.yaml"))
-        .find(|file| file.is_file())
-}
-
 /// Returns 0 when the evaluation succeeded, 1 when it failed.
 pub fn eval(args: EvalArgs) -> Result<u8, Failure> {
-    let config = match args.config.clone().or_else(|| problem_config(&args)) {
+    // Without --config, the problem folder's, found as candidate.toml is.
+    let problem_config = || ProblemFiles::beside(&args.program, &args.evaluator, "config.yaml");
+    let config = match args.config.clone().or_else(problem_config) {
         Some(file) => {
             let loaded = Config::load(&file)?;
             print_warnings(&file, &loaded.warnings);

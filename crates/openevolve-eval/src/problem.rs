@@ -57,12 +57,15 @@ impl ProblemFiles {
         let candidate_manifest = match manifest {
             Some(path) if path.is_file() => Some(path.to_path_buf()),
             Some(path) => return Err(ProblemError::NoManifest(path.to_path_buf())),
-            None => [program, evaluator]
-                .iter()
-                .map(|p| folder_of(p).join(CANDIDATE_MANIFEST))
-                .find(|m| m.is_file()),
+            None => Self::beside(program, evaluator, CANDIDATE_MANIFEST),
         };
         Ok(Self { evaluator: evaluator.to_path_buf(), candidate_manifest })
+    }
+
+    /// The problem's file `name`: beside the program, else beside the
+    /// evaluator (the problem folder), if either holds it.
+    pub fn beside(program: &Path, evaluator: &Path, name: &str) -> Option<PathBuf> {
+        [program, evaluator].iter().map(|p| folder_of(p).join(name)).find(|f| f.is_file())
     }
 }
 

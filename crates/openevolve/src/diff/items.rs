@@ -16,7 +16,8 @@ use std::collections::BTreeSet;
 use proc_macro2::{TokenStream, TokenTree};
 
 use super::DiffError;
-use crate::regions::{EvolveRegion, evolve_regions};
+use super::rewrite::fixed_lines;
+use crate::regions::evolve_regions;
 
 /// Rust's two namespaces of items: a function and a module may share a name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -61,18 +62,6 @@ fn identifiers(tokens: TokenStream, into: &mut BTreeSet<String>) {
     }
 }
 
-/// `code` without its region bodies: the fixed code, marker lines included.
-fn outside(code: &str, regions: &[EvolveRegion]) -> String {
-    let mut fixed = String::new();
-    let mut from = 0;
-    for r in regions {
-        fixed.push_str(&code[from..r.body.start]);
-        from = r.body.end;
-    }
-    fixed.push_str(&code[from..]);
-    fixed
-}
-
 /// What a region's code is to the checks.
 enum RegionCode {
     Items(Vec<(String, Namespace)>),
@@ -99,7 +88,7 @@ pub(crate) fn check_items(parent: &str, child: &str) -> Result<(), DiffError> {
     let (Ok(regions), Ok(parent_regions)) = (evolve_regions(child), evolve_regions(parent)) else {
         return Ok(());
     };
-    let fixed_text = outside(child, &regions);
+    let fixed_text = fixed_lines(child, &regions).join("\n");
     let (Ok(fixed), Ok(tokens)) = (syn::parse_file(&fixed_text), fixed_text.parse::<TokenStream>()) else {
         return Ok(());
     };
@@ -200,14 +189,22 @@ fn unknown_path_root(tokens: TokenStream, allowed: &dyn Fn(&str) -> bool) -> Opt
     None
 }
 
-/// The names `use` declarations in `tokens` bring into scope: every name of
-/// a use tree but its root (`Rng` and `nn` of `use rand::Rng` and `use
-/// mlx_rs::{Array, nn}`), whose root is a path root like any other.
-fn imported_names(tokens: TokenStream, into: &mut BTreeSet<String>) {
+/// The names besides crates that may start a path in `tokens`: the
+/// program's own modules (`mod geometry`) and what `use` declarations bring
+/// in: every name of a use tree but its root (`Rng` and `nn` of `use
+/// rand::Rng` and `use mlx_rs::{Array, nn}`), whose root is a path root
+/// like any other.
+fn local_path_roots(tokens: TokenStream, into: &mut BTreeSet<String>) {
     let mut in_use = false;
     let mut root_seen = false;
+    let mut after_mod = false;
     for tree in tokens {
         match tree {
+            TokenTree::Ident(ident) if after_mod => {
+                into.insert(ident.to_string());
+                after_mod = false;
+            }
+            TokenTree::Ident(ident) if !in_use && ident == "mod" => after_mod = true,
             TokenTree::Ident(ident) if !in_use && ident == "use" => (in_use, root_seen) = (true, false),
             TokenTree::Ident(ident) if in_use => {
                 if root_seen {
@@ -216,7 +213,7 @@ fn imported_names(tokens: TokenStream, into: &mut BTreeSet<String>) {
                 root_seen = true;
             }
             TokenTree::Group(group) if in_use => identifiers(group.stream(), into),
-            TokenTree::Group(group) => imported_names(group.stream(), into),
+            TokenTree::Group(group) => local_path_roots(group.stream(), into),
             TokenTree::Punct(p) if p.as_char() == ';' => in_use = false,
             _ => {}
         }
@@ -227,24 +224,11 @@ fn imported_names(tokens: TokenStream, into: &mut BTreeSet<String>) {
 /// standard library), where the executor said which crates there are.
 pub(crate) fn check_crates(code: &str, crates: &[String]) -> Result<(), DiffError> {
     let Ok(regions) = evolve_regions(code) else { return Ok(()) };
-    // A module of the program's own, or a name a `use` brings in
-    // (`nn` of `use mlx_rs::nn`), may start a path too.
     let Ok(all) = code.parse::<TokenStream>() else { return Ok(()) };
-    let mut imported = BTreeSet::new();
-    imported_names(all, &mut imported);
-    let modules: BTreeSet<&str> = code
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .windows(2)
-        .filter(|w| w[0] == "mod")
-        .map(|w| w[1].trim_end_matches(['{', ';']))
-        .collect();
-    let allowed = |name: &str| {
-        PATH_ROOTS.contains(&name)
-            || crates.iter().any(|c| c == name)
-            || modules.contains(name)
-            || imported.contains(name)
-    };
+    let mut local = BTreeSet::new();
+    local_path_roots(all, &mut local);
+    let allowed =
+        |name: &str| PATH_ROOTS.contains(&name) || crates.iter().any(|c| c == name) || local.contains(name);
     for (i, region) in regions.iter().enumerate() {
         let Ok(tokens) = code[region.body.clone()].parse::<TokenStream>() else { continue };
         if let Some(name) = unknown_path_root(tokens, &allowed) {

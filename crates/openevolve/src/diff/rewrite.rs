@@ -202,7 +202,7 @@ fn normalized(text: &str) -> Vec<&str> {
 }
 
 /// The lines outside the regions, as written (marker lines included).
-fn fixed_lines<'a>(code: &'a str, regions: &[EvolveRegion]) -> Vec<&'a str> {
+pub(super) fn fixed_lines<'a>(code: &'a str, regions: &[EvolveRegion]) -> Vec<&'a str> {
     let mut fixed = Vec::new();
     let mut from = 0;
     for r in regions {
