@@ -347,7 +347,7 @@ mod tests {
         let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
         let crates = |example: &str| -> Vec<String> {
             let names: &[&str] = match example {
-                "function_minimization" => &["rand"],
+                "function_minimization" | "heilbronn_triangle" | "min_max_distance" => &["rand"],
                 "circle_packing" => &[],
                 _ => &["mlx_lora", "mlx_rs"],
             };
