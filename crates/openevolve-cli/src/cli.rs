@@ -31,10 +31,11 @@ pub enum Command {
     /// Explore a run in the browser: a local web UI and JSON API over its
     /// database, read-only, live while the run goes on.
     View(ViewArgs),
-    /// Does the search search? Run evolution and two simple baselines
-    /// (independent sampling, sequential refinement) over several seeds with
-    /// the same model and budget; report the best score against iterations
-    /// and tokens (a table, bench.json and bench.svg).
+    /// Does the search search? Run evolution, two simple baselines
+    /// (independent sampling, sequential refinement) and any config overlays
+    /// over several seeds with the same model and budget, seed by seed; report
+    /// the best score against iterations and tokens (a table, bench.json and
+    /// bench.svg). A stopped bench continues where it stopped.
     Bench(BenchArgs),
     /// Local models that run on this machine without an account: list, fetch.
     #[command(subcommand)]
@@ -119,9 +120,21 @@ pub struct BenchArgs {
     /// config.yaml [default: the problem folder's].
     #[arg(short, long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Where the runs and the report go [default: bench/<problem>].
+    /// Where the runs and the report go [default: bench/<problem>]. A folder
+    /// that holds a bench with the same iterations and arms is continued.
     #[arg(short, long, value_name = "DIR")]
     pub output: Option<PathBuf>,
+    /// Another arm: evolution with FILE (a partial config.yaml) laid over
+    /// the config. Repeat for more arms; NAME is letters, digits, _ and -.
+    #[arg(long = "arm", value_name = "NAME=FILE", value_parser = parse_arm)]
+    pub arms: Vec<(String, PathBuf)>,
+    /// Leave out the two baselines: evolution and the --arm arms only.
+    #[arg(long)]
+    pub no_baselines: bool,
+    /// The score whose iterations and tokens to reach are reported
+    /// [default: the median of every run's final best score].
+    #[arg(long, value_name = "SCORE")]
+    pub threshold: Option<f64>,
     /// Base URL of an OpenAI-compatible API, for every model.
     #[arg(long, value_name = "URL")]
     pub api_base: Option<String>,
@@ -131,6 +144,15 @@ pub struct BenchArgs {
     /// Where built dependencies and candidates are cached across runs.
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
+}
+
+/// `NAME=FILE` of `--arm`.
+fn parse_arm(text: &str) -> Result<(String, PathBuf), String> {
+    let (name, file) = text.split_once('=').ok_or("expected NAME=FILE, e.g. one_island=one_island.yaml")?;
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        return Err(format!("arm name `{name}`: use letters, digits, _ and - only"));
+    }
+    Ok((name.to_string(), PathBuf::from(file)))
 }
 
 #[derive(Debug, Args)]

@@ -136,3 +136,126 @@ fn bench_refuses_zero_seeds_or_iterations_before_doing_anything() {
         assert!(stderr.contains(flags[0]), "the error names the flag: {stderr}");
     }
 }
+
+/// `openevolve bench` on function_minimization with `flags`, writing to
+/// `out`, asking `llm`; started, not waited for.
+fn start_bench(out: &Path, config: &Path, llm: &ScriptedLlm, flags: &[&str]) -> std::process::Child {
+    openevolve()
+        .arg("bench")
+        .arg(repo_root().join("examples/function_minimization"))
+        .args(flags)
+        .arg("--config")
+        .arg(config)
+        .arg("--output")
+        .arg(out)
+        .args(["--model", "scripted", "--api-base", &llm.api_base, "--cache-dir"])
+        .arg(cache_dir())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn finish(child: std::process::Child) -> String {
+    let run = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+    assert!(run.status.success(), "{stderr}");
+    stderr
+}
+
+/// Every run's iterations (number, outcome, child's code) under a bench folder.
+fn runs_of(out: &Path, arms: &[&str], seeds: u64) -> Vec<Vec<(i64, String, Option<String>)>> {
+    let mut runs = Vec::new();
+    for seed in 1..=seeds {
+        for arm in arms {
+            let db = out.join(arm).join(format!("seed_{seed}/evolution.db"));
+            runs.push(query(
+                &db,
+                "SELECT i.iteration, i.outcome, p.code FROM iterations i LEFT JOIN programs p ON p.id = i.child_id \
+                 ORDER BY i.iteration",
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            ));
+        }
+    }
+    runs
+}
+
+#[test]
+fn a_bench_killed_and_started_again_ends_with_the_runs_of_one_never_stopped() {
+    let (seeds, iterations) = (2, 4);
+    let arms = ["evolution", "independent_sampling", "sequential_refinement"];
+    let flags = ["--seeds", "2", "--iterations", "4"];
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), CONFIG);
+    let tuned = refining_search("budget * ({n} % 9 + 1) / 10", "0.{n}5", "step", "tuned");
+    let whole = tmp.path().join("whole");
+    let llm = ScriptedLlm::start(replies(&[&tuned]), 0, Duration::ZERO);
+    let stderr = finish(start_bench(&whole, &config, &llm, &flags));
+    assert_eq!(llm.requests() as u64, 3 * seeds * iterations);
+    // Seed by seed: every arm's first seed before any arm's second.
+    let order: Vec<usize> = ["evolution seed 1", "sequential_refinement seed 1", "evolution seed 2"]
+        .iter()
+        .map(|line| stderr.find(line).unwrap_or_else(|| panic!("{line}: {stderr}")))
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{stderr}");
+
+    // Killed in its second run, answers slowed so that it is caught there.
+    let stopped = tmp.path().join("stopped");
+    let llm = ScriptedLlm::start(replies(&[&tuned]), 0, Duration::from_millis(300));
+    let mut child = start_bench(&stopped, &config, &llm, &flags);
+    let second = stopped.join("independent_sampling/seed_1/evolution.db");
+    assert!(wait_for(Duration::from_secs(120), || second.exists() && committed_iterations(&second) >= 2));
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let first_run: Vec<_> = runs_of(&stopped, &arms[..1], 1);
+    let done = committed_iterations(&stopped.join("evolution/seed_1/evolution.db")) + committed_iterations(&second);
+    assert!(done < 8, "killed before the second run finished: {done}");
+
+    // Answers continue where the committed iterations left the script.
+    let llm = ScriptedLlm::start(replies(&[&tuned]), done as usize, Duration::ZERO);
+    let stderr = finish(start_bench(&stopped, &config, &llm, &flags));
+    assert!(stderr.contains(&format!("independent_sampling seed 1: continued after iteration {}", done - 4)), "{stderr}");
+    assert!(!stderr.contains("evolution seed 1:"), "the finished run is kept, not run again: {stderr}");
+    assert_eq!(runs_of(&stopped, &arms[..1], 1), first_run);
+    assert_eq!(runs_of(&stopped, &arms, seeds), runs_of(&whole, &arms, seeds));
+    let (a, b) = (read_json(&whole.join("bench.json")), read_json(&stopped.join("bench.json")));
+    assert_eq!(a["arms"], b["arms"]);
+}
+
+#[test]
+fn an_overlay_arm_runs_evolution_with_its_config_laid_over() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), CONFIG);
+    let overlay = tmp.path().join("marked.yaml");
+    std::fs::write(&overlay, "prompt:\n  system_message: OVERLAY-MARKER improve the search\nrepair_turns: 0\n").unwrap();
+    let tuned = refining_search("budget * ({n} % 9 + 1) / 10", "0.{n}5", "step", "tuned");
+    let llm = ScriptedLlm::start(replies(&[&tuned]), 0, Duration::ZERO);
+    let out = tmp.path().join("bench");
+    let arm = format!("marked={}", overlay.display());
+    let flags = ["--seeds", "1", "--iterations", "3", "--no-baselines", "--arm", &arm];
+    finish(start_bench(&out, &config, &llm, &flags));
+    let report = read_json(&out.join("bench.json"));
+    let names: Vec<&str> = report["arms"].as_array().unwrap().iter().map(|a| a["arm"].as_str().unwrap()).collect();
+    assert_eq!(names, ["evolution", "marked"]);
+    assert_eq!(report["arms"][1]["overlay"], overlay.display().to_string());
+    assert_eq!(report["win_rates"].as_array().unwrap().len(), 2);
+    // The overlay's prompt went to its arm's requests only, 3 of 6.
+    let prompts = llm.prompts.lock().unwrap().clone();
+    assert_eq!(prompts.len(), 6);
+    assert_eq!(prompts.iter().filter(|p| p.contains("OVERLAY-MARKER")).count(), 3);
+    // The arm's config is the problem's config with the overlay laid over.
+    let merged = std::fs::read_to_string(out.join("arms/marked.yaml")).unwrap();
+    assert!(merged.contains("OVERLAY-MARKER") && merged.contains("parallel_evaluations: 1"), "{merged}");
+
+    // The same folder with another budget is another bench: refused.
+    let run = start_bench(&out, &config, &llm, &["--seeds", "1", "--iterations", "5", "--no-baselines"]);
+    let run = run.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--iterations 3"), "{stderr}");
+    // A mistake in an overlay is reported against the overlay's own file.
+    std::fs::write(&overlay, "database:\n  num_islans: 1\n").unwrap();
+    let run = start_bench(&tmp.path().join("other"), &config, &llm, &flags).wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("marked.yaml") && stderr.contains("num_islans"), "{stderr}");
+}
