@@ -29,7 +29,8 @@ pub enum Command {
     #[command(subcommand)]
     Config(ConfigCommand),
     /// Explore a run in the browser: a local web UI and JSON API over its
-    /// database, read-only, live while the run goes on.
+    /// database, read-only, live while the run goes on. A bench folder shows
+    /// its arms side by side, with every run a click away.
     View(ViewArgs),
     /// Does the search search? Run evolution, two simple baselines
     /// (independent sampling, sequential refinement) and any config overlays
@@ -50,8 +51,8 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct ViewArgs {
-    /// A run's output directory, a checkpoint directory (checkpoints/checkpoint_N)
-    /// or a database file.
+    /// A run's output directory, a checkpoint directory (checkpoints/checkpoint_N),
+    /// a database file, or a bench folder (`openevolve bench --output`).
     pub run_dir: PathBuf,
     /// Port to listen on; 0 picks a free one (the URL is printed).
     #[arg(short, long, default_value_t = 8765)]

@@ -446,3 +446,45 @@ fn view_refuses_a_folder_without_a_database() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("holds no evolution.db"));
 }
+
+#[test]
+fn a_bench_folder_shows_its_arms_and_opens_each_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(tmp.path(), "llm:\n  retries: 0\n  timeout: 30\ndatabase:\n  num_islands: 1\nevaluator:\n  timeout: 30\n  cascade_evaluation: false\n  parallel_evaluations: 1\n");
+    let bench = tmp.path().join("bench");
+    let llm = ScriptedLlm::start(replies(&[REFINE]), 0, Duration::ZERO);
+    let run = openevolve()
+        .arg("bench")
+        .arg(repo_root().join("examples/function_minimization"))
+        .args(["--seeds", "1", "--iterations", "2", "--config"])
+        .arg(&config)
+        .arg("--output")
+        .arg(&bench)
+        .args(["--model", "scripted", "--api-base", &llm.api_base, "--cache-dir"])
+        .arg(cache_dir())
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let (_view, url) = start_view(&bench);
+
+    let browser = Browser::start();
+    browser.call("POST", "/url", Some(json!({"url": url})));
+    let runs = browser.wait(
+        "const links = [...document.querySelectorAll('#runs a')].map(a => a.getAttribute('href'));
+         return links.length === 3 ? links : null;",
+        Duration::from_secs(30),
+        "the bench page to list its three runs",
+    );
+    assert_eq!(runs[0], "runs/evolution/seed_1/", "{runs}");
+    let page = browser.script(
+        "return {arms: document.querySelectorAll('#arms tr').length,
+                 plot: document.querySelector('#plot').naturalWidth};",
+    );
+    assert_eq!(page["arms"], 4, "a header and three arms: {page}");
+    assert!(page["plot"].as_f64().unwrap() > 100.0, "bench.svg is shown: {page}");
+    browser.script("document.querySelector('#runs a').click(); return true;");
+    browser.wait("return document.body.dataset.ready", Duration::from_secs(30), "the run's page to load");
+    let chart = browser.script("return Number(document.querySelector('#score-chart').dataset.points);");
+    assert!(chart.as_i64().unwrap() >= 1, "the run's own chart: {chart}");
+    assert!(browser.console_errors().is_empty(), "{:?}", browser.console_errors());
+}

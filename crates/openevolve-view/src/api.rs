@@ -74,29 +74,39 @@ impl IntoResponse for ViewError {
     }
 }
 
-pub(crate) fn router(state: AppState) -> Router {
+/// The run's page and API, every path under `prefix` (empty for a run
+/// viewed alone; `/runs/ARM/seed_K` for a run of a bench). The page asks for
+/// everything by relative paths, so it works under any prefix.
+pub(crate) fn router(state: AppState, prefix: &str) -> Router {
+    let at = |path: &str| format!("{prefix}{path}");
     Router::new()
-        .route("/", get(|| async { static_file("text/html; charset=utf-8", INDEX_HTML) }))
-        .route("/app.js", get(|| async { static_file("text/javascript; charset=utf-8", APP_JS) }))
-        .route("/style.css", get(|| async { static_file("text/css; charset=utf-8", STYLE_CSS) }))
-        .route("/api/summary", get(summary))
-        .route("/api/version", get(version))
-        .route("/api/events", get(events))
-        .route("/api/programs", get(programs))
-        .route("/api/programs/{id}", get(program))
-        .route("/api/programs/{id}/artifacts/{name}", get(artifact))
-        .route("/api/programs/{id}/lineage", get(lineage))
-        .route("/api/tree", get(tree))
-        .route("/api/grid", get(grid))
-        .route("/api/front", get(front))
-        .route("/api/scores", get(scores))
-        .route("/api/iterations", get(iterations))
-        .route("/api/iterations/{number}", get(iteration))
-        .fallback(|| async {
-            ViewError::BadRequest("no such page; the API lives under /api/".into())
-                .into_response_with(StatusCode::NOT_FOUND)
-        })
+        .route(&at("/"), get(|| async { static_file("text/html; charset=utf-8", INDEX_HTML) }))
+        .route(&at("/app.js"), get(|| async { static_file("text/javascript; charset=utf-8", APP_JS) }))
+        .route(&at("/style.css"), get(|| async { static_file("text/css; charset=utf-8", STYLE_CSS) }))
+        .route(&at("/api/summary"), get(summary))
+        .route(&at("/api/version"), get(version))
+        .route(&at("/api/events"), get(events))
+        .route(&at("/api/programs"), get(programs))
+        .route(&at("/api/programs/{id}"), get(program))
+        .route(&at("/api/programs/{id}/artifacts/{name}"), get(artifact))
+        .route(&at("/api/programs/{id}/lineage"), get(lineage))
+        .route(&at("/api/tree"), get(tree))
+        .route(&at("/api/grid"), get(grid))
+        .route(&at("/api/front"), get(front))
+        .route(&at("/api/scores"), get(scores))
+        .route(&at("/api/iterations"), get(iterations))
+        .route(&at("/api/iterations/{number}"), get(iteration))
         .with_state(state)
+}
+
+/// What any path no router knows gets.
+pub(crate) async fn not_found() -> Response {
+    ViewError::BadRequest("no such page; the API lives under /api/".into()).into_response_with(StatusCode::NOT_FOUND)
+}
+
+/// The style sheet, shared with the bench page.
+pub(crate) fn style_sheet() -> Response {
+    static_file("text/css; charset=utf-8", STYLE_CSS)
 }
 
 trait WithStatus {
@@ -109,7 +119,7 @@ impl WithStatus for ViewError {
     }
 }
 
-fn static_file(content_type: &'static str, body: &'static str) -> Response {
+pub(crate) fn static_file(content_type: &'static str, body: &'static str) -> Response {
     ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache")], body).into_response()
 }
 

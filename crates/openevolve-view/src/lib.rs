@@ -1,6 +1,7 @@
 //! `openevolve view`: a local web UI and JSON API over a run's program
 //! database, read-only, for a run that is still going, a finished one, or a
-//! checkpoint.
+//! checkpoint; or over a bench folder ([`serve_bench`]), whose page shows
+//! the arms side by side and links to every run's own view.
 //!
 //! The server never writes: it opens the SQLite file read-only (see
 //! [`source`]) and answers each request on a blocking thread, through
@@ -11,6 +12,7 @@
 //! the page then fetches only what is newer than what it holds.
 
 mod api;
+pub mod bench;
 pub mod diff;
 mod error;
 pub mod queries;
@@ -20,9 +22,11 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+pub use bench::BenchSource;
 pub use error::ViewError;
 pub use source::{RunKind, RunSource};
 
@@ -46,8 +50,36 @@ pub async fn serve(
     options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ViewError> {
-    let source = Arc::new(source);
     let (stop_tx, stop_rx) = watch::channel(false);
+    let app = run_router(source, &options, stop_rx.clone(), "").await?;
+    serve_app(listener, app, stop_tx, stop_rx, shutdown).await
+}
+
+/// Serves a bench folder on `listener` until `shutdown` completes: its page
+/// at `/`, and each run's own view under [`BenchSource::runs`]' prefixes.
+pub async fn serve_bench(
+    listener: TcpListener,
+    bench: BenchSource,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ViewError> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (page, runs) = bench.into_parts();
+    let mut app = bench::router(page);
+    for (prefix, source) in runs {
+        app = app.merge(run_router(source, &options, stop_rx.clone(), &prefix).await?);
+    }
+    serve_app(listener, app, stop_tx, stop_rx, shutdown).await
+}
+
+/// One run's routes under `prefix`, with the task that watches its counters.
+async fn run_router(
+    source: RunSource,
+    options: &ServeOptions,
+    stop: watch::Receiver<bool>,
+    prefix: &str,
+) -> Result<Router, ViewError> {
+    let source = Arc::new(source);
     let initial = {
         let source = Arc::clone(&source);
         tokio::task::spawn_blocking(move || source.with(queries::version))
@@ -57,17 +89,24 @@ pub async fn serve(
     };
     let (version_tx, version_rx) = watch::channel(initial);
     if !source.immutable {
-        tokio::spawn(watch_version(Arc::clone(&source), version_tx, stop_rx.clone(), options.poll_interval));
+        tokio::spawn(watch_version(Arc::clone(&source), version_tx, stop.clone(), options.poll_interval));
     }
-    let state = api::AppState { source, version: version_rx, shutdown: stop_rx.clone() };
-    let mut stopped = stop_rx;
-    let app = api::router(state);
+    Ok(api::router(api::AppState { source, version: version_rx, shutdown: stop }, prefix))
+}
+
+async fn serve_app(
+    listener: TcpListener,
+    app: Router,
+    stop_tx: watch::Sender<bool>,
+    mut stopped: watch::Receiver<bool>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ViewError> {
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop_tx.send(true);
     });
     let addr = listener.local_addr().map_or_else(|_| "?".into(), |a| a.to_string());
-    axum::serve(listener, app)
+    axum::serve(listener, app.fallback(api::not_found))
         .with_graceful_shutdown(async move {
             let _ = stopped.wait_for(|stop| *stop).await;
         })
@@ -110,6 +149,7 @@ mod tests {
     fn the_view_writes_no_sql_of_the_runs_tables() {
         let sources = [
             include_str!("api.rs"),
+            include_str!("bench.rs"),
             include_str!("diff.rs"),
             include_str!("lib.rs"),
             include_str!("source.rs"),

@@ -205,7 +205,8 @@ fn a_program_page_has_code_diff_artifacts_lineage_and_its_iteration() {
     // The page and its assets are embedded.
     let page = server.get("/");
     assert_eq!(page.status, 200);
-    assert!(page.text().contains("<script src=\"/app.js\">"));
+    assert!(page.text().contains("<script src=\"app.js\">"));
+    assert!(!server.get("/app.js").text().contains("\"/api/"), "the page asks by relative paths");
     assert!(server.get("/app.js").text().contains("EventSource"));
     assert_eq!(server.get("/style.css").header("content-type"), Some("text/css; charset=utf-8"));
 }
@@ -368,4 +369,47 @@ fn the_summary_gives_the_best_with_its_interval_as_the_database_ranks_it() {
     assert_eq!(best["samples"], 4);
     let page = server.json(&format!("/api/programs/{lucky}"));
     assert_eq!((page["fitness"].as_f64(), page["samples"].as_u64()), (Some(0.85), Some(1)), "{page}");
+}
+
+#[test]
+fn a_bench_folder_shows_its_report_and_every_run_under_its_own_prefix() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("plan.json"), "{\"iterations\": 3, \"arms\": []}").unwrap();
+    for (arm, programs) in [("evolution", 12), ("independent_sampling", 7)] {
+        let run = dir.join(arm).join("seed_1");
+        std::fs::create_dir_all(&run).unwrap();
+        drop(fill(&run.join("evolution.db"), 1, programs));
+    }
+    std::fs::create_dir_all(dir.join("arms")).unwrap();
+    let server = Server::start_bench(dir, Duration::from_millis(200));
+
+    // While the bench runs there is no report, but every run is listed.
+    let bench = server.json("/api/bench");
+    assert_eq!(bench["report"], Value::Null);
+    let hrefs: Vec<&str> = bench["runs"].as_array().unwrap().iter().map(|r| r["href"].as_str().unwrap()).collect();
+    assert_eq!(hrefs, ["runs/evolution/seed_1/", "runs/independent_sampling/seed_1/"]);
+    assert_eq!(server.get("/bench.svg").status, 404);
+
+    // Each run's page and API, under its prefix, read that run's database.
+    for (href, programs) in [("runs/evolution/seed_1/", 12), ("runs/independent_sampling/seed_1/", 7)] {
+        let page = server.get(&format!("/{href}"));
+        assert_eq!(page.status, 200);
+        assert!(page.text().contains("src=\"app.js\""), "relative, so that it works under the prefix");
+        let summary = server.json(&format!("/{href}api/summary"));
+        assert!(summary["version"]["programs"].as_i64().unwrap() >= programs, "{summary}");
+    }
+    let bare = server.get("/runs/evolution/seed_1");
+    assert_eq!(bare.status, 308, "the prefix without its slash is sent to the page");
+    assert_eq!(server.get("/api/summary").status, 404, "the bench itself is no run");
+
+    // Once written, the report and the plot are served as they are.
+    std::fs::write(dir.join("bench.json"), "{\"problem\": \"p\", \"arms\": []}").unwrap();
+    std::fs::write(dir.join("bench.svg"), "<svg xmlns=\"http://www.w3.org/2000/svg\"/>").unwrap();
+    assert_eq!(server.json("/api/bench")["report"]["problem"], "p");
+    let svg = server.get("/bench.svg");
+    assert_eq!(svg.status, 200);
+    assert!(svg.headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v == "image/svg+xml"));
+    let page = server.get("/");
+    assert!(page.text().contains("api/bench"), "{}", page.text());
 }

@@ -339,8 +339,8 @@ function renderGrid() {
 
 async function renderSideLists() {
   const [top, failed] = await Promise.all([
-    api("/api/programs?sort=fitness&limit=8"),
-    api("/api/iterations?failed=true&last=8"),
+    api("api/programs?sort=fitness&limit=8"),
+    api("api/iterations?failed=true&last=8"),
   ]);
   const topTable = $("#top-programs");
   topTable.replaceChildren(el("tr", {}, el("th", { text: "program" }), el("th", { text: "island" }),
@@ -379,7 +379,7 @@ function toggleExchange(row, iteration) {
 }
 
 async function showExchange(row, iteration) {
-  const it = await api(`/api/iterations/${iteration}`);
+  const it = await api(`api/iterations/${iteration}`);
   const body = it.exchange
     ? el("pre", { class: "block", text: it.exchange })
     : el("p", { class: "muted", text: "No exchange was logged for this iteration (log_prompts off, or an older run)." });
@@ -627,12 +627,12 @@ async function loadAll() {
 // Fetches only what is newer than what the page holds.
 async function loadNewer() {
   const [summary, scores] = await Promise.all([
-    api("/api/summary"),
-    api(`/api/scores?after_id=${state.maxId}&after_iteration=${state.maxIteration}`),
+    api("api/summary"),
+    api(`api/scores?after_id=${state.maxId}&after_iteration=${state.maxIteration}`),
   ]);
   let after = state.maxId;
   for (;;) {
-    const page = await api(`/api/tree?after=${after}&limit=5000`);
+    const page = await api(`api/tree?after=${after}&limit=5000`);
     addNodes(page.nodes);
     if (page.next === null) break;
     after = page.next;
@@ -648,8 +648,8 @@ async function loadNewer() {
   if (state.nodes.size !== summary.version.programs && state.nodes.size > summary.version.programs) {
     return loadAll();
   }
-  state.grid = await api("/api/grid");
-  state.front = summary.objectives && summary.objectives.length ? await api("/api/front") : null;
+  state.grid = await api("api/grid");
+  state.front = summary.objectives && summary.objectives.length ? await api("api/front") : null;
   updateFitnessRange();
   renderHeader();
   renderScoreChart();
@@ -678,7 +678,7 @@ function listen() {
     setLive(state.summary && state.summary.kind === "checkpoint" ? "snapshot" : "static", "off");
     return;
   }
-  const source = new EventSource("/api/events");
+  const source = new EventSource("api/events");
   source.addEventListener("version", (event) => {
     setLive("live", "live");
     const v = JSON.parse(event.data);
@@ -732,7 +732,7 @@ async function showProgram(id) {
   $("#program-title").textContent = `Program #${id}`;
   let p;
   try {
-    p = await api(`/api/programs/${id}`);
+    p = await api(`api/programs/${id}`);
   } catch (err) {
     $("#program-facts").replaceChildren(el("span", { text: String(err.message) }));
     for (const s of ["#program-metrics", "#program-iteration", "#program-tabs", "#program-diff", "#program-code", "#program-prompt", "#program-artifacts"]) $(s).replaceChildren();

@@ -146,6 +146,9 @@ pub fn record(
 }
 
 /// The server on 127.0.0.1 port 0, on its own runtime; stops when dropped.
+type Stopped = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+type ServeFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), openevolve_view::ViewError>> + Send>>;
+
 pub struct Server {
     pub addr: SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -155,23 +158,31 @@ pub struct Server {
 impl Server {
     pub fn start(path: &Path, poll: Duration) -> Server {
         let source = RunSource::open(path).expect("open run");
+        Self::spawn(move |listener, stopped| {
+            Box::pin(openevolve_view::serve(listener, source, ServeOptions { poll_interval: poll }, stopped))
+        })
+    }
+
+    /// The view of a bench folder.
+    pub fn start_bench(path: &Path, poll: Duration) -> Server {
+        let bench = openevolve_view::BenchSource::open(path).expect("open bench");
+        Self::spawn(move |listener, stopped| {
+            Box::pin(openevolve_view::serve_bench(listener, bench, ServeOptions { poll_interval: poll }, stopped))
+        })
+    }
+
+    fn spawn(
+        serve: impl FnOnce(tokio::net::TcpListener, Stopped) -> ServeFuture + Send + 'static,
+    ) -> Server {
         let runtime =
             tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("bind");
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            runtime
-                .block_on(openevolve_view::serve(
-                    listener,
-                    source,
-                    ServeOptions { poll_interval: poll },
-                    async {
-                        let _ = stopped.await;
-                    },
-                ))
-                .expect("server ran");
+        let stopped: Stopped = Box::pin(async {
+            let _ = stopped.await;
         });
+        let thread = std::thread::spawn(move || runtime.block_on(serve(listener, stopped)).expect("server ran"));
         Server { addr, stop: Some(stop), thread: Some(thread) }
     }
 
