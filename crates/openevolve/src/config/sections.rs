@@ -35,6 +35,10 @@ pub struct PromptConfig {
     pub comprehensive_implementation_min_lines: Option<usize>,
     pub diff_summary_max_line_len: usize,
     pub diff_summary_max_lines: usize,
+    /// How rewrite prompts show the code outside the regions: `full`, or
+    /// `signatures` (long function bodies left out); `None`: signatures
+    /// with a local model ([`crate::prompt::FixedCodeView::from_config`]).
+    pub fixed_code: Option<crate::prompt::FixedCodeView>,
 }
 
 impl Default for PromptConfig {
@@ -57,6 +61,7 @@ impl Default for PromptConfig {
             comprehensive_implementation_min_lines: Some(50),
             diff_summary_max_line_len: 100,
             diff_summary_max_lines: 30,
+            fixed_code: None,
         }
     }
 }

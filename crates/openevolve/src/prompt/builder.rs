@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::artifacts::prepare_artifact;
 use super::error_lines::mark_error_lines;
+use super::fixed::{FixedCodeView, fixed_code};
 use super::frame::AnswerLead;
 use super::input::{PromptContext, PromptProgram, fitness};
 use super::templates::{TemplateSet, error_chain};
@@ -78,6 +79,8 @@ struct PromptView {
     /// The parent without its region bodies (rewrite mode shows the
     /// regions apart).
     fixed_code: String,
+    /// Whether `fixed_code` leaves long bodies out.
+    fixed_bodies_elided: bool,
     /// Which crates the code may use, in words, where the executor says.
     crates: Option<String>,
     /// "diff" or "rewrite".
@@ -136,29 +139,6 @@ fn region_blocks(code: &str) -> String {
     blocks.join("\n")
 }
 
-/// `code` with each region's body replaced by a line that points to it:
-/// what a model asked for regions alone sees as fixed context.
-fn fixed_code(code: &str) -> String {
-    let Ok(regions) = evolve_regions(code) else { return code.to_string() };
-    let several = regions.len() > 1;
-    let mut fixed = String::new();
-    let mut from = 0;
-    for (i, r) in regions.iter().enumerate() {
-        fixed.push_str(&code[from..r.body.start]);
-        let indent: String = code[r.body.end..].chars().take_while(|c| *c == ' ' || *c == '\t').collect();
-        match several {
-            true => fixed.push_str(&format!("{indent}// ... region {}, shown below ...\n", r.label(i))),
-            false => fixed.push_str(&format!("{indent}// ... the region, shown below ...\n")),
-        }
-        from = r.body.end;
-    }
-    fixed.push_str(&code[from..]);
-    if !fixed.ends_with('\n') {
-        fixed.push('\n');
-    }
-    fixed
-}
-
 fn region_views(code: &str) -> Vec<RegionView> {
     let regions = evolve_regions(code).unwrap_or_default();
     let several = regions.len() > 1;
@@ -185,6 +165,7 @@ pub struct PromptBuilder {
     language: String,
     /// Which crates the code may use, in words ([`Self::with_candidate_crates`]).
     crates: Option<String>,
+    fixed_view: FixedCodeView,
 }
 
 /// The sentence that tells a model which crates exist for its code: small
@@ -226,7 +207,8 @@ impl RepairCause<'_> {
 impl PromptBuilder {
     pub fn new(config: &Config) -> Result<Self, PromptError> {
         let language = config.language.clone().unwrap_or_else(|| "rust".to_string());
-        Self::with_parts(config.prompt.clone(), EvolutionMode::from_config(config), language)
+        let builder = Self::with_parts(config.prompt.clone(), EvolutionMode::from_config(config), language)?;
+        Ok(Self { fixed_view: FixedCodeView::from_config(config), ..builder })
     }
 
     pub fn with_parts(
@@ -235,7 +217,8 @@ impl PromptBuilder {
         language: impl Into<String>,
     ) -> Result<Self, PromptError> {
         let templates = TemplateSet::load(config.template_dir.as_deref().map(std::path::Path::new))?;
-        Ok(Self { templates, config, mode, language: language.into(), crates: None })
+        let fixed_view = config.fixed_code.unwrap_or(FixedCodeView::Full);
+        Ok(Self { templates, config, mode, language: language.into(), crates: None, fixed_view })
     }
 
     /// Prompts that say which crates the code can use (the executor's
@@ -290,7 +273,9 @@ impl PromptBuilder {
             _ => code.to_string(),
         };
         context.insert("blocks", &region_blocks(&shown));
-        context.insert("fixed_code", &fixed_code(code));
+        let (fixed, elided) = fixed_code(code, self.fixed_view);
+        context.insert("fixed_code", &fixed);
+        context.insert("fixed_bodies_elided", &elided);
         context.insert("crates", &self.crates);
         context.insert("language", &self.language);
         context.insert("mode", self.mode_name());
@@ -341,6 +326,7 @@ impl PromptBuilder {
         let programs = |list: &[PromptProgram], limit: usize| -> Vec<ProgramView> {
             list.iter().take(limit).map(|p| self.program_view(p, dims, None)).collect()
         };
+        let (fixed_code, fixed_bodies_elided) = fixed_code(&context.parent.code, self.fixed_view);
         PromptView {
             language: self.language.clone(),
             system_message,
@@ -348,7 +334,8 @@ impl PromptBuilder {
             island: context.island,
             parent: self.program_view(&context.parent, dims, None),
             regions: region_views(&context.parent.code),
-            fixed_code: fixed_code(&context.parent.code),
+            fixed_code,
+            fixed_bodies_elided,
             crates: self.crates.clone(),
             mode: self.mode_name(),
             artifacts,

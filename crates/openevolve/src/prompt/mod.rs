@@ -6,6 +6,7 @@ mod artifacts;
 mod builder;
 mod error_hints;
 mod error_lines;
+mod fixed;
 mod frame;
 mod input;
 mod templates;
@@ -13,6 +14,7 @@ mod variations;
 
 pub use artifacts::{REDACTED, prepare_artifact, redact_secrets, strip_ansi, truncate_middle};
 pub use builder::{PromptBuilder, RepairCause, format_metric};
+pub use fixed::{FixedCodeView, LONGEST_SHOWN_BODY};
 pub(crate) use frame::{AnswerLead, with_lead};
 pub use input::{ProgramLabel, PromptContext, PromptProgram, fitness};
 pub use templates::{BUILT_IN_TEMPLATES, TemplateSet, VARIATIONS_FILE};
