@@ -17,6 +17,8 @@ scripts/setup-local-model.sh
 # mdBook for the user guide, which must build (its includes are real files).
 scripts/setup-docs.sh
 mdbook build docs
+# Every prerequisite is set up above: a test that finds one missing fails.
+export OPENEVOLVE_TEST_ALL=1
 cargo test --workspace --locked "$@"
 # The local model provider on a real GGUF (SmolLM2, fetched above with the
 # LoRA data; the llama.cpp server wheel is fetched on first use).

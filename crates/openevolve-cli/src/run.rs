@@ -212,7 +212,7 @@ pub(crate) fn effective_config(args: &RunArgs) -> Result<Config, Failure> {
     }
     // Local models get short answers and rewrites of the regions; the
     // library decides both (`LlmConfig::resolve_models`, `EvolutionMode`).
-    if config.llm.models.iter().any(ModelConfig::is_local) && config.diff_based_evolution.is_none() {
+    if config.uses_local_model() && config.diff_based_evolution.is_none() {
         notes.push(
             "local model: rewrites of the EVOLVE-BLOCK regions (set `diff_based_evolution: true` for diffs)"
                 .into(),

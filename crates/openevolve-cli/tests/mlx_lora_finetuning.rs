@@ -14,6 +14,9 @@ const EXAMPLE: TrainingExample = TrainingExample("mlx_lora_finetuning");
 
 #[test]
 fn the_lora_evaluator_scores_the_initial_program_and_tells_good_from_bad() {
+    if !openevolve_testkit::ready("the_lora_evaluator_scores_the_initial_program_and_tells_good_from_bad", &[openevolve_testkit::Prerequisite::Mlx, openevolve_testkit::Prerequisite::LoraData]) {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let config = EXAMPLE.one_trial_config(tmp.path());
 

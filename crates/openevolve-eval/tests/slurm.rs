@@ -127,6 +127,9 @@ async fn submit_then_vanish(
 
 #[test]
 fn slurm_executor_runs_contains_maps_cancels_and_resumes() {
+    if !openevolve_testkit::ready("slurm_executor_runs_contains_maps_cancels_and_resumes", &[openevolve_testkit::Prerequisite::SlurmAsRoot]) {
+        return;
+    }
     let cluster = SlurmCluster::start();
     // SAFETY: no other thread runs yet: the runtime starts below.
     unsafe {

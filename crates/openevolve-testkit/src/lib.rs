@@ -1,5 +1,10 @@
 //! Test support shared by the crates' tests and benchmarks: a scripted
-//! OpenAI-compatible chat server on 127.0.0.1. Not part of the product.
+//! OpenAI-compatible chat server on 127.0.0.1, and the check of what a test
+//! needs beyond cargo ([`prerequisites`]). Not part of the product.
+
+pub mod prerequisites;
+
+pub use prerequisites::{Prerequisite, ready};
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -127,6 +127,12 @@ impl Config {
         self.evaluator.fitness_excludes = self.database.feature_dimensions.clone();
     }
 
+    /// Whether a model of the ensemble runs on this machine (the local
+    /// provider): the run policy's defaults for small CPU models follow it.
+    pub fn uses_local_model(&self) -> bool {
+        self.llm.models.iter().any(ModelConfig::is_local)
+    }
+
     /// Replaces the model ensemble with the one model `name` (the CLI's
     /// `--model`), keeping the `llm:`-level settings.
     pub fn use_single_model(&mut self, name: &str) {

@@ -41,7 +41,7 @@ impl EvolutionMode {
     /// with a local model: small models rarely write SEARCH/REPLACE blocks
     /// that apply, and do better rewriting the regions alone.
     pub fn from_config(config: &Config) -> Self {
-        let uses_local_model = config.llm.models.iter().any(openevolve_llm::ModelConfig::is_local);
+        let uses_local_model = config.uses_local_model();
         match config.diff_based_evolution {
             Some(true) => Self::Diff,
             Some(false) => Self::FullRewrite,

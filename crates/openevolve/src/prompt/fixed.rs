@@ -33,7 +33,7 @@ impl FixedCodeView {
     /// a local model (prompt reading dominates its iterations), the full
     /// code otherwise.
     pub fn from_config(config: &crate::Config) -> Self {
-        let uses_local_model = config.llm.models.iter().any(openevolve_llm::ModelConfig::is_local);
+        let uses_local_model = config.uses_local_model();
         match config.prompt.fixed_code {
             Some(view) => view,
             None if uses_local_model => Self::Signatures,

@@ -29,7 +29,7 @@ impl RegionScope {
     /// request with a local model (small models lose track of several
     /// regions and copy them all out), every region otherwise.
     pub fn from_config(config: &crate::Config) -> Self {
-        let uses_local_model = config.llm.models.iter().any(openevolve_llm::ModelConfig::is_local);
+        let uses_local_model = config.uses_local_model();
         match config.region_scope {
             Some(scope) => scope,
             None if uses_local_model => Self::One,
