@@ -3,6 +3,7 @@
 //! build. The prompt log keeps it for every iteration, failed ones included,
 //! so a user can see what the model said when nothing came of it.
 
+use openevolve_db::Outcome;
 use openevolve_llm::{AnswerFrame, ChatMessage};
 
 use crate::prompt::{AnswerLead, Prompt, with_lead};
@@ -15,8 +16,8 @@ struct Turn {
     asked: String,
     /// `None` when the call failed.
     answer: Option<String>,
-    /// What came of the answer, in words.
-    result: Option<String>,
+    /// What came of the answer, and why in words.
+    result: Option<(Outcome, Option<String>)>,
 }
 
 #[derive(Debug, Clone)]
@@ -49,11 +50,11 @@ impl Exchange {
         self.last().answer = Some(text.to_string());
     }
 
-    /// What came of the last answer; the first word counts.
-    pub(super) fn resolve(&mut self, result: impl Into<String>) {
+    /// What came of the last answer, and why; the first word counts.
+    pub(super) fn resolve(&mut self, outcome: Outcome, why: Option<&str>) {
         let turn = self.last();
         if turn.result.is_none() {
-            turn.result = Some(result.into());
+            turn.result = Some((outcome, why.map(str::to_string)));
         }
     }
 
@@ -120,8 +121,10 @@ impl Exchange {
             if let Some(answer) = &turn.answer {
                 text.push_str(&format!("\n# answer\n{answer}\n"));
             }
-            if let Some(result) = &turn.result {
-                text.push_str(&format!("\n# result\n{result}\n"));
+            match &turn.result {
+                Some((outcome, Some(why))) => text.push_str(&format!("\n# result\n{outcome}: {why}\n")),
+                Some((outcome, None)) => text.push_str(&format!("\n# result\n{outcome}\n")),
+                None => {}
             }
         }
         text
@@ -137,14 +140,14 @@ mod tests {
         let mut exchange =
             Exchange::new(&Prompt { system: "sys".into(), user: "improve it".into(), frame: None });
         exchange.answered("```rust\nbroken\n```");
-        exchange.resolve("build_failed: error[E0425]");
-        exchange.resolve("ignored: the first result stays");
+        exchange.resolve(Outcome::BuildFailed, Some("error[E0425]"));
+        exchange.resolve(Outcome::Duplicate, Some("ignored: the first result stays"));
         exchange.ask_again("fix error[E0425]".into(), AnswerLead::Fix);
         let sent = exchange.messages();
         assert_eq!(sent.len(), 2);
         assert_eq!((sent[0].content.as_str(), sent[1].content.as_str()), ("sys", "fix error[E0425]"));
         exchange.answered("```rust\nfixed\n```");
-        exchange.resolve("improved");
+        exchange.resolve(Outcome::Improved, None);
         assert_eq!(exchange.repairs(), 1);
         let text = exchange.render();
         let order = [
@@ -186,9 +189,9 @@ mod tests {
             Exchange::new(&Prompt { system: "sys".into(), user: "improve it".into(), frame: None });
         exchange.answered("let x = 1; x = 2;");
         assert_eq!(exchange.build_path(), None);
-        exchange.resolve("build_failed: error[E0384]");
+        exchange.resolve(Outcome::BuildFailed, Some("error[E0384]"));
         exchange.fixed_by_compiler("`let mut x = 1; x = 2;`");
-        exchange.resolve("improved");
+        exchange.resolve(Outcome::Improved, None);
         assert_eq!(exchange.repairs(), 0);
         assert!(exchange.last_fixed_by_compiler());
         assert_eq!(exchange.build_path().as_deref(), Some("built after rustc's suggested fixes"));

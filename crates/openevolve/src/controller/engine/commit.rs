@@ -73,10 +73,7 @@ impl Controller {
             }
             None => verdict,
         };
-        exchange.resolve(match &verdict.message {
-            Some(m) => format!("{}: {m}", verdict.outcome),
-            None => verdict.outcome.to_string(),
-        });
+        exchange.resolve(verdict.outcome, verdict.message.as_deref());
         let mut usage = openevolve_llm::TokenUsage::default();
         for c in &completions {
             usage.prompt_tokens += c.usage.prompt_tokens;

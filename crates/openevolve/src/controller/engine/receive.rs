@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use openevolve_db::Outcome;
 use openevolve_eval::{Evaluation, FIXED_SOURCE_ARTIFACT, KnownBehaviour};
 use tokio::task::JoinSet;
 
@@ -47,7 +48,7 @@ impl Controller {
                 // The executor skipped the evaluation, whatever comes next.
                 self.evaluations_saved += u64::from(known_behaviour);
                 if known_behaviour && self.turns_left(flight) {
-                    flight.exchange.resolve("duplicate: the child behaves like a program already evaluated");
+                    flight.exchange.resolve(Outcome::Duplicate, Some("the child behaves like a program already evaluated"));
                     let reason = "its program behaves exactly like one already evaluated (the same results on the evaluator's behaviour check)";
                     return self.ask_for_a_change(iteration, flight, reason, tasks);
                 }
@@ -59,7 +60,7 @@ impl Controller {
                 if repairs > 0
                     && let Some(fixed) = self.compiler_fixed(flight, &evaluation)
                 {
-                    flight.exchange.resolve(format!("build_failed: {errors}"));
+                    flight.exchange.resolve(Outcome::BuildFailed, Some(errors.as_str()));
                     // The summary's last line is rustc's part.
                     flight.exchange.fixed_by_compiler(fixed.changes.lines().last().unwrap_or_default());
                     flight.unrepaired = Some(evaluation);
@@ -84,13 +85,13 @@ impl Controller {
     ) -> Result<(), RunError> {
         let (completion, child) = match proposal {
             Proposal::LlmFailed(e) => {
-                flight.exchange.resolve(format!("llm_failed: {e}"));
+                flight.exchange.resolve(Outcome::LlmFailed, Some(e.to_string().as_str()));
                 end_without_child(flight, Finished::LlmFailed(e));
                 return Ok(());
             }
             Proposal::NotApplied(c, e) => {
                 flight.exchange.answered(&c.text);
-                flight.exchange.resolve(format!("not_applied: {e}"));
+                flight.exchange.resolve(Outcome::NotApplied, Some(e.to_string().as_str()));
                 flight.completions.push(c);
                 let reason = e.to_string();
                 if !self.ask_about_last_answer(
@@ -105,7 +106,7 @@ impl Controller {
             }
             Proposal::Unchanged(c) => {
                 flight.exchange.answered(&c.text);
-                flight.exchange.resolve("unchanged: the answer left the program unchanged");
+                flight.exchange.resolve(Outcome::Unchanged, Some("the answer left the program unchanged"));
                 flight.completions.push(c);
                 let cause = RepairCause::NoChange { reason: "it gave the code as it was" };
                 if !self.ask_about_last_answer(iteration, flight, cause, tasks)? {
@@ -154,7 +155,7 @@ impl Controller {
         if let Some(known) = self.db.find_by_code(&child.code)? {
             self.evaluations_saved += 1;
             if self.turns_left(flight) {
-                flight.exchange.resolve(format!("duplicate: the child is identical to program {known}"));
+                flight.exchange.resolve(Outcome::Duplicate, Some(format!("the child is identical to program {known}").as_str()));
                 let reason = format!("it gives the code of program {known}, which is already evaluated");
                 return self.ask_for_a_change(iteration, flight, &reason, tasks);
             }
@@ -226,7 +227,7 @@ impl Controller {
         tasks: &mut JoinSet<TaskOutput>,
     ) -> Result<(), RunError> {
         let code = flight.child.as_ref().expect("an evaluated child exists").code.clone();
-        flight.exchange.resolve(format!("build_failed: {errors}"));
+        flight.exchange.resolve(Outcome::BuildFailed, Some(errors));
         self.ask_again(iteration, flight, RepairCause::BuildFailed { errors }, code, tasks)
     }
 
