@@ -136,7 +136,7 @@ async fn run(seed: u64, arm: Arm) -> Outcome {
         ..Config::default()
     };
     config.diff_based_evolution = Some(false);
-    config.repair_turns = 0;
+    config.repair_turns = Some(0);
     config.database.num_islands = 1;
     config.database.feature_dimensions = vec!["score".into()];
     config.llm.retries = 0;

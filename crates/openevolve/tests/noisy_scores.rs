@@ -60,7 +60,7 @@ async fn run(declare_stderr: bool, adjust: impl FnOnce(&mut Config)) -> (RunSumm
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config { max_iterations: 1, random_seed: Some(5), ..Config::default() };
     config.diff_based_evolution = Some(false);
-    config.repair_turns = 0;
+    config.repair_turns = Some(0);
     config.database.num_islands = 1;
     config.llm.retries = 0;
     config.evaluator.confirmation_budget = 1.0;

@@ -47,9 +47,13 @@ pub struct Config {
     pub max_code_length: usize,
     /// Follow-up turns that give the model the compiler's errors when its
     /// child does not build, in the same iteration; 0 turns them off.
-    pub repair_turns: u32,
+    /// `None`: [`LOCAL_REPAIR_TURNS`] with a local model, 1 otherwise (read
+    /// it through [`Config::repair_turns`]).
+    pub repair_turns: Option<u32>,
     /// The temperature of a repair turn for a child that did not build, in
-    /// place of the model's own; `None`: the model's.
+    /// place of the model's own; `None`: [`LOCAL_BUILD_REPAIR_TEMPERATURE`]
+    /// with a local model, the model's own otherwise (read it through
+    /// [`Config::build_repair_temperature`]).
     pub build_repair_temperature: Option<f64>,
     /// Stop after this many iterations without improvement; `None` (or, as
     /// in OpenEvolve, a number below 1) never.
@@ -76,7 +80,7 @@ impl Default for Config {
             diff_based_evolution: None,
             region_scope: None,
             max_code_length: 10_000,
-            repair_turns: 1,
+            repair_turns: None,
             build_repair_temperature: None,
             early_stopping_patience: None,
             convergence_threshold: 0.001,
@@ -89,6 +93,15 @@ impl Default for Config {
         }
     }
 }
+
+/// Repair turns with a local model, where the config sets none: a small
+/// model's first answer often does not build (measured in the guide's
+/// Measurements chapter).
+pub const LOCAL_REPAIR_TURNS: u32 = 2;
+
+/// A build repair's temperature with a local model, where the config sets
+/// none: a repair wants the fix, not a new idea.
+pub const LOCAL_BUILD_REPAIR_TEMPERATURE: f64 = 0.3;
 
 /// Log levels config.yaml accepts (OpenEvolve's Python names and tracing's).
 pub const LOG_LEVELS: [&str; 7] = ["TRACE", "DEBUG", "INFO", "WARN", "WARNING", "ERROR", "CRITICAL"];
@@ -131,6 +144,18 @@ impl Config {
     /// provider): the run policy's defaults for small CPU models follow it.
     pub fn uses_local_model(&self) -> bool {
         self.llm.models.iter().any(ModelConfig::is_local)
+    }
+
+    /// Repair turns per iteration: `repair_turns`, or the run policy's
+    /// default for the models in use.
+    pub fn repair_turns(&self) -> u32 {
+        self.repair_turns.unwrap_or(if self.uses_local_model() { LOCAL_REPAIR_TURNS } else { 1 })
+    }
+
+    /// The temperature of build repairs: `build_repair_temperature`, or the
+    /// run policy's default for the models in use (`None`: the model's own).
+    pub fn build_repair_temperature(&self) -> Option<f64> {
+        self.build_repair_temperature.or(self.uses_local_model().then_some(LOCAL_BUILD_REPAIR_TEMPERATURE))
     }
 
     /// Replaces the model ensemble with the one model `name` (the CLI's

@@ -56,7 +56,7 @@ impl Controller {
                     flight.done = Some(Finished::Evaluated(evaluation));
                     return Ok(());
                 };
-                let repairs = self.config.repair_turns as usize;
+                let repairs = self.config.repair_turns() as usize;
                 if repairs > 0
                     && let Some(fixed) = self.compiler_fixed(flight, &evaluation)
                 {
@@ -182,7 +182,7 @@ impl Controller {
 
     /// Whether the iteration may still ask the model again (`repair_turns`).
     fn turns_left(&self, flight: &InFlight) -> bool {
-        flight.exchange.repairs() < self.config.repair_turns as usize
+        flight.exchange.repairs() < self.config.repair_turns() as usize
     }
 
     /// Asks the model again about its last answer, while turns last: the
@@ -246,7 +246,7 @@ impl Controller {
         let name = flight.completions.last().expect("a repair follows an answer").model.clone();
         // A build repair wants the fix, not a new idea: it may be asked colder.
         let temperature = match cause {
-            RepairCause::BuildFailed { .. } => self.config.build_repair_temperature,
+            RepairCause::BuildFailed { .. } => self.config.build_repair_temperature(),
             RepairCause::NotApplied { .. } | RepairCause::NoChange { .. } => None,
         };
         let asked = Asked::Model { name, temperature };
