@@ -90,8 +90,9 @@ pub fn default_threads() -> usize {
 }
 
 /// One slot per parallel evaluation, but no more than one per 4 cores:
-/// slots decode together and share the threads, and on 2 cores two slots
-/// answered two requests in 28.9 s where one slot took 24.5 s.
+/// slots decode together and share the threads, and on few cores two slots
+/// are slower than one (the guide's Measurements chapter, "Local model
+/// slots").
 pub fn default_slots(parallel_evaluations: usize) -> usize {
     parallel_evaluations.clamp(1, (cores() / 4).max(1))
 }
