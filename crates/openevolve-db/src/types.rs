@@ -206,6 +206,39 @@ pub struct Program {
     pub created_at_ms: i64,
 }
 
+/// The best program of a run as the database ranks it (its fitness less
+/// `noise_z` standard errors; ties: the older), as the run's summary,
+/// `best/` and the view report it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BestProgram {
+    pub id: ProgramId,
+    pub fitness: f64,
+    /// The standard error of `fitness` (0 without noise): the best is
+    /// reported as `fitness ± noise_z × fitness_stderr`.
+    pub fitness_stderr: f64,
+    /// Evaluations `fitness` is the mean of.
+    pub samples: u32,
+    pub metrics: Metrics,
+    pub island: usize,
+    pub generation: u64,
+    pub iteration_found: u64,
+}
+
+impl From<&Program> for BestProgram {
+    fn from(p: &Program) -> Self {
+        Self {
+            id: p.id,
+            fitness: p.fitness,
+            fitness_stderr: p.fitness_stderr,
+            samples: p.samples,
+            metrics: p.metrics.clone(),
+            island: p.island,
+            generation: p.generation,
+            iteration_found: p.iteration_found,
+        }
+    }
+}
+
 /// What an insert did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InsertOutcome {

@@ -32,7 +32,8 @@ use crate::database::META_CONFIG;
 use crate::features::FeatureSpace;
 use crate::{DatabaseConfig, DbError, FeatureBins, store};
 
-pub use run::{BestProgram, IslandBest, ModelUse, RunStats, TokenUsage, Version, run_stats, version};
+pub use crate::types::BestProgram;
+pub use run::{IslandBest, ModelUse, RunStats, RunUsage, Version, run_stats, version};
 
 /// Opens a database file read-only, for these functions: in WAL mode a
 /// reader sees the last commit and never blocks the writer.
@@ -140,6 +141,13 @@ pub fn grid_shape(conn: &Connection) -> Result<Option<GridShape>, DbError> {
     }))
 }
 
+/// A program's stored metrics; a null (a non-finite value) reads as NaN.
+pub(crate) fn metrics_from_json(text: &str) -> Result<crate::Metrics, DbError> {
+    let metrics: std::collections::BTreeMap<String, Option<f64>> =
+        serde_json::from_str(text).map_err(|source| DbError::Json { what: "metrics", source })?;
+    Ok(metrics.into_iter().map(|(k, v)| (k, v.unwrap_or(f64::NAN))).collect())
+}
+
 /// Each island's Pareto front by the stored `objectives` (empty without
 /// them), computed as the database computes it.
 pub fn fronts(conn: &Connection, shape: &GridShape) -> Result<Vec<Vec<crate::FrontMember>>, DbError> {
@@ -150,10 +158,7 @@ pub fn fronts(conn: &Connection, shape: &GridShape) -> Result<Vec<Vec<crate::Fro
             stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)))?;
         for row in rows {
             let (id, island, metrics) = row?;
-            let metrics: std::collections::BTreeMap<String, Option<f64>> =
-                serde_json::from_str(&metrics).map_err(|source| DbError::Json { what: "metrics", source })?;
-            let metrics: crate::Metrics =
-                metrics.into_iter().map(|(k, v)| (k, v.unwrap_or(f64::NAN))).collect();
+            let metrics = metrics_from_json(&metrics)?;
             let point = crate::objective_point(&shape.objectives, &shape.constraints, &metrics);
             if let (Some(point), Some(slot)) = (point, candidates.get_mut(island as usize)) {
                 slot.push((id, point));

@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 
 use super::iterations::outcome_column;
-use crate::{DbError, Outcome, ProgramId};
+use crate::{BestProgram, DbError, Outcome, ProgramId};
 
 /// What changes when the run writes: watched for live updates.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
@@ -29,21 +29,6 @@ pub fn version(conn: &Connection) -> Result<Version, DbError> {
     Ok(Version { programs, max_program_id, iterations, max_iteration })
 }
 
-/// The best program as the database ranks it (its fitness less `noise_z`
-/// standard errors; ties: the older), with its fitness's interval.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BestProgram {
-    pub id: ProgramId,
-    pub fitness: f64,
-    /// The standard error of `fitness` (0 without noise).
-    pub fitness_stderr: f64,
-    /// Evaluations `fitness` is the mean of.
-    pub samples: u32,
-    pub island: i64,
-    pub generation: i64,
-    pub iteration_found: i64,
-}
-
 /// An island's fittest program.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IslandBest {
@@ -52,9 +37,9 @@ pub struct IslandBest {
     pub fitness: f64,
 }
 
-/// Tokens, cost and time over every iteration.
+/// Tokens, cost and time over every iteration of a run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TokenUsage {
+pub struct RunUsage {
     pub prompt_tokens: i64,
     pub completion_tokens: i64,
     /// `None` when no model had a price.
@@ -78,7 +63,7 @@ pub struct RunStats {
     pub best_per_island: Vec<IslandBest>,
     /// Iterations per outcome.
     pub outcomes: BTreeMap<Outcome, i64>,
-    pub usage: TokenUsage,
+    pub usage: RunUsage,
     /// Models by the iterations they answered, most first.
     pub models: Vec<ModelUse>,
     /// When a program or an iteration was last written.
@@ -98,24 +83,28 @@ pub fn run_stats(conn: &Connection, num_islands: usize, noise_z: f64) -> Result<
     }
     let best = conn
         .query_row(
-            "SELECT id, fitness, island, generation, iteration_found, fitness_stderr, samples FROM programs \
+            "SELECT id, fitness, island, generation, iteration_found, fitness_stderr, samples, metrics FROM programs \
              WHERE fitness IS NOT NULL \
              ORDER BY CASE WHEN fitness_stderr > 0 THEN fitness - ?1 * fitness_stderr ELSE fitness END DESC, \
              id ASC LIMIT 1",
             [noise_z],
             |r| {
-                Ok(BestProgram {
+                let best = BestProgram {
                     id: r.get(0)?,
                     fitness: r.get(1)?,
                     fitness_stderr: r.get(5)?,
                     samples: r.get(6)?,
-                    island: r.get(2)?,
-                    generation: r.get(3)?,
-                    iteration_found: r.get(4)?,
-                })
+                    metrics: Default::default(),
+                    island: r.get::<_, i64>(2)? as usize,
+                    generation: r.get::<_, i64>(3)? as u64,
+                    iteration_found: r.get::<_, i64>(4)? as u64,
+                };
+                Ok((best, r.get::<_, String>(7)?))
             },
         )
-        .optional()?;
+        .optional()?
+        .map(|(best, metrics)| Ok::<_, DbError>(BestProgram { metrics: super::metrics_from_json(&metrics)?, ..best }))
+        .transpose()?;
     let best_per_island = conn
         .prepare(
             "SELECT island, id, MAX(fitness) FROM programs WHERE fitness IS NOT NULL GROUP BY island ORDER BY island",
@@ -131,7 +120,7 @@ pub fn run_stats(conn: &Connection, num_islands: usize, noise_z: f64) -> Result<
          COALESCE(SUM(duration_ms), 0) FROM iterations",
         [],
         |r| {
-            Ok(TokenUsage {
+            Ok(RunUsage {
                 prompt_tokens: r.get(0)?,
                 completion_tokens: r.get(1)?,
                 cost_usd: r.get(2)?,

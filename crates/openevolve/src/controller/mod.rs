@@ -23,7 +23,8 @@ mod trace;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use openevolve_db::{DbError, Metrics, Outcome, ProgramId};
+pub use openevolve_db::BestProgram;
+use openevolve_db::{DbError, Outcome};
 use openevolve_llm::UsageSnapshot;
 use serde::Serialize;
 use tokio::sync::watch;
@@ -121,22 +122,6 @@ impl StopReason {
     pub fn is_success(&self) -> bool {
         !matches!(self, StopReason::LlmUnavailable { .. } | StopReason::Interrupted { .. })
     }
-}
-
-/// The best program of a run, as reported.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BestProgram {
-    pub id: ProgramId,
-    pub fitness: f64,
-    /// The standard error of `fitness`, where the evaluator reports noise
-    /// or evaluations are repeated (0 otherwise): the best is reported as
-    /// `fitness ± noise_z × fitness_stderr`.
-    pub fitness_stderr: f64,
-    /// Evaluations `fitness` is the mean of.
-    pub samples: u32,
-    pub metrics: Metrics,
-    pub iteration_found: u64,
-    pub generation: u64,
 }
 
 /// What a run did.

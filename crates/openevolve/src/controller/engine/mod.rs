@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use openevolve_db::{
-    DbError, IterationRecord, Mutation, NewProgram, Outcome, Program, ProgramDatabase, ProgramId,
+    BestProgram, DbError, IterationRecord, Mutation, NewProgram, Outcome, Program, ProgramDatabase, ProgramId,
 };
 use openevolve_eval::{Evaluation, Executor};
 use openevolve_llm::{Completion, LlmError, Llms};
@@ -28,7 +28,7 @@ use super::progress::Progress;
 use super::stopping::StopState;
 use super::trace::TraceWriter;
 use super::{
-    BestProgram, Interrupt, RunError, RunLayout, RunOptions, RunSummary, SearchStrategy, StopReason,
+    Interrupt, RunError, RunLayout, RunOptions, RunSummary, SearchStrategy, StopReason,
 };
 use crate::Config;
 use crate::diff::{ChildProgram, DiffSettings, EvolutionMode};
@@ -485,15 +485,7 @@ impl Controller {
         if self.last_checkpoint != Some(self.last_committed) && self.iterations_run > 0 {
             self.write_checkpoint(self.last_committed)?;
         }
-        let best = self.write_best_if_changed()?.map(|b| BestProgram {
-            id: b.id,
-            fitness: b.fitness,
-            fitness_stderr: b.fitness_stderr,
-            samples: b.samples,
-            metrics: b.metrics,
-            iteration_found: b.iteration_found,
-            generation: b.generation,
-        });
+        let best = self.write_best_if_changed()?.as_ref().map(BestProgram::from);
         let summary = RunSummary {
             stop_reason: stop,
             iterations_run: self.iterations_run,
