@@ -3,7 +3,7 @@
 
 use openevolve::diff::{
     ChildProgram, DiffError, DiffOutcome, DiffSettings, EvolutionMode, SummaryLimits, apply_answer,
-    code_hash, normalize_code,
+    normalize_code,
 };
 
 const PARENT: &str = "\
@@ -64,7 +64,6 @@ fn one_block_replaces_lines_and_summarizes_the_change() {
         format!("Halve less:\n```rust\n{}```\n", block("    let y = x * 0.5;", "    let y = x * 0.75;"));
     let child = changed(diff(PARENT, &answer));
     assert_eq!(child.code, PARENT.replace("x * 0.5", "x * 0.75"));
-    assert_eq!(child.hash, code_hash(&child.code));
     assert!(child.notes.is_empty());
     assert_eq!(child.changes, "@@ line 5: -1 +1\n- let y = x * 0.5;\n+ let y = x * 0.75;");
 }
@@ -350,13 +349,9 @@ fn rewrite_keeps_crlf_of_the_parent() {
 }
 
 #[test]
-fn code_hash_is_stable_and_ignores_line_endings_and_trailing_blanks() {
-    assert_eq!(
-        code_hash("fn main() {}\n"),
-        "536e506bb90914c243a12b397b9a998f85ae2cbd9ba02dfd03a9e155ca5ca0f4"
-    );
-    assert_eq!(code_hash("fn main() {}"), code_hash("fn main() {}  \r\n\r\n"));
-    assert_ne!(code_hash("fn main() {}"), code_hash("fn main() { }"));
+fn identity_ignores_line_endings_and_trailing_blanks() {
+    assert_eq!(normalize_code("fn main() {}"), normalize_code("fn main() {}  \r\n\r\n"));
+    assert_ne!(normalize_code("fn main() {}"), normalize_code("fn main() { }"));
     assert_eq!(normalize_code("a \r\nb\t\n\n"), "a\nb\n");
     assert_eq!(normalize_code("\n\n"), "");
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use openevolve_llm::{AnswerFrame, ChatMessage, Completion, LlmError, Llms};
 
 use crate::diff::{
-    ChildProgram, DiffError, DiffOutcome, DiffSettings, apply_answer, check_crates, code_hash,
+    ChildProgram, DiffError, DiffOutcome, DiffSettings, apply_answer, check_crates,
 };
 use crate::regions::RegionFocus;
 
@@ -63,7 +63,7 @@ impl AnswerBase {
                             focus.label
                         ),
                     })?;
-                Ok(DiffOutcome::Changed(ChildProgram { hash: code_hash(&code), code, ..child }))
+                Ok(DiffOutcome::Changed(ChildProgram { code, ..child }))
             }
             DiffOutcome::Unchanged => Ok(DiffOutcome::Unchanged),
         }

@@ -11,7 +11,6 @@ mod blocks;
 mod compiler_fixes;
 mod error;
 mod fixed_copies;
-mod hash;
 mod items;
 mod locate;
 mod rewrite;
@@ -20,7 +19,7 @@ mod summary;
 pub use blocks::{SearchReplace, parse_blocks};
 pub use compiler_fixes::with_compiler_fixes;
 pub use error::{ClosestLines, DiffError};
-pub use hash::{code_hash, normalize_code};
+pub use openevolve_db::normalize_code;
 pub(crate) use items::check_crates;
 pub use summary::SummaryLimits;
 
@@ -80,8 +79,6 @@ pub const NOTES_ARTIFACT: &str = "diff_notes";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChildProgram {
     pub code: String,
-    /// [`code_hash`] of `code`, for the "already known" check.
-    pub hash: String,
     /// Short summary of the change, for later prompts.
     pub changes: String,
     /// Things worth telling the model that did not stop the change, e.g. a
@@ -120,8 +117,7 @@ pub fn apply_answer(parent: &str, answer: &str, settings: &DiffSettings) -> Resu
             found: child_regions.len(),
         });
     }
-    let hash = code_hash(&code);
-    if hash == code_hash(parent) {
+    if normalize_code(&code) == normalize_code(parent) {
         return Ok(DiffOutcome::Unchanged);
     }
     items::check_items(parent, &code)?;
@@ -129,5 +125,5 @@ pub fn apply_answer(parent: &str, answer: &str, settings: &DiffSettings) -> Resu
     if length > settings.max_code_length {
         return Err(DiffError::TooLong { length, max: settings.max_code_length });
     }
-    Ok(DiffOutcome::Changed(ChildProgram { code, hash, changes, notes }))
+    Ok(DiffOutcome::Changed(ChildProgram { code, changes, notes }))
 }
