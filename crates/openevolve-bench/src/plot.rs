@@ -12,7 +12,8 @@ const PAD: f64 = 48.0;
 
 /// The two panels, side by side, as one SVG document.
 pub fn plot(report: &BenchReport) -> String {
-    let values = report.arms.iter().flat_map(|a| a.min_best.iter().chain(&a.max_best)).filter(|v| v.is_finite());
+    let values =
+        report.arms.iter().flat_map(|a| a.min_best.iter().chain(&a.max_best)).filter(|v| v.is_finite());
     let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
     let (lo, hi) = if lo < hi { (lo, hi) } else { (lo - 0.5, lo + 0.5) };
     let max_tokens = report.arms.iter().flat_map(|a| a.median_tokens.iter().copied()).fold(1.0, f64::max);
@@ -20,7 +21,9 @@ pub fn plot(report: &BenchReport) -> String {
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{HEIGHT}\" font-family=\"sans-serif\" font-size=\"11\">\n",
         2.0 * WIDTH
     );
-    for (panel, (xlabel, xmax)) in [("iterations", report.iterations.max(1) as f64), ("tokens", max_tokens)].into_iter().enumerate() {
+    for (panel, (xlabel, xmax)) in
+        [("iterations", report.iterations.max(1) as f64), ("tokens", max_tokens)].into_iter().enumerate()
+    {
         let scale = Scale { x0: panel as f64 * WIDTH, xmax, lo, hi };
         let _ = writeln!(
             svg,
@@ -69,7 +72,10 @@ fn draw_arm(svg: &mut String, scale: &Scale, arm: &ArmReport, colour: &str, lege
     let n = arm.median_best.len();
     if let Some(k) = legend {
         let band = points(&arm.max_best, &mut (0..n)) + &points(&arm.min_best, &mut (0..n).rev());
-        let _ = writeln!(svg, "<polygon points=\"{band}\" fill=\"{colour}\" fill-opacity=\"0.15\" stroke=\"none\"/>");
+        let _ = writeln!(
+            svg,
+            "<polygon points=\"{band}\" fill=\"{colour}\" fill-opacity=\"0.15\" stroke=\"none\"/>"
+        );
         let _ = writeln!(
             svg,
             "<text x=\"{}\" y=\"{}\" fill=\"{colour}\">{}</text>",

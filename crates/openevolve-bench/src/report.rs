@@ -96,7 +96,8 @@ impl BenchReport {
     ) -> Self {
         let finals: Vec<f64> = arms.iter().flat_map(|(_, runs)| runs.iter().map(final_best)).collect();
         let threshold = threshold.unwrap_or_else(|| median(&finals));
-        let arms: Vec<ArmReport> = arms.into_iter().map(|(spec, runs)| arm_report(spec, runs, threshold)).collect();
+        let arms: Vec<ArmReport> =
+            arms.into_iter().map(|(spec, runs)| arm_report(spec, runs, threshold)).collect();
         let mut win_rates = Vec::new();
         for a in &arms {
             for b in arms.iter().filter(|b| b.spec.arm != a.spec.arm) {
@@ -162,7 +163,9 @@ fn finals_of(arm: &ArmReport) -> Vec<f64> {
 
 fn arm_report(spec: ArmSpec, runs: Vec<RunCurve>, threshold: f64) -> ArmReport {
     let len = runs.iter().map(|r| r.best.len()).min().unwrap_or(0);
-    let at = |i: usize, f: &dyn Fn(&RunCurve, usize) -> f64| -> Vec<f64> { runs.iter().map(|r| f(r, i)).collect() };
+    let at = |i: usize, f: &dyn Fn(&RunCurve, usize) -> f64| -> Vec<f64> {
+        runs.iter().map(|r| f(r, i)).collect()
+    };
     let best_at = |i| at(i, &|r, i| r.best[i]);
     let extreme = |i, last: bool| {
         let v = sorted(&best_at(i));

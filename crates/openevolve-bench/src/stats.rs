@@ -60,7 +60,17 @@ pub fn win_rate(a: &[f64], b: &[f64]) -> f64 {
     }
     let wins: f64 = a
         .iter()
-        .flat_map(|x| b.iter().map(move |y| if x > y { 1.0 } else if x == y { 0.5 } else { 0.0 }))
+        .flat_map(|x| {
+            b.iter().map(move |y| {
+                if x > y {
+                    1.0
+                } else if x == y {
+                    0.5
+                } else {
+                    0.0
+                }
+            })
+        })
         .sum();
     wins / (a.len() * b.len()) as f64
 }

@@ -48,7 +48,9 @@ pub fn view(args: ViewArgs) -> Result<u8, Failure> {
         eprintln!("Read-only; press Ctrl-C to stop.");
         let options = ServeOptions::default();
         let served = match source {
-            Source::Bench(bench) => openevolve_view::serve_bench(listener, bench, options, stop_signal()).await,
+            Source::Bench(bench) => {
+                openevolve_view::serve_bench(listener, bench, options, stop_signal()).await
+            }
             Source::Run(run) => openevolve_view::serve(listener, run, options, stop_signal()).await,
         };
         served.context("the view server failed").map_err(Failure::RunFailed)

@@ -207,13 +207,17 @@ fn a_bench_killed_and_started_again_ends_with_the_runs_of_one_never_stopped() {
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let first_run: Vec<_> = runs_of(&stopped, &arms[..1], 1);
-    let done = committed_iterations(&stopped.join("evolution/seed_1/evolution.db")) + committed_iterations(&second);
+    let done =
+        committed_iterations(&stopped.join("evolution/seed_1/evolution.db")) + committed_iterations(&second);
     assert!(done < 8, "killed before the second run finished: {done}");
 
     // Answers continue where the committed iterations left the script.
     let llm = ScriptedLlm::start(replies(&[&tuned]), done as usize, Duration::ZERO);
     let stderr = finish(start_bench(&stopped, &config, &llm, &flags));
-    assert!(stderr.contains(&format!("independent_sampling seed 1: continued after iteration {}", done - 4)), "{stderr}");
+    assert!(
+        stderr.contains(&format!("independent_sampling seed 1: continued after iteration {}", done - 4)),
+        "{stderr}"
+    );
     assert!(!stderr.contains("evolution seed 1:"), "the finished run is kept, not run again: {stderr}");
     assert_eq!(runs_of(&stopped, &arms[..1], 1), first_run);
     assert_eq!(runs_of(&stopped, &arms, seeds), runs_of(&whole, &arms, seeds));
@@ -226,7 +230,11 @@ fn an_overlay_arm_runs_evolution_with_its_config_laid_over() {
     let tmp = tempfile::tempdir().unwrap();
     let config = write_config(tmp.path(), CONFIG);
     let overlay = tmp.path().join("marked.yaml");
-    std::fs::write(&overlay, "prompt:\n  system_message: OVERLAY-MARKER improve the search\nrepair_turns: 0\n").unwrap();
+    std::fs::write(
+        &overlay,
+        "prompt:\n  system_message: OVERLAY-MARKER improve the search\nrepair_turns: 0\n",
+    )
+    .unwrap();
     let tuned = refining_search("budget * ({n} % 9 + 1) / 10", "0.{n}5", "step", "tuned");
     let llm = ScriptedLlm::start(replies(&[&tuned]), 0, Duration::ZERO);
     let out = tmp.path().join("bench");
@@ -234,7 +242,8 @@ fn an_overlay_arm_runs_evolution_with_its_config_laid_over() {
     let flags = ["--seeds", "1", "--iterations", "3", "--no-baselines", "--arm", &arm];
     finish(start_bench(&out, &config, &llm, &flags));
     let report = read_json(&out.join("bench.json"));
-    let names: Vec<&str> = report["arms"].as_array().unwrap().iter().map(|a| a["arm"].as_str().unwrap()).collect();
+    let names: Vec<&str> =
+        report["arms"].as_array().unwrap().iter().map(|a| a["arm"].as_str().unwrap()).collect();
     assert_eq!(names, ["evolution", "marked"]);
     assert_eq!(report["arms"][1]["overlay"], overlay.display().to_string());
     assert_eq!(report["win_rates"].as_array().unwrap().len(), 2);

@@ -14,7 +14,10 @@ const EXAMPLE: TrainingExample = TrainingExample("mlx_finetuning_memory");
 
 #[test]
 fn the_memory_evaluator_rewards_a_leaner_run_and_rejects_changed_computations() {
-    if !openevolve_testkit::ready("the_memory_evaluator_rewards_a_leaner_run_and_rejects_changed_computations", &[openevolve_testkit::Prerequisite::Mlx, openevolve_testkit::Prerequisite::LoraData]) {
+    if !openevolve_testkit::ready(
+        "the_memory_evaluator_rewards_a_leaner_run_and_rejects_changed_computations",
+        &[openevolve_testkit::Prerequisite::Mlx, openevolve_testkit::Prerequisite::LoraData],
+    ) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

@@ -14,7 +14,10 @@ const EXAMPLE: TrainingExample = TrainingExample("mlx_lora_finetuning");
 
 #[test]
 fn the_lora_evaluator_scores_the_initial_program_and_tells_good_from_bad() {
-    if !openevolve_testkit::ready("the_lora_evaluator_scores_the_initial_program_and_tells_good_from_bad", &[openevolve_testkit::Prerequisite::Mlx, openevolve_testkit::Prerequisite::LoraData]) {
+    if !openevolve_testkit::ready(
+        "the_lora_evaluator_scores_the_initial_program_and_tells_good_from_bad",
+        &[openevolve_testkit::Prerequisite::Mlx, openevolve_testkit::Prerequisite::LoraData],
+    ) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

@@ -38,7 +38,10 @@ fn evaluate(program: &str, config: &Path) -> Value {
 
 #[test]
 fn the_matmul_evaluator_times_correct_tilings_and_rejects_a_wrong_one() {
-    if !openevolve_testkit::ready("the_matmul_evaluator_times_correct_tilings_and_rejects_a_wrong_one", &[openevolve_testkit::Prerequisite::Mlx]) {
+    if !openevolve_testkit::ready(
+        "the_matmul_evaluator_times_correct_tilings_and_rejects_a_wrong_one",
+        &[openevolve_testkit::Prerequisite::Mlx],
+    ) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

@@ -95,7 +95,10 @@ fn evolve(example: &TrainingExample, tmp: &Path, extra_config: &str, answers: &[
 
 #[test]
 fn both_training_examples_evolve_a_known_good_change_and_record_a_broken_one() {
-    if !openevolve_testkit::ready("both_training_examples_evolve_a_known_good_change_and_record_a_broken_one", &[openevolve_testkit::Prerequisite::Mlx, openevolve_testkit::Prerequisite::LoraData]) {
+    if !openevolve_testkit::ready(
+        "both_training_examples_evolve_a_known_good_change_and_record_a_broken_one",
+        &[openevolve_testkit::Prerequisite::Mlx, openevolve_testkit::Prerequisite::LoraData],
+    ) {
         return;
     }
     // LoRA: logits only where the loss counts, as one SEARCH/REPLACE of the

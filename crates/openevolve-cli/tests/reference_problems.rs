@@ -18,7 +18,11 @@ fn evaluate_place(name: &str, body: Option<&str>, tmp: &Path) -> serde_json::Val
         Some(body) => {
             let start = initial.find("pub fn place(").expect("the example defines place");
             let end = start + initial[start..].find("\n}\n").expect("place ends") + 3;
-            format!("{}pub fn place(_rng: &mut SmallRng) -> Vec<(f64, f64)> {{\n{body}\n}}\n{}", &initial[..start], &initial[end..])
+            format!(
+                "{}pub fn place(_rng: &mut SmallRng) -> Vec<(f64, f64)> {{\n{body}\n}}\n{}",
+                &initial[..start],
+                &initial[end..]
+            )
         }
     };
     let file = tmp.join(format!("{name}-{}.rs", body.map_or(0, |b| b.len())));

@@ -185,7 +185,10 @@ fn contains_secret(dir: &Path) -> Option<PathBuf> {
 
 #[test]
 fn evolution_on_slurm_equals_local_resumes_after_sigkill_and_cancels_on_ctrl_c() {
-    if !openevolve_testkit::ready("evolution_on_slurm_equals_local_resumes_after_sigkill_and_cancels_on_ctrl_c", &[openevolve_testkit::Prerequisite::SlurmAsRoot]) {
+    if !openevolve_testkit::ready(
+        "evolution_on_slurm_equals_local_resumes_after_sigkill_and_cancels_on_ctrl_c",
+        &[openevolve_testkit::Prerequisite::SlurmAsRoot],
+    ) {
         return;
     }
     let runner = job_runner();

@@ -289,7 +289,10 @@ impl Drop for Browser {
 
 #[test]
 fn the_page_shows_a_real_run_and_opens_a_program_from_the_tree() {
-    if !openevolve_testkit::ready("the_page_shows_a_real_run_and_opens_a_program_from_the_tree", &[openevolve_testkit::Prerequisite::Browser]) {
+    if !openevolve_testkit::ready(
+        "the_page_shows_a_real_run_and_opens_a_program_from_the_tree",
+        &[openevolve_testkit::Prerequisite::Browser],
+    ) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -452,11 +455,17 @@ fn view_refuses_a_folder_without_a_database() {
 
 #[test]
 fn a_bench_folder_shows_its_arms_and_opens_each_run() {
-    if !openevolve_testkit::ready("a_bench_folder_shows_its_arms_and_opens_each_run", &[openevolve_testkit::Prerequisite::Browser]) {
+    if !openevolve_testkit::ready(
+        "a_bench_folder_shows_its_arms_and_opens_each_run",
+        &[openevolve_testkit::Prerequisite::Browser],
+    ) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let config = write_config(tmp.path(), "llm:\n  retries: 0\n  timeout: 30\ndatabase:\n  num_islands: 1\nevaluator:\n  timeout: 30\n  cascade_evaluation: false\n  parallel_evaluations: 1\n");
+    let config = write_config(
+        tmp.path(),
+        "llm:\n  retries: 0\n  timeout: 30\ndatabase:\n  num_islands: 1\nevaluator:\n  timeout: 30\n  cascade_evaluation: false\n  parallel_evaluations: 1\n",
+    );
     let bench = tmp.path().join("bench");
     let llm = ScriptedLlm::start(replies(&[REFINE]), 0, Duration::ZERO);
     let run = openevolve()

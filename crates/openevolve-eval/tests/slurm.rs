@@ -127,7 +127,10 @@ async fn submit_then_vanish(
 
 #[test]
 fn slurm_executor_runs_contains_maps_cancels_and_resumes() {
-    if !openevolve_testkit::ready("slurm_executor_runs_contains_maps_cancels_and_resumes", &[openevolve_testkit::Prerequisite::SlurmAsRoot]) {
+    if !openevolve_testkit::ready(
+        "slurm_executor_runs_contains_maps_cancels_and_resumes",
+        &[openevolve_testkit::Prerequisite::SlurmAsRoot],
+    ) {
         return;
     }
     let cluster = SlurmCluster::start();

@@ -38,7 +38,11 @@ impl Prerequisite {
                 is_root() && ["slurmctld", "slurmd", "munged", "sbatch"].iter().all(|t| on_path(t)),
                 "scripts/setup-slurm.sh, as root",
             ),
-            Self::Mlx => ("MLX's library (lib/libmlx.so)", mlx_prefix().join("lib/libmlx.so").is_file(), "scripts/setup-mlx.sh"),
+            Self::Mlx => (
+                "MLX's library (lib/libmlx.so)",
+                mlx_prefix().join("lib/libmlx.so").is_file(),
+                "scripts/setup-mlx.sh",
+            ),
             Self::LoraData => (
                 "SmolLM2-135M and WordNet",
                 lora_model_dir().join("SmolLM2-135M-Instruct.Q4_1.gguf").is_file()
@@ -85,7 +89,8 @@ fn mlx_prefix() -> PathBuf {
     if let Some(prefix) = std::env::var_os("MLX_PREFIX") {
         return PathBuf::from(prefix);
     }
-    let home = std::env::var_os("MLX_HOME").map_or_else(|| cache_home().join("openevolve/mlx"), PathBuf::from);
+    let home =
+        std::env::var_os("MLX_HOME").map_or_else(|| cache_home().join("openevolve/mlx"), PathBuf::from);
     let backend = std::env::var("MLX_BACKEND").unwrap_or_else(|_| "cpu".into());
     home.join(format!("{backend}-{MLX_VERSION}")).join("mlx")
 }
@@ -94,7 +99,8 @@ fn mlx_prefix() -> PathBuf {
 const MLX_VERSION: &str = "0.32.2";
 
 fn lora_model_dir() -> PathBuf {
-    std::env::var_os("MLX_LORA_MODEL_DIR").map_or_else(|| cache_home().join("openevolve/models"), PathBuf::from)
+    std::env::var_os("MLX_LORA_MODEL_DIR")
+        .map_or_else(|| cache_home().join("openevolve/models"), PathBuf::from)
 }
 
 fn lora_data_dir() -> PathBuf {

@@ -101,7 +101,8 @@ pub(crate) fn router(state: AppState, prefix: &str) -> Router {
 
 /// What any path no router knows gets.
 pub(crate) async fn not_found() -> Response {
-    ViewError::BadRequest("no such page; the API lives under /api/".into()).into_response_with(StatusCode::NOT_FOUND)
+    ViewError::BadRequest("no such page; the API lives under /api/".into())
+        .into_response_with(StatusCode::NOT_FOUND)
 }
 
 /// The style sheet, shared with the bench page.

@@ -63,7 +63,8 @@ impl BenchSource {
         for arm_dir in sorted_dirs(dir)? {
             let arm = file_name(&arm_dir);
             for seed_dir in sorted_dirs(&arm_dir)? {
-                let Some(seed) = file_name(&seed_dir).strip_prefix("seed_").and_then(|k| k.parse().ok()) else {
+                let Some(seed) = file_name(&seed_dir).strip_prefix("seed_").and_then(|k| k.parse().ok())
+                else {
                     continue;
                 };
                 if seed_dir.join("evolution.db").is_file() {
@@ -88,7 +89,8 @@ impl BenchSource {
     /// The page's state, and each run's source with the prefix of its routes.
     pub(crate) fn into_parts(self) -> (BenchPage, Vec<(String, RunSource)>) {
         let page = BenchPage { dir: self.dir, runs: self.runs.iter().map(|(r, _)| r.clone()).collect() };
-        let sources = self.runs.into_iter().map(|(r, s)| (format!("/{}", r.href.trim_end_matches('/')), s)).collect();
+        let sources =
+            self.runs.into_iter().map(|(r, s)| (format!("/{}", r.href.trim_end_matches('/')), s)).collect();
         (page, sources)
     }
 }
@@ -123,7 +125,8 @@ pub(crate) fn router(page: BenchPage) -> Router {
 async fn bench(State(page): State<Arc<BenchPage>>) -> Result<Json<Value>, ViewError> {
     let path = page.dir.join("bench.json");
     let report: Value = match std::fs::read_to_string(&path) {
-        Ok(text) => serde_json::from_str(&text).map_err(|source| ViewError::Json { what: path.display().to_string(), source })?,
+        Ok(text) => serde_json::from_str(&text)
+            .map_err(|source| ViewError::Json { what: path.display().to_string(), source })?,
         // The bench is still running: no report yet.
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Value::Null,
         Err(source) => return Err(ViewError::Io { path, source }),
@@ -133,7 +136,10 @@ async fn bench(State(page): State<Arc<BenchPage>>) -> Result<Json<Value>, ViewEr
 
 async fn plot(State(page): State<Arc<BenchPage>>) -> Response {
     match std::fs::read(page.dir.join("bench.svg")) {
-        Ok(svg) => ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "no-cache")], svg).into_response(),
-        Err(_) => (StatusCode::NOT_FOUND, "no bench.svg yet: the bench writes it when it ends").into_response(),
+        Ok(svg) => ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "no-cache")], svg)
+            .into_response(),
+        Err(_) => {
+            (StatusCode::NOT_FOUND, "no bench.svg yet: the bench writes it when it ends").into_response()
+        }
     }
 }

@@ -387,7 +387,8 @@ fn a_bench_folder_shows_its_report_and_every_run_under_its_own_prefix() {
     // While the bench runs there is no report, but every run is listed.
     let bench = server.json("/api/bench");
     assert_eq!(bench["report"], Value::Null);
-    let hrefs: Vec<&str> = bench["runs"].as_array().unwrap().iter().map(|r| r["href"].as_str().unwrap()).collect();
+    let hrefs: Vec<&str> =
+        bench["runs"].as_array().unwrap().iter().map(|r| r["href"].as_str().unwrap()).collect();
     assert_eq!(hrefs, ["runs/evolution/seed_1/", "runs/independent_sampling/seed_1/"]);
     assert_eq!(server.get("/bench.svg").status, 404);
 

@@ -126,7 +126,8 @@ impl Bench<'_> {
                     if executors[k].is_none() {
                         // An evaluator per arm (an overlay may change it); it holds no run's state.
                         let cache = self.args.cache_dir.as_deref();
-                        executors[k] = Some(prepare_executor(self.problem, &config, cache, self.output).await?);
+                        executors[k] =
+                            Some(prepare_executor(self.problem, &config, cache, self.output).await?);
                     }
                     let executor = executors[k].clone().expect("prepared above");
                     self.run_one(arm, seed, &root, config.clone(), state, executor).await?;

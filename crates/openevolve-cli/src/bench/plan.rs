@@ -52,7 +52,9 @@ pub fn arms(args: &BenchArgs, base: Option<&Path>, output: &Path) -> Result<Vec<
         .collect();
     for (name, overlay) in &args.arms {
         if arms.iter().any(|a| &a.spec.arm == name) {
-            return Err(Failure::BadInput(anyhow!("--arm {name}: an arm of that name is already in this bench")));
+            return Err(Failure::BadInput(anyhow!(
+                "--arm {name}: an arm of that name is already in this bench"
+            )));
         }
         let text = overlaid(base, overlay)?;
         let file = output.join("arms").join(format!("{name}.yaml"));
@@ -172,8 +174,11 @@ mod tests {
     #[test]
     fn an_overlay_merges_mappings_and_replaces_the_rest() {
         let mut base: Value =
-            serde_yaml::from_str("llm:\n  temperature: 0.7\n  models: [a, b]\ndatabase:\n  num_islands: 4\n").unwrap();
-        let over: Value = serde_yaml::from_str("llm:\n  models: [c]\ndatabase:\n  num_islands: 1\nrepair_turns: 2\n").unwrap();
+            serde_yaml::from_str("llm:\n  temperature: 0.7\n  models: [a, b]\ndatabase:\n  num_islands: 4\n")
+                .unwrap();
+        let over: Value =
+            serde_yaml::from_str("llm:\n  models: [c]\ndatabase:\n  num_islands: 1\nrepair_turns: 2\n")
+                .unwrap();
         merge(&mut base, over);
         let want: Value = serde_yaml::from_str(
             "llm:\n  temperature: 0.7\n  models: [c]\ndatabase:\n  num_islands: 1\nrepair_turns: 2\n",

@@ -147,7 +147,8 @@ pub fn record(
 
 /// The server on 127.0.0.1 port 0, on its own runtime; stops when dropped.
 type Stopped = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
-type ServeFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), openevolve_view::ViewError>> + Send>>;
+type ServeFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), openevolve_view::ViewError>> + Send>>;
 
 pub struct Server {
     pub addr: SocketAddr,
@@ -167,13 +168,16 @@ impl Server {
     pub fn start_bench(path: &Path, poll: Duration) -> Server {
         let bench = openevolve_view::BenchSource::open(path).expect("open bench");
         Self::spawn(move |listener, stopped| {
-            Box::pin(openevolve_view::serve_bench(listener, bench, ServeOptions { poll_interval: poll }, stopped))
+            Box::pin(openevolve_view::serve_bench(
+                listener,
+                bench,
+                ServeOptions { poll_interval: poll },
+                stopped,
+            ))
         })
     }
 
-    fn spawn(
-        serve: impl FnOnce(tokio::net::TcpListener, Stopped) -> ServeFuture + Send + 'static,
-    ) -> Server {
+    fn spawn(serve: impl FnOnce(tokio::net::TcpListener, Stopped) -> ServeFuture + Send + 'static) -> Server {
         let runtime =
             tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("bind");
@@ -182,7 +186,8 @@ impl Server {
         let stopped: Stopped = Box::pin(async {
             let _ = stopped.await;
         });
-        let thread = std::thread::spawn(move || runtime.block_on(serve(listener, stopped)).expect("server ran"));
+        let thread =
+            std::thread::spawn(move || runtime.block_on(serve(listener, stopped)).expect("server ran"));
         Server { addr, stop: Some(stop), thread: Some(thread) }
     }
 

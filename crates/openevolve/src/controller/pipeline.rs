@@ -6,9 +6,7 @@ use std::sync::Arc;
 
 use openevolve_llm::{AnswerFrame, ChatMessage, Completion, LlmError, Llms};
 
-use crate::diff::{
-    ChildProgram, DiffError, DiffOutcome, DiffSettings, apply_answer, check_crates,
-};
+use crate::diff::{ChildProgram, DiffError, DiffOutcome, DiffSettings, apply_answer, check_crates};
 use crate::regions::RegionFocus;
 
 /// What came of asking for a child.

@@ -19,8 +19,8 @@ mod summary;
 pub use blocks::{SearchReplace, parse_blocks};
 pub use compiler_fixes::with_compiler_fixes;
 pub use error::{ClosestLines, DiffError};
-pub use openevolve_db::normalize_code;
 pub(crate) use items::check_crates;
+pub use openevolve_db::normalize_code;
 pub use summary::SummaryLimits;
 
 use crate::config::Config;

@@ -92,8 +92,14 @@ fn elide_long_bodies(code: &str) -> String {
         _ => Vec::new(),
     });
     let lines: Vec<&str> = code.split_inclusive('\n').collect();
-    let line_starts: Vec<usize> =
-        lines.iter().scan(0, |at, l| { let start = *at; *at += l.len(); Some(start) }).collect();
+    let line_starts: Vec<usize> = lines
+        .iter()
+        .scan(0, |at, l| {
+            let start = *at;
+            *at += l.len();
+            Some(start)
+        })
+        .collect();
     let offset = |at: proc_macro2::LineColumn| -> Option<usize> {
         let line = lines.get(at.line.checked_sub(1)?)?;
         let within = line.char_indices().nth(at.column).map_or(line.len(), |(i, _)| i);
@@ -131,7 +137,10 @@ mod tests {
         assert!(!elided && full.contains("t += x;"));
         let (view, elided) = fixed_code(PROGRAM, FixedCodeView::Signatures);
         assert!(elided);
-        assert!(view.contains("/// Adds up.\npub fn total(v: &[f64]) -> f64 { /* body not shown */ }\n"), "{view}");
+        assert!(
+            view.contains("/// Adds up.\npub fn total(v: &[f64]) -> f64 { /* body not shown */ }\n"),
+            "{view}"
+        );
         assert!(view.contains("fn short() -> u32 { 1 }"), "{view}");
         assert!(view.contains("    fn long(&self) -> u32 { /* body not shown */ }\n}"), "{view}");
         assert!(view.contains("// ... the region, shown below ..."), "{view}");

@@ -48,7 +48,10 @@ impl Controller {
                 // The executor skipped the evaluation, whatever comes next.
                 self.evaluations_saved += u64::from(known_behaviour);
                 if known_behaviour && self.turns_left(flight) {
-                    flight.exchange.resolve(Outcome::Duplicate, Some("the child behaves like a program already evaluated"));
+                    flight.exchange.resolve(
+                        Outcome::Duplicate,
+                        Some("the child behaves like a program already evaluated"),
+                    );
                     let reason = "its program behaves exactly like one already evaluated (the same results on the evaluator's behaviour check)";
                     return self.ask_for_a_change(iteration, flight, reason, tasks);
                 }
@@ -155,7 +158,10 @@ impl Controller {
         if let Some(known) = self.db.find_by_code(&child.code)? {
             self.evaluations_saved += 1;
             if self.turns_left(flight) {
-                flight.exchange.resolve(Outcome::Duplicate, Some(format!("the child is identical to program {known}").as_str()));
+                flight.exchange.resolve(
+                    Outcome::Duplicate,
+                    Some(format!("the child is identical to program {known}").as_str()),
+                );
                 let reason = format!("it gives the code of program {known}, which is already evaluated");
                 return self.ask_for_a_change(iteration, flight, &reason, tasks);
             }

@@ -1,0 +1,164 @@
+//! A run's start and end: the initial program evaluated and stored, the
+//! stop rules that hold before any iteration, the controller's saved state,
+//! `best/`, checkpoints, and the summary a finished run returns.
+
+use std::sync::Arc;
+
+use openevolve_db::{BestProgram, IterationRecord, Mutation, NewProgram, Outcome, Program};
+use tracing::info;
+
+use super::{Controller, STATE_KEY, SavedState};
+use crate::controller::checkpoint;
+use crate::controller::evaluate::{Scored, combined, evaluate_samples, scored};
+use crate::controller::{RunError, RunSummary, StopReason};
+
+impl Controller {
+    /// Evaluates and stores the program the run starts from, on every island.
+    pub(super) async fn seed_initial_program(&mut self) -> Result<(), RunError> {
+        info!("evaluating the initial program");
+        let repeats = self.config.evaluator.repeats;
+        let known = Some(openevolve_eval::nothing_known());
+        let samples =
+            evaluate_samples(Arc::clone(&self.evaluator), self.initial_program.clone(), known, repeats).await;
+        let mut evaluation = combined(&samples);
+        let behaviour = evaluation.behaviour.take().map(|b| b.fingerprint);
+        let (metrics, artifacts) = match scored(evaluation) {
+            Scored::Ok { metrics, artifacts } => (metrics, artifacts),
+            Scored::Failed { reason, message } => {
+                return Err(RunError::InitialProgramFailed { kind: reason.code().to_string(), message });
+            }
+        };
+        self.db.begin_iteration()?;
+        let inserted = self.db.insert(NewProgram {
+            code: self.initial_program.clone(),
+            language: "rust".into(),
+            parent_id: None,
+            island: 0,
+            generation: 0,
+            iteration_found: 0,
+            metrics,
+            artifacts,
+            model: None,
+            mutation: Mutation::Initial,
+            prompt: None,
+            behaviour,
+            samples: samples.len() as u32,
+        })?;
+        let record = IterationRecord {
+            iteration: 0,
+            island: 0,
+            parent_id: None,
+            child_id: Some(inserted.id()),
+            outcome: Outcome::Initial,
+            message: None,
+            model: None,
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            cost_usd: None,
+            duration_ms: 0,
+            region: None,
+        };
+        self.db.record_iteration(&record, None, STATE_KEY, &self.saved_state())?;
+        if let Some(best) = self.write_best_if_changed()? {
+            info!(fitness = best.fitness, "initial program stored on every island");
+            self.progress.best(best.fitness);
+        }
+        Ok(())
+    }
+
+    /// A target already met, or a plateau already reached, before this
+    /// process started (a resumed run).
+    pub(super) fn stop_reason_at_start(&self) -> Result<Option<StopReason>, RunError> {
+        Ok(self.target_or_plateau(self.db.best()?.as_ref()))
+    }
+
+    /// The stop rules on the best program and the plateau: the target
+    /// score reached, or early stopping's patience run out.
+    pub(super) fn target_or_plateau(&self, best: Option<&Program>) -> Option<StopReason> {
+        if let (Some(target), Some(best)) = (self.target_score, best)
+            && best.fitness >= target
+        {
+            return Some(StopReason::TargetScore { target });
+        }
+        if let Some(patience) = self.config.early_stopping_patience
+            && self.state.plateaued(Some(patience))
+        {
+            return Some(StopReason::EarlyStopping { patience });
+        }
+        None
+    }
+
+    pub(super) fn saved_state(&self) -> serde_json::Value {
+        let saved = SavedState {
+            stop: self.state.clone(),
+            usage: self.llms.usage(),
+            bandit: self.llms.models.bandit_state(),
+            confirmations: self.confirmations,
+        };
+        serde_json::to_value(saved).expect("state serializes")
+    }
+
+    /// Rewrites `best/` when the best program changed; returns the best.
+    pub(super) fn write_best_if_changed(&mut self) -> Result<Option<Program>, RunError> {
+        let Some(best) = self.db.best()? else { return Ok(None) };
+        if self.best_written == Some(best.id) {
+            return Ok(Some(best));
+        }
+        checkpoint::write_best(&self.db, &best, &self.layout.best_dir())?;
+        if self.best_written.is_some() {
+            info!(id = best.id, fitness = best.fitness, "new best program");
+        }
+        self.best_written = Some(best.id);
+        Ok(Some(best))
+    }
+
+    pub(super) fn write_checkpoint(&mut self, iteration: u64) -> Result<(), RunError> {
+        let dir = self.layout.checkpoint(iteration);
+        checkpoint::write_checkpoint(&self.db, &self.config, &self.saved_state(), &dir)?;
+        self.last_checkpoint = Some(iteration);
+        info!(iteration, dir = %dir.display(), "checkpoint written");
+        Ok(())
+    }
+
+    pub(super) fn finish(mut self, mut stop: StopReason) -> Result<RunSummary, RunError> {
+        // A run whose every LLM call failed did not evolve anything, however
+        // few iterations it had: that is a failure to report, not a success.
+        let llm_failures = self.outcomes.get(&Outcome::LlmFailed).copied().unwrap_or(0);
+        if stop.is_success() && self.iterations_run > 0 && llm_failures == self.iterations_run {
+            let last = self.state.last_llm_error.clone().unwrap_or_default();
+            stop = StopReason::LlmUnavailable {
+                message: format!(
+                    "all {llm_failures} LLM calls of this run failed; check llm.api_base, the model names and the API key. Last error: {last}"
+                ),
+            };
+        }
+        if let Some(trace) = self.trace.take() {
+            trace.close()?;
+        }
+        if self.last_checkpoint != Some(self.last_committed) && self.iterations_run > 0 {
+            self.write_checkpoint(self.last_committed)?;
+        }
+        let best = self.write_best_if_changed()?.as_ref().map(BestProgram::from);
+        let summary = RunSummary {
+            stop_reason: stop,
+            iterations_run: self.iterations_run,
+            last_iteration: self.last_committed,
+            outcomes: self.outcomes,
+            best,
+            programs_stored: self.db.len(),
+            evaluations_saved: self.evaluations_saved,
+            confirmations: self.confirmations,
+            builds_repaired: self.builds_repaired,
+            model_shares: self.llms.models.learned_shares(),
+            cells_occupied: self.db.cells_occupied(),
+            llm_usage: self.llms.usage(),
+            output_dir: self.layout.root.clone(),
+            wall_seconds: self.started.elapsed().as_secs_f64(),
+        };
+        let path = self.layout.summary();
+        let json = serde_json::to_string_pretty(&summary).expect("summary serializes");
+        std::fs::write(&path, json + "\n").map_err(RunError::io("cannot write", &path))?;
+        self.progress.finish();
+        Ok(summary)
+    }
+}
