@@ -2,10 +2,12 @@
 //! each island, the elite archive and the run's own bookkeeping, in one SQLite
 //! file.
 //!
-//! - **Durability.** WAL mode with `synchronous=NORMAL`: each insert is one
-//!   transaction, committed before `insert` returns, so killing the process
-//!   never loses it; a power loss may drop the last few commits (FULL would
-//!   fsync every insert for that).
+//! - **Durability.** WAL mode with `synchronous=NORMAL`. An iteration is one
+//!   transaction: `begin_iteration` opens it, the child's `insert` joins it
+//!   (a savepoint), and `record_iteration` writes the iteration's record and
+//!   the controller's state and commits; outside an iteration each `insert`
+//!   commits on its own before it returns. Killing the process never loses
+//!   a commit; a power loss may drop the last few (FULL would fsync each).
 //! - **Ids** are SQLite integers in insert order, never reused: the same calls
 //!   give the same ids.
 //! - **Grid.** Each island has its own MAP-Elites grid over
