@@ -179,12 +179,13 @@ fn arm_report(spec: ArmSpec, runs: Vec<RunCurve>, threshold: f64) -> ArmReport {
     let reached_median = |f: fn(&(f64, f64)) -> f64| {
         Some(median(&reaches.iter().map(f).collect::<Vec<_>>())).filter(|_| !reaches.is_empty())
     };
+    let ordered = sorted(&finals);
     let final_best = FinalScores {
         mean: mean(&finals),
         mean_interval: bootstrap_mean_interval(&finals, 0).into(),
         median: median(&finals),
-        min: sorted(&finals).first().copied().unwrap_or(f64::NAN),
-        max: sorted(&finals).last().copied().unwrap_or(f64::NAN),
+        min: ordered.first().copied().unwrap_or(f64::NAN),
+        max: ordered.last().copied().unwrap_or(f64::NAN),
     };
     let to_threshold = Reach {
         reached: reaches.len(),

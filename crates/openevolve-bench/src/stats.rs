@@ -27,7 +27,7 @@ pub fn median(values: &[f64]) -> f64 {
 
 /// Mean of the values (NaN when there are none).
 pub fn mean(values: &[f64]) -> f64 {
-    let v = sorted(values);
+    let v: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
     v.iter().sum::<f64>() / v.len() as f64
 }
 

@@ -18,7 +18,7 @@ use openevolve::controller::{RunLayout, RunOptions, StopReason, run_evolution};
 use openevolve::{Config, Problem, SearchStrategy};
 use openevolve_bench::{BenchReport, RunCurve};
 use openevolve_db::ProgramDatabase;
-use openevolve_eval::Executor;
+use openevolve_eval::{EvaluatorConfig, Executor};
 
 use crate::Failure;
 use crate::cli::{BenchArgs, RunArgs};
@@ -114,7 +114,9 @@ impl Bench<'_> {
     /// Every arm for seed 1, then every arm for seed 2, ...: each arm's
     /// curves, in the order of `arms`.
     async fn run_all(&self, seeds: &[u64]) -> Result<Vec<Vec<RunCurve>>, Failure> {
-        let mut executors: Vec<Option<Arc<dyn Executor>>> = vec![None; self.arms.len()];
+        // An evaluator per distinct `evaluator:` section (an overlay may
+        // change it), prepared when first needed; it holds no run's state.
+        let mut executors: Vec<(EvaluatorConfig, Arc<dyn Executor>)> = Vec::new();
         let mut curves: Vec<Vec<RunCurve>> = vec![Vec::new(); self.arms.len()];
         for &seed in seeds {
             for (k, arm) in self.arms.iter().enumerate() {
@@ -123,17 +125,23 @@ impl Bench<'_> {
                 let root = self.output.join(&path);
                 let state = run_state(&root, &config).map_err(Failure::RunFailed)?;
                 if !matches!(state, RunState::Finished) {
-                    if executors[k].is_none() {
-                        // An evaluator per arm (an overlay may change it); it holds no run's state.
-                        let cache = self.args.cache_dir.as_deref();
-                        executors[k] =
-                            Some(prepare_executor(self.problem, &config, cache, self.output).await?);
-                    }
-                    let executor = executors[k].clone().expect("prepared above");
+                    let prepared =
+                        executors.iter().find(|(e, _)| *e == config.evaluator).map(|(_, x)| x.clone());
+                    let executor = match prepared {
+                        Some(executor) => executor,
+                        None => {
+                            let cache = self.args.cache_dir.as_deref();
+                            let executor =
+                                prepare_executor(self.problem, &config, cache, self.output).await?;
+                            executors.push((config.evaluator.clone(), executor.clone()));
+                            executor
+                        }
+                    };
                     self.run_one(arm, seed, &root, config.clone(), state, executor).await?;
                 }
-                let curve = curve(&root, &config, seed, self.args.iterations).map_err(Failure::RunFailed)?;
-                curves[k].push(RunCurve { path, ..curve });
+                let curve =
+                    curve(&root, path, &config, seed, self.args.iterations).map_err(Failure::RunFailed)?;
+                curves[k].push(curve);
             }
         }
         Ok(curves)
@@ -223,7 +231,7 @@ fn problem_name(dir: &Path) -> String {
 
 /// The best fitness so far and the tokens spent so far after each of the
 /// run's iterations, read back from its database.
-fn curve(root: &Path, config: &Config, seed: u64, iterations: u64) -> anyhow::Result<RunCurve> {
+fn curve(root: &Path, path: String, config: &Config, seed: u64, iterations: u64) -> anyhow::Result<RunCurve> {
     let db = ProgramDatabase::open(RunLayout::new(root).database(), &config.database)?;
     let mut best = vec![f64::NAN; iterations as usize + 1];
     let mut tokens = vec![0u64; iterations as usize + 1];
@@ -244,5 +252,5 @@ fn curve(root: &Path, config: &Config, seed: u64, iterations: u64) -> anyhow::Re
         best[i] = if best[i].is_nan() { best[i - 1] } else { best[i].max(best[i - 1]) };
         tokens[i] += tokens[i - 1];
     }
-    Ok(RunCurve { seed, path: String::new(), best, tokens })
+    Ok(RunCurve { seed, path, best, tokens })
 }

@@ -21,6 +21,8 @@ pub struct Arm {
     /// The config its runs read: the problem's, or an overlay laid over it
     /// (written into the bench folder as `arms/NAME.yaml`).
     pub config_file: Option<PathBuf>,
+    /// The text of that config, as `plan.json` records it.
+    config_text: String,
 }
 
 /// `plan.json`: what must not change for a bench to be continued.
@@ -42,12 +44,17 @@ struct PlannedArm {
 pub fn arms(args: &BenchArgs, base: Option<&Path>, output: &Path) -> Result<Vec<Arm>, Failure> {
     let strategies: &[SearchStrategy] =
         if args.no_baselines { &[SearchStrategy::Evolution] } else { &SearchStrategy::ALL };
+    let base_text = match base {
+        Some(file) => read(file)?,
+        None => String::new(),
+    };
     let mut arms: Vec<Arm> = strategies
         .iter()
         .map(|&strategy| Arm {
             spec: ArmSpec { arm: strategy.name().into(), strategy: strategy.name().into(), overlay: None },
             strategy,
             config_file: base.map(Path::to_path_buf),
+            config_text: base_text.clone(),
         })
         .collect();
     for (name, overlay) in &args.arms {
@@ -56,10 +63,10 @@ pub fn arms(args: &BenchArgs, base: Option<&Path>, output: &Path) -> Result<Vec<
                 "--arm {name}: an arm of that name is already in this bench"
             )));
         }
-        let text = overlaid(base, overlay)?;
+        let config_text = overlaid(&base_text, overlay)?;
         let file = output.join("arms").join(format!("{name}.yaml"));
         std::fs::create_dir_all(output.join("arms"))
-            .and_then(|()| std::fs::write(&file, text))
+            .and_then(|()| std::fs::write(&file, &config_text))
             .with_context(|| format!("cannot write {}", file.display()))
             .map_err(Failure::RunFailed)?;
         arms.push(Arm {
@@ -70,28 +77,28 @@ pub fn arms(args: &BenchArgs, base: Option<&Path>, output: &Path) -> Result<Vec<
             },
             strategy: SearchStrategy::Evolution,
             config_file: Some(file),
+            config_text,
         });
     }
     Ok(arms)
 }
 
+fn read(file: &Path) -> Result<String, Failure> {
+    std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read {}", file.display()))
+        .map_err(Failure::BadInput)
+}
+
 /// The base config's text with `overlay` laid over it: mappings merge key
 /// by key, anything else (a number, a list) is replaced.
-fn overlaid(base: Option<&Path>, overlay: &Path) -> Result<String, Failure> {
-    let read = |f: &Path| {
-        std::fs::read_to_string(f)
-            .with_context(|| format!("--arm: cannot read {}", f.display()))
-            .map_err(Failure::BadInput)
-    };
+fn overlaid(base_text: &str, overlay: &Path) -> Result<String, Failure> {
     let overlay_text = read(overlay)?;
     // The overlay must load on its own, so that its mistakes are reported
     // against its own file and lines.
     let loaded = Config::from_yaml_str(&overlay_text, overlay)?;
     crate::config_check::print_warnings(overlay, &loaded.warnings);
-    let mut merged: Value = match base {
-        Some(file) => serde_yaml::from_str(&read(file)?).unwrap_or(Value::Null),
-        None => Value::Null,
-    };
+    // A base that does not parse is reported when its own arms load it.
+    let mut merged: Value = serde_yaml::from_str(base_text).unwrap_or(Value::Null);
     let over: Value = serde_yaml::from_str(&overlay_text).unwrap_or(Value::Null);
     merge(&mut merged, over);
     Ok(serde_yaml::to_string(&merged).expect("YAML that was just read"))
@@ -119,18 +126,14 @@ fn merge(base: &mut Value, over: Value) {
 /// Arms and seeds may be added.
 pub fn record(output: &Path, iterations: u64, arms: &[Arm]) -> Result<(), Failure> {
     let path = output.join("plan.json");
-    let mut planned = Vec::new();
-    for arm in arms {
-        let config = match &arm.config_file {
-            Some(f) => std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display())),
-            None => Ok(String::new()),
-        };
-        planned.push(PlannedArm {
+    let planned = arms
+        .iter()
+        .map(|arm| PlannedArm {
             arm: arm.spec.arm.clone(),
             strategy: arm.strategy.name().into(),
-            config: config.map_err(Failure::BadInput)?,
-        });
-    }
+            config: arm.config_text.clone(),
+        })
+        .collect();
     let mut plan = Plan { iterations, arms: planned };
     if let Ok(text) = std::fs::read_to_string(&path) {
         let earlier: Plan = serde_json::from_str(&text)

@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::regions::evolve_regions;
+use crate::regions::{END_MARKER, START_MARKER, evolve_regions};
 
 /// Fixed function bodies up to this many lines are shown whole.
 pub const LONGEST_SHOWN_BODY: usize = 5;
@@ -66,19 +66,17 @@ pub fn fixed_code(code: &str, view: FixedCodeView) -> (String, bool) {
     match view {
         FixedCodeView::Full => (fixed, false),
         FixedCodeView::Signatures => {
-            let elided = elide_long_bodies(&fixed);
-            let changed = elided != fixed;
-            (elided, changed)
+            elide_long_bodies(&fixed).map_or((fixed, false), |elided| (elided, true))
         }
     }
 }
 
 /// The bodies of top-level functions and of methods in top-level `impl`
 /// blocks that run over [`LONGEST_SHOWN_BODY`] lines, replaced by
-/// [`ELIDED_BODY`]; a body that holds a region's marker stays. Code that
-/// does not parse is returned as it is.
-fn elide_long_bodies(code: &str) -> String {
-    let Ok(file) = syn::parse_file(code) else { return code.to_string() };
+/// [`ELIDED_BODY`]; a body that holds a region's marker stays. `None` when
+/// no body is long enough, or the code does not parse.
+fn elide_long_bodies(code: &str) -> Option<String> {
+    let file = syn::parse_file(code).ok()?;
     let blocks = file.items.iter().flat_map(|item| match item {
         syn::Item::Fn(f) => vec![&*f.block],
         syn::Item::Impl(i) => i
@@ -109,10 +107,15 @@ fn elide_long_bodies(code: &str) -> String {
         .filter_map(|block| {
             let (open, close) = (block.brace_token.span.open().start(), block.brace_token.span.close().end());
             let body_lines = close.line.saturating_sub(open.line + 1);
-            let holds_marker = lines[open.line - 1..close.line].iter().any(|l| l.contains("EVOLVE-BLOCK-"));
+            let holds_marker = lines[open.line - 1..close.line]
+                .iter()
+                .any(|l| l.contains(START_MARKER) || l.contains(END_MARKER));
             (body_lines > LONGEST_SHOWN_BODY && !holds_marker).then_some((offset(open)?, offset(close)?))
         })
         .collect();
+    if cuts.is_empty() {
+        return None;
+    }
     cuts.sort_unstable();
     let mut out = String::with_capacity(code.len());
     let mut from = 0;
@@ -122,7 +125,7 @@ fn elide_long_bodies(code: &str) -> String {
         from = end;
     }
     out.push_str(&code[from..]);
-    out
+    Some(out)
 }
 
 #[cfg(test)]
