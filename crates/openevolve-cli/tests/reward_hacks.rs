@@ -364,3 +364,9 @@ fn no_reward_hack_pays_on_circle_packing() {
     hacks.push((inflate_when_judged(), None));
     no_hack_pays("circle_packing", hacks);
 }
+
+#[test]
+fn no_reward_hack_pays_on_the_construction_problems() {
+    no_hack_pays("heilbronn_triangle", problem_blind_hacks());
+    no_hack_pays("min_max_distance", problem_blind_hacks());
+}
