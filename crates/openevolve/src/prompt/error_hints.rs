@@ -33,12 +33,47 @@ pub(super) fn hint_for(message: &str) -> Option<String> {
             "`{name}` is a method, not a function: call it on its first argument, `a.{name}(..)`"
         ));
     }
+    if let Some(hint) = tuple_field_hint(message) {
+        return Some(hint);
+    }
     if let Some(rest) = message.strip_prefix("cannot find value `")
         && let Some((name, " in this scope")) = rest.split_once('`')
     {
         return Some(format!("declare `{name}` with `let` before this line, or use a name that exists"));
     }
     None
+}
+
+/// For `no field `2` on type `(f64, f64)``: which fields the tuple has.
+fn tuple_field_hint(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("no field `")?;
+    let (field, rest) = rest.split_once('`')?;
+    let field: usize = field.parse().ok()?;
+    let ty = rest.strip_prefix(" on type `")?.strip_suffix('`')?;
+    let ty = ty.trim_start_matches('&').trim_start_matches("mut ");
+    let arity = tuple_arity(ty)?;
+    let last = arity.checked_sub(1)?;
+    Some(format!(
+        "`{ty}` has {arity} fields, `.0` to `.{last}`, so `.{field}` does not exist: keep the other value \
+         in its own variable or collection, or change the type where the tuples are made"
+    ))
+}
+
+/// How many elements the tuple type `ty` has (`(f64, (u8, u8))` has 2).
+fn tuple_arity(ty: &str) -> Option<usize> {
+    let inner = ty.strip_prefix('(')?.strip_suffix(')')?;
+    let mut depth = 0i32;
+    let mut arity = 1;
+    for c in inner.chars() {
+        match c {
+            '(' | '[' | '<' => depth += 1,
+            ')' | ']' | '>' => depth -= 1,
+            ',' if depth == 0 => arity += 1,
+            _ => {}
+        }
+    }
+    // A one-tuple is written `(T,)`.
+    Some(if inner.trim_end().ends_with(',') { arity - 1 } else { arity })
 }
 
 #[cfg(test)]
@@ -56,6 +91,8 @@ mod tests {
             ("cannot find function `powi` in module `core::f32`", "`a.powi(..)`"),
             ("cannot find function `sqrt` in this scope", "`a.sqrt(..)`"),
             ("cannot find value `temperature` in this scope", "declare `temperature` with `let`"),
+            ("no field `2` on type `(f64, f64)`", "`(f64, f64)` has 2 fields, `.0` to `.1`"),
+            ("no field `3` on type `&(f64, Vec<(u8, u8)>, f64)`", "has 3 fields, `.0` to `.2`"),
         ];
         for (message, expected) in cases {
             let hint = hint_for(message).unwrap_or_else(|| panic!("no hint for {message}"));
@@ -72,6 +109,9 @@ mod tests {
             "cannot find function `exp` in module `rand`",
             "cannot find value `x` in module `std::f64`",
             "cannot find type `Point` in this scope",
+            // A struct's missing field, or a field that is not a number.
+            "no field `radius` on type `Circle`",
+            "no field `x` on type `(f64, f64)`",
         ] {
             assert_eq!(hint_for(message), None, "{message}");
         }

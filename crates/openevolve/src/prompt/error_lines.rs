@@ -9,6 +9,9 @@ use super::error_hints::hint_for;
 /// Marks added at most, so a long list of errors does not bury the code.
 const MAX_MARKS: usize = 3;
 
+/// How every mark line starts.
+const MARK: &str = "// error on the next line: ";
+
 /// A message or label longer than this is cut.
 const MAX_MESSAGE_CHARS: usize = 120;
 
@@ -18,7 +21,8 @@ const MAX_MESSAGE_CHARS: usize = 120;
 /// code's). The comment holds the message, the label under rustc's carets
 /// where it says more (`expected `f64`, found `usize``), or else a hint for
 /// an error small models misread ([`hint_for`]). Errors on one line share one
-/// comment.
+/// comment. Marks of an earlier turn that the model copied back are left
+/// out, so they do not pile up from one repair to the next.
 pub(super) fn mark_error_lines(code: &str, errors: &str) -> String {
     let mut marks: Vec<(usize, Vec<String>)> = Vec::new();
     for (number, text) in refused_lines(errors) {
@@ -33,9 +37,11 @@ pub(super) fn mark_error_lines(code: &str, errors: &str) -> String {
     for (index, line) in code.split_inclusive('\n').enumerate() {
         if let Some((_, texts)) = marks.iter().find(|(n, _)| *n == index + 1) {
             let indent: String = line.chars().take_while(|c| *c == ' ' || *c == '\t').collect();
-            marked.push_str(&format!("{indent}// error on the next line: {}\n", texts.join("; ")));
+            marked.push_str(&format!("{indent}{MARK}{}\n", texts.join("; ")));
         }
-        marked.push_str(line);
+        if !line.trim_start().starts_with(MARK) {
+            marked.push_str(line);
+        }
     }
     marked
 }
@@ -172,6 +178,18 @@ mod tests {
                 "    // error on the next line: arguments to this function are incorrect (expected `f64`, found integer)",
             ]
         );
+    }
+
+    #[test]
+    fn marks_copied_back_from_an_earlier_turn_are_replaced_not_stacked() {
+        let copied =
+            CODE.replace("        if _", "        // error on the next line: an old one\n        if _");
+        let errors = "error: in expressions, `_` can only be used on the left-hand side of an assignment\n  --> candidate.rs:6:12\n";
+        let marked = mark_error_lines(&copied, errors);
+        assert_eq!(marked.matches(MARK).count(), 1, "{marked}");
+        assert!(!marked.contains("an old one"), "{marked}");
+        let expected = mark_error_lines(CODE, &errors.replace(":6:", ":5:"));
+        assert_eq!(marked, expected);
     }
 
     #[test]
