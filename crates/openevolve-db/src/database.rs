@@ -38,6 +38,9 @@ pub struct ProgramDatabase {
     /// Artifact files of programs evicted inside an open iteration
     /// transaction: removed once it commits, since a rollback keeps them.
     pub(crate) pending_orphans: Vec<PathBuf>,
+    /// Artifact files written inside an open iteration transaction:
+    /// removed if it rolls back.
+    pub(crate) pending_written: Vec<PathBuf>,
 }
 
 impl ProgramDatabase {
@@ -121,6 +124,7 @@ impl ProgramDatabase {
             last_migration_generation,
             diversity_cache: BTreeMap::new(),
             pending_orphans: Vec::new(),
+            pending_written: Vec::new(),
         })
     }
 
@@ -218,7 +222,10 @@ impl ProgramDatabase {
             Ok((ids, cells, evicted, orphans)) => {
                 match self.conn.is_autocommit() {
                     true => remove_files(&orphans),
-                    false => self.pending_orphans.extend(orphans),
+                    false => {
+                        self.pending_orphans.extend(orphans);
+                        self.pending_written.extend(written);
+                    }
                 }
                 for id in &evicted {
                     self.diversity_cache.remove(id);

@@ -13,61 +13,88 @@ use crate::{DbError, IterationRecord, Outcome, Program, ProgramDatabase};
 const ITERATION_COLUMNS: &str = "iteration, island, parent_id, child_id, outcome, message, model, \
      prompt_tokens, completion_tokens, cost_usd, duration_ms, region";
 
+/// What an iteration leaves beside its child: its row, its exchange with
+/// the LLM (kept in the prompt log when `log_prompts` is on), and the
+/// controller's state, stored under meta key `state_key`.
+#[derive(Debug, Clone)]
+pub struct IterationEntry {
+    pub record: IterationRecord,
+    pub exchange: Option<String>,
+    pub state_key: &'static str,
+    pub state: serde_json::Value,
+}
+
 impl ProgramDatabase {
-    /// Opens the transaction that the next [`Self::record_iteration`]
-    /// commits: what is written in between (the iteration's child, its
-    /// artifacts and cells, evictions) is stored with the iteration's row
-    /// and state, or, after a crash, not at all.
-    pub fn begin_iteration(&mut self) -> Result<(), DbError> {
-        if self.conn.is_autocommit() {
-            self.conn.execute_batch("BEGIN IMMEDIATE")?;
+    /// Commits one iteration as one transaction. `write` stores the
+    /// iteration's child, if it has one, through the database it is given
+    /// (its inserts join the transaction) and returns the iteration's entry,
+    /// which is recorded with it, replacing an earlier record of the same
+    /// iteration. An error from `write` or from the database rolls all of it
+    /// back, so no iteration is half stored and none is left open.
+    pub fn commit_iteration<T, E: From<DbError>>(
+        &mut self,
+        write: impl FnOnce(&mut Self) -> Result<(T, IterationEntry), E>,
+    ) -> Result<T, E> {
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(DbError::from)?;
+        let written = write(self).and_then(|(value, entry)| {
+            self.write_entry(&entry)?;
+            self.conn.execute_batch("COMMIT").map_err(DbError::from)?;
+            Ok(value)
+        });
+        match written {
+            Ok(value) => {
+                crate::database::remove_files(&std::mem::take(&mut self.pending_orphans));
+                self.pending_written.clear();
+                Ok(value)
+            }
+            Err(err) => {
+                self.roll_back_iteration()?;
+                Err(err)
+            }
         }
-        Ok(())
     }
 
-    /// Records `record` (replacing an earlier record of the same iteration)
-    /// and stores `state` under meta key `state_key`, in one transaction:
-    /// the one [`Self::begin_iteration`] opened, if it did.
-    /// `exchange`, the iteration's conversation with the LLM, goes to the
-    /// prompt log when `log_prompts` is on.
-    pub fn record_iteration(
-        &mut self,
-        record: &IterationRecord,
-        exchange: Option<&str>,
-        state_key: &str,
-        state: &serde_json::Value,
-    ) -> Result<(), DbError> {
-        let tx = self.conn.savepoint()?;
-        tx.prepare_cached(&format!(
-            "INSERT OR REPLACE INTO iterations ({ITERATION_COLUMNS}, recorded_at_ms) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
-        ))?
-        .execute(params![
-            record.iteration as i64,
-            record.island as i64,
-            record.parent_id,
-            record.child_id,
-            record.outcome.as_str(),
-            record.message,
-            record.model,
-            record.prompt_tokens as i64,
-            record.completion_tokens as i64,
-            record.cost_usd,
-            record.duration_ms as i64,
-            record.region,
-            store::now_ms(),
-        ])?;
-        if let Some(exchange) = exchange.filter(|_| self.config.log_prompts) {
-            tx.prepare_cached("INSERT OR REPLACE INTO log.exchanges (iteration, exchange) VALUES (?1, ?2)")?
+    /// Undoes an open iteration: the evicted programs keep their artifact
+    /// files, the iteration's own are removed, and the in-memory index is
+    /// read again from the file.
+    fn roll_back_iteration(&mut self) -> Result<(), DbError> {
+        if !self.conn.is_autocommit() {
+            self.conn.execute_batch("ROLLBACK")?;
+        }
+        self.pending_orphans.clear();
+        let written = std::mem::take(&mut self.pending_written);
+        self.recover_after_failed_write(&written)
+    }
+
+    fn write_entry(&mut self, entry: &IterationEntry) -> Result<(), DbError> {
+        let record = &entry.record;
+        self.conn
+            .prepare_cached(&format!(
+                "INSERT OR REPLACE INTO iterations ({ITERATION_COLUMNS}, recorded_at_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+            ))?
+            .execute(params![
+                record.iteration as i64,
+                record.island as i64,
+                record.parent_id,
+                record.child_id,
+                record.outcome.as_str(),
+                record.message,
+                record.model,
+                record.prompt_tokens as i64,
+                record.completion_tokens as i64,
+                record.cost_usd,
+                record.duration_ms as i64,
+                record.region,
+                store::now_ms(),
+            ])?;
+        if let Some(exchange) = entry.exchange.as_deref().filter(|_| self.config.log_prompts) {
+            self.conn
+                .prepare_cached("INSERT OR REPLACE INTO log.exchanges (iteration, exchange) VALUES (?1, ?2)")?
                 .execute(params![record.iteration as i64, exchange])?;
         }
-        store::set_meta(&tx, state_key, state)?;
-        crate::database::save_rng_position(&tx, &self.rng)?;
-        tx.commit()?;
-        if !self.conn.is_autocommit() {
-            self.conn.execute_batch("COMMIT")?;
-            crate::database::remove_files(&std::mem::take(&mut self.pending_orphans));
-        }
+        store::set_meta(&self.conn, entry.state_key, &entry.state)?;
+        crate::database::save_rng_position(&self.conn, &self.rng)?;
         Ok(())
     }
 

@@ -3,11 +3,12 @@
 //! file.
 //!
 //! - **Durability.** WAL mode with `synchronous=NORMAL`. An iteration is one
-//!   transaction: `begin_iteration` opens it, the child's `insert` joins it
-//!   (a savepoint), and `record_iteration` writes the iteration's record and
-//!   the controller's state and commits; outside an iteration each `insert`
-//!   commits on its own before it returns. Killing the process never loses
-//!   a commit; a power loss may drop the last few (FULL would fsync each).
+//!   transaction, opened and ended by `commit_iteration`: the child's
+//!   `insert` joins it (a savepoint), the iteration's record and the
+//!   controller's state follow, and an error anywhere rolls all of it back.
+//!   Outside an iteration each `insert` commits on its own before it
+//!   returns. Killing the process never loses a commit; a power loss may
+//!   drop the last few (FULL would fsync each).
 //! - **Ids** are SQLite integers in insert order, never reused: the same calls
 //!   give the same ids.
 //! - **Grid.** Each island has its own MAP-Elites grid over
@@ -60,6 +61,7 @@ pub use error::DbError;
 pub use fitness::fitness;
 pub use grid::META_FEATURE_RANGES;
 pub use identity::normalize_code;
+pub use iterations::IterationEntry;
 pub use pareto::{
     Direction, FrontMember, Objective, crowding_distances, dominates, front_of, non_dominated,
     objective_point,

@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 use openevolve_db::{
-    Artifact, DatabaseConfig, IterationRecord, Metrics, Mutation, NewProgram, Outcome, ProgramDatabase,
+    Artifact, DatabaseConfig, DbError, IterationEntry, IterationRecord, Metrics, Mutation, NewProgram,
+    Outcome, ProgramDatabase,
 };
 use serde_json::json;
 
@@ -56,6 +57,50 @@ fn record(iteration: u64, island: usize, child_id: Option<i64>, message: Option<
     }
 }
 
+/// Commits an iteration that stores no child of its own.
+fn record_iteration(
+    db: &mut ProgramDatabase,
+    record: &IterationRecord,
+    exchange: Option<&str>,
+    state_key: &'static str,
+    state: &serde_json::Value,
+) {
+    let entry = IterationEntry {
+        record: record.clone(),
+        exchange: exchange.map(String::from),
+        state_key,
+        state: state.clone(),
+    };
+    db.commit_iteration(|_| Ok::<_, DbError>(((), entry))).unwrap();
+}
+
+#[test]
+fn an_iteration_that_fails_after_its_child_is_stored_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.db");
+    let mut db = ProgramDatabase::open(&path, &config()).unwrap();
+    record_iteration(&mut db, &record(1, 0, None, Some("boom")), None, "ctl", &json!({"n": 1}));
+    let failed = db.commit_iteration(|db| {
+        let id = db.insert(child("fn lost() {}", 0, 9.0, true))?.id();
+        assert_eq!(db.best().unwrap().unwrap().id, id, "the child is visible inside its iteration");
+        Err::<((), IterationEntry), _>(DbError::InvalidConfig("the caller gave up".into()))
+    });
+    assert!(matches!(failed, Err(DbError::InvalidConfig(_))), "{failed:?}");
+    // Nothing of the failed iteration remains, in memory or in the file, and
+    // the next iteration commits as if it had never begun.
+    assert!(db.is_empty());
+    assert_eq!(db.best().unwrap(), None);
+    let id = db.insert(child("fn kept() {}", 0, 1.0, false)).unwrap().id();
+    record_iteration(&mut db, &record(2, 0, Some(id), None), None, "ctl", &json!({"n": 2}));
+    drop(db);
+    let db = ProgramDatabase::open(&path, &config()).unwrap();
+    assert_eq!(db.len(), 1);
+    assert_eq!(db.last_recorded_iteration().unwrap(), Some(2));
+    assert_eq!(db.meta("ctl").unwrap(), Some(json!({"n": 2})));
+    let artifacts = std::fs::read_dir(dir.path().join("run.db.artifacts")).map_or(0, |d| d.count());
+    assert_eq!(artifacts, 0, "the lost child's artifact file is removed");
+}
+
 #[test]
 fn iterations_are_logged_with_the_callers_state_and_survive_reopening() {
     let dir = tempfile::tempdir().unwrap();
@@ -64,21 +109,21 @@ fn iterations_are_logged_with_the_callers_state_and_survive_reopening() {
         let mut db = ProgramDatabase::open(&path, &config()).unwrap();
         assert_eq!(db.last_recorded_iteration().unwrap(), None);
         let id = db.insert(child("a", 0, 1.0, false)).unwrap().id();
-        db.record_iteration(&record(1, 0, Some(id), None), None, "ctl", &json!({"n": 1})).unwrap();
-        db.record_iteration(
+        record_iteration(&mut db, &record(1, 0, Some(id), None), None, "ctl", &json!({"n": 1}));
+        record_iteration(
+            &mut db,
             &record(2, 1, None, Some("error[E0308]: mismatched types")),
             Some("# user\nmake it faster\n# answer\nfn f() -> u32 { \"x\" }"),
             "ctl",
             &json!({"n": 2}),
-        )
-        .unwrap();
-        db.record_iteration(
+        );
+        record_iteration(
+            &mut db,
             &record(3, 0, None, Some("no SEARCH/REPLACE block")),
             None,
             "ctl",
             &json!({"n": 3}),
-        )
-        .unwrap();
+        );
     }
     let db = ProgramDatabase::open(&path, &config()).unwrap();
     assert_eq!(db.last_recorded_iteration().unwrap(), Some(3));
@@ -101,9 +146,9 @@ fn iterations_are_logged_with_the_callers_state_and_survive_reopening() {
 fn a_success_clears_the_islands_last_failure() {
     let dir = tempfile::tempdir().unwrap();
     let mut db = ProgramDatabase::open(dir.path().join("run.db"), &config()).unwrap();
-    db.record_iteration(&record(1, 0, None, Some("boom")), None, "ctl", &json!(null)).unwrap();
+    record_iteration(&mut db, &record(1, 0, None, Some("boom")), None, "ctl", &json!(null));
     let id = db.insert(child("b", 0, 1.0, false)).unwrap().id();
-    db.record_iteration(&record(2, 0, Some(id), None), None, "ctl", &json!(null)).unwrap();
+    record_iteration(&mut db, &record(2, 0, Some(id), None), None, "ctl", &json!(null));
     assert_eq!(db.last_failure_on_island(0).unwrap(), None);
 }
 
@@ -125,13 +170,13 @@ fn a_snapshot_restores_programs_artifacts_and_state_and_ignores_later_writes() {
     let path = dir.path().join("run.db");
     let mut db = ProgramDatabase::open(&path, &config()).unwrap();
     let a = db.insert(child("fn a() {}", 0, 1.0, true)).unwrap().id();
-    db.record_iteration(&record(1, 0, Some(a), None), None, "ctl", &json!({"n": 1})).unwrap();
+    record_iteration(&mut db, &record(1, 0, Some(a), None), None, "ctl", &json!({"n": 1}));
     let snapshot = dir.path().join("checkpoint_1/evolution.db");
     std::fs::create_dir_all(snapshot.parent().unwrap()).unwrap();
     db.snapshot_to(&snapshot).unwrap();
     // Writes after the snapshot do not reach it.
     db.insert(child("fn b() {}", 1, 2.0, true)).unwrap();
-    db.record_iteration(&record(2, 1, None, Some("later")), None, "ctl", &json!({"n": 2})).unwrap();
+    record_iteration(&mut db, &record(2, 1, None, Some("later")), None, "ctl", &json!({"n": 2}));
     drop(db);
 
     let restored_path = dir.path().join("resumed/evolution.db");

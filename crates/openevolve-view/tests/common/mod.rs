@@ -141,8 +141,13 @@ pub fn record(
         duration_ms: 10,
         region: None,
     };
-    db.record_iteration(&rec, None, "test.state", &serde_json::json!({"iteration": iteration}))
-        .expect("record iteration");
+    let entry = openevolve_db::IterationEntry {
+        record: rec,
+        exchange: None,
+        state_key: "test.state",
+        state: serde_json::json!({"iteration": iteration}),
+    };
+    db.commit_iteration(|_| Ok::<_, openevolve_db::DbError>(((), entry))).expect("record iteration");
 }
 
 /// The server on 127.0.0.1 port 0, on its own runtime; stops when dropped.

@@ -4,12 +4,14 @@
 
 use std::sync::Arc;
 
-use openevolve_db::{BestProgram, IterationRecord, Mutation, NewProgram, Outcome, Program};
+use openevolve_db::{BestProgram, IterationEntry, IterationRecord, Mutation, NewProgram, Outcome, Program};
+use openevolve_llm::Llms;
 use tracing::info;
 
 use super::{Controller, STATE_KEY, SavedState};
 use crate::controller::checkpoint;
 use crate::controller::evaluate::{Scored, combined, evaluate_samples, scored};
+use crate::controller::stopping::StopState;
 use crate::controller::{RunError, RunSummary, StopReason};
 
 impl Controller {
@@ -28,8 +30,7 @@ impl Controller {
                 return Err(RunError::InitialProgramFailed { kind: reason.code().to_string(), message });
             }
         };
-        self.db.begin_iteration()?;
-        let inserted = self.db.insert(NewProgram {
+        let program = NewProgram {
             code: self.initial_program.clone(),
             language: "rust".into(),
             parent_id: None,
@@ -43,22 +44,25 @@ impl Controller {
             prompt: None,
             behaviour,
             samples: samples.len() as u32,
-        })?;
-        let record = IterationRecord {
-            iteration: 0,
-            island: 0,
-            parent_id: None,
-            child_id: Some(inserted.id()),
-            outcome: Outcome::Initial,
-            message: None,
-            model: None,
-            prompt_tokens: 0,
-            completion_tokens: 0,
-            cost_usd: None,
-            duration_ms: 0,
-            region: None,
         };
-        self.db.record_iteration(&record, None, STATE_KEY, &self.saved_state())?;
+        let state = saved_state(&self.state, &self.llms, self.confirmations);
+        self.db.commit_iteration(|db| {
+            let record = IterationRecord {
+                iteration: 0,
+                island: 0,
+                parent_id: None,
+                child_id: Some(db.insert(program)?.id()),
+                outcome: Outcome::Initial,
+                message: None,
+                model: None,
+                prompt_tokens: 0,
+                completion_tokens: 0,
+                cost_usd: None,
+                duration_ms: 0,
+                region: None,
+            };
+            Ok::<_, RunError>(((), IterationEntry { record, exchange: None, state_key: STATE_KEY, state }))
+        })?;
         if let Some(best) = self.write_best_if_changed()? {
             info!(fitness = best.fitness, "initial program stored on every island");
             self.progress.best(best.fitness);
@@ -88,16 +92,6 @@ impl Controller {
         None
     }
 
-    pub(super) fn saved_state(&self) -> serde_json::Value {
-        let saved = SavedState {
-            stop: self.state.clone(),
-            usage: self.llms.usage(),
-            bandit: self.llms.models.bandit_state(),
-            confirmations: self.confirmations,
-        };
-        serde_json::to_value(saved).expect("state serializes")
-    }
-
     /// Rewrites `best/` when the best program changed; returns the best.
     pub(super) fn write_best_if_changed(&mut self) -> Result<Option<Program>, RunError> {
         let Some(best) = self.db.best()? else { return Ok(None) };
@@ -114,7 +108,8 @@ impl Controller {
 
     pub(super) fn write_checkpoint(&mut self, iteration: u64) -> Result<(), RunError> {
         let dir = self.layout.checkpoint(iteration);
-        checkpoint::write_checkpoint(&self.db, &self.config, &self.saved_state(), &dir)?;
+        let state = saved_state(&self.state, &self.llms, self.confirmations);
+        checkpoint::write_checkpoint(&self.db, &self.config, &state, &dir)?;
         self.last_checkpoint = Some(iteration);
         info!(iteration, dir = %dir.display(), "checkpoint written");
         Ok(())
@@ -161,4 +156,15 @@ impl Controller {
         self.progress.finish();
         Ok(summary)
     }
+}
+
+/// The controller's state as saved with each iteration.
+pub(super) fn saved_state(state: &StopState, llms: &Llms, confirmations: u64) -> serde_json::Value {
+    let saved = SavedState {
+        stop: state.clone(),
+        usage: llms.usage(),
+        bandit: llms.models.bandit_state(),
+        confirmations,
+    };
+    serde_json::to_value(saved).expect("state serializes")
 }
