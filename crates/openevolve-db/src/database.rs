@@ -1,6 +1,7 @@
-//! `ProgramDatabase`: opening, inserting and evicting. The queries the rest
-//! of the system needs are in `queries.rs`; sampling and migration live in
-//! their own modules.
+//! `ProgramDatabase`: opening and inserting. Where a program lands (cells,
+//! archive, eviction) is `placement.rs`; the queries the rest of the system
+//! needs are in `queries.rs`; sampling and migration live in their own
+//! modules.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -9,8 +10,9 @@ use rusqlite::Connection;
 use serde_json::json;
 
 use crate::features::{FeatureSpace, fnv1a, jaccard_distance, token_shingles};
-use crate::fitness::{fitness_with_stderr, ranking_fitness, strictly_fitter};
+use crate::fitness::{fitness_with_stderr, ranking_fitness};
 use crate::index::Index;
+use crate::placement::{evict, load_index, place, remove_files, update_archive};
 use crate::rng::DeterministicRng;
 use crate::store::{self, ProgramRow};
 use crate::{CellChange, DatabaseConfig, DbError, InsertOutcome, Mutation, NewProgram, ProgramId};
@@ -21,6 +23,18 @@ pub(crate) const META_SEED: &str = "db.rng_seed";
 pub(crate) const META_RNG_POS: &str = "db.rng_word_pos";
 pub(crate) const META_ISLAND_GENERATIONS: &str = "db.island_generations";
 pub(crate) const META_LAST_MIGRATION: &str = "db.last_migration_generation";
+
+/// Where a new program goes: its islands (every one for the initial
+/// program), its fitness, feature values and cell, and whether its values
+/// widened a dimension's range (then every program is re-binned).
+struct Placed {
+    islands: Vec<usize>,
+    mean: f64,
+    stderr: f64,
+    features: Vec<f64>,
+    widened: bool,
+    cell_key: u64,
+}
 
 /// The program database of one run, in one SQLite file.
 pub struct ProgramDatabase {
@@ -154,71 +168,14 @@ impl ProgramDatabase {
             vec![program.island]
         };
         let (mean, stderr) = fitness_with_stderr(&program.metrics, &self.config.feature_dimensions);
-        let fit = ranking_fitness(mean, stderr, self.config.noise_z);
         let diversity = if self.space.uses_diversity() { Some(self.diversity(&program.code)?) } else { None };
         let features =
             self.space.values(&program.code, &program.metrics, mean, || diversity.unwrap_or(0.0))?;
         let widened = self.space.widen(&features);
         let cell_key = self.space.cell_key(&self.space.bins_of(&features));
-        let code_hash = crate::identity::code_key(&program.code);
-        let prompt = program.prompt.as_deref().filter(|_| self.config.log_prompts);
-
+        let placed = Placed { islands, mean, stderr, features, widened, cell_key };
         let mut written = Vec::new();
-        let result: Result<_, DbError> = (|| {
-            // A savepoint: its own transaction, or a part of the iteration's
-            // when `begin_iteration` opened one.
-            let tx = self.conn.savepoint()?;
-            if widened {
-                crate::grid::rebin(&tx, &mut self.index, &self.space)?;
-                crate::grid::save_ranges(&tx, &self.space)?;
-            }
-            let mut ids = Vec::new();
-            let mut cells = Vec::new();
-            for &island in &islands {
-                let row = ProgramRow {
-                    code: &program.code,
-                    code_hash: &code_hash,
-                    language: &program.language,
-                    parent_id: program.parent_id,
-                    island,
-                    generation: program.generation,
-                    iteration_found: program.iteration_found,
-                    metrics: &program.metrics,
-                    fitness: mean,
-                    fitness_stderr: stderr,
-                    samples: program.samples.max(1),
-                    features: &features,
-                    cell_key,
-                    model: program.model.as_deref(),
-                    mutation: program.mutation,
-                    prompt,
-                    migrated_from: None,
-                    behaviour: program.behaviour.as_deref(),
-                };
-                let id = store::insert_program(&tx, &row)?;
-                store::insert_artifacts(
-                    &tx,
-                    id,
-                    &program.artifacts,
-                    self.config.artifact_size_threshold,
-                    &self.artifacts_dir,
-                    &mut written,
-                )?;
-                cells.push(place(&tx, &mut self.index, id, island, cell_key, fit)?);
-                update_archive(&tx, &mut self.index, id, self.config.archive_size)?;
-                ids.push(id);
-            }
-            if program.mutation != Mutation::Initial {
-                self.island_generations[program.island] += 1;
-            }
-            store::set_meta(&tx, META_ISLAND_GENERATIONS, &json!(self.island_generations))?;
-            save_rng_position(&tx, &self.rng)?;
-            let (evicted, orphans) =
-                evict(&tx, &mut self.index, self.config.population_size, &self.artifacts_dir)?;
-            tx.commit()?;
-            Ok((ids, cells, evicted, orphans))
-        })();
-        match result {
+        match self.write_program(&program, &placed, &mut written) {
             Ok((ids, cells, evicted, orphans)) => {
                 match self.conn.is_autocommit() {
                     true => remove_files(&orphans),
@@ -238,6 +195,65 @@ impl ProgramDatabase {
                 Err(err)
             }
         }
+    }
+
+    /// Writes `program` where `placed` says, in a savepoint: its own
+    /// transaction, or a part of the iteration's when one is open. Returns
+    /// its ids, cell changes, the evicted programs and their orphaned
+    /// artifact files; `written` collects the artifact files it wrote.
+    fn write_program(
+        &mut self,
+        program: &NewProgram,
+        placed: &Placed,
+        written: &mut Vec<PathBuf>,
+    ) -> Result<(Vec<ProgramId>, Vec<CellChange>, Vec<ProgramId>, Vec<PathBuf>), DbError> {
+        let fit = ranking_fitness(placed.mean, placed.stderr, self.config.noise_z);
+        let code_hash = crate::identity::code_key(&program.code);
+        let prompt = program.prompt.as_deref().filter(|_| self.config.log_prompts);
+        let tx = self.conn.savepoint()?;
+        if placed.widened {
+            crate::grid::rebin(&tx, &mut self.index, &self.space)?;
+            crate::grid::save_ranges(&tx, &self.space)?;
+        }
+        let mut ids = Vec::new();
+        let mut cells = Vec::new();
+        for &island in &placed.islands {
+            let row = ProgramRow {
+                code: &program.code,
+                code_hash: &code_hash,
+                language: &program.language,
+                parent_id: program.parent_id,
+                island,
+                generation: program.generation,
+                iteration_found: program.iteration_found,
+                metrics: &program.metrics,
+                fitness: placed.mean,
+                fitness_stderr: placed.stderr,
+                samples: program.samples.max(1),
+                features: &placed.features,
+                cell_key: placed.cell_key,
+                model: program.model.as_deref(),
+                mutation: program.mutation,
+                prompt,
+                migrated_from: None,
+                behaviour: program.behaviour.as_deref(),
+            };
+            let id = store::insert_program(&tx, &row)?;
+            let threshold = self.config.artifact_size_threshold;
+            store::insert_artifacts(&tx, id, &program.artifacts, threshold, &self.artifacts_dir, written)?;
+            cells.push(place(&tx, &mut self.index, id, island, placed.cell_key, fit)?);
+            update_archive(&tx, &mut self.index, id, self.config.archive_size)?;
+            ids.push(id);
+        }
+        if program.mutation != Mutation::Initial {
+            self.island_generations[program.island] += 1;
+        }
+        store::set_meta(&tx, META_ISLAND_GENERATIONS, &json!(self.island_generations))?;
+        save_rng_position(&tx, &self.rng)?;
+        let (evicted, orphans) =
+            evict(&tx, &mut self.index, self.config.population_size, &self.artifacts_dir)?;
+        tx.commit()?;
+        Ok((ids, cells, evicted, orphans))
     }
 
     /// After a rolled-back write the in-memory index may be ahead of the file:
@@ -316,117 +332,6 @@ impl ProgramDatabase {
 pub(crate) fn save_rng_position(tx: &Connection, rng: &DeterministicRng) -> Result<(), DbError> {
     // u128 does not fit a JSON number; keep it as a decimal string.
     store::set_meta(tx, META_RNG_POS, &json!(rng.word_pos().to_string()))
-}
-
-/// Puts a new program into its cell when the cell is empty or it is strictly
-/// fitter than the occupant.
-pub(crate) fn place(
-    tx: &Connection,
-    index: &mut Index,
-    id: ProgramId,
-    island: usize,
-    cell_key: u64,
-    fit: f64,
-) -> Result<CellChange, DbError> {
-    index.add(id, island, cell_key, fit);
-    let occupant = index.islands[island].cells.get(&cell_key).copied();
-    let takes = match occupant {
-        None => true,
-        Some(old) => strictly_fitter(fit, index.get(old).map_or(f64::NAN, |h| h.fitness)),
-    };
-    if !takes {
-        return Ok(CellChange { program: id, took_cell: false, displaced: None });
-    }
-    store::set_cell(tx, island, cell_key, id)?;
-    let displaced = index.take_cell(id);
-    Ok(CellChange { program: id, took_cell: true, displaced })
-}
-
-/// Adds a program to the elite archive while it has room, or in place of the
-/// archive's worst when strictly fitter.
-fn update_archive(
-    tx: &Connection,
-    index: &mut Index,
-    id: ProgramId,
-    archive_size: usize,
-) -> Result<(), DbError> {
-    let fit = index.get(id).map_or(f64::NAN, |h| h.fitness);
-    if index.archive.len() >= archive_size {
-        let worst = *index.archive.first().expect("a full archive has a worst member");
-        if !strictly_fitter(fit, worst.fitness) {
-            return Ok(());
-        }
-        store::archive_remove(tx, worst.id)?;
-        index.archive_remove(worst.id);
-    }
-    store::archive_insert(tx, id)?;
-    index.archive_insert(id);
-    Ok(())
-}
-
-/// Evicts programs until at most `cap` remain: those owning no cell and
-/// outside the archive first, the least fit first; never the best program.
-pub(crate) fn evict(
-    tx: &Connection,
-    index: &mut Index,
-    cap: usize,
-    artifacts_dir: &Path,
-) -> Result<(Vec<ProgramId>, Vec<PathBuf>), DbError> {
-    let mut evicted = Vec::new();
-    let mut orphans = Vec::new();
-    while index.len() > cap {
-        let Some(victim) = index.eviction_victim(index.best()) else { break };
-        orphans.extend(store::delete_program(tx, victim, artifacts_dir)?);
-        index.remove(victim);
-        evicted.push(victim);
-    }
-    Ok((evicted, orphans))
-}
-
-pub(crate) fn remove_files(paths: &[PathBuf]) {
-    for path in paths {
-        // A file that cannot be removed only wastes disk; the row is gone.
-        let _ = std::fs::remove_file(path);
-        if let Some(dir) = path.parent() {
-            let _ = std::fs::remove_dir(dir);
-        }
-    }
-}
-
-/// Rebuilds the in-memory index from the file.
-fn load_index(conn: &Connection, config: &DatabaseConfig) -> Result<Index, DbError> {
-    let mut index = Index::new(config.num_islands);
-    let mut stmt =
-        conn.prepare("SELECT id, island, cell_key, fitness, fitness_stderr FROM programs ORDER BY id")?;
-    let rows = stmt.query_map([], |row| {
-        Ok((
-            row.get::<_, i64>(0)?,
-            row.get::<_, i64>(1)?,
-            row.get::<_, i64>(2)?,
-            row.get::<_, Option<f64>>(3)?,
-            row.get::<_, f64>(4)?,
-        ))
-    })?;
-    for row in rows {
-        let (id, island, cell_key, fit, stderr) = row?;
-        let fit = ranking_fitness(fit.unwrap_or(f64::NAN), stderr, config.noise_z);
-        index.add(id, island as usize, cell_key as u64, fit);
-    }
-    let cells: Vec<ProgramId> = conn
-        .prepare("SELECT program_id FROM cells ORDER BY program_id")?
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    for id in cells {
-        index.take_cell(id);
-    }
-    let archive: Vec<ProgramId> = conn
-        .prepare("SELECT program_id FROM archive ORDER BY program_id")?
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    for id in archive {
-        index.archive_insert(id);
-    }
-    Ok(index)
 }
 
 /// A seed when neither the config nor the file gives one: time and process id.

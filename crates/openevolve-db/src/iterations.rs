@@ -43,7 +43,7 @@ impl ProgramDatabase {
         });
         match written {
             Ok(value) => {
-                crate::database::remove_files(&std::mem::take(&mut self.pending_orphans));
+                crate::placement::remove_files(&std::mem::take(&mut self.pending_orphans));
                 self.pending_written.clear();
                 Ok(value)
             }

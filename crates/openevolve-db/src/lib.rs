@@ -46,6 +46,7 @@ mod iterations;
 mod migration;
 mod noise;
 mod pareto;
+mod placement;
 mod queries;
 pub mod read;
 mod rng;

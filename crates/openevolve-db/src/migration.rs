@@ -4,7 +4,8 @@
 
 use serde_json::json;
 
-use crate::database::{META_LAST_MIGRATION, evict, place, remove_files};
+use crate::database::META_LAST_MIGRATION;
+use crate::placement::{evict, place, remove_files};
 use crate::store::{self, ProgramRow};
 use crate::{DbError, MigrationReport, Mutation, ProgramDatabase, ProgramId};
 
