@@ -1,9 +1,5 @@
 //! Renders a [`PromptContext`] through the templates.
 
-use std::collections::BTreeMap;
-
-use serde::Serialize;
-
 use super::artifacts::prepare_artifact;
 use super::error_lines::mark_error_lines;
 use super::fixed::{FixedCodeView, fixed_code};
@@ -11,91 +7,13 @@ use super::frame::AnswerLead;
 use super::input::{PromptContext, PromptProgram, fitness};
 use super::templates::{TemplateSet, error_chain};
 use super::variations::choose_phrasings;
+use super::view::{
+    ArtifactView, FeatureView, MetricView, ProgramView, PromptView, evolved_chars, evolved_lines,
+    region_blocks, region_views,
+};
 use super::{Prompt, PromptError};
 use crate::config::{Config, PromptConfig};
 use crate::diff::EvolutionMode;
-use crate::regions::evolve_regions;
-
-#[derive(Serialize)]
-struct MetricView {
-    name: String,
-    value: String,
-}
-
-#[derive(Serialize)]
-struct FeatureView {
-    dimension: String,
-    bin: usize,
-}
-
-#[derive(Serialize)]
-struct ArtifactView {
-    name: String,
-    text: String,
-}
-
-#[derive(Serialize)]
-struct ProgramView {
-    id: String,
-    code: String,
-    generation: u64,
-    island: usize,
-    label: &'static str,
-    score: String,
-    metrics: Vec<MetricView>,
-    feature_cell: Vec<FeatureView>,
-    changes: Option<String>,
-    /// "concise" or "comprehensive", from the length of its regions.
-    style: Option<&'static str>,
-    /// For previous attempts: how it compares with the parent.
-    outcome: Option<&'static str>,
-    /// Only its regions, marker lines included: what differs between
-    /// programs of one run, since the code outside the regions is fixed.
-    blocks: String,
-}
-
-/// One EVOLVE-BLOCK region of the parent, as the task names it.
-#[derive(Serialize)]
-struct RegionView {
-    /// The start marker line an answer writes for it: with the region's
-    /// label where the program has several regions or names them.
-    marker: String,
-    label: String,
-    first_line: usize,
-    last_line: usize,
-    /// Its current code, between the marker lines.
-    body: String,
-}
-
-#[derive(Serialize)]
-struct PromptView {
-    language: String,
-    system_message: String,
-    iteration: u64,
-    island: usize,
-    parent: ProgramView,
-    /// The parent's regions, in order.
-    regions: Vec<RegionView>,
-    /// The parent without its region bodies (rewrite mode shows the
-    /// regions apart).
-    fixed_code: String,
-    /// Whether `fixed_code` leaves long bodies out.
-    fixed_bodies_elided: bool,
-    /// Which crates the code may use, in words, where the executor says.
-    crates: Option<String>,
-    /// "diff" or "rewrite".
-    mode: &'static str,
-    artifacts: Vec<ArtifactView>,
-    previous_attempts: Vec<ProgramView>,
-    top_programs: Vec<ProgramView>,
-    diverse_programs: Vec<ProgramView>,
-    inspirations: Vec<ProgramView>,
-    focus_areas: Vec<String>,
-    last_failure: Option<String>,
-    /// The label of the one region asked for, where one is.
-    focus: Option<String>,
-    variation: BTreeMap<String, String>,
-}
 
 /// Numbers as a reader wants them: integers plain, others to 4 decimals
 /// without trailing zeros.
@@ -109,52 +27,6 @@ pub fn format_metric(value: f64) -> String {
     let text = format!("{value:.4}");
     let text = text.trim_end_matches('0').trim_end_matches('.');
     if text == "-0" || text == "0" { format!("{value:.2e}") } else { text.to_string() }
-}
-
-/// What a model writes: the regions' bodies, or the whole program when its
-/// markers cannot be read.
-fn evolved_parts(code: &str) -> Vec<&str> {
-    match evolve_regions(code) {
-        Ok(regions) => regions.iter().map(|r| &code[r.body.clone()]).collect(),
-        Err(_) => vec![code],
-    }
-}
-
-fn evolved_lines(code: &str) -> usize {
-    evolved_parts(code).iter().map(|part| part.lines().count()).sum()
-}
-
-fn evolved_chars(code: &str) -> usize {
-    evolved_parts(code).iter().map(|part| part.chars().count()).sum()
-}
-
-/// The regions of `code` with their marker lines, one after another.
-fn region_blocks(code: &str) -> String {
-    let Ok(regions) = evolve_regions(code) else { return code.to_string() };
-    let lines: Vec<&str> = code.lines().collect();
-    let blocks: Vec<String> = regions
-        .iter()
-        .map(|r| lines[r.start_line - 1..r.end_line].iter().map(|l| format!("{l}\n")).collect())
-        .collect();
-    blocks.join("\n")
-}
-
-fn region_views(code: &str) -> Vec<RegionView> {
-    let regions = evolve_regions(code).unwrap_or_default();
-    let several = regions.len() > 1;
-    regions
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let label = r.label(i);
-            let marker = super::frame::start_marker_line(r, i, several);
-            let mut body = code[r.body.clone()].to_string();
-            if !body.is_empty() && !body.ends_with('\n') {
-                body.push('\n');
-            }
-            RegionView { marker, label, first_line: r.start_line, last_line: r.end_line, body }
-        })
-        .collect()
 }
 
 /// Builds prompts; holds the parsed templates, so make one per run.

@@ -11,6 +11,7 @@ mod frame;
 mod input;
 mod templates;
 mod variations;
+mod view;
 
 pub use artifacts::{REDACTED, prepare_artifact, redact_secrets, strip_ansi, truncate_middle};
 pub use builder::{PromptBuilder, RepairCause, format_metric};
