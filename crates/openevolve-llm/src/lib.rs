@@ -11,6 +11,7 @@ mod client;
 mod config;
 mod ensemble;
 mod error;
+mod llms;
 pub mod local;
 mod model;
 mod retry;
@@ -22,8 +23,9 @@ pub use config::{
     LOCAL_MAX_TOKENS, LOCAL_MIN_TIMEOUT_S, LOCAL_PREFIX, LlmConfig, ModelConfig, ModelSelection,
     PROVIDER_LOCAL, PROVIDER_OPENAI,
 };
-pub use ensemble::{Completion, EnsembleMember, LlmEnsemble, Llms};
+pub use ensemble::{Completion, EnsembleMember, LlmEnsemble};
 pub use error::LlmError;
+pub use llms::Llms;
 pub use model::{
     AnswerFrame, BoxFuture, ChatMessage, ChatModel, ChatRequest, ChatResponse, Role, TokenUsage,
 };
