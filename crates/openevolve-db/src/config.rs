@@ -164,6 +164,17 @@ impl DatabaseConfig {
             "migration_interval",
             "must be at least 1 generation, got 0".into(),
         );
+        self.check_grid(&mut problems);
+        problems
+    }
+
+    /// The feature grid's problems: dimensions, bins and fixed ranges.
+    fn check_grid(&self, problems: &mut Vec<Problem>) {
+        let mut check = |ok: bool, key: &str, msg: String| {
+            if !ok {
+                problems.push((key.to_string(), msg));
+            }
+        };
         check(
             !self.feature_dimensions.is_empty(),
             "feature_dimensions",
@@ -201,7 +212,6 @@ impl DatabaseConfig {
                 format!("`{dim}` is not in feature_dimensions ({})", self.feature_dimensions.join(", ")),
             );
         }
-        problems
     }
 }
 

@@ -109,38 +109,7 @@ pub(crate) async fn run_worker(
     std::fs::create_dir_all(&work)?;
     let _cleanup = RemoveDir(private.clone());
     let (verdict_read, verdict_write) = pipe()?;
-    let confinement = Confinement::for_judge(&private, &limits.candidate)?;
-    let mut cmd = tokio::process::Command::new(program);
-    clean_env(&mut cmd, WORKER_ENV_KEEP);
-    cmd.envs(limits.env.iter().map(|(k, v)| (k, v)));
-    cmd.env("HOME", &work)
-        .env("TMPDIR", &work)
-        .current_dir(&work)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let write_fd = verdict_write.as_raw_fd();
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::setsid() < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            // fd 3 without close-on-exec: the verdict channel.
-            let ok = if write_fd == 3 {
-                libc::fcntl(3, libc::F_SETFD, 0) == 0
-            } else {
-                libc::dup2(write_fd, 3) == 3
-            };
-            if !ok {
-                return Err(std::io::Error::last_os_error());
-            }
-            confinement.apply_in_child()
-        })
-    };
-
+    let mut cmd = judge_command(program, args, limits, &private, &work, verdict_write.as_raw_fd())?;
     let mut child = cmd.spawn()?;
     // Only the judge holds the write end now: EOF when it is done.
     drop(verdict_write);
@@ -186,6 +155,50 @@ pub(crate) async fn run_worker(
         _ => None,
     };
     Ok(WorkerRun { ending, stdout, stderr, result, leftover_processes })
+}
+
+/// The judge's command: a clean environment, its private directory as home
+/// and working directory, its own session, fd 3 the verdict pipe's write
+/// end (`write_fd`), and the judge's confinement.
+fn judge_command(
+    program: &Path,
+    args: &[OsString],
+    limits: &WorkerLimits,
+    private: &Path,
+    work: &Path,
+    write_fd: std::os::fd::RawFd,
+) -> std::io::Result<tokio::process::Command> {
+    let confinement = Confinement::for_judge(private, &limits.candidate)?;
+    let mut cmd = tokio::process::Command::new(program);
+    clean_env(&mut cmd, WORKER_ENV_KEEP);
+    cmd.envs(limits.env.iter().map(|(k, v)| (k, v)));
+    cmd.env("HOME", work)
+        .env("TMPDIR", work)
+        .current_dir(work)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setsid() < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // fd 3 without close-on-exec: the verdict channel.
+            let ok = if write_fd == 3 {
+                libc::fcntl(3, libc::F_SETFD, 0) == 0
+            } else {
+                libc::dup2(write_fd, 3) == 3
+            };
+            if !ok {
+                return Err(std::io::Error::last_os_error());
+            }
+            confinement.apply_in_child()
+        })
+    };
+    Ok(cmd)
 }
 
 /// Waits (bounded) until every member of the group is gone or a zombie

@@ -24,8 +24,8 @@ use crate::tokenizer::{Message, Tokenizer, chat_template};
 
 mod batch;
 
-pub use batch::*;
 use crate::{Error, Result};
+pub use batch::*;
 
 /// One example in either of mlx-lm's formats.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

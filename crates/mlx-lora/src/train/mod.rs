@@ -24,11 +24,11 @@ type MlxResult<T> = std::result::Result<T, Exception>;
 
 mod footprint;
 
-pub use footprint::{
-    LEAK_FRACTION, LEAK_MIN_BYTES, MemoryGrowth, MemorySample, MemoryStats, largest_batch_within, memory_growth,
-    step_peak_memory,
-};
 use footprint::eval_with_adapters;
+pub use footprint::{
+    LEAK_FRACTION, LEAK_MIN_BYTES, MemoryGrowth, MemorySample, MemoryStats, largest_batch_within,
+    memory_growth, step_peak_memory,
+};
 
 /// Summed next-token cross-entropy of `logits` `[B, L, V]` against `targets`
 /// `[B, L]` (int32), weighted by `mask` `[B, L]` (f32, 1 where counted).

@@ -59,62 +59,57 @@ impl LlmConfig {
         }
         for (list, models) in [("models", &self.models), ("evaluator_models", &self.evaluator_models)] {
             for (i, m) in models.iter().enumerate() {
-                let at = format!("{list}[{i}].");
-                if m.name.as_deref().is_none_or(str::is_empty) {
-                    problems.push((format!("{list}[{i}].name"), "every model needs a name".into()));
-                }
-                if !(m.weight.is_finite() && m.weight >= 0.0) {
-                    problems.push((format!("{at}weight"), format!("must be 0 or more, got {}", m.weight)));
-                }
-                check_sampling(&mut problems, &at, m.temperature, m.top_p);
-                check_local_model(&mut problems, &at, m, self.provider.as_deref());
-                if let Some(t) = m.timeout.filter(|t| *t <= 0.0) {
-                    problems.push((
-                        format!("{at}timeout"),
-                        format!("must be a positive number of seconds, got {t}"),
-                    ));
-                }
-                if let Some(d) = m.retry_delay.filter(|d| *d < 0.0) {
-                    problems
-                        .push((format!("{at}retry_delay"), format!("must be 0 or more seconds, got {d}")));
-                }
-                check_effort(&mut problems, &at, &m.reasoning_effort);
-                check_prices(
-                    &mut problems,
-                    &at,
-                    m.input_cost_per_million_tokens,
-                    m.output_cost_per_million_tokens,
-                );
-                // A budget is only a promise if every model's calls can be priced.
-                if self.run_budget_usd.is_some() {
-                    let prices = [
-                        (
-                            "input_cost_per_million_tokens",
-                            m.input_cost_per_million_tokens,
-                            self.input_cost_per_million_tokens,
-                        ),
-                        (
-                            "output_cost_per_million_tokens",
-                            m.output_cost_per_million_tokens,
-                            self.output_cost_per_million_tokens,
-                        ),
-                    ];
-                    for (key, own, shared) in prices {
-                        if own.or(shared).is_none() {
-                            problems.push((
-                                format!("{at}{key}"),
-                                "needed because llm.run_budget_usd is set (give it here or at llm: level)"
-                                    .into(),
-                            ));
-                        }
-                    }
-                }
+                self.check_model(&mut problems, &format!("{list}[{i}]."), m);
             }
             if !models.is_empty() && models.iter().all(|m| m.weight <= 0.0) {
                 problems.push((list.into(), "at least one model needs a weight above 0".into()));
             }
         }
         problems
+    }
+
+    /// The problems of one model of a list; `at` is its key prefix
+    /// (`models[0].`).
+    fn check_model(&self, problems: &mut Vec<Problem>, at: &str, m: &ModelConfig) {
+        if m.name.as_deref().is_none_or(str::is_empty) {
+            problems.push((format!("{at}name"), "every model needs a name".into()));
+        }
+        if !(m.weight.is_finite() && m.weight >= 0.0) {
+            problems.push((format!("{at}weight"), format!("must be 0 or more, got {}", m.weight)));
+        }
+        check_sampling(problems, at, m.temperature, m.top_p);
+        check_local_model(problems, at, m, self.provider.as_deref());
+        if let Some(t) = m.timeout.filter(|t| *t <= 0.0) {
+            problems.push((format!("{at}timeout"), format!("must be a positive number of seconds, got {t}")));
+        }
+        if let Some(d) = m.retry_delay.filter(|d| *d < 0.0) {
+            problems.push((format!("{at}retry_delay"), format!("must be 0 or more seconds, got {d}")));
+        }
+        check_effort(problems, at, &m.reasoning_effort);
+        check_prices(problems, at, m.input_cost_per_million_tokens, m.output_cost_per_million_tokens);
+        // A budget is only a promise if every model's calls can be priced.
+        if self.run_budget_usd.is_some() {
+            let prices = [
+                (
+                    "input_cost_per_million_tokens",
+                    m.input_cost_per_million_tokens,
+                    self.input_cost_per_million_tokens,
+                ),
+                (
+                    "output_cost_per_million_tokens",
+                    m.output_cost_per_million_tokens,
+                    self.output_cost_per_million_tokens,
+                ),
+            ];
+            for (key, own, shared) in prices {
+                if own.or(shared).is_none() {
+                    problems.push((
+                        format!("{at}{key}"),
+                        "needed because llm.run_budget_usd is set (give it here or at llm: level)".into(),
+                    ));
+                }
+            }
+        }
     }
 }
 

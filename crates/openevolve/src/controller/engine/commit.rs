@@ -15,6 +15,7 @@ use crate::Config;
 use crate::controller::evaluate::{Scored, scored};
 use crate::controller::{RunError, StopReason};
 use crate::diff::{ChildProgram, NOTES_ARTIFACT};
+use crate::regions::RegionFocus;
 use tracing::{debug, info};
 
 impl Controller {
@@ -40,11 +41,8 @@ impl Controller {
         } = flight;
         // The first answer names the model; repair turns asked the same one.
         let completion = completions.first();
-        let usage = completions.iter().fold(TokenUsage::default(), |mut sum, c| {
-            sum.prompt_tokens += c.usage.prompt_tokens;
-            sum.completion_tokens += c.usage.completion_tokens;
-            sum
-        });
+        let spent = Spent::of(&completions, started);
+        let usage = spent.usage;
         let (record, verdict) = self.db.commit_iteration(|db| {
             let verdict = match done.expect("committed only when done") {
                 Finished::Evaluated(evaluation) => {
@@ -81,20 +79,7 @@ impl Controller {
             let llm_error =
                 (verdict.outcome == Outcome::LlmFailed).then(|| verdict.message.clone().unwrap_or_default());
             self.state.observe(verdict.metric, llm_error, self.config.convergence_threshold);
-            let record = IterationRecord {
-                iteration,
-                island,
-                parent_id: Some(parent.id),
-                child_id: verdict.child,
-                outcome: verdict.outcome,
-                message: verdict.message.clone(),
-                model: completion.map(|c| c.model.clone()),
-                prompt_tokens: usage.prompt_tokens,
-                completion_tokens: usage.completion_tokens,
-                cost_usd: completions.iter().filter_map(|c| c.cost_usd).reduce(|a, b| a + b),
-                duration_ms: started.elapsed().as_millis() as u64,
-                region: focus.map(|f| f.label),
-            };
+            let record = spent.record(IterationAt { iteration, island, parent: parent.id }, &verdict, focus);
             let entry = IterationEntry {
                 record: record.clone(),
                 exchange: Some(exchange.render()),
@@ -158,6 +143,56 @@ impl Controller {
             }));
         }
         Ok(self.target_or_plateau(best.as_ref()))
+    }
+}
+
+/// Which iteration, on which island, from which parent.
+struct IterationAt {
+    iteration: u64,
+    island: usize,
+    parent: openevolve_db::ProgramId,
+}
+
+/// What an iteration's requests cost, and how long it took.
+struct Spent {
+    usage: TokenUsage,
+    cost_usd: Option<f64>,
+    /// The model of the first answer; repair turns asked the same one.
+    model: Option<String>,
+    duration_ms: u64,
+}
+
+impl Spent {
+    fn of(completions: &[Completion], started: std::time::Instant) -> Self {
+        let usage = completions.iter().fold(TokenUsage::default(), |mut sum, c| {
+            sum.prompt_tokens += c.usage.prompt_tokens;
+            sum.completion_tokens += c.usage.completion_tokens;
+            sum
+        });
+        Self {
+            usage,
+            cost_usd: completions.iter().filter_map(|c| c.cost_usd).reduce(|a, b| a + b),
+            model: completions.first().map(|c| c.model.clone()),
+            duration_ms: started.elapsed().as_millis() as u64,
+        }
+    }
+
+    /// The iteration's record: where it ran, what came of it, what it cost.
+    fn record(&self, at: IterationAt, verdict: &Verdict, focus: Option<RegionFocus>) -> IterationRecord {
+        IterationRecord {
+            iteration: at.iteration,
+            island: at.island,
+            parent_id: Some(at.parent),
+            child_id: verdict.child,
+            outcome: verdict.outcome,
+            message: verdict.message.clone(),
+            model: self.model.clone(),
+            prompt_tokens: self.usage.prompt_tokens,
+            completion_tokens: self.usage.completion_tokens,
+            cost_usd: self.cost_usd,
+            duration_ms: self.duration_ms,
+            region: focus.map(|f| f.label),
+        }
     }
 }
 
