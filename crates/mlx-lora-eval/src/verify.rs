@@ -39,7 +39,7 @@ impl Tolerances {
     }
 }
 
-type Check = std::result::Result<(), String>;
+type Check<T = ()> = std::result::Result<T, String>;
 
 type MlxResult<T> = std::result::Result<T, mlx_rs::error::Exception>;
 
@@ -237,23 +237,7 @@ pub fn check_step_on(
         ));
     }
     let err = mlx("the step check");
-    let mut start = model.clone();
-    let mut nonzero_b = Vec::new();
-    let mut adapters: Vec<_> = adapter_arrays(model).into_iter().collect();
-    adapters.sort_by(|a, b| a.0.cmp(&b.0));
-    for (i, (name, value)) in adapters.into_iter().enumerate() {
-        if name.ends_with("lora_b") {
-            let b =
-                random::normal::<f32>(value.shape(), None, 1e-3, &random::key(100 + i as u64).map_err(&err)?)
-                    .map_err(&err)?;
-            nonzero_b.push((std::rc::Rc::from(name.as_str()), b));
-        }
-    }
-    if nonzero_b.is_empty() {
-        return Err("the model has no adapters to check the step on".into());
-    }
-    use mlx_rs::module::ModuleParameters as _;
-    start.update_flattened(nonzero_b.into_iter().collect());
+    let start = with_nonzero_b(model)?;
     let (mut reference, mut candidate) = (start.clone(), start.clone());
     setup(&mut candidate);
     let (mut opt_r, mut opt_c) = (optimizer.build(), optimizer.build());
@@ -275,7 +259,46 @@ pub fn check_step_on(
             ));
         }
     }
-    let (p0, pr, pc) = (adapter_arrays(&start), adapter_arrays(&reference), adapter_arrays(&candidate));
+    adapters_within(&start, &reference, &candidate, tol, reference_groups.len())?;
+    frozen_unchanged(&start, &candidate)
+}
+
+/// A copy of `model` whose `lora_b` adapters are small and random (from
+/// fixed keys) rather than 0, so that a step's gradients reach every
+/// adapter.
+fn with_nonzero_b(model: &Llama) -> Check<Llama> {
+    let err = mlx("the step check");
+    let mut start = model.clone();
+    let mut nonzero_b = Vec::new();
+    let mut adapters: Vec<_> = adapter_arrays(model).into_iter().collect();
+    adapters.sort_by(|a, b| a.0.cmp(&b.0));
+    for (i, (name, value)) in adapters.into_iter().enumerate() {
+        if name.ends_with("lora_b") {
+            let b =
+                random::normal::<f32>(value.shape(), None, 1e-3, &random::key(100 + i as u64).map_err(&err)?)
+                    .map_err(&err)?;
+            nonzero_b.push((std::rc::Rc::from(name.as_str()), b));
+        }
+    }
+    if nonzero_b.is_empty() {
+        return Err("the model has no adapters to check the step on".into());
+    }
+    use mlx_rs::module::ModuleParameters as _;
+    start.update_flattened(nonzero_b.into_iter().collect());
+    Ok(start)
+}
+
+/// The candidate's adapters after `steps` steps from `start` are the
+/// reference's, within `tol.update` of the reference's change.
+fn adapters_within(
+    start: &Llama,
+    reference: &Llama,
+    candidate: &Llama,
+    tol: &Tolerances,
+    steps: usize,
+) -> Check {
+    let err = mlx("the step check");
+    let (p0, pr, pc) = (adapter_arrays(start), adapter_arrays(reference), adapter_arrays(candidate));
     if pc.len() != pr.len() || pc.keys().any(|k| !pr.contains_key(k)) {
         return Err("after the steps the model's adapters are not the ones it started with".into());
     }
@@ -294,12 +317,17 @@ pub fn check_step_on(
     let rel = (diff2 / moved2.max(f64::MIN_POSITIVE)).sqrt() as f32;
     if !(rel <= tol.update) {
         return Err(format!(
-            "after {} steps the adapters differ from the reference's by {rel:.3} of the reference's change (allowed {})",
-            reference_groups.len(),
+            "after {steps} steps the adapters differ from the reference's by {rel:.3} of the reference's change (allowed {})",
             tol.update
         ));
     }
-    let (before, after) = (frozen_arrays(&start), frozen_arrays(&candidate));
+    Ok(())
+}
+
+/// Every frozen weight of `candidate` is as it was in `start`.
+fn frozen_unchanged(start: &Llama, candidate: &Llama) -> Check {
+    let err = mlx("the step check");
+    let (before, after) = (frozen_arrays(start), frozen_arrays(candidate));
     if before.len() != after.len() {
         return Err("the step replaced frozen weights: only the adapters may train".into());
     }
