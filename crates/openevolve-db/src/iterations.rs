@@ -8,10 +8,10 @@
 use rusqlite::{OptionalExtension, params};
 
 use crate::store;
-use crate::{DbError, IterationRecord, Outcome, Program, ProgramDatabase};
+use crate::{DbError, IterationPhases, IterationRecord, Outcome, Program, ProgramDatabase};
 
 const ITERATION_COLUMNS: &str = "iteration, island, parent_id, child_id, outcome, message, model, \
-     prompt_tokens, completion_tokens, cost_usd, duration_ms, region";
+     prompt_tokens, completion_tokens, cost_usd, duration_ms, region, phases";
 
 /// What an iteration leaves beside its child: its row, its exchange with
 /// the LLM (kept in the prompt log when `log_prompts` is on), and the
@@ -71,7 +71,7 @@ impl ProgramDatabase {
         self.conn
             .prepare_cached(&format!(
                 "INSERT OR REPLACE INTO iterations ({ITERATION_COLUMNS}, recorded_at_ms) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
             ))?
             .execute(params![
                 record.iteration as i64,
@@ -86,6 +86,7 @@ impl ProgramDatabase {
                 record.cost_usd,
                 record.duration_ms as i64,
                 record.region,
+                record.phases.as_ref().map(|p| serde_json::to_string(p).expect("phases serialize")),
                 store::now_ms(),
             ])?;
         if let Some(exchange) = entry.exchange.as_deref().filter(|_| self.config.log_prompts) {
@@ -173,5 +174,14 @@ fn read_record(r: &rusqlite::Row) -> rusqlite::Result<IterationRecord> {
         cost_usd: r.get(9)?,
         duration_ms: r.get::<_, i64>(10)? as u64,
         region: r.get(11)?,
+        phases: phases_column(r, 12)?,
+    })
+}
+
+/// The `phases` column: JSON, or NULL for iterations recorded before it.
+pub(crate) fn phases_column(r: &rusqlite::Row, column: usize) -> rusqlite::Result<Option<IterationPhases>> {
+    let Some(text) = r.get::<_, Option<String>>(column)? else { return Ok(None) };
+    serde_json::from_str(&text).map(Some).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e))
     })
 }

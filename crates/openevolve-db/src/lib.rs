@@ -69,6 +69,6 @@ pub use pareto::{
 };
 pub use snapshot::prompt_log_path;
 pub use types::{
-    Artifact, BestProgram, CellChange, CellOccupant, InsertOutcome, IterationRecord, Metrics,
-    MigrationReport, Mutation, NewProgram, Outcome, Program, ProgramId, ShownPrograms,
+    Artifact, BestProgram, CellChange, CellOccupant, InsertOutcome, IterationPhases, IterationRecord,
+    Metrics, MigrationReport, Mutation, NewProgram, Outcome, Program, ProgramId, ShownPrograms,
 };

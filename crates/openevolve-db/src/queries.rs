@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use rusqlite::OptionalExtension;
+
 use crate::store;
 use crate::{Artifact, CellOccupant, DbError, Program, ProgramDatabase, ProgramId};
 
@@ -84,9 +86,17 @@ impl ProgramDatabase {
     /// A stored program with this code up to [`crate::normalize_code`], if
     /// any (the oldest), so a duplicate child need not be evaluated again.
     pub fn find_by_code(&self, code: &str) -> Result<Option<ProgramId>, DbError> {
-        let mut stmt =
-            self.conn.prepare_cached("SELECT id, code FROM programs WHERE code_hash = ?1 ORDER BY id")?;
-        let mut rows = stmt.query([crate::identity::code_key(code)])?;
+        self.find_by_code_up_to(code, ProgramId::MAX)
+    }
+
+    /// As [`Self::find_by_code`], among the programs with ids up to `last`:
+    /// those stored when [`Self::last_program_id`] was `last`, since ids
+    /// only grow.
+    pub fn find_by_code_up_to(&self, code: &str, last: ProgramId) -> Result<Option<ProgramId>, DbError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, code FROM programs WHERE code_hash = ?1 AND id <= ?2 ORDER BY id")?;
+        let mut rows = stmt.query(rusqlite::params![crate::identity::code_key(code), last])?;
         while let Some(row) = rows.next()? {
             if crate::identity::same_program(&row.get::<_, String>(1)?, code) {
                 return Ok(Some(row.get(0)?));
@@ -103,6 +113,16 @@ impl ProgramDatabase {
     /// Every stored behaviour fingerprint, with the first program that had it.
     pub fn known_behaviours(&self) -> Result<BTreeMap<String, ProgramId>, DbError> {
         store::known_behaviours(&self.conn)
+    }
+
+    /// The id the latest stored program got, evicted since or not (0 before
+    /// any): ids are never reused.
+    pub fn last_program_id(&self) -> Result<ProgramId, DbError> {
+        let seq: Option<i64> = self
+            .conn
+            .query_row("SELECT seq FROM sqlite_sequence WHERE name = 'programs'", [], |r| r.get(0))
+            .optional()?;
+        Ok(seq.unwrap_or(0))
     }
 
     /// Highest `iteration_found` stored, for resuming.

@@ -102,6 +102,11 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE iterations ADD COLUMN region TEXT;
     "#,
+    // 7 -> 8: where an iteration's time went (`IterationPhases` as JSON);
+    // NULL in iterations recorded before.
+    r#"
+    ALTER TABLE iterations ADD COLUMN phases TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

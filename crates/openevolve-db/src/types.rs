@@ -332,4 +332,44 @@ pub struct IterationRecord {
     /// (`region_scope: one`); `None` where they asked for every region.
     #[serde(default)]
     pub region: Option<String>,
+    /// Where its time went; `None` in databases older than the record.
+    #[serde(default)]
+    pub phases: Option<IterationPhases>,
+}
+
+/// Where an iteration's time went, in milliseconds, from its start to its
+/// commit; parts may overlap where repairs and confirmations follow one
+/// another, and the whole is the record's `duration_ms`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IterationPhases {
+    /// Held back by the start window after the previous iteration started.
+    pub start_wait_ms: u64,
+    /// Each turn with the model, in order.
+    pub llm_ms: Vec<u64>,
+    /// Building its children, every turn's.
+    pub build_ms: u64,
+    /// Waiting for an evaluation slot.
+    pub slot_wait_ms: u64,
+    /// Evaluating: every stage, sample and confirmation.
+    pub evaluate_ms: u64,
+    /// Done, waiting for the iterations before it to commit.
+    pub commit_wait_ms: u64,
+}
+
+impl IterationPhases {
+    /// The model's time, every turn together.
+    pub fn llm_total_ms(&self) -> u64 {
+        self.llm_ms.iter().sum()
+    }
+
+    /// Adds `other`'s times to these; the model's turns add up into one.
+    pub fn add(&mut self, other: &IterationPhases) {
+        self.start_wait_ms += other.start_wait_ms;
+        let llm = self.llm_total_ms() + other.llm_total_ms();
+        self.llm_ms = vec![llm];
+        self.build_ms += other.build_ms;
+        self.slot_wait_ms += other.slot_wait_ms;
+        self.evaluate_ms += other.evaluate_ms;
+        self.commit_wait_ms += other.commit_wait_ms;
+    }
 }

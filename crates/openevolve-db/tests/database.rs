@@ -371,7 +371,7 @@ fn a_database_of_the_previous_schema_finds_whitespace_variants_once_migrated() {
     conn.execute_batch(
         "DROP INDEX programs_behaviour; ALTER TABLE programs DROP COLUMN behaviour; \
          ALTER TABLE programs DROP COLUMN fitness_stderr; ALTER TABLE programs DROP COLUMN samples; \
-         ALTER TABLE iterations DROP COLUMN region;",
+         ALTER TABLE iterations DROP COLUMN region; ALTER TABLE iterations DROP COLUMN phases;",
     )
     .unwrap();
     conn.pragma_update(None, "user_version", 3).unwrap();

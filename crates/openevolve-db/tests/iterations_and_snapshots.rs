@@ -54,6 +54,11 @@ fn record(iteration: u64, island: usize, child_id: Option<i64>, message: Option<
         cost_usd: None,
         duration_ms: 3,
         region: (iteration % 2 == 0).then(|| "step".to_string()),
+        phases: (iteration % 3 == 0).then(|| openevolve_db::IterationPhases {
+            llm_ms: vec![5, 7],
+            evaluate_ms: 11,
+            ..Default::default()
+        }),
     }
 }
 

@@ -85,6 +85,10 @@ pub struct Failure {
 pub struct Timings {
     pub build: Option<Duration>,
     pub evaluate: Duration,
+    /// Waiting for an evaluation slot (`parallel_evaluations`), before
+    /// `evaluate` began.
+    #[serde(default)]
+    pub slot_wait: Duration,
 }
 
 /// One candidate's evaluation. `metrics` holds what the stages that ran

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
@@ -253,14 +253,21 @@ impl EvaluatorHost {
     async fn build_and_evaluate(&self, source: &str, known: Option<KnownBehaviour>) -> Evaluation {
         match self.build_candidate(source).await {
             Ok(built) => {
+                let mut waited = Duration::ZERO;
                 let behaviour = match known {
-                    Some(known) if self.offers_behaviour => match self.behaviour(&built).await {
-                        Ok(fingerprint) => Some(Behaviour { known: known(&fingerprint), fingerprint }),
-                        Err(mut failed) => {
-                            failed.timings.build = Some(built.build_time);
-                            return failed;
+                    Some(known) if self.offers_behaviour => {
+                        let started = Instant::now();
+                        let _slot = self.eval_slots.acquire().await.expect("never closed");
+                        waited = started.elapsed();
+                        match self.behaviour_in_slot(&built).await {
+                            Ok(fingerprint) => Some(Behaviour { known: known(&fingerprint), fingerprint }),
+                            Err(mut failed) => {
+                                failed.timings.build = Some(built.build_time);
+                                failed.timings.slot_wait = waited;
+                                return failed;
+                            }
                         }
-                    },
+                    }
                     _ => None,
                 };
                 let mut evaluation = match &behaviour {
@@ -269,6 +276,7 @@ impl EvaluatorHost {
                 };
                 evaluation.behaviour = behaviour;
                 evaluation.timings.build = Some(built.build_time);
+                evaluation.timings.slot_wait += waited;
                 evaluation
             }
             Err(failure) => build_failed(failure),
@@ -279,12 +287,17 @@ impl EvaluatorHost {
     /// behaviour stage); `Err` is the failed evaluation, as the stage failed.
     pub async fn behaviour(&self, candidate: &BuiltCandidate) -> Result<String, Evaluation> {
         let _slot = self.eval_slots.acquire().await.expect("never closed");
-        let start = std::time::Instant::now();
+        self.behaviour_in_slot(candidate).await
+    }
+
+    /// [`Self::behaviour`] in an evaluation slot the caller holds.
+    async fn behaviour_in_slot(&self, candidate: &BuiltCandidate) -> Result<String, Evaluation> {
+        let start = Instant::now();
         let run = self.run_stage(&candidate.library, BEHAVIOUR_STAGE).await;
         let failed = |failure: Failure, output| Evaluation {
             failure: Some(failure),
             artifacts: output,
-            timings: Timings { build: None, evaluate: start.elapsed() },
+            timings: Timings { evaluate: start.elapsed(), ..Timings::default() },
             ..Evaluation::default()
         };
         match run.outcome {
@@ -309,9 +322,14 @@ impl EvaluatorHost {
 
     /// Evaluates a built candidate through the cascade (see [`crate::cascade`]).
     pub async fn evaluate(&self, candidate: &BuiltCandidate) -> Evaluation {
+        let started = Instant::now();
         let _slot = self.eval_slots.acquire().await.expect("never closed");
+        let waited = started.elapsed();
         let library = &candidate.library;
-        run_cascade(&self.config, &self.stages, |stage| self.run_stage(library, stage)).await
+        let mut evaluation =
+            run_cascade(&self.config, &self.stages, |stage| self.run_stage(library, stage)).await;
+        evaluation.timings.slot_wait = waited;
+        evaluation
     }
 
     async fn run_stage(&self, library: &Path, stage: u8) -> StageRun {

@@ -4,7 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
-use crate::{DbError, Outcome, ProgramId};
+use crate::{DbError, IterationPhases, Outcome, ProgramId};
 
 /// One iteration's record.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -23,10 +23,12 @@ pub struct IterationRow {
     pub recorded_at_ms: i64,
     /// The one region its requests asked to change, if they asked for one.
     pub region: Option<String>,
+    /// Where its time went, where it was recorded.
+    pub phases: Option<IterationPhases>,
 }
 
 const COLUMNS: &str = "iteration, island, parent_id, child_id, outcome, message, model, prompt_tokens, \
-    completion_tokens, cost_usd, duration_ms, recorded_at_ms, region";
+    completion_tokens, cost_usd, duration_ms, recorded_at_ms, region, phases";
 
 pub(super) fn outcome_column(r: &Row, column: usize) -> rusqlite::Result<Outcome> {
     let name: String = r.get(column)?;
@@ -54,6 +56,7 @@ fn row(r: &Row) -> rusqlite::Result<IterationRow> {
         duration_ms: r.get(10)?,
         recorded_at_ms: r.get(11)?,
         region: r.get(12)?,
+        phases: crate::iterations::phases_column(r, 13)?,
     })
 }
 

@@ -216,7 +216,9 @@ impl SlurmExecutor {
             self.event(&format!("reused job {} for {hash}: it finished while no controller watched", r.job));
             return self.report(&dir, r.job, evaluation);
         }
+        let waiting = std::time::Instant::now();
         let _slot = self.slots.acquire().await.expect("never closed");
+        let waited = waiting.elapsed();
         // A job an earlier controller submitted: await it while it runs; use
         // how it ended if it ended while no controller watched.
         if let Some(r) = record.filter(|r| !r.abandoned && !r.reported)
@@ -249,6 +251,7 @@ impl SlurmExecutor {
         };
         let mut evaluation = self.watch(&dir, guard, 1, &hash).await;
         evaluation.timings.build = Some(built.build_time);
+        evaluation.timings.slot_wait = waited;
         evaluation
     }
 

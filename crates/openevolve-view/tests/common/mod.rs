@@ -140,6 +140,7 @@ pub fn record(
         cost_usd: Some(0.001),
         duration_ms: 10,
         region: None,
+        phases: None,
     };
     let entry = openevolve_db::IterationEntry {
         record: rec,

@@ -26,7 +26,7 @@ use std::sync::Arc;
 pub use openevolve_db::BestProgram;
 use openevolve_db::{DbError, Outcome};
 use openevolve_llm::UsageSnapshot;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 pub use layout::{RunLayout, is_checkpoint};
@@ -157,6 +157,23 @@ pub struct RunSummary {
     pub llm_usage: UsageSnapshot,
     pub output_dir: PathBuf,
     pub wall_seconds: f64,
+    /// How busy this process kept its evaluation slots.
+    pub throughput: Throughput,
+}
+
+/// How busy a run kept its evaluation slots, over this process's
+/// iterations (from the first start to the end).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Throughput {
+    /// `evaluator.parallel_evaluations`.
+    pub slots: u64,
+    /// Iterations that could be under way at once ([`crate::Config::start_window`]).
+    pub start_window: u64,
+    pub iterations_per_minute: f64,
+    /// The share of the slots' time spent evaluating (0 to 1).
+    pub slot_utilisation: f64,
+    /// The iterations' phases added up (the model's turns as one).
+    pub phases: openevolve_db::IterationPhases,
 }
 
 #[derive(Debug, thiserror::Error)]

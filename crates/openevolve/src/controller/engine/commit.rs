@@ -37,8 +37,12 @@ impl Controller {
             child,
             done,
             samples,
+            mut phases,
+            last_task_ended,
             ..
         } = flight;
+        phases.commit_wait_ms = last_task_ended.elapsed().as_millis() as u64;
+        self.phase_totals.add(&phases);
         // The first answer names the model; repair turns asked the same one.
         let completion = completions.first();
         let spent = Spent::of(&completions, started);
@@ -79,7 +83,8 @@ impl Controller {
             let llm_error =
                 (verdict.outcome == Outcome::LlmFailed).then(|| verdict.message.clone().unwrap_or_default());
             self.state.observe(verdict.metric, llm_error, self.config.convergence_threshold);
-            let record = spent.record(IterationAt { iteration, island, parent: parent.id }, &verdict, focus);
+            let at = IterationAt { iteration, island, parent: parent.id };
+            let record = IterationRecord { phases: Some(phases), ..spent.record(at, &verdict, focus) };
             let entry = IterationEntry {
                 record: record.clone(),
                 exchange: Some(exchange.render()),
@@ -192,6 +197,7 @@ impl Spent {
             cost_usd: self.cost_usd,
             duration_ms: self.duration_ms,
             region: focus.map(|f| f.label),
+            phases: None,
         }
     }
 }

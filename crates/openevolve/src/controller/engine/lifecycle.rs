@@ -12,7 +12,7 @@ use super::{Controller, STATE_KEY, SavedState};
 use crate::controller::checkpoint;
 use crate::controller::evaluate::{Scored, combined, evaluate_samples, scored};
 use crate::controller::stopping::StopState;
-use crate::controller::{RunError, RunSummary, StopReason};
+use crate::controller::{RunError, RunSummary, StopReason, Throughput};
 
 impl Controller {
     /// Evaluates and stores the program the run starts from, on every island.
@@ -60,6 +60,7 @@ impl Controller {
                 cost_usd: None,
                 duration_ms: 0,
                 region: None,
+                phases: None,
             };
             Ok::<_, RunError>(((), IterationEntry { record, exchange: None, state_key: STATE_KEY, state }))
         })?;
@@ -134,6 +135,7 @@ impl Controller {
             self.write_checkpoint(self.last_committed)?;
         }
         let best = self.write_best_if_changed()?.as_ref().map(BestProgram::from);
+        let throughput = self.throughput();
         let summary = RunSummary {
             stop_reason: stop,
             iterations_run: self.iterations_run,
@@ -149,12 +151,33 @@ impl Controller {
             llm_usage: self.llms.usage(),
             output_dir: self.layout.root.clone(),
             wall_seconds: self.started.elapsed().as_secs_f64(),
+            throughput,
         };
         let path = self.layout.summary();
         let json = serde_json::to_string_pretty(&summary).expect("summary serializes");
         std::fs::write(&path, json + "\n").map_err(RunError::io("cannot write", &path))?;
         self.progress.finish();
         Ok(summary)
+    }
+}
+
+impl Controller {
+    fn throughput(&self) -> Throughput {
+        let slots = self.config.evaluator.parallel_evaluations.max(1) as u64;
+        let minutes = self.evolving_since.map_or(0.0, |t| t.elapsed().as_secs_f64() / 60.0);
+        let slot_minutes = slots as f64 * minutes;
+        let evaluating_minutes = self.phase_totals.evaluate_ms as f64 / 60_000.0;
+        Throughput {
+            slots,
+            start_window: self.config.start_window(),
+            iterations_per_minute: if minutes > 0.0 { self.iterations_run as f64 / minutes } else { 0.0 },
+            slot_utilisation: if slot_minutes > 0.0 {
+                (evaluating_minutes / slot_minutes).min(1.0)
+            } else {
+                0.0
+            },
+            phases: self.phase_totals.clone(),
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use openevolve_db::{DbError, Mutation, Outcome, Program, ProgramDatabase, ProgramId};
+use openevolve_db::{DbError, IterationPhases, Mutation, Outcome, Program, ProgramDatabase, ProgramId};
 use openevolve_eval::{Evaluation, Executor};
 use openevolve_llm::{Completion, LlmError, Llms};
 use serde::{Deserialize, Serialize};
@@ -85,6 +85,12 @@ pub(super) struct Controller {
     best_written: Option<ProgramId>,
     started: Instant,
     strategy: SearchStrategy,
+    /// When the latest iteration started.
+    last_start: Option<Instant>,
+    /// When this process started its first iteration.
+    evolving_since: Option<Instant>,
+    /// The phases of this process's iterations, added up.
+    phase_totals: IterationPhases,
 }
 
 /// An iteration between its start and its commit.
@@ -111,6 +117,13 @@ struct InFlight {
     /// Extra evaluations this child got to confirm a close win.
     confirmations: u32,
     done: Option<Finished>,
+    /// The last program id stored when it started: checks before an
+    /// evaluation see only those programs, whatever was committed since.
+    seen_up_to: ProgramId,
+    /// Where its time went so far.
+    phases: IterationPhases,
+    /// When its last task ended: from then on it waits to commit.
+    last_task_ended: Instant,
 }
 
 enum Finished {
@@ -122,7 +135,8 @@ enum Finished {
 }
 
 enum TaskOutput {
-    Proposed(u64, Proposal),
+    /// A turn's proposal, and how long the model took.
+    Proposed(u64, Proposal, Duration),
     /// A child's samples (`evaluator.repeats` of them, or fewer after a failure).
     Evaluated(u64, Vec<Evaluation>),
     /// One more sample of a child whose win was within the noise.
@@ -215,6 +229,9 @@ impl Controller {
             best_written: None,
             started: Instant::now(),
             strategy,
+            last_start: None,
+            evolving_since: None,
+            phase_totals: IterationPhases::default(),
             config,
         })
     }
@@ -226,7 +243,7 @@ impl Controller {
         if self.db.is_empty() {
             self.seed_initial_program().await?;
         }
-        let window = self.config.evaluator.parallel_evaluations.max(1) as u64;
+        let window = self.config.start_window();
         let last = self.config.max_iterations;
         let mut next_start = self.last_committed + 1;
         let mut next_commit = next_start;
@@ -237,8 +254,16 @@ impl Controller {
         info!(first = next_start, last, parallel = window, seed = self.run_seed, "evolution starts");
 
         loop {
-            while flights.get(&next_commit).is_some_and(|f| f.done.is_some()) {
-                let flight = flights.get_mut(&next_commit).expect("checked above");
+            // Each commit lets the start it allows happen before the next
+            // commit, so iteration i always starts on the database as
+            // iteration i - window left it, whatever the timing.
+            loop {
+                while stop.is_none() && next_start <= last && next_start < next_commit + window {
+                    let flight = self.start_iteration(next_start, &mut tasks)?;
+                    flights.insert(next_start, flight);
+                    next_start += 1;
+                }
+                let Some(flight) = flights.get_mut(&next_commit).filter(|f| f.done.is_some()) else { break };
                 if self.start_confirmation(next_commit, flight, &mut tasks)? {
                     // Committed once the extra sample is in.
                     break;
@@ -249,11 +274,6 @@ impl Controller {
                     stop = reason;
                 }
                 next_commit += 1;
-            }
-            while stop.is_none() && next_start <= last && next_start < next_commit + window {
-                let flight = self.start_iteration(next_start, &mut tasks)?;
-                flights.insert(next_start, flight);
-                next_start += 1;
             }
             self.progress.in_flight(flights.len());
             if flights.is_empty() && (stop.is_some() || next_start > last) {
@@ -337,9 +357,14 @@ impl Controller {
         let (llms, messages, frame, settings) =
             (Arc::clone(&self.llms), exchange.messages(), exchange.frame(), self.diff_settings);
         tasks.spawn(async move {
+            let asked = Instant::now();
             let proposal = propose(llms, Asked::Ensemble, messages, frame, base, settings, iteration).await;
-            TaskOutput::Proposed(iteration, proposal)
+            TaskOutput::Proposed(iteration, proposal, asked.elapsed())
         });
+        let now = Instant::now();
+        let start_wait = self.last_start.map_or(Duration::ZERO, |last| now - last);
+        self.last_start = Some(now);
+        self.evolving_since.get_or_insert(now);
         Ok(InFlight {
             island,
             parent,
@@ -353,6 +378,12 @@ impl Controller {
             samples: Vec::new(),
             confirmations: 0,
             done: None,
+            seen_up_to: self.db.last_program_id()?,
+            phases: IterationPhases {
+                start_wait_ms: start_wait.as_millis() as u64,
+                ..IterationPhases::default()
+            },
+            last_task_ended: now,
         })
     }
 }

@@ -10,7 +10,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use openevolve_db::Outcome;
+use std::time::Instant;
+
+use openevolve_db::{IterationPhases, Outcome};
 use openevolve_eval::{Evaluation, FIXED_SOURCE_ARTIFACT, KnownBehaviour};
 use tokio::task::JoinSet;
 
@@ -30,18 +32,23 @@ impl Controller {
         flights: &mut BTreeMap<u64, InFlight>,
         tasks: &mut JoinSet<TaskOutput>,
     ) -> Result<(), RunError> {
+        let iteration = match &output {
+            TaskOutput::Proposed(i, ..) | TaskOutput::Confirmed(i, _) | TaskOutput::Evaluated(i, _) => *i,
+        };
+        let flight = flights.get_mut(&iteration).expect("a started iteration");
+        flight.last_task_ended = Instant::now();
         match output {
-            TaskOutput::Proposed(iteration, proposal) => {
-                let flight = flights.get_mut(&iteration).expect("a started iteration");
+            TaskOutput::Proposed(iteration, proposal, took) => {
+                flight.phases.llm_ms.push(took.as_millis() as u64);
                 self.take_proposal(iteration, flight, proposal, tasks)
             }
-            TaskOutput::Confirmed(iteration, sample) => {
-                let flight = flights.get_mut(&iteration).expect("a started iteration");
+            TaskOutput::Confirmed(_, sample) => {
+                add_timings(&mut flight.phases, &sample);
                 super::confirm::take_confirmation(flight, sample);
                 Ok(())
             }
             TaskOutput::Evaluated(iteration, samples) => {
-                let flight = flights.get_mut(&iteration).expect("a started iteration");
+                samples.iter().for_each(|sample| add_timings(&mut flight.phases, sample));
                 let evaluation = combined(&samples);
                 flight.samples = samples;
                 let known_behaviour = evaluation.behaviour.as_ref().is_some_and(|b| b.known);
@@ -155,7 +162,7 @@ impl Controller {
         child: ChildProgram,
         tasks: &mut JoinSet<TaskOutput>,
     ) -> Result<(), RunError> {
-        if let Some(known) = self.db.find_by_code(&child.code)? {
+        if let Some(known) = self.db.find_by_code_up_to(&child.code, flight.seen_up_to)? {
             self.evaluations_saved += 1;
             if self.turns_left(flight) {
                 flight.exchange.resolve(
@@ -171,9 +178,12 @@ impl Controller {
         }
         let (evaluator, code) = (Arc::clone(&self.evaluator), child.code.clone());
         let known = if evaluator.offers_behaviour() {
-            // The fingerprints stored now; the commit checks again, in order.
+            // The fingerprints stored when the iteration started; the
+            // commit checks again, in order.
+            let seen_up_to = flight.seen_up_to;
             let stored = self.db.known_behaviours()?;
-            let known: KnownBehaviour = Arc::new(move |fp: &str| stored.contains_key(fp));
+            let known: KnownBehaviour =
+                Arc::new(move |fp: &str| stored.get(fp).is_some_and(|first| *first <= seen_up_to));
             Some(known)
         } else {
             None
@@ -262,11 +272,21 @@ impl Controller {
         let (llms, messages, frame, settings) =
             (Arc::clone(&self.llms), flight.exchange.messages(), flight.exchange.frame(), self.diff_settings);
         tasks.spawn(async move {
+            let started = Instant::now();
             let proposal = propose(llms, asked, messages, frame, base, settings, iteration).await;
-            TaskOutput::Proposed(iteration, proposal)
+            TaskOutput::Proposed(iteration, proposal, started.elapsed())
         });
         Ok(())
     }
+}
+
+/// Adds an evaluation's build, slot wait and evaluation times to `phases`.
+fn add_timings(phases: &mut IterationPhases, evaluation: &Evaluation) {
+    let ms = |d: std::time::Duration| d.as_millis() as u64;
+    let timings = &evaluation.timings;
+    phases.build_ms += timings.build.map_or(0, ms);
+    phases.slot_wait_ms += ms(timings.slot_wait);
+    phases.evaluate_ms += ms(timings.evaluate);
 }
 
 /// Ends a turn that gave nothing to evaluate. After a repair turn the
