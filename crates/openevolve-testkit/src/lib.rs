@@ -23,10 +23,23 @@ pub enum Reply {
     Status(u16),
 }
 
+/// Which reply a request gets.
+#[derive(Clone, Copy)]
+enum Pick {
+    /// Request `k` (in arrival order) gets `script[(offset + k) % len]`;
+    /// `{n}` is `offset + k`.
+    Arrival { offset: usize },
+    /// A request with seed `s` gets `script[s % len]`, whenever it arrives;
+    /// `{n}` is `s`. The controller derives a request's seed from the run's
+    /// seed and the iteration, so answers do not depend on timing.
+    Seed,
+}
+
 /// An OpenAI-compatible `/chat/completions` endpoint that answers request
-/// `k` with `script[(offset + k) % len]`, optionally after `delay`. A
-/// `Reply::Text` may contain `{n}`, replaced by the request's number, so
-/// every answer can differ.
+/// `k` with `script[(offset + k) % len]` ([`Self::start`]) or by the
+/// request's seed ([`Self::start_keyed`]), optionally after `delay`. A
+/// `Reply::Text` may contain `{n}`, replaced by the request's number (or
+/// seed), so every answer can differ.
 pub struct ScriptedLlm {
     pub api_base: String,
     requests: Arc<AtomicUsize>,
@@ -36,6 +49,16 @@ pub struct ScriptedLlm {
 
 impl ScriptedLlm {
     pub fn start(script: Vec<Reply>, offset: usize, delay: Duration) -> Self {
+        Self::serve_with(script, Pick::Arrival { offset }, delay)
+    }
+
+    /// A server whose reply to a request follows from the request's `seed`
+    /// alone, for runs whose requests arrive in an order that timing decides.
+    pub fn start_keyed(script: Vec<Reply>, delay: Duration) -> Self {
+        Self::serve_with(script, Pick::Seed, delay)
+    }
+
+    fn serve_with(script: Vec<Reply>, pick: Pick, delay: Duration) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let api_base = format!("http://{}/v1", listener.local_addr().unwrap());
         let requests = Arc::new(AtomicUsize::new(0));
@@ -48,7 +71,7 @@ impl ScriptedLlm {
                 let Ok(stream) = stream else { continue };
                 let (script, count, seen, first) =
                     (Arc::clone(&script), Arc::clone(&count), Arc::clone(&seen), Arc::clone(&first));
-                std::thread::spawn(move || serve(stream, &script, offset, delay, &count, &seen, &first));
+                std::thread::spawn(move || serve(stream, &script, pick, delay, &count, &seen, &first));
             }
         });
         Self { api_base, requests, prompts, first_request }
@@ -67,7 +90,7 @@ impl ScriptedLlm {
 fn serve(
     stream: TcpStream,
     script: &[Reply],
-    offset: usize,
+    pick: Pick,
     delay: Duration,
     count: &AtomicUsize,
     seen: &Mutex<Vec<String>>,
@@ -102,8 +125,16 @@ fn serve(
         if reader.read_exact(&mut body).is_err() {
             return;
         }
-        seen.lock().unwrap().push(String::from_utf8_lossy(&body).into_owned());
+        let request = String::from_utf8_lossy(&body).into_owned();
         let k = count.fetch_add(1, Ordering::SeqCst);
+        let n = match pick {
+            Pick::Arrival { offset } => offset + k,
+            Pick::Seed => {
+                let json: serde_json::Value = serde_json::from_str(&request).unwrap_or_default();
+                json["seed"].as_u64().unwrap_or(0) as usize
+            }
+        };
+        seen.lock().unwrap().push(request);
         if !delay.is_zero() {
             std::thread::sleep(delay);
         }
@@ -112,11 +143,11 @@ fn serve(
                 "id": format!("cmpl-{k}"),
                 "object": "chat.completion",
                 "model": "scripted",
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": text.replace("{n}", &(offset + k).to_string())}, "finish_reason": finish_reason}],
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text.replace("{n}", &n.to_string())}, "finish_reason": finish_reason}],
                 "usage": {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150}
             })
         };
-        let (status, json) = match &script[(offset + k) % script.len()] {
+        let (status, json) = match &script[n % script.len()] {
             Reply::Text(text) => (200, completion(text, "stop")),
             Reply::CutOff(text) => (200, completion(text, "length")),
             Reply::Status(code) => (*code, serde_json::json!({"error": {"message": "scripted failure"}})),
