@@ -1,13 +1,15 @@
 //! The evolution loop: ties the database, prompts, LLMs, diff engine and
 //! evaluator into `openevolve run`.
 //!
-//! Iterations are started in order and committed in order. With
-//! `evaluator.parallel_evaluations = P`, iteration `i` starts right after
-//! iteration `i - P` is committed, so every parent is sampled from a database
-//! at most `P - 1` commits behind its child, and the state each iteration sees
-//! does not depend on timing: the same seed and the same LLM answers give the
-//! same run at any parallelism. A slow iteration holds back the commits (not
-//! the work) of the ones after it.
+//! Iterations are started in order and committed in order. With the start
+//! window `W` ([`crate::Config::start_window`]), iteration `i` starts right
+//! after iteration `i - W` is committed, so every parent is sampled from a
+//! database at most `W - 1` commits behind its child, and the state each
+//! iteration sees does not depend on timing: the same seed, the same LLM
+//! answers and the same `W` give the same run at any parallelism. A slow
+//! evaluation holds back the commits of the iterations after it, and the
+//! starts of those `W` after it; the executor runs at most
+//! `evaluator.parallel_evaluations` evaluations at once.
 
 mod checkpoint;
 mod engine;
