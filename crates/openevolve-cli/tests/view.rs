@@ -343,6 +343,27 @@ fn the_page_shows_a_real_run_and_opens_a_program_from_the_tree() {
     );
     assert_eq!(grid["islands"], 2, "{grid}");
     assert!(grid["cells"].as_i64().unwrap() >= 2, "{grid}");
+    // Throughput: the run recorded each iteration's phases; the panel draws
+    // evaluations at once over time and a stacked bar per iteration.
+    let (_, throughput) = http(server, "GET", "/api/throughput", None);
+    let timed = throughput["iterations"].as_array().unwrap().len();
+    let evaluated: u64 =
+        throughput["iterations"].as_array().unwrap().iter().map(|r| r[5].as_u64().unwrap()).sum();
+    assert!(timed >= 4 && evaluated > 0, "every iteration of the run has phases: {throughput}");
+    let panel = browser.script(
+        "const p = document.querySelector('#throughput-panel');
+         return {hidden: p.hidden, points: Number(document.querySelector('#busy-chart').dataset.points),
+                 bars: Number(document.querySelector('#phase-chart').dataset.iterations),
+                 rects: p.querySelectorAll('rect.phase').length,
+                 facts: document.querySelector('#throughput-facts').textContent};",
+    );
+    assert_eq!(panel["hidden"], false, "{panel}");
+    assert_eq!(panel["bars"].as_u64(), Some(timed as u64), "{panel}");
+    assert!(
+        panel["points"].as_u64().unwrap() > 10 && panel["rects"].as_u64().unwrap() >= timed as u64,
+        "{panel}"
+    );
+    assert!(panel["facts"].as_str().unwrap().contains("slots busy"), "{panel}");
     // A failed iteration unfolds into its exchange with the LLM: the
     // answer that was not used is kept.
     let (_, failed) = http(server, "GET", "/api/iterations?failed=true&last=8", None);

@@ -14,6 +14,7 @@
 //! | `GET /api/front` | with `objectives`: each island's Pareto front, values and crowding distances |
 //! | `GET /api/scores` | score series for the chart (`after_id`, `after_iteration`) |
 //! | `GET /api/iterations` | the iteration log with failure messages (`after`, `limit`, `failed`, `last`) |
+//! | `GET /api/throughput` | where the latest iterations' time went, and evaluations at once over time |
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -96,6 +97,7 @@ pub(crate) fn router(state: AppState, prefix: &str) -> Router {
         .route(&at("/api/scores"), get(scores))
         .route(&at("/api/iterations"), get(iterations))
         .route(&at("/api/iterations/{number}"), get(iteration))
+        .route(&at("/api/throughput"), get(throughput))
         .with_state(state)
 }
 
@@ -173,6 +175,10 @@ async fn scores(State(app): State<AppState>, Query(q): Query<ScoresQuery>) -> Ap
 
 async fn iteration(State(app): State<AppState>, Path(number): Path<i64>) -> ApiResult {
     app.query(move |source, conn| queries::iteration(source, conn, number)).await.map(Json)
+}
+
+async fn throughput(State(app): State<AppState>) -> ApiResult {
+    app.query(move |_, conn| queries::throughput(conn)).await.map(Json)
 }
 
 async fn iterations(State(app): State<AppState>, Query(q): Query<IterationsQuery>) -> ApiResult {

@@ -222,6 +222,75 @@ function renderScoreChart() {
   svg.onmouseleave = () => { tip.hidden = true; };
 }
 
+// ---------------------------------------------------------------- throughput
+// Evaluations at once over time (against the slots), and where each of the
+// latest iterations' time went, as stacked bars. Hidden for runs recorded
+// without phases.
+const PHASES = [
+  ["start_wait_ms", "window wait", "#b8bfcc"],
+  ["llm_ms", "model", "#3b5ba5"],
+  ["build_ms", "build", "#e07a2f"],
+  ["slot_wait_ms", "slot wait", "#c8372d"],
+  ["evaluate_ms", "evaluation", "#2a9d8f"],
+  ["commit_wait_ms", "commit wait", "#8c6d3f"],
+];
+
+function renderThroughput() {
+  const data = state.throughput;
+  const panel = $("#throughput-panel");
+  panel.hidden = !data || data.iterations.length === 0;
+  if (panel.hidden) return;
+  // A finished run's summary.json says how many slots it had.
+  const t = state.summary.run_summary ? state.summary.run_summary.throughput : null;
+  const slots = t ? t.slots : Math.max(1, Math.ceil(Math.max(...data.busy.map((b) => b[1]))));
+  $("#throughput-facts").textContent = t
+    ? `${t.slots} slots · window ${t.start_window} · ${fmt(t.iterations_per_minute)} iterations/min · slots busy ${Math.round(100 * t.slot_utilisation)}%`
+    : "";
+
+  const busy = $("#busy-chart");
+  const width = busy.clientWidth || 900, height = busy.clientHeight || 140;
+  const m = { left: 56, right: 16, top: 10, bottom: 24 };
+  busy.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  busy.replaceChildren();
+  const t0 = data.busy.length ? data.busy[0][0] : 0;
+  const t1 = data.busy.length ? data.busy[data.busy.length - 1][0] : 1;
+  const X = (at) => m.left + ((at - t0) / Math.max(1, t1 - t0)) * (width - m.left - m.right);
+  const Y = (n) => m.top + (1 - n / slots) * (height - m.top - m.bottom);
+  busy.append(el("svg:line", { class: "gridline", x1: m.left, x2: width - m.right, y1: Y(slots), y2: Y(slots) }));
+  busy.append(el("svg:text", { x: m.left - 6, y: Y(slots) + 4, "text-anchor": "end", text: `${slots} slots` }));
+  busy.append(el("svg:text", { x: m.left - 6, y: Y(0) + 4, "text-anchor": "end", text: "0" }));
+  busy.append(el("svg:text", { x: width - m.right, y: height - 4, "text-anchor": "end", text: "time →" }));
+  const d = data.busy.map((b, i) => `${i ? "L" : "M"}${X(b[0]).toFixed(1)},${Y(b[1]).toFixed(1)}`).join("");
+  busy.append(el("svg:path", { class: "busy", d, fill: "none", stroke: "#2a9d8f", "stroke-width": 2 }));
+  busy.dataset.points = String(data.busy.length);
+
+  const bars = $("#phase-chart");
+  const bw = bars.clientWidth || 900, bh = bars.clientHeight || 180;
+  bars.setAttribute("viewBox", `0 0 ${bw} ${bh}`);
+  bars.replaceChildren();
+  const rows = data.iterations.slice(-200);
+  const total = (r) => r.slice(1).reduce((a, b) => a + b, 0);
+  const most = Math.max(1, ...rows.map(total));
+  const step = (bw - m.left - m.right) / rows.length;
+  rows.forEach((r, i) => {
+    let y = bh - m.bottom;
+    PHASES.forEach(([, name, colour], k) => {
+      const h = (r[k + 1] / most) * (bh - m.top - m.bottom);
+      if (h <= 0) return;
+      y -= h;
+      bars.append(el("svg:rect", {
+        class: "phase", x: (m.left + i * step).toFixed(1), y: y.toFixed(1),
+        width: Math.max(1, step - 1).toFixed(1), height: h.toFixed(1), fill: colour,
+      }, el("svg:title", { text: `iteration ${r[0]}: ${name} ${r[k + 1]} ms` })));
+    });
+  });
+  bars.append(el("svg:text", { x: m.left - 6, y: m.top + 8, "text-anchor": "end", text: `${fmt(most / 1000)} s` }));
+  bars.append(el("svg:text", { x: bw - m.right, y: bh - 4, "text-anchor": "end", text: "iteration →" }));
+  bars.dataset.iterations = String(rows.length);
+  const legend = $("#phase-legend");
+  legend.replaceChildren(...PHASES.map(([, name, colour]) => el("span", {}, el("i", { style: `background:${colour}` }), name)));
+}
+
 // ---------------------------------------------------------------- front
 // With several objectives: each island's front over the first two, one dot
 // per program on it (the ends of the front ringed).
@@ -649,11 +718,13 @@ async function loadNewer() {
     return loadAll();
   }
   state.grid = await api("api/grid");
+  state.throughput = await api("api/throughput");
   state.front = summary.objectives && summary.objectives.length ? await api("api/front") : null;
   updateFitnessRange();
   renderHeader();
   renderScoreChart();
   renderFront();
+  renderThroughput();
   renderGridControls();
   renderGrid();
   if (tree.layout === null) { layoutTree(); fitTree(); }

@@ -69,3 +69,78 @@ pub fn iterations(conn: &Connection, q: &IterationsQuery) -> Result<Value, ViewE
     let next = if rows.len() as i64 == limit { rows.last().map(|r| r.iteration) } else { None };
     Ok(json!({"iterations": rows, "next": next}))
 }
+
+/// Iterations the throughput panel reads, the latest ones.
+const THROUGHPUT_ITERATIONS: i64 = 1_000;
+/// Points of the slots-busy series.
+const BUSY_POINTS: usize = 120;
+
+/// Where the latest iterations' time went, and how many evaluations ran at
+/// once over time. Each iteration's evaluations are placed, as one
+/// interval, just before it waited to commit: its end is the commit time
+/// less `commit_wait_ms`. Iterations recorded without phases are left out;
+/// with none, both lists are empty.
+pub fn throughput(conn: &Connection) -> Result<Value, ViewError> {
+    let rows = read::iterations::page(conn, IterationWindow::Last { count: THROUGHPUT_ITERATIONS }, false)?;
+    let timed: Vec<_> = rows.iter().filter_map(|r| Some((r, r.phases.as_ref()?))).collect();
+    let iterations: Vec<Value> = timed
+        .iter()
+        .map(|(r, p)| {
+            json!([
+                r.iteration,
+                p.start_wait_ms,
+                p.llm_total_ms(),
+                p.build_ms,
+                p.slot_wait_ms,
+                p.evaluate_ms,
+                p.commit_wait_ms
+            ])
+        })
+        .collect();
+    let intervals: Vec<(i64, i64)> = timed
+        .iter()
+        .map(|(r, p)| {
+            let end = r.recorded_at_ms - p.commit_wait_ms as i64;
+            (end - p.evaluate_ms as i64, end)
+        })
+        .filter(|(start, end)| end > start)
+        .collect();
+    Ok(json!({
+        "phase_columns": ["iteration", "start_wait_ms", "llm_ms", "build_ms", "slot_wait_ms", "evaluate_ms", "commit_wait_ms"],
+        "iterations": iterations,
+        "busy_columns": ["at_ms", "evaluations"],
+        "busy": busy_series(&intervals, BUSY_POINTS),
+    }))
+}
+
+/// The mean number of `intervals` open over each of `points` equal spans
+/// from the first start to the last end, as `[span start, mean]`.
+fn busy_series(intervals: &[(i64, i64)], points: usize) -> Vec<Value> {
+    let (Some(first), Some(last)) =
+        (intervals.iter().map(|i| i.0).min(), intervals.iter().map(|i| i.1).max())
+    else {
+        return Vec::new();
+    };
+    let span = ((last - first) as f64 / points as f64).max(1.0);
+    (0..points)
+        .map(|k| {
+            let (lo, hi) = (first as f64 + k as f64 * span, first as f64 + (k + 1) as f64 * span);
+            let open: f64 =
+                intervals.iter().map(|&(s, e)| ((e as f64).min(hi) - (s as f64).max(lo)).max(0.0)).sum();
+            json!([lo.round() as i64, open / span])
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_busy_series_averages_the_open_intervals_over_each_span() {
+        // Two evaluations over the first half, one over the whole.
+        let series = busy_series(&[(0, 50), (0, 50), (0, 100)], 2);
+        assert_eq!(series, [json!([0, 3.0]), json!([50, 1.0])]);
+        assert!(busy_series(&[], 10).is_empty());
+    }
+}

@@ -15,7 +15,7 @@ use crate::{ViewError, diff};
 mod iterations;
 mod tree;
 
-pub use iterations::{IterationsQuery, ScoresQuery, iteration, iterations, scores};
+pub use iterations::{IterationsQuery, ScoresQuery, iteration, iterations, scores, throughput};
 pub use tree::{GridQuery, TREE_COLUMNS, TreeQuery, fronts, grid, tree};
 
 /// Text artifacts up to this size come inline with a program; larger ones
