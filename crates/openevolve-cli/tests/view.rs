@@ -348,7 +348,7 @@ fn the_page_shows_a_real_run_and_opens_a_program_from_the_tree() {
     let (_, throughput) = http(server, "GET", "/api/throughput", None);
     let timed = throughput["iterations"].as_array().unwrap().len();
     let evaluated: u64 =
-        throughput["iterations"].as_array().unwrap().iter().map(|r| r[5].as_u64().unwrap()).sum();
+        throughput["iterations"].as_array().unwrap().iter().map(|r| r[6].as_u64().unwrap()).sum();
     assert!(timed >= 4 && evaluated > 0, "every iteration of the run has phases: {throughput}");
     let panel = browser.script(
         "const p = document.querySelector('#throughput-panel');

@@ -350,6 +350,9 @@ pub struct IterationPhases {
     pub build_ms: u64,
     /// Waiting for an evaluation slot.
     pub slot_wait_ms: u64,
+    /// Slurm: its jobs' time in the cluster's queue.
+    #[serde(default)]
+    pub queue_ms: u64,
     /// Evaluating: every stage, sample and confirmation.
     pub evaluate_ms: u64,
     /// Done, waiting for the iterations before it to commit.
@@ -369,6 +372,7 @@ impl IterationPhases {
         self.llm_ms = vec![llm];
         self.build_ms += other.build_ms;
         self.slot_wait_ms += other.slot_wait_ms;
+        self.queue_ms += other.queue_ms;
         self.evaluate_ms += other.evaluate_ms;
         self.commit_wait_ms += other.commit_wait_ms;
     }

@@ -89,6 +89,9 @@ pub struct Timings {
     /// `evaluate` began.
     #[serde(default)]
     pub slot_wait: Duration,
+    /// Slurm: the job's time in the cluster's queue, apart from `evaluate`.
+    #[serde(default)]
+    pub queue: Duration,
 }
 
 /// One candidate's evaluation. `metrics` holds what the stages that ran

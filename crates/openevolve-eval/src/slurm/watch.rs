@@ -69,11 +69,14 @@ impl SlurmExecutor {
     ) -> Evaluation {
         let poll = self.poll();
         let mut failing_since: Option<Instant> = None;
+        // The job's time in the cluster's queue: until a poll first sees it
+        // other than PENDING.
+        let mut queue = Queue { submitted: Instant::now(), left: None };
         loop {
             let job = guard.job;
             if let Some(evaluation) = read_result(dir, job) {
                 guard.armed = false;
-                return self.report(dir, job, evaluation);
+                return self.report(dir, job, queue.timed(evaluation));
             }
             let state = match self.states.state(job, poll).await {
                 Ok(state) => state,
@@ -94,6 +97,9 @@ impl SlurmExecutor {
             failing_since = None;
             let settled = match &state {
                 Some(s) if !s.is_finished() => {
+                    if s.state != "PENDING" {
+                        queue.left.get_or_insert_with(|| queue.submitted.elapsed());
+                    }
                     tokio::time::sleep(poll).await;
                     continue;
                 }
@@ -105,7 +111,7 @@ impl SlurmExecutor {
             };
             guard.armed = false;
             match settled.expect("a finished job settles") {
-                Settled::Done(evaluation) => return self.report(dir, job, evaluation),
+                Settled::Done(evaluation) => return self.report(dir, job, queue.timed(evaluation)),
                 Settled::Lost(why) => {
                     if attempt > self.slurm.max_requeues {
                         self.event(&format!("job {job} lost ({why}); no attempts left"));
@@ -117,6 +123,7 @@ impl SlurmExecutor {
                     }
                     self.event(&format!("job {job} lost ({why}); resubmitting"));
                     attempt += 1;
+                    queue = Queue { submitted: Instant::now(), left: None };
                     guard = match self.submit(dir, hash, attempt).await {
                         Ok(g) => g,
                         Err(e) => return Evaluation::failed(FailureReason::WorkerFailed, e),
@@ -214,6 +221,25 @@ impl SlurmExecutor {
     /// Marks the job's result as handed out, then hands it out.
     pub(super) fn report(&self, dir: &Path, job: u64, evaluation: Evaluation) -> Evaluation {
         let _ = write_atomic(&dir.join("reported"), &format!("{job}\n"));
+        evaluation
+    }
+}
+
+/// When a job was submitted (or, for one an earlier controller submitted,
+/// first watched), and how long it had waited when it left the queue.
+struct Queue {
+    submitted: Instant,
+    left: Option<Duration>,
+}
+
+impl Queue {
+    /// `evaluation` with its queue time: as seen by the polls, or, for a job
+    /// that ended before a poll saw it run, its whole time less the
+    /// evaluation's own.
+    fn timed(&self, mut evaluation: Evaluation) -> Evaluation {
+        let whole = self.submitted.elapsed();
+        evaluation.timings.queue =
+            self.left.unwrap_or_else(|| whole.saturating_sub(evaluation.timings.evaluate));
         evaluation
     }
 }

@@ -231,6 +231,7 @@ const PHASES = [
   ["llm_ms", "model", "#3b5ba5"],
   ["build_ms", "build", "#e07a2f"],
   ["slot_wait_ms", "slot wait", "#c8372d"],
+  ["queue_ms", "Slurm queue", "#b23a8f"],
   ["evaluate_ms", "evaluation", "#2a9d8f"],
   ["commit_wait_ms", "commit wait", "#8c6d3f"],
 ];

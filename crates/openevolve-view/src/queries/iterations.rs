@@ -92,6 +92,7 @@ pub fn throughput(conn: &Connection) -> Result<Value, ViewError> {
                 p.llm_total_ms(),
                 p.build_ms,
                 p.slot_wait_ms,
+                p.queue_ms,
                 p.evaluate_ms,
                 p.commit_wait_ms
             ])
@@ -106,7 +107,7 @@ pub fn throughput(conn: &Connection) -> Result<Value, ViewError> {
         .filter(|(start, end)| end > start)
         .collect();
     Ok(json!({
-        "phase_columns": ["iteration", "start_wait_ms", "llm_ms", "build_ms", "slot_wait_ms", "evaluate_ms", "commit_wait_ms"],
+        "phase_columns": ["iteration", "start_wait_ms", "llm_ms", "build_ms", "slot_wait_ms", "queue_ms", "evaluate_ms", "commit_wait_ms"],
         "iterations": iterations,
         "busy_columns": ["at_ms", "evaluations"],
         "busy": busy_series(&intervals, BUSY_POINTS),

@@ -280,12 +280,13 @@ impl Controller {
     }
 }
 
-/// Adds an evaluation's build, slot wait and evaluation times to `phases`.
+/// Adds an evaluation's build, slot wait, queue and evaluation times to `phases`.
 fn add_timings(phases: &mut IterationPhases, evaluation: &Evaluation) {
     let ms = |d: std::time::Duration| d.as_millis() as u64;
     let timings = &evaluation.timings;
     phases.build_ms += timings.build.map_or(0, ms);
     phases.slot_wait_ms += ms(timings.slot_wait);
+    phases.queue_ms += ms(timings.queue);
     phases.evaluate_ms += ms(timings.evaluate);
 }
 
