@@ -114,7 +114,7 @@ impl ProgramDatabase {
         }
 
         let members = &self.index.islands[island].members;
-        let available = members.iter().filter(|id| !taken.contains(id)).count();
+        let available = members.len() - taken.iter().filter(|id| members.binary_search(id).is_ok()).count();
         let mut fill = wanted.saturating_sub(diverse.len()).min(available);
         while fill > 0 {
             let id = members[self.rng.below(members.len() as u64) as usize];

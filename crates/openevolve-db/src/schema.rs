@@ -122,6 +122,10 @@ pub(crate) fn prepare(conn: &mut Connection) -> Result<(), DbError> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
+    // 64 MiB of pages (the default is 2 MiB): at 100,000 programs an
+    // iteration's index pages no longer fit the default and are read again
+    // from the OS every iteration.
+    conn.pragma_update(None, "cache_size", -65_536)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
 
     let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;

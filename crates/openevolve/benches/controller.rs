@@ -1,10 +1,11 @@
 //! Framework overhead of the controller, printed as figures (no harness):
 //!
-//! 1. Per-iteration overhead at 100 and at 10,000 stored programs, with an
+//! 1. Per-iteration overhead at 100, 10,000 and 100,000 stored programs, with an
 //!    instant OpenAI-compatible server on 127.0.0.1 and an instant executor, so
 //!    what is timed is the framework alone (sampling, prompt, HTTP client, diff,
-//!    commit, checkpoints every 100 iterations). The population is held at its
-//!    cap, so every insert also evicts.
+//!    commit; no checkpoints). The population is held at its cap, so every
+//!    insert also evicts. Then the database copy a checkpoint makes at that
+//!    size, which a run pays every `checkpoint_interval` iterations.
 //! 2. Checkpoint disk use after 1,000 iterations (checkpoint_interval 100).
 //! 3. Start-up time of the release `openevolve` binary to its first LLM
 //!    request, dependencies already built (needs `cargo build --release -p
@@ -45,9 +46,13 @@ impl Executor for InstantExecutor {
 }
 
 fn config(api_base: &str, iterations: u64, population: usize) -> Config {
+    with_checkpoints(api_base, iterations, population, 100)
+}
+
+fn with_checkpoints(api_base: &str, iterations: u64, population: usize, checkpoint_interval: u64) -> Config {
     let mut c = Config {
         max_iterations: iterations,
-        checkpoint_interval: 100,
+        checkpoint_interval,
         diff_based_evolution: Some(false),
         ..Config::default()
     };
@@ -82,22 +87,37 @@ fn median(mut xs: Vec<f64>) -> f64 {
     xs[xs.len() / 2]
 }
 
+/// What [`overhead_at`] measured at one size.
+struct Overhead {
+    open_ms: f64,
+    per_iteration_ms: Vec<f64>,
+    checkpoint_copy_ms: f64,
+}
+
 /// Fills a run to `stored` programs, then times `batches` batches of `per_batch`
-/// iterations each, resuming in place; returns milliseconds per iteration.
-async fn overhead_at(llm: &ScriptedLlm, stored: usize, batches: usize, per_batch: u64) -> (f64, Vec<f64>) {
+/// iterations each, resuming in place, and a checkpoint's copy of the database.
+async fn overhead_at(llm: &ScriptedLlm, stored: usize, batches: usize, per_batch: u64) -> Overhead {
     let dir = tempfile::tempdir().unwrap();
+    let never = u64::MAX;
     // The initial program sits on each of the 5 islands.
     let fill = stored as u64;
-    run(dir.path(), config(&llm.api_base, fill, stored)).await;
-    let open_only = run(dir.path(), config(&llm.api_base, fill, stored)).await;
-    let mut per_iteration = Vec::new();
+    let at = |iterations| with_checkpoints(&llm.api_base, iterations, stored, never);
+    run(dir.path(), at(fill)).await;
+    let open_only = run(dir.path(), at(fill)).await;
+    let mut per_iteration_ms = Vec::new();
     let mut done = fill;
     for _ in 0..batches {
         done += per_batch;
-        let took = run(dir.path(), config(&llm.api_base, done, stored)).await;
-        per_iteration.push((took - open_only).as_secs_f64() * 1000.0 / per_batch as f64);
+        let took = run(dir.path(), at(done)).await;
+        per_iteration_ms.push((took - open_only).as_secs_f64() * 1000.0 / per_batch as f64);
     }
-    (open_only.as_secs_f64() * 1000.0, per_iteration)
+    let db =
+        openevolve_db::ProgramDatabase::open(dir.path().join("evolution.db"), &at(done).database).unwrap();
+    let copy = dir.path().join("copy.db");
+    let start = Instant::now();
+    db.snapshot_to(&copy).unwrap();
+    let checkpoint_copy_ms = start.elapsed().as_secs_f64() * 1000.0;
+    Overhead { open_ms: open_only.as_secs_f64() * 1000.0, per_iteration_ms, checkpoint_copy_ms }
 }
 
 fn dir_size(path: &Path) -> u64 {
@@ -148,17 +168,24 @@ fn main() {
 
     println!("controller overhead per iteration (instant LLM server and executor; median of batches)");
     let mut medians = Vec::new();
-    for stored in [100, 10_000] {
-        let (open_ms, batches) = runtime.block_on(overhead_at(&llm, stored, 5, 200));
-        let m = median(batches.clone());
+    for stored in [100, 10_000, 100_000] {
+        let o = runtime.block_on(overhead_at(&llm, stored, 5, 200));
+        let m = median(o.per_iteration_ms.clone());
         medians.push(m);
-        let shown: Vec<String> = batches.iter().map(|b| format!("{b:.3}")).collect();
+        let shown: Vec<String> = o.per_iteration_ms.iter().map(|b| format!("{b:.3}")).collect();
         println!(
-            "  {stored:>6} programs: median {m:.3} ms/iteration (batches of 200: {}); opening the run {open_ms:.0} ms",
-            shown.join(", ")
+            "  {stored:>6} programs: median {m:.3} ms/iteration (batches of 200: {}); opening the run {:.0} ms; \
+             a checkpoint's database copy {:.0} ms",
+            shown.join(", "),
+            o.open_ms,
+            o.checkpoint_copy_ms
         );
     }
-    println!("  growth from 100 to 10,000 programs: {:.2}x", medians[1] / medians[0]);
+    println!(
+        "  growth from 100 to 10,000 programs: {:.2}x; to 100,000: {:.2}x",
+        medians[1] / medians[0],
+        medians[2] / medians[0]
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let took = runtime.block_on(run(dir.path(), config(&llm.api_base, 1000, 1000)));
