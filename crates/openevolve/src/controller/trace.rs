@@ -82,6 +82,7 @@ impl TraceWriter {
             "prompt_tokens": record.prompt_tokens,
             "completion_tokens": record.completion_tokens,
             "duration_ms": record.duration_ms,
+            "phases": record.phases,
         });
         if self.config.include_code {
             entry["parent_code"] = json!(parent.code);
