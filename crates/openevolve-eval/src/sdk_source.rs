@@ -17,6 +17,7 @@ pub const SDK_FILES: &[(&str, &str)] = &[
     ("src/judge.rs", include_str!("../../openevolve-sdk/src/judge.rs")),
     ("src/macros.rs", include_str!("../../openevolve-sdk/src/macros.rs")),
     ("src/measure.rs", include_str!("../../openevolve-sdk/src/measure.rs")),
+    ("src/no_spawn.rs", include_str!("../../openevolve-sdk/src/no_spawn.rs")),
     ("src/process.rs", include_str!("../../openevolve-sdk/src/process.rs")),
     ("src/result.rs", include_str!("../../openevolve-sdk/src/result.rs")),
     ("src/serve.rs", include_str!("../../openevolve-sdk/src/serve.rs")),

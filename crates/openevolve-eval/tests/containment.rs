@@ -73,12 +73,27 @@ async fn panic_is_recorded_with_its_message() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_spawned_sleeping_child_is_killed_and_reported() {
+async fn a_candidate_cannot_start_a_process() {
+    // It insists (`expect`): the refusal is its failure, and nothing runs on.
     let e = evaluate("spawn_sleep", config()).await;
-    assert_eq!(reason(&e), FailureReason::ChildProcessLeft, "{e:#?}");
+    assert_eq!(reason(&e), FailureReason::Panicked, "{e:#?}");
+    let message = e.failure.unwrap().message;
+    assert!(message.contains("sleep starts") && message.contains("Operation not permitted"), "{message}");
+    assert!(!e.artifacts.get("stdout").is_some_and(|s| s.contains("spawned pid")), "{:?}", e.artifacts);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_helper_process_to_hold_memory_gains_nothing_and_threads_still_run() {
+    let host = host("basic", config()).await;
+    let e = host.evaluate_source(&candidate("spawn_helper")).await;
+    assert!(e.is_ok(), "{e:#?}");
+    assert_eq!(e.metrics["combined_score"], 1.0, "the helper started: {e:#?}");
     let stdout = &e.artifacts["stdout"];
-    let pid: i32 = stdout.trim().strip_prefix("spawned pid ").expect(stdout).parse().unwrap();
-    assert!(process_gone(pid), "sleep {pid} still runs");
+    assert!(stdout.contains("helper refused") && stdout.contains("Operation not permitted"), "{stdout}");
+    // Before the filter a helper left behind was killed and reported
+    // (`ChildProcessLeft`); that check stays for whatever slips past.
+    let pid = stdout.split("pid ").nth(1).and_then(|p| p.trim().parse::<i32>().ok());
+    assert!(pid.is_none_or(process_gone), "{stdout}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

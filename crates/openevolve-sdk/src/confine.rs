@@ -20,6 +20,8 @@
 //!   of any process outside the domain, which is what keeps a candidate
 //!   away from its judge's memory and descriptors.
 //! * Without Landlock, rlimits only, and [`landlock_abi`] reports 0.
+//! * A candidate process (not a judge) starts threads and no other process:
+//!   a seccomp filter (`no_spawn.rs`), on every Linux kernel since 3.5.
 
 use std::ffi::{CString, c_int};
 use std::io;
@@ -174,13 +176,16 @@ pub struct Confinement {
     /// restricts itself (0: none). CUDA names its threads there, and fails
     /// to initialize when it cannot.
     own_task_rights: u64,
+    /// A candidate process starts threads and no other process (a seccomp
+    /// filter, `no_spawn.rs`); a judge starts its candidate processes.
+    forbid_new_processes: bool,
 }
 
 impl Confinement {
     /// For a candidate process whose writable directory is `own_dir` and
     /// which reads what `reads` allows.
     pub fn new(own_dir: &Path, limits: &Limits, reads: &Reads) -> io::Result<Self> {
-        Self::with_rules(own_dir, limits, reads, false)
+        Ok(Self { forbid_new_processes: true, ..Self::with_rules(own_dir, limits, reads, false)? })
     }
 
     /// For a judge: as [`Confinement::new`], and it may also write under
@@ -203,6 +208,7 @@ impl Confinement {
             cpu_seconds: limits.cpu_seconds,
             own_task_rights: if gpu && ruleset.is_some() { file_rights(abi) } else { 0 },
             ruleset,
+            forbid_new_processes: false,
         })
     }
 
@@ -251,6 +257,9 @@ impl Confinement {
                     return Err(io::Error::last_os_error());
                 }
             }
+        }
+        if self.forbid_new_processes {
+            crate::no_spawn::forbid_new_processes()?;
         }
         Ok(())
     }

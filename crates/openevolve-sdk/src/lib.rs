@@ -58,6 +58,7 @@ mod failure;
 mod judge;
 mod macros;
 mod measure;
+mod no_spawn;
 mod process;
 mod result;
 mod serve;

@@ -48,6 +48,8 @@ pub const SYS_LANDLOCK_RESTRICT_SELF: c_long = 446;
 pub const PR_SET_PDEATHSIG: c_int = 1;
 pub const PR_SET_CHILD_SUBREAPER: c_int = 36;
 pub const PR_SET_NO_NEW_PRIVS: c_int = 38;
+pub const PR_SET_SECCOMP: c_int = 22;
+pub const SECCOMP_MODE_FILTER: u64 = 2;
 
 pub const RLIMIT_CPU: c_int = 0;
 pub const RLIMIT_CORE: c_int = 4;
