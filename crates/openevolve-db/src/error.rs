@@ -34,3 +34,12 @@ pub enum DbError {
     #[error("the database holds no programs yet")]
     Empty,
 }
+
+impl DbError {
+    /// Whether a table the read needs is not there yet: the writer has
+    /// created the file but not its schema.
+    pub fn is_missing_table(&self) -> bool {
+        matches!(self, DbError::Sqlite(rusqlite::Error::SqliteFailure(_, Some(message)))
+            if message.starts_with("no such table"))
+    }
+}

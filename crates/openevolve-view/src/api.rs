@@ -27,6 +27,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::Stream;
+use openevolve_db::read::Reader;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
@@ -49,10 +50,10 @@ impl AppState {
     /// Runs a query on a blocking thread, off the async workers.
     async fn query<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&RunSource, &rusqlite::Connection) -> Result<T, ViewError> + Send + 'static,
+        f: impl FnOnce(&RunSource, &Reader) -> Result<T, ViewError> + Send + 'static,
     ) -> Result<T, ViewError> {
         let source = Arc::clone(&self.source);
-        tokio::task::spawn_blocking(move || source.with(|conn| f(&source, conn)))
+        tokio::task::spawn_blocking(move || source.with(|reader| f(&source, reader)))
             .await
             .map_err(|e| ViewError::Task(e.to_string()))?
     }
@@ -133,36 +134,37 @@ async fn summary(State(app): State<AppState>) -> ApiResult {
 }
 
 async fn version(State(app): State<AppState>) -> Result<Json<Version>, ViewError> {
-    app.query(|_, conn| queries::version(conn)).await.map(Json)
+    app.query(|_, reader| queries::version(reader)).await.map(Json)
 }
 
 async fn programs(State(app): State<AppState>, Query(q): Query<PageQuery>) -> ApiResult {
-    app.query(move |source, conn| queries::programs_page(source, conn, &q)).await.map(Json)
+    app.query(move |source, reader| queries::programs_page(source, reader, &q)).await.map(Json)
 }
 
 async fn program(State(app): State<AppState>, Path(id): Path<i64>) -> ApiResult {
-    app.query(move |source, conn| queries::program(source, conn, id)).await.map(Json)
+    app.query(move |source, reader| queries::program(source, reader, id)).await.map(Json)
 }
 
 async fn artifact(
     State(app): State<AppState>,
     Path((id, name)): Path<(i64, String)>,
 ) -> Result<Response, ViewError> {
-    let (is_text, bytes) = app.query(move |source, conn| queries::artifact(source, conn, id, &name)).await?;
+    let (is_text, bytes) =
+        app.query(move |source, reader| queries::artifact(source, reader, id, &name)).await?;
     let content_type = if is_text { "text/plain; charset=utf-8" } else { "application/octet-stream" };
     Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response())
 }
 
 async fn lineage(State(app): State<AppState>, Path(id): Path<i64>) -> ApiResult {
-    app.query(move |source, conn| queries::lineage(source, conn, id)).await.map(Json)
+    app.query(move |source, reader| queries::lineage(source, reader, id)).await.map(Json)
 }
 
 async fn tree(State(app): State<AppState>, Query(q): Query<TreeQuery>) -> ApiResult {
-    app.query(move |_, conn| queries::tree(conn, &q)).await.map(Json)
+    app.query(move |_, reader| queries::tree(reader, &q)).await.map(Json)
 }
 
 async fn grid(State(app): State<AppState>, Query(q): Query<GridQuery>) -> ApiResult {
-    app.query(move |source, conn| queries::grid(source, conn, &q)).await.map(Json)
+    app.query(move |source, reader| queries::grid(source, reader, &q)).await.map(Json)
 }
 
 async fn front(State(app): State<AppState>) -> ApiResult {
@@ -170,19 +172,19 @@ async fn front(State(app): State<AppState>) -> ApiResult {
 }
 
 async fn scores(State(app): State<AppState>, Query(q): Query<ScoresQuery>) -> ApiResult {
-    app.query(move |_, conn| queries::scores(conn, &q)).await.map(Json)
+    app.query(move |_, reader| queries::scores(reader, &q)).await.map(Json)
 }
 
 async fn iteration(State(app): State<AppState>, Path(number): Path<i64>) -> ApiResult {
-    app.query(move |source, conn| queries::iteration(source, conn, number)).await.map(Json)
+    app.query(move |source, reader| queries::iteration(source, reader, number)).await.map(Json)
 }
 
 async fn throughput(State(app): State<AppState>) -> ApiResult {
-    app.query(move |_, conn| queries::throughput(conn)).await.map(Json)
+    app.query(move |_, reader| queries::throughput(reader)).await.map(Json)
 }
 
 async fn iterations(State(app): State<AppState>, Query(q): Query<IterationsQuery>) -> ApiResult {
-    app.query(move |_, conn| queries::iterations(conn, &q)).await.map(Json)
+    app.query(move |_, reader| queries::iterations(reader, &q)).await.map(Json)
 }
 
 /// Server-sent events: the current version at once, then each new one. The

@@ -9,7 +9,7 @@ pub enum ViewError {
     #[error("{0} holds no evolution.db: give a run directory, a checkpoint directory or a database file")]
     NoDatabase(PathBuf),
     #[error("cannot open the run database {path} read-only: {source}")]
-    Open { path: PathBuf, source: rusqlite::Error },
+    Open { path: PathBuf, source: openevolve_db::DbError },
     #[error("the run database has no tables yet (the run is starting); try again in a moment")]
     NotReady,
     #[error("no program {0}")]
@@ -20,8 +20,6 @@ pub enum ViewError {
     NoSuchArtifact { id: i64, name: String },
     #[error("bad request: {0}")]
     BadRequest(String),
-    #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
     #[error("{0}")]
     Db(#[from] openevolve_db::DbError),
     #[error("{what} is not valid JSON: {source}")]

@@ -13,8 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use openevolve_db::read::{self, GridShape};
-use rusqlite::{Connection, OpenFlags};
+use openevolve_db::read::{self, GridShape, Reader};
 use serde::Serialize;
 
 use crate::ViewError;
@@ -78,7 +77,7 @@ pub struct RunSource {
     pub kind: RunKind,
     /// Opened with `immutable=1`: the file is taken never to change.
     pub immutable: bool,
-    pool: Mutex<Vec<Connection>>,
+    pool: Mutex<Vec<Reader>>,
     space: OnceLock<Arc<GridSpace>>,
 }
 
@@ -103,12 +102,7 @@ impl RunSource {
         let wal = with_suffix(&db_path, "-wal");
         // A snapshot with a pending log is read the ordinary way, log included.
         let prefer_immutable = kind == RunKind::Checkpoint && !wal.exists();
-        let open_checked = |immutable: bool| -> Result<Connection, rusqlite::Error> {
-            let conn = open_connection(&db_path, immutable)?;
-            // The first read is what opens the -shm and -wal files.
-            conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))?;
-            Ok(conn)
-        };
+        let open_checked = |immutable: bool| Reader::open_checked(&db_path, immutable);
         let (conn, immutable) = if prefer_immutable {
             (open_checked(true).map_err(|source| ViewError::Open { path: db_path.clone(), source })?, true)
         } else {
@@ -127,11 +121,11 @@ impl RunSource {
     }
 
     /// Runs `f` on a pooled read-only connection.
-    pub fn with<T>(&self, f: impl FnOnce(&Connection) -> Result<T, ViewError>) -> Result<T, ViewError> {
+    pub fn with<T>(&self, f: impl FnOnce(&Reader) -> Result<T, ViewError>) -> Result<T, ViewError> {
         let pooled = self.pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let conn = match pooled {
             Some(conn) => conn,
-            None => open_connection(&self.db_path, self.immutable)
+            None => Reader::open(&self.db_path, self.immutable)
                 .map_err(|source| ViewError::Open { path: self.db_path.clone(), source })?,
         };
         let result = f(&conn).map_err(not_ready);
@@ -144,11 +138,11 @@ impl RunSource {
 
     /// The grid's shape, read once from the stored config (it cannot change
     /// for the life of a database).
-    pub fn space(&self, conn: &Connection) -> Result<Arc<GridSpace>, ViewError> {
+    pub fn space(&self, reader: &Reader) -> Result<Arc<GridSpace>, ViewError> {
         if let Some(space) = self.space.get() {
             return Ok(Arc::clone(space));
         }
-        let shape = read::grid_shape(conn).map_err(|e| not_ready(e.into()))?.ok_or(ViewError::NotReady)?;
+        let shape = read::grid_shape(reader).map_err(|e| not_ready(e.into()))?.ok_or(ViewError::NotReady)?;
         Ok(Arc::clone(self.space.get_or_init(|| Arc::new(GridSpace::new(shape)))))
     }
 
@@ -168,7 +162,7 @@ impl RunSource {
     /// its run's log, two folders up, holds the same iterations.
     fn read_prompt_log(
         &self,
-        read: impl Fn(&Connection) -> Result<Option<String>, openevolve_db::DbError>,
+        read: impl Fn(&Reader) -> Result<Option<String>, openevolve_db::DbError>,
     ) -> Result<Option<String>, ViewError> {
         let own = with_suffix(&self.db_path, ".prompts");
         let candidates = match self.kind {
@@ -183,9 +177,9 @@ impl RunSource {
             _ => vec![Some(own)],
         };
         for path in candidates.into_iter().flatten().filter(|p| p.is_file()) {
-            let conn = match open_connection(&path, false) {
+            let conn = match Reader::open(&path, false) {
                 Ok(conn) => conn,
-                Err(_) => open_connection(&path, true)
+                Err(_) => Reader::open(&path, true)
                     .map_err(|source| ViewError::Open { path: path.clone(), source })?,
             };
             match read(&conn) {
@@ -194,7 +188,7 @@ impl RunSource {
                 // A log without its table yet, or one the read-only open cannot
                 // map: try it as an immutable file before giving up on it.
                 Err(_) => {
-                    if let Ok(conn) = open_connection(&path, true)
+                    if let Ok(conn) = Reader::open(&path, true)
                         && let Ok(Some(text)) = read(&conn)
                     {
                         return Ok(Some(text));
@@ -224,48 +218,7 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 /// A missing table means the writer has created the file but not its schema.
 fn not_ready(err: ViewError) -> ViewError {
     match &err {
-        ViewError::Sqlite(rusqlite::Error::SqliteFailure(_, Some(msg)))
-        | ViewError::Db(openevolve_db::DbError::Sqlite(rusqlite::Error::SqliteFailure(_, Some(msg))))
-            if msg.starts_with("no such table") =>
-        {
-            ViewError::NotReady
-        }
+        ViewError::Db(db) if db.is_missing_table() => ViewError::NotReady,
         _ => err,
-    }
-}
-
-fn open_connection(path: &Path, immutable: bool) -> Result<Connection, rusqlite::Error> {
-    let uri = format!("file:{}?mode=ro{}", uri_path(path), if immutable { "&immutable=1" } else { "" });
-    let conn = Connection::open_with_flags(
-        uri,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    // A writer mid-commit makes a reader wait briefly, never fail.
-    conn.busy_timeout(std::time::Duration::from_secs(2))?;
-    Ok(conn)
-}
-
-/// A path as the path part of an SQLite `file:` URI: bytes other than
-/// unreserved characters and `/` percent-encoded.
-fn uri_path(path: &Path) -> String {
-    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let mut out = String::new();
-    for &b in absolute.as_os_str().as_encoded_bytes() {
-        if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn uri_paths_escape_what_sqlite_would_read_as_query() {
-        assert_eq!(uri_path(Path::new("/a b/c?d#e%.db")), "/a%20b/c%3Fd%23e%25.db");
     }
 }

@@ -183,7 +183,8 @@ async fn run(seed: u64, arm: Arm) -> Outcome {
 /// The proposals of every program the run stored, read through the
 /// database crate.
 fn stored_proposals(dir: &std::path::Path) -> Vec<u64> {
-    let conn = openevolve_db::read::open_read_only(&dir.join("evolution.db")).expect("the run's database");
+    let conn =
+        openevolve_db::read::Reader::open(&dir.join("evolution.db"), false).expect("the run's database");
     let shape = openevolve_db::read::grid_shape(&conn).unwrap().unwrap();
     let request = openevolve_db::read::programs::PageRequest {
         offset: 0,

@@ -1,9 +1,10 @@
 //! A program's artifacts as a reader sees them: small ones are stored
 //! inline, large ones in files under the run's artifacts folder.
 
+use super::Reader;
 use std::path::Path;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{OptionalExtension, params};
 
 use crate::{DbError, ProgramId};
 
@@ -21,11 +22,12 @@ pub struct ArtifactEntry {
 /// `id`'s artifacts by name, with the text of text artifacts of at most
 /// `inline_limit` bytes; large ones are read from `artifacts_dir`.
 pub fn list(
-    conn: &Connection,
+    reader: &Reader,
     artifacts_dir: &Path,
     id: ProgramId,
     inline_limit: i64,
 ) -> Result<Vec<ArtifactEntry>, DbError> {
+    let conn = &reader.conn;
     type Stored = (String, bool, i64, Option<Vec<u8>>, Option<String>);
     let rows: Vec<Stored> = conn
         .prepare(
@@ -54,11 +56,12 @@ pub fn list(
 /// An artifact's bytes and whether they are text; `None` when `id` has no
 /// artifact `name`.
 pub fn bytes(
-    conn: &Connection,
+    reader: &Reader,
     artifacts_dir: &Path,
     id: ProgramId,
     name: &str,
 ) -> Result<Option<(bool, Vec<u8>)>, DbError> {
+    let conn = &reader.conn;
     let stored: Option<(bool, Option<Vec<u8>>, Option<String>)> = conn
         .query_row(
             "SELECT is_text, inline, file FROM artifacts WHERE program_id = ?1 AND name = ?2",

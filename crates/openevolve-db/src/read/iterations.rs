@@ -1,7 +1,8 @@
 //! The iteration log as a reader sees it: one iteration, pages of the log,
 //! and the points of the score chart.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use super::Reader;
+use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 
 use crate::{DbError, IterationPhases, Outcome, ProgramId};
@@ -61,7 +62,8 @@ fn row(r: &Row) -> rusqlite::Result<IterationRow> {
 }
 
 /// Iteration `number`'s record, if it was recorded.
-pub fn iteration(conn: &Connection, number: i64) -> Result<Option<IterationRow>, DbError> {
+pub fn iteration(reader: &Reader, number: i64) -> Result<Option<IterationRow>, DbError> {
+    let conn = &reader.conn;
     Ok(conn
         .prepare_cached(&format!("SELECT {COLUMNS} FROM iterations WHERE iteration = ?1"))?
         .query_row([number], row)
@@ -80,10 +82,11 @@ pub enum IterationWindow {
 /// A page of the log; with `failed_only`, only iterations that stored
 /// nothing new because something failed ([`Outcome::is_failure`]).
 pub fn page(
-    conn: &Connection,
+    reader: &Reader,
     window: IterationWindow,
     failed_only: bool,
 ) -> Result<Vec<IterationRow>, DbError> {
+    let conn = &reader.conn;
     let filter =
         if failed_only { format!("AND outcome IN {}", Outcome::failures_sql()) } else { String::new() };
     Ok(match window {
@@ -116,7 +119,8 @@ pub struct IterationPoint {
 }
 
 /// Every iteration after `after`, as chart points, in order.
-pub fn points(conn: &Connection, after: i64) -> Result<Vec<IterationPoint>, DbError> {
+pub fn points(reader: &Reader, after: i64) -> Result<Vec<IterationPoint>, DbError> {
+    let conn = &reader.conn;
     Ok(conn
         .prepare_cached(
             "SELECT iteration, island, outcome, child_id FROM iterations WHERE iteration > ?1 ORDER BY iteration",

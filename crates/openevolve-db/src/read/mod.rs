@@ -3,8 +3,8 @@
 //! writing. The schema stays this crate's: callers get typed rows, never
 //! SQL.
 //!
-//! Every function takes a connection the caller opened read-only (the view
-//! pools them, and opens checkpoints as immutable files) and runs one short
+//! Every function takes a [`Reader`] the caller opened (the view pools
+//! them, and opens checkpoints as immutable files) and runs one short
 //! statement or a few, so no read snapshot outlives a call and the writer is
 //! never held up.
 //!
@@ -23,9 +23,9 @@ pub mod iterations;
 pub mod programs;
 mod run;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;
 
 use crate::database::META_CONFIG;
@@ -35,16 +35,56 @@ use crate::{DatabaseConfig, DbError, FeatureBins, store};
 pub use crate::types::BestProgram;
 pub use run::{IslandBest, ModelUse, RunStats, RunUsage, Version, run_stats, version};
 
-/// Opens a database file read-only, for these functions: in WAL mode a
-/// reader sees the last commit and never blocks the writer.
-pub fn open_read_only(path: &std::path::Path) -> Result<Connection, DbError> {
-    Ok(Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?)
+/// A database file (or its prompt log) opened read-only, for the functions
+/// of this module: in WAL mode a reader sees the last commit and never
+/// blocks the writer. What it holds is this crate's; a caller cannot run
+/// SQL through it.
+pub struct Reader {
+    pub(crate) conn: Connection,
+}
+
+impl Reader {
+    /// Opens `path` read-only. `immutable`: the file is taken never to
+    /// change (a checkpoint), so SQLite neither locks it nor looks for a log.
+    pub fn open(path: &Path, immutable: bool) -> Result<Self, DbError> {
+        let uri = format!("file:{}?mode=ro{}", uri_path(path), if immutable { "&immutable=1" } else { "" });
+        let flags =
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(uri, flags)?;
+        // A writer mid-commit makes a reader wait briefly, never fail.
+        conn.busy_timeout(std::time::Duration::from_secs(2))?;
+        Ok(Self { conn })
+    }
+
+    /// As [`Self::open`], and reads once: the first read is what opens the
+    /// `-shm` and `-wal` files, so a file this reader cannot use fails here.
+    pub fn open_checked(path: &Path, immutable: bool) -> Result<Self, DbError> {
+        let reader = Self::open(path, immutable)?;
+        reader.conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))?;
+        Ok(reader)
+    }
+}
+
+/// A path as the path part of an SQLite `file:` URI: bytes other than
+/// unreserved characters and `/` percent-encoded.
+fn uri_path(path: &Path) -> String {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = String::new();
+    for &b in absolute.as_os_str().as_encoded_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// Each grid dimension's current range, in dimension order: the one the
 /// user fixed, or the values seen so far (`None` before the first). Reads
 /// the file as it is now; observed ranges widen as programs arrive.
-pub fn feature_ranges(conn: &Connection) -> Result<Vec<Option<[f64; 2]>>, DbError> {
+pub fn feature_ranges(reader: &Reader) -> Result<Vec<Option<[f64; 2]>>, DbError> {
+    let conn = &reader.conn;
     let Some(stored) = store::meta(conn, META_CONFIG)? else { return Ok(Vec::new()) };
     let config: DatabaseConfig =
         serde_json::from_value(stored).map_err(|source| DbError::Json { what: "stored config", source })?;
@@ -94,7 +134,8 @@ impl GridShape {
 /// The grid's shape, from the settings the database stored when it was
 /// created; `None` while the writer has not stored them yet. Unknown
 /// settings are ignored, so a file written by a newer build still reads.
-pub fn grid_shape(conn: &Connection) -> Result<Option<GridShape>, DbError> {
+pub fn grid_shape(reader: &Reader) -> Result<Option<GridShape>, DbError> {
+    let conn = &reader.conn;
     #[derive(serde::Deserialize)]
     #[serde(default)]
     struct Stored {
@@ -150,7 +191,8 @@ pub(crate) fn metrics_from_json(text: &str) -> Result<crate::Metrics, DbError> {
 
 /// Each island's Pareto front by the stored `objectives` (empty without
 /// them), computed as the database computes it.
-pub fn fronts(conn: &Connection, shape: &GridShape) -> Result<Vec<Vec<crate::FrontMember>>, DbError> {
+pub fn fronts(reader: &Reader, shape: &GridShape) -> Result<Vec<Vec<crate::FrontMember>>, DbError> {
+    let conn = &reader.conn;
     let mut candidates: Vec<Vec<(crate::ProgramId, Vec<f64>)>> = vec![Vec::new(); shape.num_islands];
     if !shape.objectives.is_empty() {
         let mut stmt = conn.prepare("SELECT id, island, metrics FROM programs ORDER BY id")?;
@@ -170,14 +212,16 @@ pub fn fronts(conn: &Connection, shape: &GridShape) -> Result<Vec<Vec<crate::Fro
 
 /// A program's prompt from the prompt log (`<db>.prompts`), in files
 /// written before each iteration's exchange was logged.
-pub fn logged_prompt(log: &Connection, program: i64) -> Result<Option<String>, DbError> {
+pub fn logged_prompt(reader: &Reader, program: i64) -> Result<Option<String>, DbError> {
+    let log = &reader.conn;
     Ok(log
         .query_row("SELECT prompt FROM prompts WHERE program_id = ?1", [program], |r| r.get(0))
         .optional()?)
 }
 
 /// An iteration's exchange with the LLM, from the prompt log.
-pub fn logged_exchange(log: &Connection, iteration: i64) -> Result<Option<String>, DbError> {
+pub fn logged_exchange(reader: &Reader, iteration: i64) -> Result<Option<String>, DbError> {
+    let log = &reader.conn;
     Ok(log
         .query_row("SELECT exchange FROM exchanges WHERE iteration = ?1", [iteration], |r| r.get(0))
         .optional()?)
@@ -186,6 +230,11 @@ pub fn logged_exchange(log: &Connection, iteration: i64) -> Result<Option<String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uri_paths_escape_what_sqlite_would_read_as_query() {
+        assert!(uri_path(Path::new("/a b/c?d#e%.db")).ends_with("/a%20b/c%3Fd%23e%25.db"));
+    }
 
     #[test]
     fn coords_unfold_the_key_the_database_folds() {

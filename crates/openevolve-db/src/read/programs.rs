@@ -2,7 +2,8 @@
 //! in full, where it came from and what came of it, the lineage forest, the
 //! grid's elites and the points of the score chart.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use super::Reader;
+use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 
 use super::GridShape;
@@ -132,7 +133,8 @@ pub struct ProgramPage {
 
 /// One page of programs; programs without a score sort last either way,
 /// and ids break ties.
-pub fn page(conn: &Connection, shape: &GridShape, request: &PageRequest) -> Result<ProgramPage, DbError> {
+pub fn page(reader: &Reader, shape: &GridShape, request: &PageRequest) -> Result<ProgramPage, DbError> {
+    let conn = &reader.conn;
     let column = request.order.column();
     let direction = if request.descending { "DESC" } else { "ASC" };
     let filter = if request.island.is_some() { "WHERE island = ?1" } else { "WHERE ?1 IS NULL" };
@@ -152,17 +154,15 @@ pub fn page(conn: &Connection, shape: &GridShape, request: &PageRequest) -> Resu
 }
 
 /// One program's summary.
-pub fn summary(
-    conn: &Connection,
-    shape: &GridShape,
-    id: ProgramId,
-) -> Result<Option<ProgramSummary>, DbError> {
+pub fn summary(reader: &Reader, shape: &GridShape, id: ProgramId) -> Result<Option<ProgramSummary>, DbError> {
+    let conn = &reader.conn;
     let sql = format!("SELECT {SUMMARY_COLUMNS} FROM programs WHERE id = ?1");
     Ok(conn.prepare_cached(&sql)?.query_row([id], |r| summary_row(r, shape)).optional()?)
 }
 
 /// One program in full.
-pub fn detail(conn: &Connection, shape: &GridShape, id: ProgramId) -> Result<Option<ProgramDetail>, DbError> {
+pub fn detail(reader: &Reader, shape: &GridShape, id: ProgramId) -> Result<Option<ProgramDetail>, DbError> {
+    let conn = &reader.conn;
     let sql = format!(
         "SELECT {SUMMARY_COLUMNS}, code, code_hash, language, prompt, features FROM programs WHERE id = ?1"
     );
@@ -182,12 +182,14 @@ pub fn detail(conn: &Connection, shape: &GridShape, id: ProgramId) -> Result<Opt
 }
 
 /// A program's code.
-pub fn code(conn: &Connection, id: ProgramId) -> Result<Option<String>, DbError> {
+pub fn code(reader: &Reader, id: ProgramId) -> Result<Option<String>, DbError> {
+    let conn = &reader.conn;
     Ok(conn.query_row("SELECT code FROM programs WHERE id = ?1", [id], |r| r.get(0)).optional()?)
 }
 
 /// The programs that came from `id`, as children or as migrants, by id.
-pub fn children(conn: &Connection, shape: &GridShape, id: ProgramId) -> Result<Vec<ProgramSummary>, DbError> {
+pub fn children(reader: &Reader, shape: &GridShape, id: ProgramId) -> Result<Vec<ProgramSummary>, DbError> {
+    let conn = &reader.conn;
     let sql = format!(
         "SELECT {SUMMARY_COLUMNS} FROM programs WHERE parent_id = ?1 OR migrated_from = ?1 ORDER BY id"
     );
@@ -196,12 +198,12 @@ pub fn children(conn: &Connection, shape: &GridShape, id: ProgramId) -> Result<V
 
 /// The chain from the oldest stored ancestor down to `id`, following
 /// [`ProgramSummary::source`]; empty when `id` is not stored.
-pub fn ancestry(conn: &Connection, shape: &GridShape, id: ProgramId) -> Result<Vec<ProgramSummary>, DbError> {
+pub fn ancestry(reader: &Reader, shape: &GridShape, id: ProgramId) -> Result<Vec<ProgramSummary>, DbError> {
     let mut chain = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut next = Some(id);
     while let Some(current) = next.filter(|c| seen.insert(*c)) {
-        let Some(program) = summary(conn, shape, current)? else { break };
+        let Some(program) = summary(reader, shape, current)? else { break };
         next = program.source();
         chain.push(program);
     }
@@ -226,7 +228,8 @@ pub struct TreeNode {
 
 /// Up to `limit` nodes of the lineage forest after id `after`, in id order,
 /// and the number of programs in all.
-pub fn tree_page(conn: &Connection, after: ProgramId, limit: i64) -> Result<(Vec<TreeNode>, i64), DbError> {
+pub fn tree_page(reader: &Reader, after: ProgramId, limit: i64) -> Result<(Vec<TreeNode>, i64), DbError> {
+    let conn = &reader.conn;
     let nodes = conn
         .prepare_cached(
             "SELECT id, COALESCE(migrated_from, parent_id), island, generation, iteration_found, fitness, \
@@ -259,7 +262,8 @@ pub struct CellElite {
 }
 
 /// The filled cells of every island, or of `island`, by island and cell.
-pub fn cells(conn: &Connection, shape: &GridShape, island: Option<i64>) -> Result<Vec<CellElite>, DbError> {
+pub fn cells(reader: &Reader, shape: &GridShape, island: Option<i64>) -> Result<Vec<CellElite>, DbError> {
+    let conn = &reader.conn;
     Ok(conn
         .prepare_cached(
             "SELECT c.island, c.cell_key, c.program_id, p.fitness FROM cells c JOIN programs p ON p.id = c.program_id \
@@ -286,7 +290,8 @@ pub struct ScorePoint {
 }
 
 /// Every program after id `after`, as chart points, by id.
-pub fn score_points(conn: &Connection, after: ProgramId) -> Result<Vec<ScorePoint>, DbError> {
+pub fn score_points(reader: &Reader, after: ProgramId) -> Result<Vec<ScorePoint>, DbError> {
+    let conn = &reader.conn;
     Ok(conn
         .prepare_cached(
             "SELECT id, iteration_found, island, fitness FROM programs WHERE id > ?1 ORDER BY id",

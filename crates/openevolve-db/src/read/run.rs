@@ -1,8 +1,9 @@
 //! The run at a glance, and the counters that change whenever it writes.
 
+use super::Reader;
 use std::collections::BTreeMap;
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::OptionalExtension;
 use serde::Serialize;
 
 use super::iterations::outcome_column;
@@ -17,7 +18,8 @@ pub struct Version {
     pub max_iteration: Option<i64>,
 }
 
-pub fn version(conn: &Connection) -> Result<Version, DbError> {
+pub fn version(reader: &Reader) -> Result<Version, DbError> {
+    let conn = &reader.conn;
     let (programs, max_program_id) =
         conn.query_row("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM programs", [], |r| {
             Ok((r.get(0)?, r.get(1)?))
@@ -72,7 +74,8 @@ pub struct RunStats {
 
 /// The run at a glance; `noise_z` is the run's `database.noise_z`, by which
 /// the best program is ranked.
-pub fn run_stats(conn: &Connection, num_islands: usize, noise_z: f64) -> Result<RunStats, DbError> {
+pub fn run_stats(reader: &Reader, num_islands: usize, noise_z: f64) -> Result<RunStats, DbError> {
+    let conn = &reader.conn;
     let mut island_counts = vec![0i64; num_islands];
     let mut stmt = conn.prepare("SELECT island, COUNT(*) FROM programs GROUP BY island")?;
     for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))? {

@@ -1,8 +1,8 @@
 //! The iteration log: one iteration with its exchange, pages of the log,
 //! and the chart's series.
 
+use openevolve_db::read::Reader;
 use openevolve_db::read::{self, iterations::IterationWindow};
-use rusqlite::Connection;
 use serde_json::{Value, json};
 
 use super::MAX_PROGRAM_PAGE;
@@ -11,8 +11,8 @@ use crate::source::RunSource;
 
 /// One iteration's record with its exchange with the LLM (the prompt, each
 /// answer and what came of it), failed iterations included.
-pub fn iteration(source: &RunSource, conn: &Connection, number: i64) -> Result<Value, ViewError> {
-    let row = read::iterations::iteration(conn, number)?.ok_or(ViewError::NoSuchIteration(number))?;
+pub fn iteration(source: &RunSource, reader: &Reader, number: i64) -> Result<Value, ViewError> {
+    let row = read::iterations::iteration(reader, number)?.ok_or(ViewError::NoSuchIteration(number))?;
     let mut value = json!(row);
     let exchange = source.logged_exchange(number)?;
     value.as_object_mut().expect("an iteration row is an object").insert("exchange".into(), json!(exchange));
@@ -29,12 +29,12 @@ pub struct ScoresQuery {
 /// The series behind the score chart, as compact rows: every stored program
 /// `[id, iteration_found, island, fitness]` and every iteration
 /// `[iteration, island, outcome, child_id]`, failures included.
-pub fn scores(conn: &Connection, q: &ScoresQuery) -> Result<Value, ViewError> {
-    let programs: Vec<Value> = read::programs::score_points(conn, q.after_id.unwrap_or(0))?
+pub fn scores(reader: &Reader, q: &ScoresQuery) -> Result<Value, ViewError> {
+    let programs: Vec<Value> = read::programs::score_points(reader, q.after_id.unwrap_or(0))?
         .into_iter()
         .map(|p| json!([p.id, p.iteration_found, p.island, p.fitness]))
         .collect();
-    let iterations: Vec<Value> = read::iterations::points(conn, q.after_iteration.unwrap_or(-1))?
+    let iterations: Vec<Value> = read::iterations::points(reader, q.after_iteration.unwrap_or(-1))?
         .into_iter()
         .map(|i| json!([i.iteration, i.island, i.outcome, i.child_id]))
         .collect();
@@ -57,15 +57,15 @@ pub struct IterationsQuery {
     pub last: Option<i64>,
 }
 
-pub fn iterations(conn: &Connection, q: &IterationsQuery) -> Result<Value, ViewError> {
+pub fn iterations(reader: &Reader, q: &IterationsQuery) -> Result<Value, ViewError> {
     let limit = q.limit.unwrap_or(200).clamp(1, MAX_PROGRAM_PAGE);
     let failed = q.failed.unwrap_or(false);
     if let Some(last) = q.last {
         let window = IterationWindow::Last { count: last.clamp(1, MAX_PROGRAM_PAGE) };
-        return Ok(json!({"iterations": read::iterations::page(conn, window, failed)?, "next": null}));
+        return Ok(json!({"iterations": read::iterations::page(reader, window, failed)?, "next": null}));
     }
     let window = IterationWindow::After { after: q.after.unwrap_or(-1), limit };
-    let rows = read::iterations::page(conn, window, failed)?;
+    let rows = read::iterations::page(reader, window, failed)?;
     let next = if rows.len() as i64 == limit { rows.last().map(|r| r.iteration) } else { None };
     Ok(json!({"iterations": rows, "next": next}))
 }
@@ -80,8 +80,8 @@ const BUSY_POINTS: usize = 120;
 /// interval, just before it waited to commit: its end is the commit time
 /// less `commit_wait_ms`. Iterations recorded without phases are left out;
 /// with none, both lists are empty.
-pub fn throughput(conn: &Connection) -> Result<Value, ViewError> {
-    let rows = read::iterations::page(conn, IterationWindow::Last { count: THROUGHPUT_ITERATIONS }, false)?;
+pub fn throughput(reader: &Reader) -> Result<Value, ViewError> {
+    let rows = read::iterations::page(reader, IterationWindow::Last { count: THROUGHPUT_ITERATIONS }, false)?;
     let timed: Vec<_> = rows.iter().filter_map(|r| Some((r, r.phases.as_ref()?))).collect();
     let iterations: Vec<Value> = timed
         .iter()

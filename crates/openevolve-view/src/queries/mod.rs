@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use openevolve_db::Outcome;
+use openevolve_db::read::Reader;
 use openevolve_db::read::{self, programs::ProgramOrder};
-use rusqlite::Connection;
 use serde_json::{Value, json};
 
 use crate::source::{GridSpace, RunKind, RunSource};
@@ -28,8 +28,8 @@ pub const MAX_PROGRAM_PAGE: i64 = 1_000;
 
 pub use read::Version;
 
-pub fn version(conn: &Connection) -> Result<Version, ViewError> {
-    Ok(read::version(conn)?)
+pub fn version(reader: &Reader) -> Result<Version, ViewError> {
+    Ok(read::version(reader)?)
 }
 
 fn read_json_file(path: &Path) -> Option<Value> {
@@ -37,10 +37,10 @@ fn read_json_file(path: &Path) -> Option<Value> {
     serde_json::from_str(&text).ok()
 }
 
-pub fn summary(source: &RunSource, conn: &Connection) -> Result<Value, ViewError> {
-    let space = source.space(conn)?;
-    let version = version(conn)?;
-    let stats = read::run_stats(conn, space.num_islands(), space.shape.noise_z)?;
+pub fn summary(source: &RunSource, reader: &Reader) -> Result<Value, ViewError> {
+    let space = source.space(reader)?;
+    let version = version(reader)?;
+    let stats = read::run_stats(reader, space.num_islands(), space.shape.noise_z)?;
     let run_summary =
         (source.kind == RunKind::Run).then(|| read_json_file(&source.dir.join("summary.json"))).flatten();
     let checkpoint_state = (source.kind == RunKind::Checkpoint)
@@ -110,8 +110,8 @@ pub struct PageQuery {
     pub order: Option<String>,
 }
 
-pub fn programs_page(source: &RunSource, conn: &Connection, q: &PageQuery) -> Result<Value, ViewError> {
-    let space = source.space(conn)?;
+pub fn programs_page(source: &RunSource, reader: &Reader, q: &PageQuery) -> Result<Value, ViewError> {
+    let space = source.space(reader)?;
     let order = match q.sort.as_deref().unwrap_or("id") {
         "id" => ProgramOrder::Id,
         "fitness" => ProgramOrder::Fitness,
@@ -134,29 +134,30 @@ pub fn programs_page(source: &RunSource, conn: &Connection, q: &PageQuery) -> Re
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_PROGRAM_PAGE);
     let offset = q.offset.unwrap_or(0).max(0);
     let request = read::programs::PageRequest { offset, limit, island: q.island, order, descending };
-    let page = read::programs::page(conn, &space.shape, &request)?;
+    let page = read::programs::page(reader, &space.shape, &request)?;
     Ok(json!({"total": page.total, "offset": offset, "limit": limit, "programs": page.programs}))
 }
 
 /// One program with its code, the diff against the program it came from,
 /// artifacts, children and the iteration that made it.
-pub fn program(source: &RunSource, conn: &Connection, id: i64) -> Result<Value, ViewError> {
-    let space = source.space(conn)?;
-    let detail = read::programs::detail(conn, &space.shape, id)?.ok_or(ViewError::NoSuchProgram(id))?;
+pub fn program(source: &RunSource, reader: &Reader, id: i64) -> Result<Value, ViewError> {
+    let space = source.space(reader)?;
+    let detail = read::programs::detail(reader, &space.shape, id)?.ok_or(ViewError::NoSuchProgram(id))?;
     // A migrant is a copy: its diff is against the program it was copied from.
     let source_id = detail.summary.source();
     let against = match source_id {
-        Some(pid) => read::programs::code(conn, pid)?.map(|code| (pid, code)),
+        Some(pid) => read::programs::code(reader, pid)?.map(|code| (pid, code)),
         None => None,
     };
     let diff = against.as_ref().map(|(pid, parent_code)| {
         let d = diff::diff_lines(parent_code, &detail.code);
         json!({"against": pid, "added": d.added, "removed": d.removed, "hunks": d.hunks})
     });
-    let children: Vec<i64> = read::programs::children(conn, &space.shape, id)?.iter().map(|c| c.id).collect();
+    let children: Vec<i64> =
+        read::programs::children(reader, &space.shape, id)?.iter().map(|c| c.id).collect();
     let found = detail.summary.iteration_found;
-    let iteration = read::iterations::iteration(conn, found)?;
-    let artifacts = artifact_list(source, conn, &space, id)?;
+    let iteration = read::iterations::iteration(reader, found)?;
+    let artifacts = artifact_list(source, reader, &space, id)?;
     // A program's prompt is the exchange of the iteration that found it;
     // older files keep it per program, in the prompt log or inline.
     let prompt = match detail.prompt {
@@ -184,11 +185,11 @@ pub fn program(source: &RunSource, conn: &Connection, id: i64) -> Result<Value, 
 
 fn artifact_list(
     source: &RunSource,
-    conn: &Connection,
+    reader: &Reader,
     space: &GridSpace,
     id: i64,
 ) -> Result<Vec<Value>, ViewError> {
-    let entries = read::artifacts::list(conn, &source.artifacts_dir(space), id, INLINE_ARTIFACT_LIMIT)?;
+    let entries = read::artifacts::list(reader, &source.artifacts_dir(space), id, INLINE_ARTIFACT_LIMIT)?;
     Ok(entries
         .into_iter()
         .map(|a| {
@@ -201,12 +202,12 @@ fn artifact_list(
 /// An artifact's bytes, and whether they are text.
 pub fn artifact(
     source: &RunSource,
-    conn: &Connection,
+    reader: &Reader,
     id: i64,
     name: &str,
 ) -> Result<(bool, Vec<u8>), ViewError> {
-    let space = source.space(conn)?;
-    read::artifacts::bytes(conn, &source.artifacts_dir(&space), id, name)?
+    let space = source.space(reader)?;
+    read::artifacts::bytes(reader, &source.artifacts_dir(&space), id, name)?
         .ok_or_else(|| ViewError::NoSuchArtifact { id, name: name.to_string() })
 }
 
@@ -224,12 +225,12 @@ fn encode_segment(s: &str) -> String {
 }
 
 /// The chain from the oldest stored ancestor down to `id`, and its children.
-pub fn lineage(source: &RunSource, conn: &Connection, id: i64) -> Result<Value, ViewError> {
-    let space = source.space(conn)?;
-    let ancestors = read::programs::ancestry(conn, &space.shape, id)?;
+pub fn lineage(source: &RunSource, reader: &Reader, id: i64) -> Result<Value, ViewError> {
+    let space = source.space(reader)?;
+    let ancestors = read::programs::ancestry(reader, &space.shape, id)?;
     if ancestors.is_empty() {
         return Err(ViewError::NoSuchProgram(id));
     }
-    let children = read::programs::children(conn, &space.shape, id)?;
+    let children = read::programs::children(reader, &space.shape, id)?;
     Ok(json!({"ancestors": ancestors, "children": children}))
 }

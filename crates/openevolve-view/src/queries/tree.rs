@@ -1,7 +1,7 @@
 //! The lineage forest and the MAP-Elites grids.
 
 use openevolve_db::read;
-use rusqlite::Connection;
+use openevolve_db::read::Reader;
 use serde_json::{Value, json};
 
 use super::MAX_TREE_PAGE;
@@ -21,9 +21,9 @@ pub const TREE_COLUMNS: [&str; 8] =
 /// The lineage forest, page by page in id order, as compact rows. `parent`
 /// is where the program came from: the migration source for a migrant, else
 /// its parent; `migrated` says which.
-pub fn tree(conn: &Connection, q: &TreeQuery) -> Result<Value, ViewError> {
+pub fn tree(reader: &Reader, q: &TreeQuery) -> Result<Value, ViewError> {
     let limit = q.limit.unwrap_or(5000).clamp(1, MAX_TREE_PAGE);
-    let (nodes, total) = read::programs::tree_page(conn, q.after.unwrap_or(0), limit)?;
+    let (nodes, total) = read::programs::tree_page(reader, q.after.unwrap_or(0), limit)?;
     let next = if nodes.len() as i64 == limit { nodes.last().map(|n| n.id) } else { None };
     let nodes: Vec<Value> = nodes
         .into_iter()
@@ -46,9 +46,9 @@ pub fn tree(conn: &Connection, q: &TreeQuery) -> Result<Value, ViewError> {
 /// Each island's Pareto front by the run's `objectives` (none without
 /// them): the objectives, then per island its front's programs with their
 /// values (as reported) and crowding distances (`null` at the ends).
-pub fn fronts(source: &RunSource, conn: &Connection) -> Result<Value, ViewError> {
-    let space = source.space(conn)?;
-    let islands: Vec<Value> = read::fronts(conn, &space.shape)?
+pub fn fronts(source: &RunSource, reader: &Reader) -> Result<Value, ViewError> {
+    let space = source.space(reader)?;
+    let islands: Vec<Value> = read::fronts(reader, &space.shape)?
         .into_iter()
         .enumerate()
         .map(|(island, front)| json!({"island": island, "points": front}))
@@ -63,10 +63,10 @@ pub struct GridQuery {
 }
 
 /// Each island's MAP-Elites grid: its filled cells with their elite.
-pub fn grid(source: &RunSource, conn: &Connection, q: &GridQuery) -> Result<Value, ViewError> {
-    let space = source.space(conn)?;
+pub fn grid(source: &RunSource, reader: &Reader, q: &GridQuery) -> Result<Value, ViewError> {
+    let space = source.space(reader)?;
     let mut islands: Vec<Vec<Value>> = vec![Vec::new(); space.num_islands()];
-    for elite in read::programs::cells(conn, &space.shape, q.island)? {
+    for elite in read::programs::cells(reader, &space.shape, q.island)? {
         if let Some(cells) = islands.get_mut(elite.island as usize) {
             cells.push(json!({"cell": elite.cell, "program_id": elite.program_id, "fitness": elite.fitness}));
         }
@@ -77,7 +77,7 @@ pub fn grid(source: &RunSource, conn: &Connection, q: &GridQuery) -> Result<Valu
         .filter(|(i, _)| q.island.is_none_or(|want| want == *i as i64))
         .map(|(island, cells)| json!({"island": island, "cells": cells}))
         .collect();
-    let ranges = read::feature_ranges(conn)?;
+    let ranges = read::feature_ranges(reader)?;
     let mut features = space.dimensions.clone();
     for (dim, range) in features.iter_mut().zip(ranges) {
         dim.range = range;
