@@ -43,7 +43,7 @@ pub fn eval(args: EvalArgs) -> Result<u8, Failure> {
         tracing::info!(cache = %cache_dir.display(), "building the evaluator and the candidates' dependencies");
         // The executor a run would use; a Slurm one names its jobs after
         // the program.
-        let executor = openevolve_eval::prepare_executor(&problem, &config.evaluator, &cache_dir, &args.program)
+        let executor = openevolve_eval::prepare_executor(&problem, &config.evaluator_config(), &cache_dir, &args.program)
             .await
             .map_err(|e| Failure::RunFailed(e.into()))?;
         tracing::info!(program = %args.program.display(), "evaluating");
@@ -68,7 +68,7 @@ async fn build_only(
     dir: &Path,
 ) -> Result<u8, Failure> {
     let (worker, candidate) =
-        EvaluatorHost::build_for_elsewhere(problem, &config.evaluator, cache_dir, source)
+        EvaluatorHost::build_for_elsewhere(problem, &config.evaluator_config(), cache_dir, source)
             .await
             .context("cannot build")
             .map_err(Failure::RunFailed)?;

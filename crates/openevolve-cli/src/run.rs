@@ -82,7 +82,7 @@ pub(crate) async fn prepare_executor(
 ) -> Result<Arc<dyn Executor>, Failure> {
     let cache_dir = cache_dir.map_or_else(default_cache_dir, Path::to_path_buf);
     tracing::info!(cache = %cache_dir.display(), "building the evaluator and the candidates' dependencies");
-    openevolve_eval::prepare_executor(&problem.files, &config.evaluator, &cache_dir, run_root)
+    openevolve_eval::prepare_executor(&problem.files, &config.evaluator_config(), &cache_dir, run_root)
         .await
         .map_err(|e| Failure::RunFailed(e.into()))
 }

@@ -125,15 +125,17 @@ impl Bench<'_> {
                 let root = self.output.join(&path);
                 let state = run_state(&root, &config).map_err(Failure::RunFailed)?;
                 if !matches!(state, RunState::Finished) {
-                    let prepared =
-                        executors.iter().find(|(e, _)| *e == config.evaluator).map(|(_, x)| x.clone());
+                    let prepared = executors
+                        .iter()
+                        .find(|(e, _)| *e == config.evaluator_config())
+                        .map(|(_, x)| x.clone());
                     let executor = match prepared {
                         Some(executor) => executor,
                         None => {
                             let cache = self.args.cache_dir.as_deref();
                             let executor =
                                 prepare_executor(self.problem, &config, cache, self.output).await?;
-                            executors.push((config.evaluator.clone(), executor.clone()));
+                            executors.push((config.evaluator_config(), executor.clone()));
                             executor
                         }
                     };

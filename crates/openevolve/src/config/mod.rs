@@ -8,6 +8,7 @@ mod keys;
 mod load;
 mod marks;
 mod migrate;
+mod run;
 mod sections;
 
 use serde::{Deserialize, Serialize};
@@ -17,6 +18,7 @@ pub use migrate::{Migrated, migrate};
 pub use openevolve_db::{DatabaseConfig, FeatureBins};
 pub use openevolve_eval::EvaluatorConfig;
 pub use openevolve_llm::{LlmConfig, ModelConfig};
+pub use run::RunConfig;
 pub use sections::{EvolutionTraceConfig, PromptConfig};
 
 /// Everything a run is told, as read from config.yaml with defaults filled in.
@@ -149,8 +151,16 @@ impl Config {
         if self.database.random_seed.is_none() {
             self.database.random_seed = self.random_seed;
         }
-        // A cascade grades children as the database ranks them.
-        self.evaluator.fitness_excludes = self.database.feature_dimensions.clone();
+    }
+
+    /// The evaluator section an executor is built from: a cascade grades
+    /// children as the database ranks them, so the fitness leaves out the
+    /// feature dimensions.
+    pub fn evaluator_config(&self) -> EvaluatorConfig {
+        EvaluatorConfig {
+            fitness_excludes: self.database.feature_dimensions.clone(),
+            ..self.evaluator.clone()
+        }
     }
 
     /// Whether a model of the ensemble runs on this machine (the local

@@ -26,7 +26,7 @@ use super::progress::Progress;
 use super::stopping::StopState;
 use super::trace::TraceWriter;
 use super::{Interrupt, RunError, RunLayout, RunOptions, RunSummary, SearchStrategy, StopReason};
-use crate::Config;
+use crate::config::RunConfig;
 use crate::diff::{ChildProgram, DiffSettings, EvolutionMode};
 use crate::prompt::{Prompt, PromptBuilder, prompt_seed};
 use crate::regions::{RegionFocus, RegionScope};
@@ -55,7 +55,7 @@ struct SavedState {
 }
 
 pub(super) struct Controller {
-    config: Config,
+    config: RunConfig,
     layout: RunLayout,
     db: ProgramDatabase,
     llms: Arc<Llms>,
@@ -65,7 +65,6 @@ pub(super) struct Controller {
     /// The crates candidates may use, where the executor says.
     candidate_crates: Option<Arc<[String]>>,
     mutation: Mutation,
-    run_seed: u64,
     target_score: Option<f64>,
     initial_program: String,
     state: StopState,
@@ -157,7 +156,7 @@ impl Controller {
     pub(super) fn open(options: RunOptions, evaluator: Arc<dyn Executor>) -> Result<Self, RunError> {
         let RunOptions {
             initial_program,
-            mut config,
+            config,
             layout,
             resume_from,
             target_score,
@@ -171,22 +170,20 @@ impl Controller {
         }
         // The database owns the seed: the config's, or one it drew and
         // stored when the config gave none; a resumed run reads it back.
-        config.resolve();
-        let db = ProgramDatabase::open(layout.database(), &config.database)?;
+        let db = ProgramDatabase::open(layout.database(), &config.database_to_open())?;
         if let Some(checkpoint) = &resume_from {
             checkpoint::import_prompts(&db, checkpoint)?;
         }
-        let run_seed = db.run_seed();
-        config.random_seed = Some(run_seed);
-        config.resolve();
+        let config = RunConfig::new(config, db.run_seed());
 
         let saved: SavedState = match db.meta(STATE_KEY)? {
             Some(v) => serde_json::from_value(v)
                 .map_err(|e| RunError::Resume(format!("saved controller state: {e}")))?,
             None => SavedState::default(),
         };
-        let llms =
-            Arc::new(Llms::from_config(&config.llm, run_seed).map_err(|e| RunError::Llm(e.to_string()))?);
+        let llms = Arc::new(
+            Llms::from_config(&config.llm, config.seed()).map_err(|e| RunError::Llm(e.to_string()))?,
+        );
         llms.restore_usage(&saved.usage);
         if let Some(bandit) = saved.bandit.clone() {
             llms.models.restore_bandit(bandit);
@@ -213,7 +210,6 @@ impl Controller {
             diff_settings,
             candidate_crates: candidate_crates.map(Arc::from),
             mutation,
-            run_seed,
             target_score,
             initial_program,
             state: saved.stop,
@@ -251,7 +247,7 @@ impl Controller {
         let mut tasks: JoinSet<TaskOutput> = JoinSet::new();
         let mut stop = self.stop_reason_at_start()?;
         let mut grace: Option<tokio::time::Instant> = None;
-        info!(first = next_start, last, parallel = window, seed = self.run_seed, "evolution starts");
+        info!(first = next_start, last, parallel = window, seed = self.config.seed(), "evolution starts");
 
         loop {
             // Each commit lets the start it allows happen before the next
@@ -340,7 +336,7 @@ impl Controller {
             }
         };
         let focus = match RegionScope::from_config(&self.config) {
-            RegionScope::One => RegionFocus::choose(&parent.code, prompt_seed(self.run_seed, iteration)),
+            RegionScope::One => RegionFocus::choose(&parent.code, prompt_seed(self.config.seed(), iteration)),
             RegionScope::All => None,
         };
         let prompt = Arc::new(self.render_prompt(iteration, island, &parent, focus.as_ref())?);

@@ -64,7 +64,7 @@ impl Controller {
             feature_dimensions: self.config.database.feature_dimensions.clone(),
             last_failure: if independent { None } else { self.db.last_failure_on_island(island)? },
         };
-        Ok(self.prompts.build(&context, prompt_seed(self.run_seed, iteration))?)
+        Ok(self.prompts.build(&context, prompt_seed(self.config.seed(), iteration))?)
     }
 
     fn prompt_program(
