@@ -9,9 +9,12 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use crate::classify::StageReport;
+use std::ffi::OsString;
+use std::path::Path;
+
+use crate::classify::{StageReport, classify};
 use crate::diagnostics::head;
-use crate::worker::{WorkerLimits, WorkerRun};
+use crate::worker::{WorkerLimits, WorkerRun, judge_args, run_worker};
 use crate::{Evaluation, EvaluatorConfig, Failure, FailureReason};
 
 /// What one stage gave: its outcome, and the output it printed (kept as
@@ -35,6 +38,40 @@ impl StageRun {
             .map(|(name, text)| (name.to_string(), text.clone()))
             .collect();
         Self { outcome, output }
+    }
+}
+
+/// Runs stage `stage` of `library` in a judge worker: `program` with
+/// `leading` arguments before the judge's own (the Slurm job's device
+/// selection through `env`), under the config's limits, classified. The
+/// one way a stage runs in a worker, on the host and in a Slurm job alike.
+pub(crate) async fn run_stage_in_worker(
+    program: &Path,
+    leading: Vec<OsString>,
+    library: &Path,
+    stage: u8,
+    config: &EvaluatorConfig,
+    scratch: &Path,
+) -> StageRun {
+    let limits = worker_limits(config);
+    let evaluator_args =
+        config.evaluator_args.as_ref().map(|a| serde_json::to_string(a).expect("JSON values serialize"));
+    let mut args = leading;
+    args.extend(judge_args(library, stage, &limits, evaluator_args.as_deref()));
+    match run_worker(program, &args, &limits, scratch).await {
+        Ok(run) => {
+            let outcome = classify(
+                &run,
+                config.timeout,
+                limits.max_output_bytes,
+                limits.candidate.cpu_seconds.is_some(),
+            );
+            StageRun::from_worker(&run, outcome)
+        }
+        Err(e) => StageRun::silent(Err(Failure {
+            reason: FailureReason::WorkerFailed,
+            message: format!("cannot run the evaluator worker: {e}"),
+        })),
     }
 }
 

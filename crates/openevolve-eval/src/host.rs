@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
-use crate::cascade::{StageRun, run_cascade, worker_limits};
-use crate::classify::classify;
+use crate::cascade::{StageRun, run_cascade, run_stage_in_worker};
 use crate::compile::{BuildFailure, BuiltCandidate, Compiler, Output};
 use crate::config::EvaluatorConfig;
 use crate::deps::DepSet;
@@ -18,7 +17,6 @@ use crate::evaluation::{Behaviour, Evaluation, Failure, FailureReason, KnownBeha
 use crate::inprocess::InProcessEvaluator;
 use crate::problem::ProblemFiles;
 use crate::toolchain::Toolchain;
-use crate::worker::{judge_args, run_worker};
 use openevolve_sdk::worker::{BEHAVIOUR_ARTIFACT, BEHAVIOUR_STAGE};
 
 /// The evaluator's code: one file's source, or a crate's root file and manifest.
@@ -343,23 +341,7 @@ impl EvaluatorHost {
                     });
             return StageRun::silent(outcome);
         }
-        let limits = worker_limits(&self.config);
-        let args = judge_args(library, stage, &limits, self.evaluator_args.as_deref());
-        match run_worker(&self.worker, &args, &limits, &self.scratch).await {
-            Ok(run) => {
-                let outcome = classify(
-                    &run,
-                    self.config.timeout,
-                    limits.max_output_bytes,
-                    limits.candidate.cpu_seconds.is_some(),
-                );
-                StageRun::from_worker(&run, outcome)
-            }
-            Err(e) => StageRun::silent(Err(Failure {
-                reason: FailureReason::WorkerFailed,
-                message: format!("cannot run the evaluator worker: {e}"),
-            })),
-        }
+        run_stage_in_worker(&self.worker, Vec::new(), library, stage, &self.config, &self.scratch).await
     }
 }
 

@@ -9,11 +9,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::cascade::{StageRun, run_cascade, worker_limits};
-use crate::classify::classify;
+use crate::cascade::{StageRun, run_cascade, run_stage_in_worker};
 use crate::config::EvaluatorConfig;
-use crate::evaluation::{Evaluation, Failure, FailureReason};
-use crate::worker::{judge_args, run_worker};
+use crate::evaluation::{Evaluation, FailureReason};
 
 /// What one job evaluates; written by the controller as `spec.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -121,23 +119,5 @@ async fn run_stage(spec: &JobSpec, stage: u8, scratch: &Path) -> StageRun {
         args.push(spec.worker.clone().into_os_string());
         PathBuf::from("env")
     };
-    let limits = worker_limits(config);
-    let evaluator_args =
-        config.evaluator_args.as_ref().map(|a| serde_json::to_string(a).expect("JSON values serialize"));
-    args.extend(judge_args(&spec.candidate, stage, &limits, evaluator_args.as_deref()));
-    match run_worker(&program, &args, &limits, scratch).await {
-        Ok(run) => {
-            let outcome = classify(
-                &run,
-                config.timeout,
-                limits.max_output_bytes,
-                limits.candidate.cpu_seconds.is_some(),
-            );
-            StageRun::from_worker(&run, outcome)
-        }
-        Err(e) => StageRun::silent(Err(Failure {
-            reason: FailureReason::WorkerFailed,
-            message: format!("cannot run the evaluator worker: {e}"),
-        })),
-    }
+    run_stage_in_worker(&program, args, &spec.candidate, stage, config, scratch).await
 }
