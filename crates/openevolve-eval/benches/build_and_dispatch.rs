@@ -172,7 +172,7 @@ fn main() {
         let samples: Vec<Duration> = (0..DISPATCHES)
             .map(|_| {
                 let start = Instant::now();
-                let e = runtime.block_on(host.evaluate(&built));
+                let e = runtime.block_on(host.evaluate_built(&built));
                 assert!(e.is_ok(), "{e:#?}");
                 start.elapsed()
             })

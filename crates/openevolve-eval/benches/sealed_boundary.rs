@@ -78,7 +78,7 @@ fn evaluate(
     setup: &Setup,
 ) -> (Duration, std::collections::BTreeMap<String, f64>) {
     let start = Instant::now();
-    let e = runtime.block_on(setup.host.evaluate(&setup.candidate));
+    let e = runtime.block_on(setup.host.evaluate_built(&setup.candidate));
     let took = start.elapsed();
     assert!(e.is_ok(), "{e:#?}");
     (took, e.metrics)

@@ -270,7 +270,7 @@ impl EvaluatorHost {
                 };
                 let mut evaluation = match &behaviour {
                     Some(b) if b.known => Evaluation::default(),
-                    _ => self.evaluate(&built).await,
+                    _ => self.evaluate_built(&built).await,
                 };
                 evaluation.behaviour = behaviour;
                 evaluation.timings.build = Some(built.build_time);
@@ -319,7 +319,7 @@ impl EvaluatorHost {
     }
 
     /// Evaluates a built candidate through the cascade (see [`crate::cascade`]).
-    pub async fn evaluate(&self, candidate: &BuiltCandidate) -> Evaluation {
+    pub async fn evaluate_built(&self, candidate: &BuiltCandidate) -> Evaluation {
         let started = Instant::now();
         let _slot = self.eval_slots.acquire().await.expect("never closed");
         let waited = started.elapsed();

@@ -7,7 +7,7 @@
 //! builds the dependency set and the evaluator once; then each child is
 //! compiled alone with rustc ([`compile`]) and evaluated by the evaluator's
 //! judge process, which runs the candidate in candidate processes of its
-//! own ([`sandbox`], [`EvaluatorHost::evaluate`]); the host reads the
+//! own ([`sandbox`], [`EvaluatorHost::evaluate_built`]); the host reads the
 //! verdict from the judge alone.
 //!
 //! Cache layout (`cache_dir`, e.g. `$XDG_CACHE_HOME/openevolve`, see
@@ -29,6 +29,7 @@ pub mod diagnostics;
 mod error;
 mod evaluation;
 mod executor;
+mod factory;
 pub mod fixes;
 mod host;
 mod inprocess;
@@ -51,9 +52,8 @@ pub use evaluation::{
     Behaviour, Evaluation, Failure, FailureReason, KnownBehaviour, Timings, merge_samples, nothing_known,
 };
 pub use executor::{BoxFuture, Executor};
+pub use factory::{ExecutorError, prepare_executor};
 pub use host::{EvaluatorHost, FIXED_SOURCE_ARTIFACT};
-pub use problem::{
-    CANDIDATE_MANIFEST, ExecutorError, ProblemError, ProblemFiles, default_cache_dir, prepare_executor,
-};
+pub use problem::{CANDIDATE_MANIFEST, ProblemError, ProblemFiles, default_cache_dir};
 pub use slurm::SlurmExecutor;
 pub use toolchain::Toolchain;

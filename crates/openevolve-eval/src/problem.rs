@@ -1,21 +1,12 @@
-//! A problem as a user lays it out, and the one place that turns it into an
-//! executor.
+//! A problem as a user lays it out.
 //!
 //! A problem folder holds the initial program, an evaluator (`evaluator.rs`,
 //! or an evaluator crate folder with `Cargo.toml` and `src/main.rs`) and, when
 //! candidates use crates, `candidate.toml`. [`ProblemFiles::discover`] finds
-//! and checks them; [`prepare_executor`] builds what the config's
-//! `evaluator.executor` asks for. Every entry point (a run, a single
-//! evaluation, a bench, a library caller) goes through these two.
+//! and checks them; `factory.rs` turns them into the executor the config
+//! asks for.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-
-use crate::config::{EvaluatorConfig, ExecutorKind};
-use crate::error::PrepareError;
-use crate::executor::Executor;
-use crate::host::EvaluatorHost;
-use crate::slurm::{SlurmExecutor, SlurmPrepareError};
 
 /// The candidates' dependency manifest, looked for beside the program and
 /// then in the problem folder.
@@ -87,34 +78,6 @@ pub fn default_cache_dir() -> PathBuf {
         return PathBuf::from(h).join(".cache").join("openevolve");
     }
     std::env::temp_dir().join("openevolve")
-}
-
-/// Preparing an executor failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ExecutorError {
-    #[error("cannot prepare the evaluator: {0}")]
-    Local(#[from] PrepareError),
-    #[error("cannot prepare the Slurm executor: {0}")]
-    Slurm(#[from] SlurmPrepareError),
-}
-
-/// The executor `config.executor` names, ready to evaluate `problem`:
-/// dependencies and evaluator built (or found in `cache_dir`). `run_scope`
-/// names the run (its output folder): the Slurm executor finds the jobs of a
-/// resumed run by it.
-pub async fn prepare_executor(
-    problem: &ProblemFiles,
-    config: &EvaluatorConfig,
-    cache_dir: &Path,
-    run_scope: &Path,
-) -> Result<Arc<dyn Executor>, ExecutorError> {
-    Ok(match config.executor {
-        ExecutorKind::Local => Arc::new(EvaluatorHost::prepare(problem, config, cache_dir).await?),
-        ExecutorKind::Slurm => {
-            let scope = std::fs::canonicalize(run_scope).unwrap_or_else(|_| run_scope.to_path_buf());
-            Arc::new(SlurmExecutor::prepare(problem, config, cache_dir, &scope.to_string_lossy()).await?)
-        }
-    })
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ async fn a_good_candidate_is_scored_and_its_build_cached() {
     let first = host.build_candidate(&source).await.unwrap();
     let again = host.build_candidate(&source).await.unwrap();
     assert!(again.cached && again.library == first.library);
-    let e = host.evaluate(&first).await;
+    let e = host.evaluate_built(&first).await;
     assert!(e.is_ok(), "{e:#?}");
     assert_eq!(e.metrics["combined_score"], 1.0);
     assert_eq!(e.artifacts["note"], "run returned 1");
@@ -49,7 +49,7 @@ async fn a_build_that_rustc_knows_how_to_fix_comes_back_with_the_fixed_source() 
     // It was built while being found, so evaluating it is a cache hit.
     let built = host.build_candidate(fixed).await.unwrap();
     assert!(built.cached);
-    assert_eq!(host.evaluate(&built).await.metrics["combined_score"], 1.0);
+    assert_eq!(host.evaluate_built(&built).await.metrics["combined_score"], 1.0);
 
     // Errors without a suggested fix give no fixed source.
     let e = host.evaluate_source(&candidate("compile_error")).await;
@@ -82,7 +82,7 @@ async fn a_candidate_built_against_another_sdk_version_is_refused() {
         .compile(&candidate("good"), "candidate", openevolve_eval::Output::Cdylib, "candidates")
         .await
         .unwrap();
-    let e = host("basic", config()).await.evaluate(&built).await;
+    let e = host("basic", config()).await.evaluate_built(&built).await;
     let failure = e.failure.unwrap();
     assert_eq!(failure.reason, FailureReason::AbiMismatch, "{}", failure.message);
     assert!(
