@@ -108,13 +108,13 @@ impl FeatureBins {
     }
 }
 
-/// A problem with a value, found by [`DatabaseConfig::validate`]: the key
+/// A value [`DatabaseConfig::validate`] refuses: the key
 /// (relative to `database:`) and what would be valid.
-pub type Problem = (String, String);
+pub type InvalidValue = (String, String);
 
 impl DatabaseConfig {
     /// Checks ranges and relations that types alone cannot express.
-    pub fn validate(&self) -> Vec<Problem> {
+    pub fn validate(&self) -> Vec<InvalidValue> {
         let mut problems = Vec::new();
         let mut check = |ok: bool, key: &str, msg: String| {
             if !ok {
@@ -169,7 +169,7 @@ impl DatabaseConfig {
     }
 
     /// The feature grid's problems: dimensions, bins and fixed ranges.
-    fn check_grid(&self, problems: &mut Vec<Problem>) {
+    fn check_grid(&self, problems: &mut Vec<InvalidValue>) {
         let mut check = |ok: bool, key: &str, msg: String| {
             if !ok {
                 problems.push((key.to_string(), msg));

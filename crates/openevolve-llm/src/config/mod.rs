@@ -176,8 +176,8 @@ impl Default for ModelConfig {
     }
 }
 
-/// A problem with a value: the key (relative to `llm:`) and what would be valid.
-pub type Problem = (String, String);
+/// A value `validate` refuses: the key (relative to `llm:`) and what would be valid.
+pub type InvalidValue = (String, String);
 
 impl LlmConfig {
     /// Folds the legacy `primary_model`/`secondary_model` keys into `models`,

@@ -5,7 +5,7 @@ use super::*;
 
 impl LlmConfig {
     /// Checks ranges that types alone cannot express.
-    pub fn validate(&self) -> Vec<Problem> {
+    pub fn validate(&self) -> Vec<InvalidValue> {
         let mut problems = Vec::new();
         check_sampling(&mut problems, "", self.temperature, self.top_p);
         if self.timeout <= 0.0 {
@@ -70,7 +70,7 @@ impl LlmConfig {
 
     /// The problems of one model of a list; `at` is its key prefix
     /// (`models[0].`).
-    fn check_model(&self, problems: &mut Vec<Problem>, at: &str, m: &ModelConfig) {
+    fn check_model(&self, problems: &mut Vec<InvalidValue>, at: &str, m: &ModelConfig) {
         if m.name.as_deref().is_none_or(str::is_empty) {
             problems.push((format!("{at}name"), "every model needs a name".into()));
         }
@@ -113,7 +113,7 @@ impl LlmConfig {
     }
 }
 
-fn check_provider(problems: &mut Vec<Problem>, at: &str, provider: Option<&str>) {
+fn check_provider(problems: &mut Vec<InvalidValue>, at: &str, provider: Option<&str>) {
     if let Some(p) = provider.filter(|p| ![PROVIDER_OPENAI, PROVIDER_LOCAL].contains(p)) {
         problems.push((
             format!("{at}provider"),
@@ -124,7 +124,12 @@ fn check_provider(problems: &mut Vec<Problem>, at: &str, provider: Option<&str>)
     }
 }
 
-fn check_local_model(problems: &mut Vec<Problem>, at: &str, m: &ModelConfig, shared_provider: Option<&str>) {
+fn check_local_model(
+    problems: &mut Vec<InvalidValue>,
+    at: &str,
+    m: &ModelConfig,
+    shared_provider: Option<&str>,
+) {
     check_provider(problems, at, m.provider.as_deref());
     let local = match m.provider.as_deref().or(shared_provider) {
         Some(p) => p == PROVIDER_LOCAL,
@@ -154,7 +159,7 @@ fn check_local_model(problems: &mut Vec<Problem>, at: &str, m: &ModelConfig, sha
     }
 }
 
-fn check_sampling(problems: &mut Vec<Problem>, at: &str, temperature: Option<f64>, top_p: Option<f64>) {
+fn check_sampling(problems: &mut Vec<InvalidValue>, at: &str, temperature: Option<f64>, top_p: Option<f64>) {
     if let Some(t) = temperature.filter(|t| !(0.0..=2.0).contains(t)) {
         problems.push((format!("{at}temperature"), format!("must be between 0 and 2, got {t}")));
     }
@@ -163,7 +168,7 @@ fn check_sampling(problems: &mut Vec<Problem>, at: &str, temperature: Option<f64
     }
 }
 
-fn check_prices(problems: &mut Vec<Problem>, at: &str, input: Option<f64>, output: Option<f64>) {
+fn check_prices(problems: &mut Vec<InvalidValue>, at: &str, input: Option<f64>, output: Option<f64>) {
     for (key, price) in [("input_cost_per_million_tokens", input), ("output_cost_per_million_tokens", output)]
     {
         if let Some(p) = price.filter(|p| !(p.is_finite() && *p >= 0.0)) {
@@ -172,7 +177,7 @@ fn check_prices(problems: &mut Vec<Problem>, at: &str, input: Option<f64>, outpu
     }
 }
 
-fn check_effort(problems: &mut Vec<Problem>, at: &str, effort: &Option<String>) {
+fn check_effort(problems: &mut Vec<InvalidValue>, at: &str, effort: &Option<String>) {
     const EFFORTS: [&str; 4] = ["minimal", "low", "medium", "high"];
     if let Some(e) = effort.as_deref().filter(|e| !EFFORTS.contains(e)) {
         problems.push((
