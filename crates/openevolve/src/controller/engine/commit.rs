@@ -9,8 +9,9 @@ use openevolve_db::{
 use openevolve_eval::{Evaluation, FailureReason};
 use openevolve_llm::{Completion, TokenUsage};
 
+use super::iteration::{Finished, InFlight, Stage};
 use super::lifecycle::saved_state;
-use super::{CHANGES_ARTIFACT, Controller, Finished, InFlight, STATE_KEY, Verdict};
+use super::{CHANGES_ARTIFACT, Controller, STATE_KEY, Verdict};
 use crate::Config;
 use crate::controller::evaluate::{Scored, scored};
 use crate::controller::{RunError, StopReason};
@@ -34,8 +35,7 @@ impl Controller {
             started,
             completions,
             mut exchange,
-            child,
-            done,
+            stage,
             samples,
             mut phases,
             last_task_ended,
@@ -47,8 +47,9 @@ impl Controller {
         let completion = completions.first();
         let spent = Spent::of(&completions, started);
         let usage = spent.usage;
+        let Stage::Done { finished, child } = stage else { unreachable!("committed only when done") };
         let (record, verdict) = self.db.commit_iteration(|db| {
-            let verdict = match done.expect("committed only when done") {
+            let verdict = match finished {
                 Finished::Evaluated(evaluation) => {
                     let child = child.expect("evaluated children exist");
                     let store =

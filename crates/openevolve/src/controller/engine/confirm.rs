@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use tokio::task::JoinSet;
 
-use super::{Controller, Finished, InFlight, TaskOutput};
+use super::iteration::{Finished, InFlight, Stage};
+use super::{Controller, TaskOutput};
 use crate::controller::RunError;
 use crate::controller::evaluate::combined;
 use openevolve_eval::Evaluation;
@@ -28,7 +29,8 @@ impl Controller {
         // A share of the evaluations so far: the initial program's and one
         // per iteration.
         let allowance = (evaluator_config.confirmation_budget * (iteration + 1) as f64).ceil() as u64;
-        let (Some(Finished::Evaluated(evaluation)), Some(child)) = (&flight.done, &flight.child) else {
+        let Stage::Done { finished: Finished::Evaluated(evaluation), child: Some(child) } = &flight.stage
+        else {
             return Ok(false);
         };
         if !evaluation.is_ok()
@@ -38,10 +40,15 @@ impl Controller {
         {
             return Ok(false);
         }
-        flight.done = None;
+        let (evaluator, code) = (Arc::clone(&self.evaluator), child.code.clone());
+        let Stage::Done { child: Some(child), .. } =
+            std::mem::replace(&mut flight.stage, Stage::Asking { failed: None })
+        else {
+            unreachable!("matched above")
+        };
+        flight.stage = Stage::Confirming { child };
         flight.confirmations += 1;
         self.confirmations += 1;
-        let (evaluator, code) = (Arc::clone(&self.evaluator), child.code.clone());
         tasks.spawn(async move { TaskOutput::Confirmed(iteration, evaluator.evaluate(code).await) });
         Ok(true)
     }
@@ -53,5 +60,10 @@ pub(super) fn take_confirmation(flight: &mut InFlight, sample: Evaluation) {
     if sample.is_ok() && !sample.metrics.is_empty() {
         flight.samples.push(sample);
     }
-    flight.done = Some(Finished::Evaluated(combined(&flight.samples)));
+    let Stage::Confirming { child } = std::mem::replace(&mut flight.stage, Stage::Asking { failed: None })
+    else {
+        unreachable!("a confirming sample comes back to an iteration confirming its child")
+    };
+    flight.stage =
+        Stage::Done { finished: Finished::Evaluated(combined(&flight.samples)), child: Some(child) };
 }

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use openevolve_db::{DbError, IterationPhases, Mutation, Outcome, Program, ProgramDatabase, ProgramId};
+use openevolve_db::{DbError, IterationPhases, Mutation, Outcome, ProgramDatabase, ProgramId};
 use openevolve_eval::{Evaluation, Executor};
-use openevolve_llm::{Completion, LlmError, Llms};
+use openevolve_llm::Llms;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -15,10 +15,12 @@ use tracing::{debug, info, warn};
 
 mod commit;
 mod confirm;
+mod iteration;
 mod lifecycle;
 mod prompting;
 mod receive;
 
+use self::iteration::{InFlight, Stage};
 use super::checkpoint;
 use super::exchange::Exchange;
 use super::pipeline::{AnswerBase, Asked, Proposal, propose};
@@ -27,8 +29,8 @@ use super::stopping::StopState;
 use super::trace::TraceWriter;
 use super::{Interrupt, RunError, RunLayout, RunOptions, RunSummary, SearchStrategy, StopReason};
 use crate::config::RunConfig;
-use crate::diff::{ChildProgram, DiffSettings, EvolutionMode};
-use crate::prompt::{Prompt, PromptBuilder, prompt_seed};
+use crate::diff::{DiffSettings, EvolutionMode};
+use crate::prompt::{PromptBuilder, prompt_seed};
 use crate::regions::{RegionFocus, RegionScope};
 
 /// How long in-flight iterations may finish after a stop signal before they
@@ -90,47 +92,6 @@ pub(super) struct Controller {
     evolving_since: Option<Instant>,
     /// The phases of this process's iterations, added up.
     phase_totals: IterationPhases,
-}
-
-/// An iteration between its start and its commit.
-struct InFlight {
-    island: usize,
-    parent: Program,
-    prompt: Arc<Prompt>,
-    /// The one region this iteration's requests ask to change
-    /// (`region_scope: one`); `None`: every region.
-    focus: Option<RegionFocus>,
-    started: Instant,
-    /// The answers, in order: the first, then each repair turn's.
-    completions: Vec<Completion>,
-    exchange: Exchange,
-    /// The latest turn's child.
-    child: Option<ChildProgram>,
-    /// The evaluation of a child that did not build, kept while its repair
-    /// turn is under way: the iteration's result if the repair gives
-    /// nothing to evaluate.
-    unrepaired: Option<Evaluation>,
-    /// The latest child's successful evaluations (`evaluator.repeats`, then
-    /// confirmations); `done` holds their mean.
-    samples: Vec<Evaluation>,
-    /// Extra evaluations this child got to confirm a close win.
-    confirmations: u32,
-    done: Option<Finished>,
-    /// The last program id stored when it started: checks before an
-    /// evaluation see only those programs, whatever was committed since.
-    seen_up_to: ProgramId,
-    /// Where its time went so far.
-    phases: IterationPhases,
-    /// When its last task ended: from then on it waits to commit.
-    last_task_ended: Instant,
-}
-
-enum Finished {
-    LlmFailed(LlmError),
-    NotApplied(String),
-    Unchanged,
-    Duplicate(ProgramId),
-    Evaluated(Evaluation),
 }
 
 enum TaskOutput {
@@ -259,7 +220,7 @@ impl Controller {
                     flights.insert(next_start, flight);
                     next_start += 1;
                 }
-                let Some(flight) = flights.get_mut(&next_commit).filter(|f| f.done.is_some()) else { break };
+                let Some(flight) = flights.get_mut(&next_commit).filter(|f| f.is_done()) else { break };
                 if self.start_confirmation(next_commit, flight, &mut tasks)? {
                     // Committed once the extra sample is in.
                     break;
@@ -369,11 +330,9 @@ impl Controller {
             started: Instant::now(),
             completions: Vec::new(),
             exchange,
-            child: None,
-            unrepaired: None,
+            stage: Stage::Asking { failed: None },
             samples: Vec::new(),
             confirmations: 0,
-            done: None,
             seen_up_to: self.db.last_program_id()?,
             phases: IterationPhases {
                 start_wait_ms: start_wait.as_millis() as u64,

@@ -16,7 +16,8 @@ use openevolve_db::{IterationPhases, Outcome};
 use openevolve_eval::{Evaluation, FIXED_SOURCE_ARTIFACT, KnownBehaviour};
 use tokio::task::JoinSet;
 
-use super::{Controller, Finished, InFlight, TaskOutput};
+use super::iteration::{Failed, Finished, InFlight, Stage};
+use super::{Controller, TaskOutput};
 use crate::controller::RunError;
 use crate::controller::evaluate::{build_failure, combined, evaluate_samples};
 use crate::controller::pipeline::{AnswerBase, Asked, Proposal, propose};
@@ -51,38 +52,56 @@ impl Controller {
                 samples.iter().for_each(|sample| add_timings(&mut flight.phases, sample));
                 let evaluation = combined(&samples);
                 flight.samples = samples;
-                let known_behaviour = evaluation.behaviour.as_ref().is_some_and(|b| b.known);
-                // The executor skipped the evaluation, whatever comes next.
-                self.evaluations_saved += u64::from(known_behaviour);
-                if known_behaviour && self.turns_left(flight) {
-                    flight.exchange.resolve(
-                        Outcome::Duplicate,
-                        Some("the child behaves like a program already evaluated"),
-                    );
-                    let reason = "its program behaves exactly like one already evaluated (the same results on the evaluator's behaviour check)";
-                    return self.ask_for_a_change(iteration, flight, reason, tasks);
-                }
-                let Some(errors) = build_failure(&evaluation) else {
-                    flight.done = Some(Finished::Evaluated(evaluation));
-                    return Ok(());
+                let child = match std::mem::replace(&mut flight.stage, Stage::Asking { failed: None }) {
+                    Stage::Evaluating { child } => child,
+                    _ => unreachable!("an evaluation comes back to an iteration evaluating its child"),
                 };
-                let repairs = self.config.repair_turns() as usize;
-                if repairs > 0
-                    && let Some(fixed) = self.compiler_fixed(flight, &evaluation)
-                {
-                    flight.exchange.resolve(Outcome::BuildFailed, Some(errors.as_str()));
-                    // The summary's last line is rustc's part.
-                    flight.exchange.fixed_by_compiler(fixed.changes.lines().last().unwrap_or_default());
-                    flight.unrepaired = Some(evaluation);
-                    self.start_evaluation(iteration, flight, fixed, tasks)?;
-                } else if self.turns_left(flight) {
-                    self.start_repair(iteration, flight, &errors, tasks)?;
-                    flight.unrepaired = Some(evaluation);
-                } else {
-                    flight.done = Some(Finished::Evaluated(evaluation));
-                }
-                Ok(())
+                self.take_evaluation(iteration, flight, child, evaluation, tasks)
             }
+        }
+    }
+
+    /// Takes the evaluation of `child`: done, or a repair of a child that
+    /// did not build (rustc's fixes first), or a change asked for where the
+    /// child behaves like a program already evaluated.
+    fn take_evaluation(
+        &mut self,
+        iteration: u64,
+        flight: &mut InFlight,
+        child: ChildProgram,
+        evaluation: Evaluation,
+        tasks: &mut JoinSet<TaskOutput>,
+    ) -> Result<(), RunError> {
+        let known_behaviour = evaluation.behaviour.as_ref().is_some_and(|b| b.known);
+        // The executor skipped the evaluation, whatever comes next.
+        self.evaluations_saved += u64::from(known_behaviour);
+        if known_behaviour && self.turns_left(flight) {
+            flight
+                .exchange
+                .resolve(Outcome::Duplicate, Some("the child behaves like a program already evaluated"));
+            let reason = "its program behaves exactly like one already evaluated (the same results on the evaluator's behaviour check)";
+            return self.ask_for_a_change(iteration, flight, reason, tasks);
+        }
+        let Some(errors) = build_failure(&evaluation) else {
+            flight.stage = Stage::Done { finished: Finished::Evaluated(evaluation), child: Some(child) };
+            return Ok(());
+        };
+        let repairs = self.config.repair_turns() as usize;
+        if repairs > 0
+            && let Some(fixed) = self.compiler_fixed(flight, &child, &evaluation)
+        {
+            flight.exchange.resolve(Outcome::BuildFailed, Some(errors.as_str()));
+            // The summary's last line is rustc's part.
+            flight.exchange.fixed_by_compiler(fixed.changes.lines().last().unwrap_or_default());
+            self.start_evaluation(iteration, flight, fixed, tasks)
+        } else if self.turns_left(flight) {
+            flight.exchange.resolve(Outcome::BuildFailed, Some(errors.as_str()));
+            let code = child.code.clone();
+            flight.stage = Stage::Asking { failed: Some(Failed { child, evaluation }) };
+            self.ask_again(iteration, flight, RepairCause::BuildFailed { errors: &errors }, code, tasks)
+        } else {
+            flight.stage = Stage::Done { finished: Finished::Evaluated(evaluation), child: Some(child) };
+            Ok(())
         }
     }
 
@@ -96,7 +115,7 @@ impl Controller {
         let (completion, child) = match proposal {
             Proposal::LlmFailed(e) => {
                 flight.exchange.resolve(Outcome::LlmFailed, Some(e.to_string().as_str()));
-                end_without_child(flight, Finished::LlmFailed(e));
+                flight.end_without_child(Finished::LlmFailed(e));
                 return Ok(());
             }
             Proposal::NotApplied(c, e) => {
@@ -110,7 +129,7 @@ impl Controller {
                     RepairCause::NotApplied { reason: &reason },
                     tasks,
                 )? {
-                    end_without_child(flight, Finished::NotApplied(reason));
+                    flight.end_without_child(Finished::NotApplied(reason));
                 }
                 return Ok(());
             }
@@ -120,7 +139,7 @@ impl Controller {
                 flight.completions.push(c);
                 let cause = RepairCause::NoChange { reason: "it gave the code as it was" };
                 if !self.ask_about_last_answer(iteration, flight, cause, tasks)? {
-                    end_without_child(flight, Finished::Unchanged);
+                    flight.end_without_child(Finished::Unchanged);
                 }
                 return Ok(());
             }
@@ -129,8 +148,8 @@ impl Controller {
         flight.exchange.answered(&completion.text);
         flight.completions.push(completion);
         // A repaired child's change is the first turn's and the repair's.
-        let child = match (flight.unrepaired.take(), flight.child.take()) {
-            (Some(_), Some(failed)) => ChildProgram {
+        let child = match std::mem::replace(&mut flight.stage, Stage::Asking { failed: None }) {
+            Stage::Asking { failed: Some(Failed { child: failed, .. }) } => ChildProgram {
                 changes: format!(
                     "{}\nrepair turn {}: {}",
                     failed.changes,
@@ -148,13 +167,21 @@ impl Controller {
     /// The child that did not build, with rustc's suggested fixes (found and
     /// built by the evaluator's compiler), where they change its regions
     /// only. Once per answer: never for a child that is itself the fix.
-    fn compiler_fixed(&self, flight: &InFlight, evaluation: &Evaluation) -> Option<ChildProgram> {
+    fn compiler_fixed(
+        &self,
+        flight: &InFlight,
+        child: &ChildProgram,
+        evaluation: &Evaluation,
+    ) -> Option<ChildProgram> {
         let fixed = evaluation.artifacts.get(FIXED_SOURCE_ARTIFACT)?;
-        let child = flight.child.as_ref().filter(|_| !flight.exchange.last_fixed_by_compiler())?;
+        if flight.exchange.last_fixed_by_compiler() {
+            return None;
+        }
         with_compiler_fixes(child, fixed)
     }
 
-    /// Evaluates `child`, unless the database holds its code already.
+    /// Evaluates `child`, unless the database held its code when the
+    /// iteration started.
     fn start_evaluation(
         &mut self,
         iteration: u64,
@@ -172,8 +199,7 @@ impl Controller {
                 let reason = format!("it gives the code of program {known}, which is already evaluated");
                 return self.ask_for_a_change(iteration, flight, &reason, tasks);
             }
-            flight.done = Some(Finished::Duplicate(known));
-            flight.child = Some(child);
+            flight.stage = Stage::Done { finished: Finished::Duplicate(known), child: Some(child) };
             return Ok(());
         }
         let (evaluator, code) = (Arc::clone(&self.evaluator), child.code.clone());
@@ -192,7 +218,7 @@ impl Controller {
         tasks.spawn(async move {
             TaskOutput::Evaluated(iteration, evaluate_samples(evaluator, code, known, repeats).await)
         });
-        flight.child = Some(child);
+        flight.stage = Stage::Evaluating { child };
         Ok(())
     }
 
@@ -214,7 +240,7 @@ impl Controller {
         if !self.turns_left(flight) {
             return Ok(false);
         }
-        let code = flight.child.as_ref().map_or(&flight.parent.code, |c| &c.code).clone();
+        let code = flight.code_asked_about().to_string();
         self.ask_again(iteration, flight, cause, code, tasks)?;
         Ok(true)
     }
@@ -229,22 +255,9 @@ impl Controller {
         reason: &str,
         tasks: &mut JoinSet<TaskOutput>,
     ) -> Result<(), RunError> {
-        (flight.child, flight.unrepaired) = (None, None);
+        flight.stage = Stage::Asking { failed: None };
         let code = flight.parent.code.clone();
         self.ask_again(iteration, flight, RepairCause::NoChange { reason }, code, tasks)
-    }
-
-    /// Asks the model that wrote the child to fix its build `errors`.
-    fn start_repair(
-        &mut self,
-        iteration: u64,
-        flight: &mut InFlight,
-        errors: &str,
-        tasks: &mut JoinSet<TaskOutput>,
-    ) -> Result<(), RunError> {
-        let code = flight.child.as_ref().expect("an evaluated child exists").code.clone();
-        flight.exchange.resolve(Outcome::BuildFailed, Some(errors));
-        self.ask_again(iteration, flight, RepairCause::BuildFailed { errors }, code, tasks)
     }
 
     /// Sends the repair request for `cause` to the model that wrote the
@@ -288,11 +301,4 @@ fn add_timings(phases: &mut IterationPhases, evaluation: &Evaluation) {
     phases.slot_wait_ms += ms(timings.slot_wait);
     phases.queue_ms += ms(timings.queue);
     phases.evaluate_ms += ms(timings.evaluate);
-}
-
-/// Ends a turn that gave nothing to evaluate. After a repair turn the
-/// iteration keeps the result of the child that did not build.
-fn end_without_child(flight: &mut InFlight, finished: Finished) {
-    let unrepaired: Option<Evaluation> = flight.unrepaired.take();
-    flight.done = Some(unrepaired.map_or(finished, Finished::Evaluated));
 }
