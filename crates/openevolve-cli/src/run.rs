@@ -8,13 +8,13 @@ use std::sync::Arc;
 use anyhow::{Context, anyhow};
 use openevolve::Config;
 use openevolve::Problem;
-use openevolve::config::tracing_level;
+use openevolve::config::{ModelChoice, tracing_level};
 use openevolve::controller::{
     Interrupt, RunLayout, RunOptions, RunSummary, StopReason, is_checkpoint, run_evolution,
 };
 use openevolve_eval::{Executor, default_cache_dir};
 use openevolve_llm::ModelConfig;
-use openevolve_llm::local::{DEFAULT_MODEL as DEFAULT_LOCAL_MODEL, LocalSettings, catalog};
+use openevolve_llm::local::{LocalSettings, catalog};
 use tokio::sync::watch;
 
 use crate::Failure;
@@ -173,11 +173,7 @@ pub(crate) fn effective_config(args: &RunArgs) -> Result<Config, Failure> {
             print_warnings(file, &loaded.warnings);
             loaded.config
         }
-        None => {
-            let mut c = Config::default();
-            c.resolve();
-            c
-        }
+        None => Config::default(),
     };
     if let Some(n) = args.iterations {
         config.max_iterations = n;
@@ -191,33 +187,11 @@ pub(crate) fn effective_config(args: &RunArgs) -> Result<Config, Failure> {
         }
         config.log_level = level.clone();
     }
-    // Decided before the overrides: does anything name a remote endpoint?
-    let names_endpoint = config.names_an_endpoint() || args.model.is_some() || args.api_base.is_some();
-    if let Some(model) = &args.model {
-        config.use_single_model(model);
-    }
-    if let Some(base) = &args.api_base {
-        config.use_api_base(base);
-    }
-    if let Some(dir) = args.cache_dir.as_ref().filter(|_| config.llm.local_model_dir.is_none()) {
-        config.llm.local_model_dir = Some(dir.join("models").to_string_lossy().into_owned());
-    }
-    let mut notes = Vec::new();
-    if !names_endpoint {
-        config.use_default_local_model();
-        notes.push(format!(
-            "no LLM endpoint configured: using the local model {DEFAULT_LOCAL_MODEL} on this CPU (no account needed). \
-             For another model give `--model NAME` (and `--api-base URL`, with OPENAI_API_KEY for a remote one)"
-        ));
-    }
-    // Local models get short answers and rewrites of the regions; the
-    // library decides both (`LlmConfig::resolve_models`, `EvolutionMode`).
-    if config.uses_local_model() && config.diff_based_evolution.is_none() {
-        notes.push(
-            "local model: rewrites of the EVOLVE-BLOCK regions (set `diff_based_evolution: true` for diffs)"
-                .into(),
-        );
-    }
+    let notes = config.choose_models(ModelChoice {
+        model: args.model.as_deref(),
+        api_base: args.api_base.as_deref(),
+        cache_dir: args.cache_dir.as_deref(),
+    });
     if !args.quiet {
         for note in notes {
             eprintln!("note: {note}");

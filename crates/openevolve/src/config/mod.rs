@@ -18,7 +18,7 @@ pub use migrate::{Migrated, migrate};
 pub use openevolve_db::{DatabaseConfig, FeatureBins};
 pub use openevolve_eval::EvaluatorConfig;
 pub use openevolve_llm::{LlmConfig, ModelConfig};
-pub use run::RunConfig;
+pub use run::{ModelChoice, RunConfig};
 pub use sections::{EvolutionTraceConfig, PromptConfig};
 
 /// Everything a run is told, as read from config.yaml with defaults filled in.
