@@ -9,7 +9,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-
 use std::time::Instant;
 
 use openevolve_db::{IterationPhases, Outcome};
