@@ -282,13 +282,8 @@ impl EvaluatorHost {
     }
 
     /// The evaluator's behaviour fingerprint of a built candidate (its
-    /// behaviour stage); `Err` is the failed evaluation, as the stage failed.
-    pub async fn behaviour(&self, candidate: &BuiltCandidate) -> Result<String, Evaluation> {
-        let _slot = self.eval_slots.acquire().await.expect("never closed");
-        self.behaviour_in_slot(candidate).await
-    }
-
-    /// [`Self::behaviour`] in an evaluation slot the caller holds.
+    /// behaviour stage), in an evaluation slot the caller holds; `Err` is the
+    /// failed evaluation, as the stage failed.
     async fn behaviour_in_slot(&self, candidate: &BuiltCandidate) -> Result<String, Evaluation> {
         let start = Instant::now();
         let run = self.run_stage(&candidate.library, BEHAVIOUR_STAGE).await;
